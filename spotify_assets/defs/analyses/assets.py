@@ -1,0 +1,29 @@
+"""track_analyses: description text + structured analysis for every track."""
+
+import dagster as dg
+
+from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.resources import DatabaseResource
+from spotify_assets.lib.analyses import update_track_analyses
+
+
+@dg.asset(
+    group_name="analyses",
+    kinds={"postgres"},
+    deps=[catalog_tracks],
+    description="Words for each track's audio features and metadata; only changed tracks rerun.",
+)
+def track_analyses(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    report = update_track_analyses(database.get(), progress=context.log.info)
+    return dg.MaterializeResult(
+        metadata={
+            "tracks": report.tracks,
+            "written": report.written,
+            "unchanged": report.unchanged,
+            "extractor_version": report.extractor_version,
+            "seconds": round(report.seconds, 2),
+            "examples": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.examples)),
+        }
+    )

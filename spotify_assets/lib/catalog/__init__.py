@@ -1,0 +1,14 @@
+"""Catalog ingestion: detect a source format, validate rows, load tracks idempotently."""
+
+from spotify_assets.lib.catalog.errors import CatalogError
+from spotify_assets.lib.catalog.formats import FORMATS, CatalogFormat, detect_format
+from spotify_assets.lib.catalog.load import CatalogLoadReport, load_catalog
+
+__all__ = [
+    "FORMATS",
+    "CatalogError",
+    "CatalogFormat",
+    "CatalogLoadReport",
+    "detect_format",
+    "load_catalog",
+]

@@ -1,0 +1,100 @@
+"""Load one catalog file into Postgres in a single transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from spotify_assets.lib.catalog.formats import detect_format
+from spotify_assets.lib.catalog.reader import read_table
+from spotify_assets.lib.catalog.validate import validate
+from spotify_assets.lib.hashing import file_sha256
+from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.playlists import PlaylistRepository
+from spotify_assets.lib.store.quarantine import QuarantineRepository
+from spotify_assets.lib.store.tracks import TrackRepository
+
+log = logging.getLogger(__name__)
+QUARANTINE_STAGE = "catalog"
+
+
+@dataclass
+class CatalogLoadReport:
+    source_file: str
+    source_sha256: str
+    format: str
+    rows_read: int
+    valid_tracks: int
+    duplicates: int
+    quarantined: int
+    quarantine_new: int
+    inserted: int
+    updated: int
+    unchanged: int
+    playlists_written: int = 0
+    memberships_written: int = 0
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    @property
+    def quarantine_ratio(self) -> float:
+        return self.quarantined / self.rows_read if self.rows_read else 0.0
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "written": self.written, "quarantine_ratio": self.quarantine_ratio}
+
+
+def load_catalog(db: Database, path: str | Path, fmt: str = "auto") -> CatalogLoadReport:
+    """Validate `path` and merge it into `tracks` (+ playlists, quarantine) atomically.
+
+    Raises CatalogError, before anything is written, when the file cannot be loaded at all.
+    """
+    started = time.perf_counter()
+    table = read_table(path)
+    detected = detect_format(table.frame.columns, fmt)
+    sha = file_sha256(table.path)
+    log.info("%s: %d rows, format %s", table.path, len(table.frame), detected.name)
+    checked = validate(table, detected, sha)
+    log.info(
+        "validated: %d unique tracks, %d duplicate ids, %d quarantined",
+        len(checked.tracks),
+        checked.duplicates,
+        len(checked.quarantine),
+    )
+
+    playlists_written = memberships_written = 0
+    with db.connect() as conn, conn.transaction():
+        counts = TrackRepository(conn).upsert(checked.tracks)
+        quarantine_new = QuarantineRepository(conn).add(
+            QUARANTINE_STAGE, table.path, sha, checked.quarantine
+        )
+        if checked.playlists is not None and checked.memberships is not None:
+            repo = PlaylistRepository(conn)
+            playlists_written = repo.upsert_playlists(checked.playlists).written
+            memberships_written = repo.upsert_memberships(checked.memberships).written
+
+    report = CatalogLoadReport(
+        source_file=table.path,
+        source_sha256=sha,
+        format=detected.name,
+        rows_read=checked.rows_read,
+        valid_tracks=len(checked.tracks),
+        duplicates=checked.duplicates,
+        quarantined=len(checked.quarantine),
+        quarantine_new=quarantine_new,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        playlists_written=playlists_written,
+        memberships_written=memberships_written,
+        seconds=time.perf_counter() - started,
+        reasons=checked.reasons,
+    )
+    log.debug("catalog load: %s", report.as_dict())
+    return report

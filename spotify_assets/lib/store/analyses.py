@@ -1,0 +1,38 @@
+"""The `track_analyses` table: description text + structured analysis per track."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+
+from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
+
+COLUMNS = ["track_id", "content_hash", "extractor_version", "analysis", "description"]
+
+
+class AnalysisRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def content_hashes(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT track_id, content_hash FROM track_analyses"))
+
+    def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
+        return copy_upsert(
+            self.conn, "track_analyses", frame[COLUMNS], key=["track_id"], compare=["content_hash"]
+        )
+
+    def tracks_without_description(self) -> int:
+        return self.conn.execute(
+            """SELECT count(*) FROM tracks t LEFT JOIN track_analyses a USING (track_id)
+               WHERE a.track_id IS NULL OR btrim(a.description) = ''"""
+        ).fetchone()[0]
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM track_analyses").fetchone()[0]
+
+    def descriptions(self, limit: int = 5) -> list[tuple[str, str]]:
+        return self.conn.execute(
+            "SELECT track_id, description FROM track_analyses ORDER BY track_id LIMIT %s",
+            (limit,),
+        ).fetchall()

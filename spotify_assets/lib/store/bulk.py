@@ -1,0 +1,168 @@
+"""COPY-based idempotent bulk writes shared by the repositories.
+
+Rows are streamed with COPY (as CSV written by pyarrow, in C++) into a temporary staging
+table, then merged with one `INSERT ... SELECT ... ON CONFLICT` statement, so a batch is
+atomic, a rerun is a no-op, and only rows whose compared columns differ are rewritten. When
+the target table is empty the rows are COPY'd straight into it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def frame_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterable[tuple]:
+    """Rows of native Python values, with NaN / NA / NaT as None."""
+    lists = []
+    for column in columns:
+        series = frame[column]
+        values = series.astype(object).where(series.notna(), None).tolist()
+        lists.append(values)
+    return zip(*lists, strict=True)
+
+
+def _pg_array(values) -> str | None:
+    """A Postgres text[] literal: {"a","b \\"c\\""}."""
+    if values is None:
+        return None
+    items = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{item}"' for item in items) + "}"
+
+
+def _copy_ready(frame: pd.DataFrame) -> pa.Table:
+    """Arrow columns that COPY (FORMAT csv) reads back exactly: lists → arrays, dicts → JSON."""
+    columns = {}
+    for name in frame.columns:
+        series = frame[name]
+        if series.dtype == object:
+            sample = next((v for v in series if v is not None), None)
+            if isinstance(sample, list | tuple):
+                series = series.map(_pg_array)
+            elif isinstance(sample, dict):
+                series = series.map(lambda v: None if v is None else json.dumps(v))
+        columns[name] = series
+    return pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
+
+
+def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
+    """COPY a frame into `table` (columns named like the frame's); returns the row count."""
+    if frame.empty:
+        return 0
+    buffer = io.BytesIO()
+    pacsv.write_csv(_copy_ready(frame), buffer, pacsv.WriteOptions(include_header=False))
+    data = buffer.getbuffer()
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, frame.columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for start in range(0, len(data), _CHUNK):
+            copy.write(data[start : start + _CHUNK])
+    return len(frame)
+
+
+def copy_upsert(
+    conn: psycopg.Connection,
+    table: str,
+    frame: pd.DataFrame,
+    key: Sequence[str],
+    compare: Sequence[str] | None = None,
+    update: bool = True,
+    touch: str | None = "updated_at",
+) -> UpsertCounts:
+    """Merge `frame` into `table` by `key`; runs inside the caller's transaction.
+
+    With `update`, existing rows are rewritten only when one of `compare` (default: all
+    non-key columns) differs; `touch` names a timestamp column set to now() on rewrite.
+    Without `update`, existing rows are left alone (insert-only). Keys must be unique
+    within `frame`.
+    """
+    if frame.empty:
+        return UpsertCounts()
+    started = time.perf_counter()
+    ident = sql.Identifier
+    columns = list(frame.columns)
+    # Writers of one table queue here, so "is it empty?" stays true until we commit.
+    conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident(table)))
+    if conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(ident(table))).fetchone()[
+        0
+    ]:
+        copy_frame(conn, table, frame)
+        log.debug(
+            "%s: copied %d rows into the empty table in %.1fs",
+            table,
+            len(frame),
+            time.perf_counter() - started,
+        )
+        return UpsertCounts(inserted=len(frame))
+
+    stage = f"_stage_{table}"
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(stage)))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            ident(stage), ident(table)
+        )
+    )
+    copy_frame(conn, stage, frame)
+    col_list = sql.SQL(", ").join(map(ident, columns))
+    if update:
+        non_key = [c for c in columns if c not in key]
+        compare = list(compare or non_key)
+        assignments = [sql.SQL("{0} = EXCLUDED.{0}").format(ident(c)) for c in non_key]
+        if touch:
+            assignments.append(sql.SQL("{} = now()").format(ident(touch)))
+        conflict = sql.SQL("DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})").format(
+            sql.SQL(", ").join(assignments),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(ident(table), ident(c)) for c in compare),
+            sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(c)) for c in compare),
+        )
+    else:
+        conflict = sql.SQL("DO NOTHING")
+    merge = sql.SQL(
+        """WITH merged AS (
+               INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}
+               ON CONFLICT ({key}) {conflict}
+               RETURNING (xmax = 0) AS inserted)
+           SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+           FROM merged"""
+    ).format(
+        table=ident(table),
+        cols=col_list,
+        stage=ident(stage),
+        key=sql.SQL(", ").join(map(ident, key)),
+        conflict=conflict,
+    )
+    inserted, updated = conn.execute(merge).fetchone()
+    log.debug("%s: merged %d rows in %.1fs", table, len(frame), time.perf_counter() - started)
+    return UpsertCounts(inserted, updated, len(frame) - inserted - updated)

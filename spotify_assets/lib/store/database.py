@@ -1,0 +1,110 @@
+"""Connections with pgvector registered, and versioned SQL migrations applied on first use."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+from pgvector.psycopg import register_vector
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Any constant works; it serializes migrations between processes sharing one database.
+_MIGRATION_LOCK_ID = 7_170_001
+_migrated: set[str] = set()
+_migrated_lock = threading.Lock()
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+def load_migrations() -> list[Migration]:
+    """Migrations shipped in the package, in version order."""
+    found = []
+    for entry in resources.files("spotify_assets.lib.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"duplicate migration versions in {versions}")
+    return found
+
+
+def apply_migrations(url: str) -> list[int]:
+    """Apply pending migrations, each in its own transaction; returns the versions applied."""
+    applied_now: list[int] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version integer PRIMARY KEY,
+                   name text NOT NULL,
+                   checksum text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        for migration in load_migrations():
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_ID,))
+                row = conn.execute(
+                    "SELECT checksum FROM schema_migrations WHERE version = %s",
+                    (migration.version,),
+                ).fetchone()
+                if row:
+                    if row[0] != migration.checksum:
+                        raise MigrationError(
+                            f"migration {migration.version:04d}_{migration.name} was edited after "
+                            "it was applied; add a new migration instead of changing an old one"
+                        )
+                    continue
+                conn.execute(migration.sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+                applied_now.append(migration.version)
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+    return applied_now
+
+
+class Database:
+    """A Postgres database, migrated on first use in each process."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def migrate(self) -> list[int]:
+        with _migrated_lock:
+            if self.url in _migrated:
+                return []
+            applied = apply_migrations(self.url)
+            _migrated.add(self.url)
+            return applied
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection]:
+        """A connection; commits when the block succeeds, rolls back when it raises."""
+        self.migrate()
+        with psycopg.connect(self.url) as conn:
+            register_vector(conn)
+            yield conn

@@ -1,0 +1,84 @@
+"""Which Postgres to use: `DATABASE_URL` when set, else an embedded pgserver with pgvector.
+
+The embedded server keeps its data under `$SPOTIFY_ASSETS_HOME/pgdata` (default
+`~/.spotify_assets`). pgserver reference-counts the processes using one data directory, so
+every process of a Dagster run shares the same server, and it stops after the last one exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE = "spotify_assets"
+
+
+def home_dir() -> Path:
+    """Root for everything the project writes locally (embedded DB, sample data, Dagster home)."""
+    home = Path(os.environ.get("SPOTIFY_ASSETS_HOME", "~/.spotify_assets")).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return home.resolve()
+
+
+def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop"):
+    """Start (or join) the embedded server; returns the pgserver handle."""
+    pgdata = pgdata or home_dir() / "pgdata"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        try:
+            import pgserver
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise RuntimeError(
+                "DATABASE_URL is not set and the embedded Postgres (PyPI package `pgserver`) is "
+                "not installed: `pip install pgserver`, or point DATABASE_URL at a Postgres "
+                "with pgvector."
+            ) from exc
+        server = pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
+    log.info("embedded Postgres at %s", pgdata)
+    return server
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server as `url`, another database."""
+    return make_conninfo(url, dbname=dbname)
+
+
+def ensure_database(url: str, dbname: str) -> None:
+    """Create `dbname` on the server behind `url` if it does not exist (race-safe)."""
+    admin = with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            log.info("created database %s", dbname)
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            pass  # another process created it first
+
+
+def resolve_database_url(url: str | None = None, dbname: str = DEFAULT_DATABASE) -> str:
+    """An explicit url, else `DATABASE_URL`, else the embedded server's `dbname` database."""
+    url = url or os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    server = embedded_server()
+    base = server.get_uri()
+    ensure_database(base, dbname)
+    return with_database(base, dbname)
+
+
+def describe_url(url: str) -> str:
+    """A password-free description of where the data lives, for logs and summaries."""
+    parts = conninfo_to_dict(url)
+    host = parts.get("host") or "localhost"
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgres {host}{port}/{parts.get('dbname', '')}"

@@ -1,0 +1,84 @@
+"""The `tracks` table: one row per Spotify track id."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+
+from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
+
+FEATURE_COLUMNS = [
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+]
+TRACK_COLUMNS = [
+    "track_id",
+    "name",
+    "artists",
+    "album_name",
+    "album_id",
+    "genre",
+    "subgenre",
+    "release_date",
+    "release_year",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    *FEATURE_COLUMNS,
+    "time_signature",
+    "source_format",
+    "source_file",
+    "row_hash",
+]
+
+
+class TrackRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
+        """Insert new tracks, rewrite those whose row_hash changed, leave the rest alone.
+
+        Stored hashes are read first, so an unchanged reload sends no rows to the server.
+        """
+        self.conn.execute("LOCK TABLE tracks IN SHARE ROW EXCLUSIVE MODE")
+        stored = dict(
+            self.conn.execute(
+                "SELECT track_id, row_hash FROM tracks WHERE track_id = ANY(%s)",
+                (frame["track_id"].tolist(),),
+            )
+        )
+        changed = frame[frame["track_id"].map(stored) != frame["row_hash"]]
+        counts = copy_upsert(
+            self.conn, "tracks", changed[TRACK_COLUMNS], key=["track_id"], compare=["row_hash"]
+        )
+        return counts + UpsertCounts(unchanged=len(frame) - len(changed))
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM tracks").fetchone()[0]
+
+    def duplicate_id_count(self) -> int:
+        """Ids that occur more than once once surrounding whitespace is ignored."""
+        return self.conn.execute(
+            """SELECT count(*) FROM (
+                   SELECT btrim(track_id) FROM tracks GROUP BY 1 HAVING count(*) > 1) d"""
+        ).fetchone()[0]
+
+    def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        columns = columns or TRACK_COLUMNS
+        with self.conn.cursor() as cur:
+            cur.execute(
+                psycopg.sql.SQL("SELECT {} FROM tracks ORDER BY track_id").format(
+                    psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns))
+                )
+            )
+            return pd.DataFrame(cur.fetchall(), columns=columns)

@@ -1,0 +1,12 @@
+"""Every algorithm version in one place.
+
+Bumping a version changes every hash that depends on it, so stored artifacts produced by the
+old version are recomputed instead of being silently reused.
+"""
+
+# Description text / structured analysis synthesized from audio features + metadata.
+EXTRACTOR_VERSION = 1
+# Normalized catalog row (which fields, how they are parsed) behind tracks.row_hash.
+CATALOG_SCHEMA_VERSION = 1
+# Version of the hashing scheme itself (canonical JSON layout); part of every prefix.
+HASH_SCHEME_VERSION = 1

@@ -1,0 +1,76 @@
+"""Shared fixtures: a real embedded Postgres (pgserver + pgvector) and a fresh database per test.
+
+Set TEST_DATABASE_URL to run against an external server instead; each test still gets its own
+database on it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from spotify_assets.lib.store import Database
+from spotify_assets.lib.store.server import embedded_server, with_database
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_home(tmp_path_factory) -> Path:
+    """Keep tests away from ~/.spotify_assets and from a developer's DATABASE_URL."""
+    home = tmp_path_factory.mktemp("spotify_assets_home")
+    saved = {k: os.environ.get(k) for k in ("SPOTIFY_ASSETS_HOME", "DATABASE_URL", "DAGSTER_HOME")}
+    os.environ["SPOTIFY_ASSETS_HOME"] = str(home)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("DAGSTER_HOME", None)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """URL of the test server's maintenance database."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    # a short path keeps the unix socket path under its length limit
+    pgdata = Path(tempfile.mkdtemp(prefix="sa-pg-")) / "pgdata"
+    server = embedded_server(pgdata, cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(server_url: str) -> str:
+    """A new, empty database for this test (dropped afterwards)."""
+    name = f"t_{os.getpid()}_{next(_counter)}"
+    admin = with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield with_database(server_url, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(database_url: str) -> Database:
+    return Database(database_url)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not available: {SHARED_DATA} is absent (fresh clone)")
+    return SHARED_DATA

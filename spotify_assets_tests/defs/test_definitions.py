@@ -1,0 +1,41 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from spotify_assets.definitions import defs
+from spotify_assets.defs.resources import DatabaseResource
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_definitions_load_with_assets_checks_and_resources():
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"catalog_tracks", "track_analyses"} <= keys
+    assert {c.name for c in graph.asset_check_keys} >= {
+        "no_duplicate_track_ids",
+        "quarantine_ratio_below_threshold",
+        "every_track_described",
+    }
+    assert isinstance(definitions.resources["database"], DatabaseResource)
+    upstream = graph.get(
+        next(k for k in graph.get_all_asset_keys() if k.path == ["track_analyses"])
+    )
+    assert [p.to_user_string() for p in upstream.parent_keys] == ["catalog_tracks"]
+
+
+def test_dagster_cli_validates_the_workspace():
+    env = {**os.environ, "DAGSTER_HOME": ""}
+    env.pop("DAGSTER_HOME")
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr

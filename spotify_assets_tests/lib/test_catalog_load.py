@@ -1,0 +1,185 @@
+"""Catalog loading against a real Postgres: good files, bad rows, and files that cannot load."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.sample import generate_tracks
+from spotify_assets.lib.store.playlists import PlaylistRepository
+from spotify_assets.lib.store.quarantine import QuarantineRepository
+from spotify_assets.lib.store.tracks import TrackRepository
+
+
+@pytest.fixture
+def tracks_csv(tmp_path):
+    """A small catalog in the sample layout; returns (path, frame)."""
+    frame = generate_tracks(n_tracks=40, seed=11)
+    path = tmp_path / "tracks.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def table_counts(db) -> tuple[int, int, int]:
+    with db.connect() as conn:
+        return (
+            TrackRepository(conn).count(),
+            QuarantineRepository(conn).count(),
+            PlaylistRepository(conn).counts()[0],
+        )
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_good_file_loads_and_reload_is_a_no_op(db, tracks_csv):
+    path, frame = tracks_csv
+    report = load_catalog(db, path)
+    assert (report.format, report.inserted, report.quarantined) == ("sample", len(frame), 0)
+    again = load_catalog(db, path)
+    assert (again.written, again.unchanged, again.quarantine_new) == (0, len(frame), 0)
+    with db.connect() as conn:
+        artists = conn.execute(
+            "SELECT artists FROM tracks WHERE track_id = %s", (frame.track_id[0],)
+        ).fetchone()[0]
+    assert artists == json.loads(frame.artists[0])
+
+
+# Files that cannot be loaded at all: a clear error, and nothing written.
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p, f: f.drop(columns=["energy"]).to_csv(p, index=False), r"missing: energy"),
+        (lambda p, f: p.write_bytes(b""), r"file is empty"),
+        (lambda p, f: f.iloc[:0].to_csv(p, index=False), r"header but no data rows"),
+        (lambda p, f: p.write_bytes(p.read_bytes() + b"x,caf\xe9\n"), r"not valid UTF-8 .*line 42"),
+        (lambda p, f: write_lines(p, ["a,b,c", "1,2,3"]), r"unknown catalog format"),
+        (lambda p, f: p.write_bytes(p.read_bytes() + b'X1,"Cut off, mid'), r"malformed CSV"),
+        (lambda p, f: p.with_suffix(".parquet").write_bytes(b"PAR1garbage"), None),
+    ],
+    ids=[
+        "missing-column",
+        "empty-file",
+        "header-only",
+        "non-utf8",
+        "unknown-format",
+        "truncated-in-quotes",
+        "truncated-parquet",
+    ],
+)
+def test_unloadable_files_fail_clearly_and_write_nothing(db, tracks_csv, make, message):
+    path, frame = tracks_csv
+    make(path, frame)
+    if message is None:  # parquet case: the broken file is written next to the CSV
+        path, message = path.with_suffix(".parquet"), r"cannot read parquet"
+    with pytest.raises(CatalogError, match=message):
+        load_catalog(db, path)
+    assert table_counts(db) == (0, 0, 0)
+
+
+# Files with some bad rows: the bad rows are quarantined with a reason, the rest loads.
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("energy", "loud", "energy: not a number (loud)"),
+        ("valence", "1.7", "valence: 1.7 outside [0, 1]"),
+        ("tempo", "300", "tempo: 300.0 outside [0, 260]"),
+        ("loudness", "-75", "loudness: -75.0 outside [-60, 5]"),
+        ("key", "12", "key: 12.0 outside [-1, 11]"),
+        ("mode", "0.5", "mode: 0.5 is not an integer"),
+        ("danceability", "", "danceability: missing"),
+        ("track_id", "", "track_id: missing"),
+        ("explicit", "maybe", "explicit: not a boolean (maybe)"),
+    ],
+)
+def test_bad_rows_are_quarantined_with_reasons(db, tracks_csv, column, value, reason):
+    path, frame = tracks_csv
+    frame = frame.astype(str)
+    frame.loc[[3, 7], column] = value
+    frame.to_csv(path, index=False)
+    report = load_catalog(db, path)
+    assert (report.quarantined, report.inserted) == (2, len(frame) - 2)
+    with db.connect() as conn:
+        rows = QuarantineRepository(conn).reasons(report.source_sha256)
+    assert rows == [(5, reason), (9, reason)]  # header is line 1, row 3 is line 5
+    again = load_catalog(db, path)
+    assert (again.quarantine_new, again.written) == (0, 0)
+
+
+def test_duplicate_ids_collapse_and_are_counted(db, tracks_csv):
+    path, frame = tracks_csv
+    pd.concat([frame, frame.iloc[:5]]).to_csv(path, index=False)
+    report = load_catalog(db, path)
+    assert (report.rows_read, report.duplicates, report.inserted) == (45, 5, 40)
+    assert table_counts(db)[0] == 40
+
+
+def test_truncated_last_row_is_quarantined(db, tracks_csv):
+    path, frame = tracks_csv
+    data = path.read_bytes().rstrip(b"\n")
+    path.write_bytes(data[: data.rfind(b",", 0, len(data) - 40)])  # cut the last row short
+    report = load_catalog(db, path)
+    assert report.quarantined == 1 and report.inserted == len(frame) - 1
+    with db.connect() as conn:
+        [(line, reason)] = QuarantineRepository(conn).reasons(report.source_sha256)
+    assert line == len(frame) + 1 and "missing" in reason
+
+
+def test_a_failure_mid_write_commits_nothing(db, tracks_csv, monkeypatch):
+    path, frame = tracks_csv
+    frame.loc[0, "energy"] = 9.0  # one row for the quarantine, written after the tracks
+    frame.to_csv(path, index=False)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(QuarantineRepository, "add", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_catalog(db, path)
+    assert table_counts(db) == (0, 0, 0)
+
+
+def test_changed_row_updates_and_rehashes(db, tracks_csv):
+    path, frame = tracks_csv
+    load_catalog(db, path)
+    with db.connect() as conn:
+        before = dict(conn.execute("SELECT track_id, row_hash FROM tracks"))
+    frame.loc[4, "energy"] = 0.0123
+    frame.to_csv(path, index=False)
+    report = load_catalog(db, path)
+    assert (report.updated, report.inserted, report.unchanged) == (1, 0, len(frame) - 1)
+    with db.connect() as conn:
+        after = dict(conn.execute("SELECT track_id, row_hash FROM tracks"))
+        energy = conn.execute(
+            "SELECT energy FROM tracks WHERE track_id = %s", (frame.track_id[4],)
+        ).fetchone()[0]
+    assert energy == 0.0123
+    assert {k for k in before if before[k] != after[k]} == {frame.track_id[4]}
+
+
+@pytest.mark.shared_data
+def test_real_tidytuesday_and_kaggle_sample(db, shared_data):
+    tidy = load_catalog(db, shared_data / "tidytuesday" / "spotify_songs.parquet")
+    assert (tidy.format, tidy.rows_read, tidy.valid_tracks) == ("tidytuesday", 32833, 28356)
+    assert tidy.duplicates == 32833 - 28356 and tidy.quarantined == 0
+    assert tidy.playlists_written == 471
+    with db.connect() as conn:
+        assert TrackRepository(conn).count() == 28356
+        assert conn.execute("SELECT count(DISTINCT genre) FROM tracks").fetchone()[0] == 6
+    kaggle = load_catalog(db, shared_data / "kaggle_114k" / "sample_music_dataset.csv")
+    assert (kaggle.format, kaggle.valid_tracks, kaggle.quarantined) == (
+        "kaggle_114k_sample",
+        1000,
+        0,
+    )
+    with db.connect() as conn:
+        missing_genre = conn.execute(
+            "SELECT count(*) FROM tracks WHERE source_format = 'kaggle_114k_sample' AND genre IS NULL"
+        ).fetchone()[0]
+        loaded = conn.execute(
+            "SELECT count(*) FROM tracks WHERE source_format = 'kaggle_114k_sample'"
+        ).fetchone()[0]
+    assert (loaded, missing_genre) == (1000, 0)

@@ -1,0 +1,94 @@
+import subprocess
+import sys
+
+import pandas as pd
+import psycopg
+import pytest
+
+from spotify_assets.lib.store import Database, resolve_database_url
+from spotify_assets.lib.store.bulk import copy_upsert
+from spotify_assets.lib.store.database import MigrationError, apply_migrations, load_migrations
+
+
+def test_migrations_apply_in_order_once(database_url):
+    applied = apply_migrations(database_url)
+    assert applied == [m.version for m in load_migrations()] == sorted(applied)
+    assert apply_migrations(database_url) == []
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == applied
+        assert conn.execute("SELECT extversion FROM pg_extension WHERE extname='vector'").fetchone()
+        assert (
+            conn.execute("SELECT '[1,2,3]'::vector(3) <=> '[1,2,3]'::vector(3)").fetchone()[0] == 0
+        )
+
+
+def test_an_edited_migration_is_refused(database_url):
+    apply_migrations(database_url)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1")
+    with pytest.raises(MigrationError, match="edited after it was applied"):
+        apply_migrations(database_url)
+
+
+def test_connections_speak_pgvector(db):
+    import numpy as np
+
+    with db.connect() as conn:
+        value = conn.execute("SELECT '[0.5,1,2]'::vector").fetchone()[0]
+    assert np.allclose(value.to_numpy(), [0.5, 1, 2])
+
+
+def _people(rows):
+    return pd.DataFrame(rows, columns=["playlist_id", "name", "genre", "subgenre", "source"])
+
+
+def test_copy_upsert_counts_and_is_idempotent(db):
+    first = _people([("p1", "One", "pop", None, "t"), ("p2", "Two", None, None, "t")])
+    with db.connect() as conn:
+        counts = copy_upsert(conn, "playlists", first, key=["playlist_id"])
+        assert (counts.inserted, counts.updated, counts.unchanged) == (2, 0, 0)
+        again = copy_upsert(conn, "playlists", first, key=["playlist_id"])
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+        changed = _people(
+            [("p1", "One (renamed)", "pop", None, "t"), ("p3", "Three", "", None, "t")]
+        )
+        counts = copy_upsert(conn, "playlists", changed, key=["playlist_id"])
+        assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)
+        rows = conn.execute("SELECT playlist_id, name, genre FROM playlists ORDER BY 1").fetchall()
+    # NULL stays NULL and an empty string stays an empty string through COPY
+    assert rows == [("p1", "One (renamed)", "pop"), ("p2", "Two", None), ("p3", "Three", "")]
+
+
+def test_a_failed_batch_leaves_nothing_behind(db):
+    good = _people([("p1", "One", None, None, "t")])
+    with db.connect() as conn:
+        copy_upsert(conn, "playlists", good, key=["playlist_id"])
+    broken = _people([("p2", "Two", None, None, "t"), ("p3", None, None, None, "t")])  # NOT NULL
+    with pytest.raises(psycopg.errors.NotNullViolation), db.connect() as conn:
+        copy_upsert(conn, "playlists", broken, key=["playlist_id"])
+    with db.connect() as conn:
+        assert conn.execute("SELECT array_agg(playlist_id) FROM playlists").fetchone()[0] == ["p1"]
+
+
+def test_database_url_wins_over_the_embedded_server(monkeypatch, database_url):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert resolve_database_url() == database_url
+
+
+def test_embedded_server_is_shared_by_processes(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("SPOTIFY_ASSETS_HOME", str(tmp_path / "home"))
+    url = resolve_database_url()
+    with Database(url).connect() as conn:
+        conn.execute("CREATE TABLE marker (x int)")
+        conn.execute("INSERT INTO marker VALUES (42)")
+    code = (
+        "from spotify_assets.lib.store import resolve_database_url; import psycopg; "
+        "u = resolve_database_url(); print(psycopg.connect(u).execute('SELECT x FROM marker').fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "42"
+    assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
