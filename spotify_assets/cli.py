@@ -25,6 +25,23 @@ def _dagster_home() -> Path:
     return dagster_home
 
 
+SEED_QUERIES = (
+    "sad acoustic songs for a rainy day",
+    "fast high energy workout music",
+    "calm instrumental music to focus",
+)
+
+
+def _metadata(result) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): {
+            k: getattr(v, "value", v)
+            for k, v in event.step_materialization_data.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -32,9 +49,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from spotify_assets.defs.analyses.checks import every_track_described
     from spotify_assets.defs.catalog.assets import catalog_tracks
     from spotify_assets.defs.catalog.checks import no_duplicate_track_ids
-    from spotify_assets.defs.resources import database_resource
+    from spotify_assets.defs.embeddings.assets import track_embeddings
+    from spotify_assets.defs.partitions import model_bundles
+    from spotify_assets.defs.resources import compute_resource, database_resource
+    from spotify_assets.defs.search.assets import search_evaluation, search_index
+    from spotify_assets.lib.bundles import load_bundles
     from spotify_assets.lib.sample import LABEL, ensure_sample
+    from spotify_assets.lib.search.service import format_result, search
     from spotify_assets.lib.store.analyses import AnalysisRepository
+    from spotify_assets.lib.store.embeddings import EmbeddingRepository
     from spotify_assets.lib.store.playlists import PlaylistRepository
     from spotify_assets.lib.store.quarantine import QuarantineRepository
     from spotify_assets.lib.store.server import home_dir
@@ -42,28 +65,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     home = home_dir()
     source = args.catalog or str(ensure_sample(home).tracks_csv)
-    database = database_resource()
+    bundle = load_bundles().by_name(args.bundle) if args.bundle else load_bundles().default_bundle
+    database, compute = database_resource(), compute_resource()
     db = database.get()
     print(f"spotify_assets demo\n  data home: {home}\n  database:  {database.where()}")
     print(f"  catalog:   {source}" + ("" if args.catalog else f"\n             ({LABEL})"))
+    print(f"  bundle:    {bundle.name} ({bundle.hash}, {bundle.embedding.model})")
 
     os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    resources = {"database": database, "compute": compute}
     with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(
+        base = dg.materialize(
             [catalog_tracks, track_analyses, no_duplicate_track_ids, every_track_described],
-            resources={"database": database},
+            resources=resources,
             instance=instance,
-            run_config={
-                "ops": {"catalog_tracks": {"config": {"path": source}}},
-                "loggers": {"console": {"config": {"log_level": "INFO"}}},
-            },
+            run_config={"ops": {"catalog_tracks": {"config": {"path": source}}}, **quiet},
             raise_on_error=False,
         )
-        metadata = {
-            event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-            for event in result.get_asset_materialization_events()
-        }
-    if not result.success:
+        metadata = _metadata(base)
+        if base.success:
+            if bundle.hash not in instance.get_dynamic_partitions(model_bundles.name):
+                instance.add_dynamic_partitions(model_bundles.name, [bundle.hash])
+            bundled = dg.materialize(
+                [catalog_tracks, track_analyses, track_embeddings, search_index, search_evaluation],
+                selection=[track_embeddings, search_index, search_evaluation],
+                resources=resources,
+                instance=instance,
+                partition_key=bundle.hash,
+                run_config=quiet,
+                raise_on_error=False,
+            )
+            metadata.update(_metadata(bundled))
+    if not base.success or not bundled.success:
         print("\nthe demo run failed; see the log above", file=sys.stderr)
         return 1
 
@@ -71,35 +105,109 @@ def cmd_demo(args: argparse.Namespace) -> int:
         tracks = TrackRepository(conn).count()
         playlists, memberships = PlaylistRepository(conn).counts()
         quarantined = QuarantineRepository(conn).count()
-        analyses = AnalysisRepository(conn)
-        described, examples = analyses.count(), analyses.descriptions(2)
+        described = AnalysisRepository(conn).count()
+        vectors = EmbeddingRepository(conn).count(bundle.hash)
 
     def meta(asset: str, key: str) -> object:
-        value = metadata.get(asset, {}).get(key)
-        return getattr(value, "value", value)
+        return metadata.get(asset, {}).get(key)
 
     print("\nmaterialized (this run):")
     print(
-        f"  catalog_tracks   loaded {meta('catalog_tracks', 'loaded')}, "
+        f"  catalog_tracks    loaded {meta('catalog_tracks', 'loaded')}, "
         f"unchanged {meta('catalog_tracks', 'unchanged')}, "
         f"duplicates {meta('catalog_tracks', 'duplicates')}, "
         f"quarantined {meta('catalog_tracks', 'quarantined')}"
     )
     print(
-        f"  track_analyses   written {meta('track_analyses', 'written')}, "
+        f"  track_analyses    written {meta('track_analyses', 'written')}, "
         f"unchanged {meta('track_analyses', 'unchanged')}"
+    )
+    print(
+        f"  track_embeddings  embedded {meta('track_embeddings', 'embedded')}, "
+        f"reused {meta('track_embeddings', 'reused')} "
+        f"({meta('track_embeddings', 'texts_per_second')} texts/s, "
+        f"{meta('track_embeddings', 'precision')})"
+    )
+    print(
+        f"  search_index      {meta('search_index', 'index')} "
+        f"({'built' if meta('search_index', 'built_now') else 'present'})"
+    )
+    print(
+        "  search_evaluation hybrid P@10 "
+        f"{meta('search_evaluation', 'constraints/hybrid_p@10')}, semantic P@10 "
+        f"{meta('search_evaluation', 'constraints/semantic_p@10')}, random P@10 "
+        f"{meta('search_evaluation', 'constraints/random_p@10')}"
     )
     print("in the database:")
     print(
-        f"  tracks {tracks}, track_analyses {described}, playlists {playlists} "
-        f"({memberships} memberships), quarantined rows {quarantined}"
+        f"  tracks {tracks}, track_analyses {described}, embeddings[{bundle.name}] {vectors}, "
+        f"playlists {playlists} ({memberships} memberships), quarantined rows {quarantined}"
     )
-    for track_id, description in examples:
-        print(f"  e.g. {track_id}: {description}")
+    embedder = compute.embedder(bundle)
+    for query in SEED_QUERIES:
+        print()
+        print(format_result(search(db, bundle, embedder, query, limit=5)))
     print(
         f"\nrun history: {os.environ['DAGSTER_HOME']}\n"
-        "open the UI: `.venv/bin/spotify-assets dev`, then http://127.0.0.1:3000"
+        "open the UI: `.venv/bin/spotify-assets dev`, then http://127.0.0.1:3000\n"
+        'search: `.venv/bin/spotify-assets search "dark techno with high energy"`'
     )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from spotify_assets.defs.resources import compute_resource, database_resource
+    from spotify_assets.lib.bundles import load_bundles
+    from spotify_assets.lib.search import FilterError
+    from spotify_assets.lib.search.service import format_result, search
+
+    bundles = load_bundles()
+    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    db = database_resource().get()
+    try:
+        result = search(
+            db,
+            bundle,
+            compute_resource().embedder(bundle),
+            args.query,
+            limit=args.limit,
+            where=args.where,
+            understand=not args.no_understand,
+        )
+    except FilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not result.hits:
+        print(format_result(result))
+        print(f"no results: is bundle {bundle.name} embedded? run `spotify-assets demo` first")
+        return 1
+    print(format_result(result))
+    return 0
+
+
+def cmd_bundles(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from spotify_assets.defs.partitions import model_bundles
+    from spotify_assets.lib.bundles import load_bundles
+
+    catalog = load_bundles()
+    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    with dg.DagsterInstance.get() as instance:
+        known = set(instance.get_dynamic_partitions(model_bundles.name))
+        if args.action == "add":
+            bundle = catalog.by_name(args.name)
+            if bundle.hash not in known:
+                instance.add_dynamic_partitions(model_bundles.name, [bundle.hash])
+            print(f"bundle {bundle.name} is partition {bundle.hash}")
+            return 0
+        for bundle in catalog.bundles.values():
+            flags = ("default " if bundle.name == catalog.default else "") + (
+                "registered" if bundle.hash in known else "not registered"
+            )
+            print(
+                f"{bundle.hash}  {bundle.name:<20} {bundle.embedding.model} ({bundle.embedding.dims}d) [{flags}]"
+            )
     return 0
 
 
@@ -136,7 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="materialize the pipeline on the generated sample")
     demo.add_argument("--catalog", help="load this catalog file instead of the sample")
+    demo.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
     demo.set_defaults(func=cmd_demo)
+
+    find = sub.add_parser("search", help="hybrid semantic search over the embedded catalog")
+    find.add_argument("query")
+    find.add_argument("--limit", type=int, default=10)
+    find.add_argument("--bundle", help="model bundle name (default: the default bundle)")
+    find.add_argument("--where", help='explicit filters, e.g. "tempo>140 and valence<0.3"')
+    find.add_argument(
+        "--no-understand", action="store_true", help="do not turn query words into filters"
+    )
+    find.set_defaults(func=cmd_search)
+
+    bundles = sub.add_parser("bundles", help="list model bundles, or register one as a partition")
+    bundles.add_argument("action", nargs="?", choices=["list", "add"], default="list")
+    bundles.add_argument("name", nargs="?")
+    bundles.set_defaults(func=cmd_bundles)
 
     dev = sub.add_parser("dev", help="start the embedded database and the Dagster UI")
     dev.add_argument("--host", default="127.0.0.1")

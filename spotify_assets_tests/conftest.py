@@ -74,3 +74,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not available: {SHARED_DATA} is absent (fresh clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from spotify_assets_tests.tiny_models import build_tiny_sentence_model
+
+    return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny")

@@ -3,22 +3,56 @@ import re
 import subprocess
 import sys
 
+import pytest
 
-def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path):
-    env = {**os.environ, "SPOTIFY_ASSETS_HOME": str(tmp_path / "home")}
+from spotify_assets.lib.sample import generate_tracks
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = {**os.environ, "SPOTIFY_ASSETS_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("DAGSTER_HOME", None)
-    command = [sys.executable, "-m", "spotify_assets.cli", "demo"]
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    return env
+
+
+def cli(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "spotify_assets.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
+    catalog = tmp_path / "small.csv"
+    generate_tracks(n_tracks=200, seed=8).to_csv(catalog, index=False)
+    first = cli(cli_env, "demo", "--catalog", str(catalog))
     assert first.returncode == 0, first.stderr[-3000:]
     out = first.stdout
-    assert re.search(r"catalog_tracks\s+loaded 5000, unchanged 0", out), out
-    assert re.search(r"track_analyses\s+written 5000, unchanged 0", out), out
-    assert "tracks 5000, track_analyses 5000" in out
-    assert "GENERATED SAMPLE DATA" in out
+    assert re.search(r"catalog_tracks\s+loaded 200, unchanged 0", out), out
+    assert re.search(r"track_analyses\s+written 200, unchanged 0", out), out
+    assert re.search(r"track_embeddings\s+embedded 200, reused 0", out), out
+    assert "tracks 200, track_analyses 200, embeddings[minilm-offline] 200" in out
+    assert out.count("query: ") == 3 and len(re.findall(r"^\s+1\. ", out, re.M)) == 3
+    assert "filters understood: valence < 0.3" in out
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
 
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    second = cli(cli_env, "demo", "--catalog", str(catalog))
     assert second.returncode == 0, second.stderr[-3000:]
-    assert re.search(r"catalog_tracks\s+loaded 0, unchanged 5000", second.stdout)
-    assert re.search(r"track_analyses\s+written 0, unchanged 5000", second.stdout)
+    assert re.search(r"catalog_tracks\s+loaded 0, unchanged 200", second.stdout)
+    assert re.search(r"track_embeddings\s+embedded 0, reused 200", second.stdout)
+
+    found = cli(cli_env, "search", "calm piano", "--where", "energy<0.5", "--limit", "3")
+    assert found.returncode == 0, found.stderr[-3000:]
+    assert "filters understood: energy < 0.5" in found.stdout
+    assert len(re.findall(r"^\s+\d\. ", found.stdout, re.M)) == 3
+
+    refused = cli(cli_env, "search", "x", "--where", "tempo>1; DROP TABLE tracks")
+    assert refused.returncode == 2 and "cannot parse filter" in refused.stderr
+
+    listed = cli(cli_env, "bundles")
+    assert re.search(r"minilm-offline .*\[default registered\]", listed.stdout)
+    assert re.search(r"e5-large-instruct .*\[not registered\]", listed.stdout)

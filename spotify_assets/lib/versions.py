@@ -10,3 +10,7 @@ EXTRACTOR_VERSION = 1
 CATALOG_SCHEMA_VERSION = 1
 # Version of the hashing scheme itself (canonical JSON layout); part of every prefix.
 HASH_SCHEME_VERSION = 1
+# Layout of stored embeddings (text formatting, normalization) behind track_embeddings.
+EMBEDDING_SCHEMA_VERSION = 1
+# Playlist matching (later stages); part of every bundle hash so bundles compare like for like.
+MATCHING_ALGO_VERSION = 1

@@ -36,3 +36,10 @@ class AnalysisRepository:
             "SELECT track_id, description FROM track_analyses ORDER BY track_id LIMIT %s",
             (limit,),
         ).fetchall()
+
+    def texts(self) -> pd.DataFrame:
+        """track_id, content_hash, description for every analysed track."""
+        rows = self.conn.execute(
+            "SELECT track_id, content_hash, description FROM track_analyses ORDER BY track_id"
+        ).fetchall()
+        return pd.DataFrame(rows, columns=["track_id", "content_hash", "description"])

@@ -1,0 +1,79 @@
+"""search_index[bundle] and search_evaluation[bundle]."""
+
+import time
+
+import dagster as dg
+
+from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
+from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.lib.evaluation import evaluate_search
+from spotify_assets.lib.store.embeddings import EmbeddingRepository, index_name
+from spotify_assets.lib.store.evaluations import EvaluationRepository
+
+
+@dg.asset(
+    group_name="search",
+    kinds={"pgvector"},
+    partitions_def=model_bundles,
+    deps=[track_embeddings],
+    description="HNSW (cosine) index on the bundle's vectors + B-tree indexes on filter columns.",
+)
+def search_index(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    bundle = bundle_for(context)
+    started = time.perf_counter()
+    with database.get().connect() as conn:
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        built = EmbeddingRepository(conn).ensure_indexes(bundle.hash, bundle.embedding.dims)
+        vectors = EmbeddingRepository(conn).count(bundle.hash)
+    seconds = time.perf_counter() - started
+    context.log.info(
+        f"search_index[{bundle.name}]: {'built' if built else 'already present'} in {seconds:.2f}s"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "index": index_name(bundle.hash),
+            "built_now": built,
+            "vectors": vectors,
+            "build_seconds": round(seconds, 3),
+        }
+    )
+
+
+class EvaluationConfig(dg.Config):
+    max_genres: int = 10
+    max_playlists: int = 500
+
+
+@dg.asset(
+    group_name="search",
+    partitions_def=model_bundles,
+    deps=[search_index],
+    description="Search quality on ground truth from the catalog, with baselines.",
+)
+def search_evaluation(
+    context: dg.AssetExecutionContext,
+    config: EvaluationConfig,
+    database: DatabaseResource,
+    compute: ComputeResource,
+) -> dg.MaterializeResult:
+    bundle = bundle_for(context)
+    db = database.get()
+    results = evaluate_search(
+        db,
+        bundle,
+        compute.embedder(bundle),
+        max_genres=config.max_genres,
+        max_playlists=config.max_playlists,
+        progress=context.log.info,
+    )
+    metadata: dict = {"suites": list(results)}
+    with db.connect() as conn:
+        for suite, values in results.items():
+            metrics = {k: v for k, v in values.items() if isinstance(v, float)}
+            EvaluationRepository(conn).save(bundle.hash, suite, metrics, values)
+            metadata.update({f"{suite}/{k}": round(v, 4) for k, v in metrics.items()})
+            metadata[f"{suite}/queries"] = dg.MetadataValue.json(values.get("queries", [])[:20])
+    return dg.MaterializeResult(metadata=metadata)

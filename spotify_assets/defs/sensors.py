@@ -1,0 +1,46 @@
+"""Register configured model bundles as partitions and request their runs."""
+
+import dagster as dg
+
+from spotify_assets.defs.embeddings.assets import track_embeddings
+from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.search.assets import search_evaluation, search_index
+from spotify_assets.lib.bundles import load_bundles
+
+embed_bundle_job = dg.define_asset_job(
+    "embed_bundle",
+    selection=[track_embeddings, search_index, search_evaluation],
+    partitions_def=model_bundles,
+    description="Embed, index and evaluate one model bundle (partition = bundle hash).",
+)
+
+
+def new_bundle_hashes(instance: dg.DagsterInstance) -> list[str]:
+    known = set(instance.get_dynamic_partitions(model_bundles.name))
+    return [b.hash for b in load_bundles().bundles.values() if b.hash not in known]
+
+
+@dg.sensor(job=embed_bundle_job, minimum_interval_seconds=60)
+def model_bundle_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    """Every bundle in the bundles file that is not yet a partition gets added and run."""
+    new = new_bundle_hashes(context.instance)
+    if not new:
+        return dg.SkipReason("every configured bundle is registered")
+    return dg.SensorResult(
+        dynamic_partitions_requests=[model_bundles.build_add_request(new)],
+        run_requests=[dg.RunRequest(partition_key=h, run_key=f"bundle-{h}") for h in new],
+    )
+
+
+@dg.op(description="Add every configured bundle as a model_bundle partition.")
+def register_configured_bundles(context: dg.OpExecutionContext) -> list[str]:
+    new = new_bundle_hashes(context.instance)
+    if new:
+        context.instance.add_dynamic_partitions(model_bundles.name, new)
+    context.log.info(f"registered {len(new)} new bundle(s): {new}")
+    return new
+
+
+@dg.job(description="Register configured model bundles as partitions (UI-launchable).")
+def register_bundles():
+    register_configured_bundles()

@@ -1,0 +1,1 @@
+"""Model runners (embedding, later emotions and reranking) behind local and Modal backends."""

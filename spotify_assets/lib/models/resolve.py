@@ -1,0 +1,62 @@
+"""Find model weights on disk: a package's bundled copy, a local folder, or the HF cache.
+
+Never downloads and never substitutes another model: the bundle hash must describe what ran.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+
+class ModelNotAvailable(RuntimeError):
+    pass
+
+
+def models_dir() -> Path | None:
+    value = os.environ.get("SPOTIFY_ASSETS_MODELS")
+    return Path(value).expanduser() if value else None
+
+
+def resolve_model_dir(model: str, source: str = "") -> Path:
+    """Where `model`'s files are: `source` (package:<module> or a path), then
+    $SPOTIFY_ASSETS_MODELS/<org>__<name>, then the Hugging Face cache (offline)."""
+    tried: list[str] = []
+    if source.startswith("package:"):
+        module_name = source.removeprefix("package:")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            tried.append(f"package {module_name} (not installed)")
+        else:
+            getter = getattr(module, "get_model_path", None)
+            path = Path(getter()) if getter else Path(module.__file__).parent / "model"
+            if (path / "config.json").exists() or (path / "modules.json").exists():
+                return path
+            tried.append(f"package {module_name} (no model files in {path})")
+    elif source:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            return path
+        tried.append(f"path {path}")
+
+    if root := models_dir():
+        path = root / model.replace("/", "__")
+        if path.is_dir():
+            return path
+        tried.append(f"{path}")
+
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:  # LocalEntryNotFoundError and friends: not in the cache
+        tried.append("the Hugging Face cache")
+
+    raise ModelNotAvailable(
+        f"model {model!r} is not available offline (looked in: {'; '.join(tried)}). Provide it "
+        f"by running `huggingface-cli download {model}` on a machine with network access and "
+        f"copying the cache, or put its files in $SPOTIFY_ASSETS_MODELS/{model.replace('/', '__')}, "
+        "or use the modal compute backend."
+    )

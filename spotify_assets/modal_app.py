@@ -1,0 +1,46 @@
+"""The Modal app behind the `modal` compute backend: GPU batch functions.
+
+Deploy with `modal deploy spotify_assets/modal_app.py` (tokens from MODAL_TOKEN_ID /
+MODAL_TOKEN_SECRET). Model weights are cached in a Modal Volume, so each model is downloaded
+once per workspace, not once per container.
+"""
+
+from __future__ import annotations
+
+import modal
+
+APP_NAME = "spotify-assets"
+GPU = "A10G"
+MODELS_PATH = "/models"
+# The same pins the project installs locally (scripts/setup.sh, pyproject.toml).
+REQUIREMENTS = [
+    "torch==2.13.0",
+    "sentence-transformers>=3.0",
+    "transformers>=4.40",
+    "numpy>=1.26",
+]
+
+image = (
+    modal.Image.debian_slim(python_version="3.11")
+    .pip_install(*REQUIREMENTS)
+    .env({"HF_HOME": MODELS_PATH})
+)
+models_volume = modal.Volume.from_name("spotify-assets-models", create_if_missing=True)
+app = modal.App(APP_NAME)
+_loaded: dict[str, object] = {}
+
+
+@app.function(gpu=GPU, image=image, volumes={MODELS_PATH: models_volume}, timeout=900)
+def embed_batch(
+    index: int, texts: list[str], model: str, max_tokens: int = 256
+) -> tuple[int, list[list[float]]]:
+    """Embed one batch; returns its index so the caller can reassemble out-of-order results."""
+    from sentence_transformers import SentenceTransformer
+
+    if model not in _loaded:
+        encoder = SentenceTransformer(model, device="cuda")
+        encoder.max_seq_length = max_tokens
+        _loaded[model] = encoder
+        models_volume.commit()  # keep downloaded weights for the next container
+    vectors = _loaded[model].encode(texts, batch_size=128, normalize_embeddings=True)
+    return index, vectors.tolist()
