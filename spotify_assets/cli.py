@@ -138,6 +138,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{meta('search_evaluation', 'constraints/semantic_p@10')}, random P@10 "
         f"{meta('search_evaluation', 'constraints/random_p@10')}"
     )
+    if meta("search_evaluation", "playlists/ndcg@10") is not None:
+        print(
+            "  playlist-name queries NDCG@10 "
+            f"{meta('search_evaluation', 'playlists/ndcg@10')} (popularity "
+            f"{meta('search_evaluation', 'playlists/popularity_ndcg@10')}, random "
+            f"{meta('search_evaluation', 'playlists/random_ndcg@10')}), Recall@100 "
+            f"{meta('search_evaluation', 'playlists/recall@100')} (popularity "
+            f"{meta('search_evaluation', 'playlists/popularity_recall@100')}, random "
+            f"{meta('search_evaluation', 'playlists/random_recall@100')})"
+        )
     print("in the database:")
     print(
         f"  tracks {tracks}, track_analyses {described}, embeddings[{bundle.name}] {vectors}, "

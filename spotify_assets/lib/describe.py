@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spotify_assets.lib import versions
+from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.hashing import stable_hash
 
 # Fields that feed the description; the content hash covers exactly these.
@@ -26,17 +27,7 @@ DESCRIPTION_INPUTS = (
     "popularity",
     "duration_ms",
     "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
+    *AUDIO_FEATURES,
 )
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 

@@ -9,6 +9,8 @@ from spotify_assets.defs.catalog.assets import QUARANTINE_CHECK, catalog_tracks
 from spotify_assets.defs.catalog.checks import no_duplicate_track_ids
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.sample import generate_tracks
+from spotify_assets_tests.dagster_helpers import check_outcomes
+from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
 ASSETS = [catalog_tracks, track_analyses, no_duplicate_track_ids, every_track_described]
 
@@ -21,23 +23,6 @@ def run(database_url, instance, path, **config):
         run_config={"ops": {"catalog_tracks": {"config": {"path": str(path), **config}}}},
         raise_on_error=False,
     )
-
-
-def metadata(result, asset):
-    [event] = [
-        e
-        for e in result.get_asset_materialization_events()
-        if e.asset_key.to_user_string() == asset
-    ]
-    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
-
-
-def checks(result):
-    return {
-        e.event_specific_data.check_name: e.event_specific_data.passed
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
 
 
 @pytest.fixture
@@ -58,11 +43,11 @@ def test_first_run_loads_and_describes_everything(database_url, instance, catalo
     path, _ = catalog
     result = run(database_url, instance, path)
     assert result.success
-    tracks = metadata(result, "catalog_tracks")
+    tracks = meta(result, "catalog_tracks")
     assert (tracks["format"], tracks["loaded"], tracks["quarantined"]) == ("sample", 300, 0)
-    analyses = metadata(result, "track_analyses")
+    analyses = meta(result, "track_analyses")
     assert (analyses["tracks"], analyses["written"], analyses["unchanged"]) == (300, 300, 0)
-    assert checks(result) == {
+    assert check_outcomes(result) == {
         QUARANTINE_CHECK: True,
         "no_duplicate_track_ids": True,
         "every_track_described": True,
@@ -75,12 +60,12 @@ def test_second_run_writes_nothing_and_says_so(database_url, instance, catalog):
     again = run(database_url, instance, path)
     assert again.success
     assert (
-        metadata(again, "catalog_tracks")["loaded"],
-        metadata(again, "catalog_tracks")["unchanged"],
+        meta(again, "catalog_tracks")["loaded"],
+        meta(again, "catalog_tracks")["unchanged"],
     ) == (0, 300)
     assert (
-        metadata(again, "track_analyses")["written"],
-        metadata(again, "track_analyses")["unchanged"],
+        meta(again, "track_analyses")["written"],
+        meta(again, "track_analyses")["unchanged"],
     ) == (0, 300)
 
 
@@ -92,8 +77,8 @@ def test_a_changed_row_is_reanalysed_alone(database_url, instance, catalog, db):
     frame.loc[10, "valence"] = 0.05
     frame.to_csv(path, index=False)
     result = run(database_url, instance, path)
-    assert metadata(result, "catalog_tracks")["updated"] == 1
-    assert metadata(result, "track_analyses")["written"] == 1
+    assert meta(result, "catalog_tracks")["updated"] == 1
+    assert meta(result, "track_analyses")["written"] == 1
     with db.connect() as conn:
         after = dict(conn.execute("SELECT track_id, content_hash FROM track_analyses"))
         text = conn.execute(
@@ -120,8 +105,8 @@ def test_too_many_quarantined_rows_block_downstream(database_url, instance, cata
     frame.to_csv(path, index=False)
     result = run(database_url, instance, path, max_quarantine_ratio=0.1)
     assert not result.success
-    assert checks(result)[QUARANTINE_CHECK] is False
-    assert metadata(result, "catalog_tracks")["quarantined"] == 60
+    assert check_outcomes(result)[QUARANTINE_CHECK] is False
+    assert meta(result, "catalog_tracks")["quarantined"] == 60
     assert not [
         e for e in result.get_asset_materialization_events()
         if e.asset_key.to_user_string() == "track_analyses"
@@ -132,10 +117,10 @@ def test_too_many_quarantined_rows_block_downstream(database_url, instance, cata
 def test_real_tidytuesday_through_dagster(database_url, instance, shared_data):
     result = run(database_url, instance, shared_data / "tidytuesday" / "spotify_songs.parquet")
     assert result.success
-    tracks = metadata(result, "catalog_tracks")
+    tracks = meta(result, "catalog_tracks")
     assert (tracks["tracks_in_file"], tracks["duplicates"], tracks["playlists_written"]) == (
         28356,
         4477,
         471,
     )
-    assert metadata(result, "track_analyses")["written"] == 28356
+    assert meta(result, "track_analyses")["written"] == 28356

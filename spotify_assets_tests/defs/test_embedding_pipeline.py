@@ -18,6 +18,7 @@ from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.defs.sensors import model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.sample import generate_tracks
+from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 from spotify_assets_tests.tiny_models import write_bundles_file
 
 BASE = [catalog_tracks, track_analyses]
@@ -53,15 +54,6 @@ def embed(database_url, instance, bundle_hash, raise_on_error=True):
         partition_key=bundle_hash,
         raise_on_error=raise_on_error,
     )
-
-
-def meta(result, asset):
-    [event] = [
-        e
-        for e in result.get_asset_materialization_events()
-        if e.asset_key.to_user_string() == asset
-    ]
-    return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
 
 
 def rows(database_url, bundle_hash):

@@ -51,7 +51,7 @@ def corpus(server_url, tmp_path_factory):
         repo.upsert(BUNDLE, tracks.assign(content_hash=ids), vectors)
         conn.commit()
         conn.execute("SET maintenance_work_mem = '256MB'")
-        repo.ensure_indexes(BUNDLE.hash, DIMS)
+        repo.ensure_index(BUNDLE.hash, DIMS)
     # queries land near the data, as text queries land near track descriptions
     queries = vectors[rng.integers(0, N, 20)] + rng.normal(scale=0.05, size=(20, DIMS))
     return db, tracks, vectors, queries.astype(np.float32)

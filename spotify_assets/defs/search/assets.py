@@ -17,7 +17,7 @@ from spotify_assets.lib.store.evaluations import EvaluationRepository
     kinds={"pgvector"},
     partitions_def=model_bundles,
     deps=[track_embeddings],
-    description="HNSW (cosine) index on the bundle's vectors + B-tree indexes on filter columns.",
+    description="HNSW (cosine) index on the bundle's vectors; filter columns synced from tracks.",
 )
 def search_index(
     context: dg.AssetExecutionContext, database: DatabaseResource
@@ -26,8 +26,10 @@ def search_index(
     started = time.perf_counter()
     with database.get().connect() as conn:
         conn.execute("SET maintenance_work_mem = '512MB'")
-        built = EmbeddingRepository(conn).ensure_indexes(bundle.hash, bundle.embedding.dims)
-        vectors = EmbeddingRepository(conn).count(bundle.hash)
+        repo = EmbeddingRepository(conn)
+        synced = repo.sync_filter_columns(bundle.hash)  # tracks may have changed since embedding
+        built = repo.ensure_index(bundle.hash, bundle.embedding.dims)
+        vectors = repo.count(bundle.hash)
     seconds = time.perf_counter() - started
     context.log.info(
         f"search_index[{bundle.name}]: {'built' if built else 'already present'} in {seconds:.2f}s"
@@ -36,6 +38,7 @@ def search_index(
         metadata={
             "index": index_name(bundle.hash),
             "built_now": built,
+            "filter_rows_synced": synced,
             "vectors": vectors,
             "build_seconds": round(seconds, 3),
         }

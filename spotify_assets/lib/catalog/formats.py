@@ -11,20 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.catalog.errors import CatalogError
+from spotify_assets.lib.features import AUDIO_FEATURES
 
-FEATURES = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+FEATURES = AUDIO_FEATURES
 _SAME = {name: name for name in FEATURES}
 
 

@@ -17,10 +17,11 @@ from psycopg import sql
 
 from spotify_assets.lib.bundles import validate_bundle_hash
 from spotify_assets.lib.search.filters import TEXT_COLUMNS, Filter
-from spotify_assets.lib.store.embeddings import vector_cast
+from spotify_assets.lib.store.embeddings import FILTER_COLUMNS, index_name, vector_cast
 
 EXACT_THRESHOLD = 20_000  # rows: below this, exact search over the filtered rows
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
+MIN_EF_SEARCH = 150
 DETAIL_COLUMNS = (
     "name",
     "artists",
@@ -55,7 +56,7 @@ def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list]:
     parts: list[sql.Composable] = [sql.SQL("TRUE")]
     params: list = []
     for f in filters:
-        column = sql.SQL("t.{}").format(sql.Identifier(f.column))
+        column = sql.SQL("e.{}").format(sql.Identifier(f.column))
         if f.column in TEXT_COLUMNS:
             parts.append(sql.SQL("lower({}) {} lower(%s)").format(column, sql.SQL(f.op)))
         else:
@@ -68,9 +69,7 @@ def _exact(conn, bundle_hash, dims, query, where, params, limit):
     statement = sql.SQL(
         """WITH scored AS MATERIALIZED (
                SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast} AS distance
-               FROM tracks t
-               JOIN track_embeddings e ON e.track_id = t.track_id AND e.bundle_hash = {bundle}
-               WHERE {where})
+               FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where})
            SELECT track_id, distance FROM scored ORDER BY distance, track_id LIMIT %s"""
     ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
     return conn.execute(statement, [query, *params, limit]).fetchall()
@@ -80,12 +79,17 @@ def _hnsw(conn, bundle_hash, dims, query, where, params, limit, candidates):
     conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(candidates),))
     statement = sql.SQL(
         """WITH nearest AS MATERIALIZED (
-               SELECT track_id, (embedding::{cast}) <=> %s::{cast} AS distance
+               SELECT track_id, {columns}, (embedding::{cast}) <=> %s::{cast} AS distance
                FROM track_embeddings WHERE bundle_hash = {bundle}
                ORDER BY (embedding::{cast}) <=> %s::{cast} LIMIT %s)
-           SELECT n.track_id, n.distance FROM nearest n JOIN tracks t USING (track_id)
-           WHERE {where} ORDER BY n.distance, n.track_id LIMIT %s"""
-    ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
+           SELECT e.track_id, e.distance FROM nearest e
+           WHERE {where} ORDER BY e.distance, e.track_id LIMIT %s"""
+    ).format(
+        cast=vector_cast(dims),
+        bundle=sql.Literal(bundle_hash),
+        where=where,
+        columns=sql.SQL(", ").join(map(sql.Identifier, FILTER_COLUMNS)),
+    )
     return conn.execute(statement, [query, query, candidates, *params, limit]).fetchall()
 
 
@@ -97,7 +101,7 @@ def search_vectors(
     filters: Sequence[Filter] = (),
     limit: int = 10,
     exact_threshold: int = EXACT_THRESHOLD,
-    overfetch: float = 10.0,
+    overfetch: float = 5.0,
     strategy: str = "auto",
 ) -> tuple[list[SearchHit], SearchPlan]:
     """Top `limit` tracks of one bundle by cosine similarity to `query`, within `filters`.
@@ -111,32 +115,27 @@ def search_vectors(
     limit = max(1, int(limit))
     where, params = _where(filters)
     with conn.transaction():
-        total = conn.execute(
-            "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)
-        ).fetchone()[0]
-        kept = total
-        if filters:
-            kept = conn.execute(
-                sql.SQL(
-                    "SELECT count(*) FROM tracks t JOIN track_embeddings e ON e.track_id = "
-                    "t.track_id AND e.bundle_hash = {} WHERE {}"
-                ).format(sql.Literal(bundle_hash), where),
-                params,
-            ).fetchone()[0]
-        use_exact = strategy == "exact" or (
-            strategy == "auto" and (kept <= exact_threshold or total <= exact_threshold)
-        )
-        if use_exact:
+        # Vectors and filter columns are read from memory or SSD: with the default (spinning
+        # disk) page cost the planner prefers whole-table scans to the filter's B-tree.
+        conn.execute("SET LOCAL random_page_cost = 1.1")
+        indexed = _indexed_rows(conn, bundle_hash)
+        kept = _kept_rows(conn, bundle_hash, where, params, exact_threshold) if filters else indexed
+        if strategy == "exact" or (
+            strategy == "auto" and (not indexed or (kept or 0) <= exact_threshold)
+        ):
             plan = SearchPlan("exact", filtered_rows=kept)
             rows = _exact(conn, bundle_hash, dims, query, where, params, limit)
         else:
-            selectivity = max(kept / total, 1e-6) if total else 1.0
-            candidates = int(min(MAX_EF_SEARCH, max(100, overfetch * limit / selectivity)))
+            selectivity = 1.0
+            if filters and indexed:
+                selectivity = _estimated_rows(conn, bundle_hash, where, params) / indexed
+            selectivity = min(max(selectivity, 1e-6), 1.0)
+            candidates = int(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, overfetch * limit / selectivity)))
             plan = SearchPlan(
                 "hnsw", filtered_rows=kept, candidates=candidates, ef_search=candidates
             )
             rows = _hnsw(conn, bundle_hash, dims, query, where, params, limit, candidates)
-            if len(rows) < min(limit, kept) and strategy == "auto":
+            if len(rows) < limit and strategy == "auto":
                 plan.strategy = "hnsw→exact"
                 rows = _exact(conn, bundle_hash, dims, query, where, params, limit)
         details = _details(conn, [r[0] for r in rows])
@@ -145,6 +144,38 @@ def search_vectors(
         for rank, (track_id, distance) in enumerate(rows, start=1)
     ]
     return hits, plan
+
+
+def _indexed_rows(conn: psycopg.Connection, bundle_hash: str) -> int | None:
+    """Vectors under the bundle's HNSW index (from statistics), or None without an index."""
+    row = conn.execute(
+        "SELECT reltuples::bigint FROM pg_class WHERE relname = %s AND relkind = 'i'",
+        (index_name(bundle_hash),),
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] < 0:  # never analysed
+        return conn.execute(
+            "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)
+        ).fetchone()[0]
+    return int(row[0])
+
+
+def _kept_rows(conn, bundle_hash: str, where: sql.Composable, params: list, cap: int) -> int:
+    """Rows the filters keep, counted only up to cap + 1: enough to choose a strategy."""
+    statement = sql.SQL(
+        "SELECT count(*) FROM (SELECT 1 FROM track_embeddings e "
+        "WHERE e.bundle_hash = {} AND {} LIMIT %s) kept"
+    ).format(sql.Literal(bundle_hash), where)
+    return conn.execute(statement, [*params, cap + 1]).fetchone()[0]
+
+
+def _estimated_rows(conn, bundle_hash: str, where: sql.Composable, params: list) -> float:
+    """The planner's row estimate for the filters (B-tree statistics), for sizing ef_search."""
+    statement = sql.SQL(
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM track_embeddings e WHERE e.bundle_hash = {} AND {}"
+    ).format(sql.Literal(bundle_hash), where)
+    return float(conn.execute(statement, params).fetchone()[0][0]["Plan"]["Plan Rows"])
 
 
 def _details(conn: psycopg.Connection, track_ids: list[str]) -> dict[str, dict]:

@@ -9,23 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NUMERIC_COLUMNS = {
-    "tempo",
-    "valence",
-    "energy",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-    "loudness",
-    "popularity",
-    "release_year",
-    "duration_ms",
-    "key",
-    "mode",
-}
-TEXT_COLUMNS = {"genre", "subgenre"}
+from spotify_assets.lib.store.embeddings import FILTER_COLUMNS, TEXT_FILTER_COLUMNS
+
+TEXT_COLUMNS = set(TEXT_FILTER_COLUMNS)  # compared case-insensitively, on lower() indexes
+NUMERIC_COLUMNS = set(FILTER_COLUMNS) - TEXT_COLUMNS
 OPERATORS = {"<", "<=", ">", ">=", "=", "!="}
 
 

@@ -57,6 +57,10 @@ def format_result(result: SearchResult) -> str:
     lines.append(
         f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.filtered_rows})"
     )
+    why = "semantic match" + "".join(
+        f", {f.column} {f.op} {f.value if isinstance(f.value, str) else f'{f.value:g}'}"
+        for f in result.filters
+    )
     for hit in result.hits:
         d = hit.details
         artists = ", ".join(d.get("artists") or []) or "?"
@@ -66,6 +70,6 @@ def format_result(result: SearchResult) -> str:
         )
         lines.append(
             f"{hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
-            f"score {hit.score:.3f} | {features}"
+            f"score {hit.score:.3f} | {features} | why: {why}"
         )
     return "\n".join(lines)

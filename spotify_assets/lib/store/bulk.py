@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -76,10 +77,44 @@ def _copy_ready(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False)
 
 
+def _column_types(conn: psycopg.Connection, table: str, columns: list[str]) -> list[str]:
+    """Postgres type names of `columns`, as psycopg's binary COPY wants them."""
+    found = dict(
+        conn.execute(
+            """SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+               WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped""",
+            (table,),
+        )
+    )
+    return [found[c][1:] + "[]" if found[c].startswith("_") else found[c] for c in columns]
+
+
+def _copy_binary(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
+    """Binary COPY, for frames holding numpy vectors: no text formatting of floats."""
+    columns = list(frame.columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    types = _column_types(conn, table, columns)  # before COPY holds the connection
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(types)
+        for row in frame_rows(frame, columns):
+            copy.write_row(row)
+
+
+def _holds_arrays(frame: pd.DataFrame) -> bool:
+    return any(
+        frame[c].dtype == object and isinstance(frame[c].iloc[0], np.ndarray) for c in frame.columns
+    )
+
+
 def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
     """COPY a frame into `table` (columns named like the frame's); returns the row count."""
     if frame.empty:
         return 0
+    if _holds_arrays(frame):
+        _copy_binary(conn, table, frame)
+        return len(frame)
     buffer = io.BytesIO()
     pacsv.write_csv(_copy_ready(frame), buffer, pacsv.WriteOptions(include_header=False))
     data = buffer.getbuffer()

@@ -10,29 +10,21 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.bundles import ModelBundle, validate_bundle_hash
+from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
 COLUMNS = ["track_id", "bundle_hash", "content_hash", "model", "revision", "dims", "embedding"]
-# Columns that filtered search narrows on; B-tree indexed by the search_index asset.
+# Columns that filtered search narrows on: copied from `tracks` into `track_embeddings`
+# (migration 0003 indexes each as (bundle_hash, column)).
 FILTER_COLUMNS = (
-    "tempo",
-    "valence",
-    "energy",
-    "danceability",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "loudness",
+    *AUDIO_FEATURES,
     "popularity",
     "release_year",
+    "duration_ms",
     "genre",
+    "subgenre",
 )
-
-
-def vector_literal(vectors: np.ndarray) -> list[str]:
-    """pgvector's text form, 7 significant digits (float32 holds ~7)."""
-    text = np.char.mod("%.7g", vectors.astype(np.float32))
-    return ["[" + ",".join(row) + "]" for row in text]
+TEXT_FILTER_COLUMNS = ("genre", "subgenre")
 
 
 def index_name(bundle_hash: str) -> str:
@@ -63,7 +55,7 @@ class EmbeddingRepository:
         )
 
     def upsert(self, bundle: ModelBundle, frame: pd.DataFrame, vectors: np.ndarray) -> UpsertCounts:
-        """`frame` has track_id and content_hash, one row per vector."""
+        """`frame` has track_id and content_hash, one row per vector; filter columns follow."""
         rows = pd.DataFrame(
             {
                 "track_id": frame["track_id"].to_numpy(),
@@ -72,11 +64,11 @@ class EmbeddingRepository:
                 "model": bundle.embedding.model,
                 "revision": bundle.embedding.revision,
                 "dims": bundle.embedding.dims,
-                "embedding": vector_literal(vectors),
+                "embedding": list(np.asarray(vectors, dtype=np.float32)),
             },
             columns=COLUMNS,
         )
-        return copy_upsert(
+        counts = copy_upsert(
             self.conn,
             "track_embeddings",
             rows,
@@ -84,6 +76,25 @@ class EmbeddingRepository:
             compare=["content_hash", "model", "revision", "dims"],
             touch="created_at",
         )
+        self.sync_filter_columns(bundle.hash, rows["track_id"].tolist())
+        return counts
+
+    def sync_filter_columns(self, bundle_hash: str, track_ids: list[str] | None = None) -> int:
+        """Copy filter columns from `tracks` where they differ; returns rows updated."""
+        columns = sql.SQL(", ").join(map(sql.Identifier, FILTER_COLUMNS))
+        from_tracks = sql.SQL(", ").join(
+            sql.SQL("t.{}").format(sql.Identifier(c)) for c in FILTER_COLUMNS
+        )
+        here = sql.SQL(", ").join(sql.SQL("e.{}").format(sql.Identifier(c)) for c in FILTER_COLUMNS)
+        only = sql.SQL("AND e.track_id = ANY(%s)") if track_ids is not None else sql.SQL("")
+        statement = sql.SQL(
+            """UPDATE track_embeddings e SET ({columns}) = ({from_tracks})
+               FROM tracks t
+               WHERE e.bundle_hash = %s AND t.track_id = e.track_id {only}
+                 AND ({here}) IS DISTINCT FROM ({from_tracks})"""
+        ).format(columns=columns, from_tracks=from_tracks, here=here, only=only)
+        params = [bundle_hash] + ([track_ids] if track_ids is not None else [])
+        return self.conn.execute(statement, params).rowcount
 
     def stats(self, bundle_hash: str) -> dict[str, float]:
         count, lo, hi, dims = self.conn.execute(
@@ -99,18 +110,12 @@ class EmbeddingRepository:
             "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)
         ).fetchone()[0]
 
-    def ensure_indexes(self, bundle_hash: str, dims: int) -> bool:
-        """HNSW (cosine) on this bundle's vectors + B-trees on filter columns; True if built now."""
+    def ensure_index(self, bundle_hash: str, dims: int) -> bool:
+        """The bundle's partial HNSW (cosine) expression index; True if built now."""
         name = index_name(bundle_hash)
         exists = self.conn.execute(
             "SELECT 1 FROM pg_class WHERE relname = %s AND relkind = 'i'", (name,)
         ).fetchone()
-        for column in FILTER_COLUMNS:
-            self.conn.execute(
-                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON tracks ({})").format(
-                    sql.Identifier(f"tracks_{column}_idx"), sql.Identifier(column)
-                )
-            )
         if exists:
             return False
         self.conn.execute(
@@ -120,5 +125,4 @@ class EmbeddingRepository:
             ).format(sql.Identifier(name), vector_cast(dims), sql.Literal(bundle_hash))
         )
         self.conn.execute("ANALYZE track_embeddings")
-        self.conn.execute("ANALYZE tracks")
         return True

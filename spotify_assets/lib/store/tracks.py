@@ -5,21 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import psycopg
 
+from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
-FEATURE_COLUMNS = [
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-]
+FEATURE_COLUMNS = list(AUDIO_FEATURES)
 TRACK_COLUMNS = [
     "track_id",
     "name",
