@@ -14,14 +14,13 @@ import random
 from collections.abc import Callable
 from statistics import mean
 
-import numpy as np
 import pandas as pd
 
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.embeddings import Embedder
 from spotify_assets.lib.metrics import ndcg_at_k, precision_at_k, recall_at_k
 from spotify_assets.lib.search.engine import search_vectors
-from spotify_assets.lib.search.filters import Filter, parse_query
+from spotify_assets.lib.search.filters import Filter, matching_ids, parse_query
 from spotify_assets.lib.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -37,23 +36,6 @@ CONSTRAINT_QUERIES: list[tuple[str, list[Filter]]] = [
 ]
 FEATURES = ["track_id", "genre", "valence", "tempo", "acousticness", "instrumentalness",
             "energy", "speechiness", "popularity"]  # fmt: skip
-
-
-def _relevant(tracks: pd.DataFrame, filters: list[Filter]) -> set[str]:
-    mask = np.ones(len(tracks), dtype=bool)
-    for f in filters:
-        column = tracks[f.column]
-        if isinstance(f.value, str):
-            mask &= (column.fillna("").str.lower() == f.value.lower()).to_numpy()
-        else:
-            values = column.astype(float).to_numpy()
-            mask &= {
-                "<": values < f.value,
-                "<=": values <= f.value,
-                ">": values > f.value,
-                ">=": values >= f.value,
-            }[f.op]
-    return set(tracks.loc[mask, "track_id"])
 
 
 def evaluate_search(
@@ -91,7 +73,7 @@ def evaluate_search(
     rows = []
     with db.connect() as conn:
         for text, truth in queries:
-            relevant = _relevant(tracks, truth)
+            relevant = matching_ids(tracks, truth)
             if len(relevant) < 10:
                 continue
             vector = embedder.embed([text], "query")[0]

@@ -130,7 +130,9 @@ def search_vectors(
             if filters and indexed:
                 selectivity = _estimated_rows(conn, bundle_hash, where, params) / indexed
             selectivity = min(max(selectivity, 1e-6), 1.0)
-            candidates = int(min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, overfetch * limit / selectivity)))
+            candidates = int(
+                min(MAX_EF_SEARCH, max(MIN_EF_SEARCH, overfetch * limit / selectivity))
+            )
             plan = SearchPlan(
                 "hnsw", filtered_rows=kept, candidates=candidates, ef_search=candidates
             )

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from spotify_assets.lib.store.embeddings import FILTER_COLUMNS, TEXT_FILTER_COLUMNS
 
 TEXT_COLUMNS = set(TEXT_FILTER_COLUMNS)  # compared case-insensitively, on lower() indexes
@@ -43,23 +46,26 @@ class Filter:
         text = f"{self.column} {self.op} {value}"
         return f"{text} (from “{self.source}”)" if self.source else text
 
-    def matches(self, row: dict) -> bool:
-        """The same predicate in Python, for evaluations and tests."""
-        value = row.get(self.column)
-        if value is None:
-            return False
-        if isinstance(self.value, str):
-            equal = str(value).lower() == self.value.lower()
-            return equal if self.op == "=" else not equal
-        ops = {
-            "<": value < self.value,
-            "<=": value <= self.value,
-            ">": value > self.value,
-            ">=": value >= self.value,
-            "=": value == self.value,
-            "!=": value != self.value,
-        }
-        return bool(ops[self.op])
+
+def matching_ids(tracks: pd.DataFrame, filters: list[Filter]) -> set[str]:
+    """track_ids of the rows that pass every filter: the SQL predicate, in pandas."""
+    mask = np.ones(len(tracks), dtype=bool)
+    for f in filters:
+        column = tracks[f.column]
+        if isinstance(f.value, str):
+            equal = (column.fillna("").str.lower() == f.value.lower()).to_numpy()
+            mask &= equal if f.op == "=" else ~equal
+            continue
+        values = column.astype(float).to_numpy()
+        mask &= {
+            "<": values < f.value,
+            "<=": values <= f.value,
+            ">": values > f.value,
+            ">=": values >= f.value,
+            "=": values == f.value,
+            "!=": values != f.value,
+        }[f.op]
+    return set(tracks.loc[mask, "track_id"])
 
 
 _CLAUSE = re.compile(
