@@ -226,11 +226,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from spotify_assets.lib.store.server import describe_url, resolve_database_url
 
     env = dict(os.environ)
+    # dagster dev starts its webserver and daemon as commands: find them next to this Python
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DATABASE_URL"] = resolve_database_url()  # this process keeps the server running
     env.setdefault("DAGSTER_HOME", str(_dagster_home()))
     workspace = REPO_ROOT / "workspace.yaml"
     target = ["-w", str(workspace)] if workspace.exists() else ["-m", "spotify_assets.definitions"]
-    command = ["dagster", "dev", *target, "--host", args.host, "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        *target,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     print(f"database: {describe_url(env['DATABASE_URL'])}\nDAGSTER_HOME: {env['DAGSTER_HOME']}")
     print(" ".join(command))
     try:
