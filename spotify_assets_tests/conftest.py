@@ -81,3 +81,12 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from spotify_assets_tests.tiny_models import build_tiny_sentence_model
 
     return build_tiny_sentence_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance for materialize(...)."""
+    import dagster as dg
+
+    with dg.instance_for_test() as instance:
+        yield instance

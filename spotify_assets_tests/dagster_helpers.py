@@ -18,3 +18,13 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
+
+
+def write_catalog(directory, n_tracks: int, seed: int):
+    """A generated catalog CSV in the sample layout; returns (path, frame)."""
+    from spotify_assets.lib.sample import generate_tracks
+
+    frame = generate_tracks(n_tracks=n_tracks, seed=seed)
+    path = directory / "tracks.csv"
+    frame.to_csv(path, index=False)
+    return path, frame

@@ -8,8 +8,7 @@ from spotify_assets.defs.analyses.checks import every_track_described
 from spotify_assets.defs.catalog.assets import QUARANTINE_CHECK, catalog_tracks
 from spotify_assets.defs.catalog.checks import no_duplicate_track_ids
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.sample import generate_tracks
-from spotify_assets_tests.dagster_helpers import check_outcomes
+from spotify_assets_tests.dagster_helpers import check_outcomes, write_catalog
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
 ASSETS = [catalog_tracks, track_analyses, no_duplicate_track_ids, every_track_described]
@@ -26,17 +25,8 @@ def run(database_url, instance, path, **config):
 
 
 @pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def catalog(tmp_path):
-    frame = generate_tracks(n_tracks=300, seed=5)
-    path = tmp_path / "tracks.csv"
-    frame.to_csv(path, index=False)
-    return path, frame
+    return write_catalog(tmp_path, n_tracks=300, seed=5)
 
 
 def test_first_run_loads_and_describes_everything(database_url, instance, catalog):

@@ -17,8 +17,8 @@ from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.defs.sensors import model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
-from spotify_assets.lib.sample import generate_tracks
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
+from spotify_assets_tests.dagster_helpers import write_catalog
 from spotify_assets_tests.tiny_models import write_bundles_file
 
 BASE = [catalog_tracks, track_analyses]
@@ -68,17 +68,8 @@ def rows(database_url, bundle_hash):
 
 
 @pytest.fixture
-def instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
 def catalog(tmp_path):
-    frame = generate_tracks(n_tracks=N, seed=21)
-    path = tmp_path / "tracks.csv"
-    frame.to_csv(path, index=False)
-    return path, frame
+    return write_catalog(tmp_path, n_tracks=N, seed=21)
 
 
 DEFAULT = load_bundles().default_bundle
