@@ -44,3 +44,38 @@ def embed_batch(
         models_volume.commit()  # keep downloaded weights for the next container
     vectors = _loaded[model].encode(texts, batch_size=128, normalize_embeddings=True)
     return index, vectors.tolist()
+
+
+@app.function(gpu=GPU, image=image, volumes={MODELS_PATH: models_volume}, timeout=900)
+def classify_emotions(index: int, texts: list[str], model: str) -> tuple[int, list[dict]]:
+    """GoEmotions sigmoid scores as {label: score} per text; the caller orders and normalizes
+    them (spotify_assets.lib.models.emotions), so this image needs no project code."""
+    from transformers import pipeline
+
+    key = f"emotions:{model}"
+    if key not in _loaded:
+        _loaded[key] = pipeline("text-classification", model=model, top_k=None, device="cuda")
+        models_volume.commit()
+    results = _loaded[key](
+        texts, batch_size=64, truncation=True, max_length=512, function_to_apply="sigmoid"
+    )
+    return index, [{item["label"]: float(item["score"]) for item in row} for row in results]
+
+
+@app.function(gpu=GPU, image=image, volumes={MODELS_PATH: models_volume}, timeout=900)
+def rerank_pairs(
+    index: int, pairs: list[tuple[str, str]], model: str, max_tokens: int = 512
+) -> tuple[int, list[float]]:
+    """Raw relevance logits; the caller applies the sigmoid (spotify_assets.lib.models.reranker)
+    so local and remote scores cannot differ by a checkpoint's configured activation."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    key = f"reranker:{model}:{max_tokens}"
+    if key not in _loaded:
+        _loaded[key] = CrossEncoder(model, device="cuda", max_length=max_tokens)
+        models_volume.commit()
+    logits = _loaded[key].predict(
+        [list(pair) for pair in pairs], batch_size=128, activation_fn=torch.nn.Identity()
+    )
+    return index, [float(x) for x in logits]

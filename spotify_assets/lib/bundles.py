@@ -47,13 +47,25 @@ class EmbeddingSpec:
 
 @dataclass(frozen=True)
 class EmotionSpec:
+    """How track_emotions are produced; all of it is in the hash, so it says what ran.
+
+    `classifier`: a GoEmotions text classifier (`model`, resolved like embedding models).
+    `zero_shot`: the bundle's embedding model scores each track against descriptions of the 28
+    labels (EMOTION_PROMPTS_VERSION), softmax with `temperature`. `none`: no emotions.
+    """
+
     backend: str = "none"  # none | zero_shot | classifier
     model: str | None = None
+    source: str = ""
+    temperature: float = 0.05
+    prompts_version: int = 1
 
 
 @dataclass(frozen=True)
 class RerankerSpec:
     model: str
+    source: str = ""  # a local path; empty: resolve `model` by name
+    max_tokens: int = 512
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,12 @@ def _parse(name: str, raw: dict[str, Any]) -> ModelBundle:
         raise BundleError(f"bundle {name!r} is malformed: {exc}") from exc
     if embedding.dims <= 0:
         raise BundleError(f"bundle {name!r}: dims must be positive")
+    if emotion.backend not in ("none", "zero_shot", "classifier"):
+        raise BundleError(
+            f"bundle {name!r}: emotion backend {emotion.backend!r} is not none, zero_shot or classifier"
+        )
+    if emotion.backend == "classifier" and not (emotion.model or emotion.source):
+        raise BundleError(f"bundle {name!r}: the classifier emotion backend needs a `model`")
     return ModelBundle(name, embedding, emotion, reranker, raw.get("description", ""))
 
 
