@@ -1,0 +1,1 @@
+"""A person's playlists: reading them from exports, typing them, matching songs to them."""

@@ -1,0 +1,262 @@
+"""Spotify Web API client: refresh-token auth, retries with backoff, paging.
+
+Only the refresh-token flow is supported: a long-lived refresh token is the one credential a
+scheduled job can hold, and every access token is derived from it on demand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
+# Refresh this long before Spotify says the token expires, so no call races the expiry.
+TOKEN_MARGIN_S = 60.0
+# A Retry-After longer than this is capped: a stuck job is worse than one more 429.
+MAX_RETRY_AFTER_S = 60.0
+BACKOFF_BASE_S = 0.5
+TRACKS_BATCH = 50
+
+
+class SpotifyError(Exception):
+    """Base of every error this client raises."""
+
+
+class SpotifyAuthError(SpotifyError):
+    """Spotify refused the credentials: fixing them is the remedy, retrying is not."""
+
+
+class SpotifyAPIError(SpotifyError):
+    """A request that failed for good (after retries where retrying made sense)."""
+
+    def __init__(self, path: str, status: int | None, message: str):
+        self.path = path
+        self.status = status
+        self.message = message
+        super().__init__(f"Spotify API {path}: {status or 'no response'}: {message}")
+
+
+class RecentlyPlayed(NamedTuple):
+    items: list[dict]
+    cursors: dict  # {"after": ms, "before": ms} as strings; empty when there were no plays
+
+
+class SpotifyClient:
+    """A sync client; use it as a context manager (or call `close()`) to free connections."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        api_base: str = "https://api.spotify.com",
+        token_url: str = "https://accounts.spotify.com/api/token",
+        timeout: float = 10.0,
+        max_retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Callable[[str], None] | None = None,
+    ):
+        for env, value in zip(
+            CREDENTIAL_ENV_VARS, (client_id, client_secret, refresh_token), strict=True
+        ):
+            if not value:
+                raise SpotifyAuthError(f"{env} is empty; set it to your Spotify app's value")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.refresh_token = refresh_token
+        self.api_base = api_base.rstrip("/")
+        self.token_url = token_url
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._log = log or (lambda _message: None)
+        self._http = httpx.Client(timeout=timeout)
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"SpotifyClient(client_id={self.client_id!r}, api_base={self.api_base!r})"
+
+    def __enter__(self) -> SpotifyClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def me(self) -> dict:
+        return self.get("/v1/me")
+
+    def user_playlists(self) -> list[dict]:
+        """Playlists the user owns or follows (simplified playlist objects)."""
+        return list(self.paginate("/v1/me/playlists", {"limit": 50}))
+
+    def playlist_tracks(self, playlist_id: str) -> list[dict]:
+        """`{added_at, track}` in playlist order; episodes, local files and gaps are skipped."""
+        path = f"/v1/playlists/{quote(playlist_id, safe='')}/tracks"
+        kept, skipped = [], 0
+        for item in self.paginate(path, {"limit": 100}):
+            track = item.get("track")
+            if (
+                not track
+                or item.get("is_local")
+                or track.get("is_local")
+                or track.get("type") == "episode"
+            ):
+                skipped += 1
+                continue
+            kept.append({"added_at": item.get("added_at"), "track": track})
+        if skipped:
+            self._log(f"{path}: skipped {skipped} episodes, local files or removed tracks")
+        return kept
+
+    def liked_tracks(self) -> list[dict]:
+        """Saved tracks as `{added_at, track}`, most recently saved first."""
+        return [
+            {"added_at": item.get("added_at"), "track": item["track"]}
+            for item in self.paginate("/v1/me/tracks", {"limit": 50})
+            if item.get("track")
+        ]
+
+    def recently_played(self, after: int | None = None, limit: int = 50) -> RecentlyPlayed:
+        """One page of plays newer than `after` (unix ms); pass `cursors["after"]` next time."""
+        if not 1 <= limit <= 50:
+            raise ValueError(f"limit must be 1..50, got {limit}")
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = int(after)
+        page = self.get("/v1/me/player/recently-played", params)
+        return RecentlyPlayed(list(page.get("items") or []), dict(page.get("cursors") or {}))
+
+    def tracks(self, ids: Iterable[str]) -> list[dict]:
+        """Full track objects for `ids` (batches of 50); unknown ids are skipped."""
+        ids = list(ids)
+        found = []
+        for start in range(0, len(ids), TRACKS_BATCH):
+            batch = ids[start : start + TRACKS_BATCH]
+            body = self.get("/v1/tracks", {"ids": ",".join(batch)})
+            found.extend(t for t in body.get("tracks") or [] if t)
+        return found
+
+    # -- transport ------------------------------------------------------------------------
+
+    def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
+        """Items of a paging object, following its absolute `next` URL as given."""
+        url: str | None = path
+        query: Mapping[str, Any] | None = params
+        seen: set[str] = set()
+        while url:
+            page = self.get(url, query)
+            yield from page.get("items") or []
+            url, query = page.get("next"), None
+            if url in seen:
+                raise SpotifyAPIError(path, None, f"paging loops: next URL {url} repeats")
+            if url:
+                seen.add(url)
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict:
+        """GET a path (or an absolute URL) as JSON; a 401 refreshes the token and retries once."""
+        url = path if path.startswith(("http://", "https://")) else self.api_base + path
+        what = urlsplit(url).path
+        refreshed = False
+        while True:
+            headers = {"Authorization": f"Bearer {self._token()}"}
+            response = self._send(what, "GET", url, params=params, headers=headers)
+            if response.status_code == 401 and not refreshed:
+                self._log(f"{what}: 401 ({_error_message(response)}); refreshing the access token")
+                self._access_token = None
+                refreshed = True
+                continue
+            if response.is_success:
+                return response.json() if response.content else {}
+            raise SpotifyAPIError(what, response.status_code, _error_message(response))
+
+    def _token(self) -> str:
+        if self._access_token is None or time.monotonic() >= self._expires_at:
+            self._refresh()
+        assert self._access_token is not None
+        return self._access_token
+
+    def _refresh(self) -> None:
+        what = urlsplit(self.token_url).path
+        response = self._send(
+            what,
+            "POST",
+            self.token_url,
+            data={"grant_type": "refresh_token", "refresh_token": self.refresh_token},
+            auth=(self.client_id, self._client_secret),
+        )
+        if response.status_code in (400, 401):
+            names = ", ".join(CREDENTIAL_ENV_VARS)
+            raise SpotifyAuthError(
+                f"Spotify refused the token refresh ({response.status_code} "
+                f"{_error_message(response)}); check {names} "
+                "(a revoked refresh token needs a new authorization)"
+            )
+        if not response.is_success:
+            raise SpotifyAPIError(what, response.status_code, _error_message(response))
+        body = response.json()
+        if not body.get("access_token"):
+            raise SpotifyAPIError(what, response.status_code, "token response has no access_token")
+        self._access_token = body["access_token"]
+        self._expires_at = time.monotonic() + float(body.get("expires_in", 3600)) - TOKEN_MARGIN_S
+        if body.get("refresh_token"):  # Spotify may rotate it; the old one can stop working
+            self.refresh_token = body["refresh_token"]
+        self._log("access token refreshed")
+
+    def _send(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, retried on 429, 5xx and transport errors; other answers are returned."""
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if last:
+                    raise SpotifyAPIError(
+                        what, None, f"{type(exc).__name__} after {attempt + 1} attempts: {exc}"
+                    ) from exc
+                delay = _backoff(attempt)
+                self._log(f"{what}: {type(exc).__name__}; retry in {delay:g}s")
+            else:
+                status = response.status_code
+                if last or not (status == 429 or status >= 500):
+                    return response
+                delay = _retry_after(response) if status == 429 else None
+                delay = _backoff(attempt) if delay is None else delay
+                self._log(f"{what}: {status}; retry in {delay:g}s")
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _backoff(attempt: int) -> float:
+    return BACKOFF_BASE_S * 2**attempt
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _error_message(response: httpx.Response) -> str:
+    """Spotify's own words: `error.message` (API) or `error_description` (accounts service)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or response.reason_phrase)
+    if isinstance(error, str):
+        description = body.get("error_description")
+        return f"{error}: {description}" if description else error
+    return response.reason_phrase
