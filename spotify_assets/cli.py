@@ -157,12 +157,145 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for query in SEED_QUERIES:
         print()
         print(format_result(search(db, bundle, embedder, query, limit=5)))
+
+    if args.catalog:
+        if playlists:
+            print(
+                f"\nmatching: evaluating playlist matching on the catalog's {playlists} playlists"
+            )
+            code = _sort(bundle, None, "", "catalog", None, evaluate=True)
+        else:
+            print("\nmatching: this catalog has no playlists; sorting is shown on the sample")
+            code = 0
+    else:
+        print("\nsorting your liked songs into your playlists (generated sample):")
+        code = _sort(bundle, "liked", "sample", "sample", None, limit=6, evaluate=True)
     print(
         f"\nrun history: {os.environ['DAGSTER_HOME']}\n"
         "open the UI: `.venv/bin/spotify-assets dev`, then http://127.0.0.1:3000\n"
-        'search: `.venv/bin/spotify-assets search "dark techno with high energy"`'
+        'search: `.venv/bin/spotify-assets search "dark techno with high energy"`\n'
+        "sort: `.venv/bin/spotify-assets sort --candidates liked` "
+        "(or --playlist 'Morning Run')"
+    )
+    return code
+
+
+def _sort(
+    bundle,
+    candidates_list: str | None,
+    source: str,
+    playlist_source: str | None,
+    playlist: str | None,
+    limit: int | None = None,
+    evaluate: bool = False,
+) -> int:
+    """Materialize (playlists →) candidates → emotions, profiles, matches and print them.
+    Without a candidates list only profiles (and the evaluation) are materialized."""
+    import dagster as dg
+
+    from spotify_assets.defs.catalog.assets import catalog_tracks
+    from spotify_assets.defs.embeddings.assets import track_embeddings
+    from spotify_assets.defs.emotions.assets import track_emotions
+    from spotify_assets.defs.matching.assets import (
+        match_evaluation,
+        match_results,
+        playlist_profiles,
+    )
+    from spotify_assets.defs.partitions import model_bundles
+    from spotify_assets.defs.playlists.assets import candidates, playlists
+    from spotify_assets.defs.resources import (
+        compute_resource,
+        database_resource,
+        spotify_resource,
+    )
+    from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
+    from spotify_assets.lib.store.matching import MatchRepository
+
+    database = database_resource()
+    resources = {"database": database, "compute": compute_resource(), "spotify": spotify_resource()}
+    ops = {
+        "candidates": {"config": {"list": candidates_list, "source": source}},
+        "match_results": {"config": {"list": candidates_list}},
+        "match_evaluation": {"config": {"owner": "me"}},
+    }
+    unpartitioned = [candidates] if candidates_list else []
+    if playlist_source:
+        unpartitioned.append(playlists)
+        ops["playlists"] = {"config": {"source": playlist_source}}
+    bundled = [track_emotions, playlist_profiles] + ([match_results] if candidates_list else [])
+    if evaluate:
+        bundled.append(match_evaluation)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    every = [catalog_tracks, track_embeddings, playlists, candidates, *bundled]
+    every = list(dict.fromkeys(every))
+    with dg.DagsterInstance.get() as instance:
+        if bundle.hash not in instance.get_dynamic_partitions(model_bundles.name):
+            instance.add_dynamic_partitions(model_bundles.name, [bundle.hash])
+        names = {a.key.to_user_string() for a in unpartitioned}
+        first = unpartitioned and dg.materialize(
+            every, selection=unpartitioned, resources=resources, instance=instance,
+            run_config={"ops": {k: v for k, v in ops.items() if k in names}, **quiet},
+            raise_on_error=False,
+        )  # fmt: skip
+        if first and not first.success:
+            print("loading playlists / candidates failed; see the log above", file=sys.stderr)
+            return 1
+        names = {a.key.to_user_string() for a in bundled}
+        second = dg.materialize(
+            every, selection=bundled, resources=resources, instance=instance,
+            partition_key=bundle.hash,
+            run_config={"ops": {k: v for k, v in ops.items() if k in names}, **quiet},
+            raise_on_error=False,
+        )  # fmt: skip
+    if not second.success:
+        print(
+            "matching failed; see the log above (is the bundle embedded? run `demo`)",
+            file=sys.stderr,
+        )
+        return 1
+    metadata = _metadata(second)
+    m = metadata.get("match_results", {})
+    p = metadata.get("playlist_profiles", {})
+    print(
+        f"  playlist_profiles recomputed {p.get('recomputed')}, reused {p.get('reused')} "
+        f"(fallback to name: {p.get('fallback')})"
+    )
+    if m:
+        print(
+            f"  match_results     {m.get('songs')} songs × {m.get('playlists')} playlists: "
+            f"{m.get('suggestions')} suggestions, {m.get('abstained')} with no good fit; context "
+            f"{'hit' if m.get('context_hit') else 'miss'}, embeddings computed "
+            f"{m.get('embeddings_computed')}, reranks {m.get('rerank_calls')}, ranker {m.get('ranker')}"
+        )
+    if evaluate and "match_evaluation" in metadata:
+        e = metadata["match_evaluation"]
+        print(
+            f"  match_evaluation  NDCG@10 {e.get('ndcg@10')} ({e.get('final_system')}); stage 1 "
+            f"{e.get('stage1/ndcg@10')}, best baseline "
+            f"{max((e.get(f'baseline_{b}/ndcg@10') or 0) for b in ('popular', 'genre', 'audio')):.4f}"
+        )
+    if not m:
+        return 0
+    with database.get().connect() as conn:
+        results = MatchRepository(conn).results(m["context_hash"])
+    print()
+    print(
+        format_for_playlist(results, playlist) if playlist else format_by_song(results, limit=limit)
     )
     return 0
+
+
+def cmd_sort(args: argparse.Namespace) -> int:
+    from spotify_assets.lib.bundles import load_bundles
+
+    bundles = load_bundles()
+    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    if args.candidates == "file" and not args.file:
+        print("error: --candidates file needs --file PATH (a CSV of track ids)", file=sys.stderr)
+        return 2
+    source = args.file or args.source
+    return _sort(bundle, args.candidates, source, args.playlists, args.playlist, args.limit)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -278,6 +411,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-understand", action="store_true", help="do not turn query words into filters"
     )
     find.set_defaults(func=cmd_search)
+
+    sort = sub.add_parser("sort", help="suggest which of your playlists each song belongs in")
+    sort.add_argument("--candidates", choices=["liked", "recent", "file"], default="liked")
+    sort.add_argument("--file", help="CSV of track ids (with --candidates file)")
+    sort.add_argument(
+        "--source",
+        default="sample",
+        help="where liked/recent come from: sample | spotify | a YourLibrary.json / history path",
+    )
+    sort.add_argument(
+        "--playlists",
+        help="reload playlists first from: sample | catalog | export | spotify (default: as stored)",
+    )
+    sort.add_argument("--playlist", help="show the best songs for this playlist instead")
+    sort.add_argument("--limit", type=int, default=25, help="songs to print")
+    sort.add_argument("--bundle", help="model bundle name (default: the default bundle)")
+    sort.set_defaults(func=cmd_sort)
 
     bundles = sub.add_parser("bundles", help="list model bundles, or register one as a partition")
     bundles.add_argument("action", nargs="?", choices=["list", "add"], default="list")

@@ -56,3 +56,30 @@ def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
     listed = cli(cli_env, "bundles")
     assert re.search(r"minilm-offline .*\[default registered\]", listed.stdout)
     assert re.search(r"e5-large-instruct .*\[not registered\]", listed.stdout)
+
+
+def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli_env):
+    from spotify_assets.lib.sample import GENERATOR_VERSION, write_sample
+
+    # a small sample world where the demo expects the generated one
+    write_sample(tmp_path / "home" / "sample" / f"v{GENERATOR_VERSION}-seed42", n_tracks=400)
+    demo = cli(cli_env, "demo")
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    out = demo.stdout
+    assert re.search(r"playlist_profiles recomputed \d+, reused 0", out), out
+    assert re.search(r"match_results\s+\d+ songs × \d+ playlists: .*context miss", out), out
+    assert re.search(r"match_evaluation\s+NDCG@10 0\.\d+ \(ranker\)", out), out
+    # each printed song has numbered playlists with reasons, or says there is no good fit
+    assert re.search(r"^\s+1\. .+ score 0\.\d\d\s+confidence 0\.\d\d\s+\S+", out, re.M), out
+
+    again = cli(cli_env, "sort", "--candidates", "liked", "--limit", "3")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert re.search(r"context hit, embeddings computed 0, reranks 0", again.stdout), again.stdout
+    assert re.search(r"playlist_profiles recomputed 0", again.stdout)
+
+    one = cli(cli_env, "sort", "--playlist", "Morning Run")
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert "songs for 'Morning Run':" in one.stdout or "no suggestions for playlist" in one.stdout
+
+    missing = cli(cli_env, "sort", "--candidates", "file")
+    assert missing.returncode == 2 and "--file" in missing.stderr

@@ -7,7 +7,9 @@ from pydantic import PrivateAttr
 
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.models.embedder import load_embedder
+from spotify_assets.lib.models.emotions import ModalEmotions, load_emotion_model
 from spotify_assets.lib.models.modal_backend import ModalEmbedder, lookup_function
+from spotify_assets.lib.models.reranker import ModalReranker, load_reranker
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import describe_url
 
@@ -36,12 +38,74 @@ class ComputeResource(dg.ConfigurableResource):
     batch_size: int = 64
     modal_app: str = "spotify-assets"
 
+    def _check_backend(self) -> None:
+        if self.backend not in ("local", "modal"):
+            raise ValueError(f"unknown compute backend {self.backend!r}; use local or modal")
+
     def embedder(self, bundle: ModelBundle):
+        self._check_backend()
         if self.backend == "local":
             return load_embedder(bundle.embedding, self.device, self.precision, self.batch_size)
+        return ModalEmbedder(bundle.embedding, lookup_function(self.modal_app))
+
+    def emotion_model(self, bundle: ModelBundle, embedder=None):
+        """The bundle's emotion runner: zero-shot reuses `embedder` (already on this backend)."""
+        self._check_backend()
+        spec = bundle.emotion
+        if spec.backend == "classifier" and self.backend == "modal":
+            return ModalEmotions(
+                lookup_function(self.modal_app, "classify_emotions"), spec.model or spec.source
+            )
+        return load_emotion_model(spec, embedder, self.device)
+
+    def reranker(self, bundle: ModelBundle):
+        """The bundle's cross-encoder, or None when it has none."""
+        self._check_backend()
+        if bundle.reranker is None:
+            return None
         if self.backend == "modal":
-            return ModalEmbedder(bundle.embedding, lookup_function(self.modal_app))
-        raise ValueError(f"unknown compute backend {self.backend!r}; use local or modal")
+            return ModalReranker(
+                lookup_function(self.modal_app, "rerank_pairs"),
+                bundle.reranker.model,
+                max_tokens=bundle.reranker.max_tokens,
+            )
+        return load_reranker(bundle.reranker, self.device)
+
+
+class SpotifyResource(dg.ConfigurableResource):
+    """The Spotify Web API for one person (OAuth refresh-token flow). Secrets come from
+    SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET / SPOTIFY_REFRESH_TOKEN."""
+
+    client_id: str = ""
+    client_secret: str = ""
+    refresh_token: str = ""
+    api_base: str = "https://api.spotify.com"
+    token_url: str = "https://accounts.spotify.com/api/token"
+
+    def client(self):
+        from spotify_assets.lib.spotify.client import SpotifyClient
+
+        missing = [
+            name
+            for name, value in (
+                ("SPOTIFY_CLIENT_ID", self.client_id),
+                ("SPOTIFY_CLIENT_SECRET", self.client_secret),
+                ("SPOTIFY_REFRESH_TOKEN", self.refresh_token),
+            )
+            if not value
+        ]
+        if missing:
+            raise dg.Failure(
+                description=f"the Spotify source needs {', '.join(missing)} in the environment "
+                "(see README: Spotify account)"
+            )
+        return SpotifyClient(
+            self.client_id,
+            self.client_secret,
+            self.refresh_token,
+            api_base=self.api_base,
+            token_url=self.token_url,
+        )
 
 
 def _env(name: str, default: str) -> str | dg.EnvVar:
@@ -63,8 +127,25 @@ def database_resource() -> DatabaseResource:
     return DatabaseResource()
 
 
+def spotify_resource() -> SpotifyResource:
+    settings = {
+        "client_id": "SPOTIFY_CLIENT_ID",
+        "client_secret": "SPOTIFY_CLIENT_SECRET",
+        "refresh_token": "SPOTIFY_REFRESH_TOKEN",
+        "api_base": "SPOTIFY_API_BASE",
+        "token_url": "SPOTIFY_TOKEN_URL",
+    }
+    return SpotifyResource(
+        **{key: dg.EnvVar(env) for key, env in settings.items() if os.environ.get(env)}
+    )
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
-        resources={"database": database_resource(), "compute": compute_resource()}
+        resources={
+            "database": database_resource(),
+            "compute": compute_resource(),
+            "spotify": spotify_resource(),
+        }
     )

@@ -3,15 +3,29 @@
 import dagster as dg
 
 from spotify_assets.defs.embeddings.assets import track_embeddings
+from spotify_assets.defs.emotions.assets import track_emotions
+from spotify_assets.defs.matching.assets import (
+    match_evaluation,
+    match_results,
+    playlist_profiles,
+)
 from spotify_assets.defs.partitions import model_bundles
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.lib.bundles import load_bundles
 
 embed_bundle_job = dg.define_asset_job(
     "embed_bundle",
-    selection=[track_embeddings, search_index, search_evaluation],
+    selection=[track_embeddings, search_index, search_evaluation, track_emotions],
     partitions_def=model_bundles,
-    description="Embed, index and evaluate one model bundle (partition = bundle hash).",
+    description="Embed, index and evaluate one model bundle, and its emotions (partition = bundle hash).",
+)
+
+match_bundle_job = dg.define_asset_job(
+    "match_bundle",
+    selection=[track_emotions, playlist_profiles, match_results, match_evaluation],
+    partitions_def=model_bundles,
+    description="Profiles, suggestions and the evaluation gate for one bundle (needs playlists "
+    "and candidates materialized).",
 )
 
 

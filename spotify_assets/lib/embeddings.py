@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -50,9 +50,14 @@ def update_track_embeddings(
     embedder: Embedder,
     batch_size: int = 512,
     progress: Callable[[str], None] = log.info,
+    only: Collection[str] | None = None,
 ) -> EmbeddingReport:
+    """`only`: restrict to these track ids (matching embeds just the songs it sorts)."""
     with db.connect() as conn:
         texts = AnalysisRepository(conn).texts()
+    if only is not None:
+        texts = texts[texts["track_id"].isin(set(only))].reset_index(drop=True)
+    with db.connect() as conn:
         stored = EmbeddingRepository(conn).content_hashes(bundle.hash)
     todo = texts[texts["track_id"].map(stored) != texts["content_hash"]].reset_index(drop=True)
     progress(

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SEED = 42
 LABEL = "GENERATED SAMPLE DATA (spotify_assets) - invented tracks, artists and plays"
 
@@ -199,6 +199,11 @@ class SampleWorld:
     def history_dir(self) -> Path:
         return self.root / "history"
 
+    @property
+    def library_json(self) -> Path:
+        """Liked songs, in the privacy export's YourLibrary.json layout."""
+        return self.root / "YourLibrary.json"
+
 
 def _ids(rng: np.random.Generator, n: int) -> list[str]:
     idx = rng.integers(0, 62, size=(n, 22))
@@ -291,6 +296,37 @@ def generate_playlists(tracks: pd.DataFrame, seed: int = DEFAULT_SEED) -> list[d
             }
         )
     return playlists
+
+
+def generate_liked(
+    tracks: pd.DataFrame, playlists: list[dict], seed: int = DEFAULT_SEED, n: int = 120
+) -> list[dict]:
+    """Liked songs not yet in any playlist: three in four fit some playlist's rule (so a good
+    sorter finds them a home), the rest are random (often no good fit)."""
+    rng = np.random.default_rng(seed + 3)
+    view = tracks.assign(release_year=tracks.release_date.str.slice(0, 4).astype(int))
+    placed = {t for p in playlists for t in p["tracks"]}
+    free = view[~view.track_id.isin(placed)]
+    chosen: list[str] = []
+    for _ in range(n * 3 // 4):
+        _name, rule = PLAYLISTS[rng.integers(len(PLAYLISTS))]
+        fits = free.track_id[rule(free).to_numpy()]
+        fits = fits[~fits.isin(chosen)]
+        if len(fits):
+            chosen.append(fits.iloc[rng.integers(len(fits))])
+    rest = free.track_id[~free.track_id.isin(chosen)]
+    extra = min(n - len(chosen), len(rest))
+    chosen += rng.choice(rest.to_numpy(), extra, replace=False).tolist()
+    by_id = tracks.set_index("track_id")
+    return [
+        {
+            "artist": json.loads(by_id.at[t, "artists"])[0],
+            "album": by_id.at[t, "album_name"],
+            "track": by_id.at[t, "track_name"],
+            "uri": f"spotify:track:{t}",
+        }
+        for t in chosen
+    ]
 
 
 def _hour_profile() -> np.ndarray:
@@ -417,6 +453,10 @@ def write_sample(root: Path, n_tracks: int = 5000, seed: int = DEFAULT_SEED) -> 
         (tmp / "playlists.json").write_text(
             json.dumps({"_label": LABEL, "playlists": playlists}, indent=1), encoding="utf-8"
         )
+        library = {"tracks": generate_liked(tracks, playlists, seed), "albums": [], "shows": [],
+                   "episodes": [], "bannedTracks": [], "artists": [], "bannedArtists": [],
+                   "other": []}  # fmt: skip
+        (tmp / "YourLibrary.json").write_text(json.dumps(library, indent=1), encoding="utf-8")
         (tmp / "history").mkdir()
         (tmp / "history" / "Streaming_History_Audio_2026.json").write_text(
             json.dumps(history, indent=1), encoding="utf-8"

@@ -12,5 +12,8 @@ CATALOG_SCHEMA_VERSION = 1
 HASH_SCHEME_VERSION = 1
 # Layout of stored embeddings (text formatting, normalization) behind track_embeddings.
 EMBEDDING_SCHEMA_VERSION = 1
-# Playlist matching (later stages); part of every bundle hash so bundles compare like for like.
+# Playlist matching (stage 1 signals, learned ranker, blending); part of every bundle hash so
+# bundles compare like for like, and of every match context.
 MATCHING_ALGO_VERSION = 1
+# How a playlist profile is built from its members (centroids, distributions, type detection).
+PLAYLIST_PROFILE_VERSION = 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
@@ -134,6 +134,27 @@ class SentenceEmbedder:
         log.debug("embedded %d unique texts in %.2fs", len(unique), time.perf_counter() - started)
         check_vectors(vectors, len(unique), self.spec.dims, self.spec.model)
         return vectors[inverse]
+
+
+class LazyEmbedder:
+    """Loads the model on first use, so a fully cached run never loads it."""
+
+    def __init__(self, factory: Callable[[], object]):
+        self.factory = factory
+        self._model = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def precision(self) -> str:
+        return getattr(self._model, "precision", "not loaded")
+
+    def embed(self, texts, kind: str = "document"):
+        if self._model is None:
+            self._model = self.factory()
+        return self._model.embed(texts, kind)
 
 
 @lru_cache(maxsize=4)

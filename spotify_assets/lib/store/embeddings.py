@@ -27,6 +27,13 @@ FILTER_COLUMNS = (
 TEXT_FILTER_COLUMNS = ("genre", "subgenre")
 
 
+def to_array(value) -> np.ndarray:
+    """A vector value as read back by psycopg (pgvector's Vector or an ndarray) as float32."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
 def index_name(bundle_hash: str) -> str:
     return f"track_embeddings_hnsw_{validate_bundle_hash(bundle_hash)}"
 

@@ -7,7 +7,9 @@ import psycopg
 
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
-PLAYLIST_COLUMNS = ["playlist_id", "name", "genre", "subgenre", "source"]
+PLAYLIST_COLUMNS = [
+    "playlist_id", "name", "genre", "subgenre", "source", "description", "owner", "snapshot",
+]  # fmt: skip
 MEMBERSHIP_COLUMNS = ["playlist_id", "track_id", "position"]
 
 
@@ -16,7 +18,34 @@ class PlaylistRepository:
         self.conn = conn
 
     def upsert_playlists(self, playlists: pd.DataFrame) -> UpsertCounts:
-        return copy_upsert(self.conn, "playlists", playlists[PLAYLIST_COLUMNS], key=["playlist_id"])
+        columns = [c for c in PLAYLIST_COLUMNS if c in playlists.columns]
+        return copy_upsert(self.conn, "playlists", playlists[columns], key=["playlist_id"])
+
+    def replace(
+        self, playlists: pd.DataFrame, memberships: pd.DataFrame
+    ) -> tuple[UpsertCounts, int, int]:
+        """Store `playlists` with exactly these memberships (a song removed from a playlist
+        leaves it); returns (playlist counts, memberships written, memberships removed)."""
+        counts = self.upsert_playlists(playlists)
+        removed = self.conn.execute(
+            """DELETE FROM playlist_tracks m
+               WHERE m.playlist_id = ANY(%s) AND NOT EXISTS (
+                   SELECT 1 FROM unnest(%s::text[], %s::text[]) AS k(playlist_id, track_id)
+                   WHERE k.playlist_id = m.playlist_id AND k.track_id = m.track_id)""",
+            (
+                playlists["playlist_id"].tolist(),
+                memberships["playlist_id"].tolist(),
+                memberships["track_id"].tolist(),
+            ),
+        ).rowcount
+        written = self.upsert_memberships(memberships).written if len(memberships) else 0
+        return counts, written, removed
+
+    def known_tracks(self, track_ids: list[str]) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT track_id FROM tracks WHERE track_id = ANY(%s)", (list(set(track_ids)),)
+        )
+        return {r[0] for r in rows}
 
     def upsert_memberships(self, memberships: pd.DataFrame) -> UpsertCounts:
         """Memberships of playlists that already exist; a changed position is rewritten."""

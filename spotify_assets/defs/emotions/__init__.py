@@ -1,0 +1,1 @@
+"""track_emotions[bundle]."""

@@ -1,0 +1,72 @@
+"""track_emotions[bundle]: a GoEmotions distribution per track, reused by content hash."""
+
+import dagster as dg
+
+from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
+from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.lib.emotions import update_track_emotions
+from spotify_assets.lib.models.embedder import LazyEmbedder
+from spotify_assets.lib.models.resolve import ModelNotAvailable
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
+from spotify_assets.lib.store.matching import EmotionRepository
+
+
+@dg.asset(
+    group_name="matching",
+    kinds={"postgres"},
+    partitions_def=model_bundles,
+    deps=[track_embeddings],
+    pool="gpu",
+    description=(
+        "28 GoEmotions labels, top 3 and 8 mood buckets per track: a go_emotions classifier, or "
+        "zero-shot with the bundle's embedding model (the bundle's emotion spec says which)."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "emotions_complete",
+            asset="track_emotions",
+            blocking=True,
+            description="One distribution per embedded track (or none when the bundle has none).",
+        )
+    ],
+)
+def track_emotions(
+    context: dg.AssetExecutionContext, database: DatabaseResource, compute: ComputeResource
+) -> dg.MaterializeResult:
+    bundle = bundle_for(context)
+    db = database.get()
+    if bundle.emotion.backend == "none":
+        context.log.info(f"bundle {bundle.name} has no emotion model; nothing to do")
+        report = None
+    else:
+        try:
+            embedder = LazyEmbedder(lambda: compute.embedder(bundle))
+            model = compute.emotion_model(bundle, embedder)
+            report = update_track_emotions(db, bundle, model, progress=context.log.info)
+        except ModelNotAvailable as exc:
+            raise dg.Failure(description=f"{bundle.name}: {exc}; nothing was written") from exc
+    with db.connect() as conn:
+        rows = EmotionRepository(conn).count(bundle.hash)
+        vectors = EmbeddingRepository(conn).count(bundle.hash)
+        buckets = EmotionRepository(conn).summary(bundle.hash)
+    expected = 0 if report is None else vectors
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="emotions_complete",
+                passed=rows == expected,
+                metadata={"rows": rows, "expected": expected},
+            )
+        ],
+        metadata={
+            "bundle": bundle.name,
+            "backend": bundle.emotion.backend,
+            "model": bundle.emotion.model or bundle.embedding.model,
+            "tracks": rows,
+            "computed": report.computed if report else 0,
+            "reused": report.reused if report else 0,
+            "seconds": report.seconds if report else 0.0,
+            "top_buckets": dg.MetadataValue.json(buckets),
+        },
+    )

@@ -1,0 +1,1 @@
+"""playlist_profiles, match_results and match_evaluation per bundle."""

@@ -1,0 +1,1 @@
+"""playlists and candidates: whose playlists, and which songs to sort."""

@@ -1,0 +1,171 @@
+"""playlists (+ ordered memberships) and candidates (the songs to sort), per person."""
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
+from spotify_assets.lib.catalog import CatalogError
+from spotify_assets.lib.playlists.load import store_candidates, store_playlists
+from spotify_assets.lib.playlists.sources import (
+    PlaylistData,
+    export_playlists,
+    ids_from_csv,
+    liked_from_library,
+    recent_from_history,
+    sample_playlists,
+)
+from spotify_assets.lib.sample import ensure_sample
+from spotify_assets.lib.store.server import home_dir
+from spotify_assets.lib.store.tracks import TrackRepository
+
+PLAYLIST_SOURCES = ("sample", "catalog", "export", "spotify")
+CANDIDATE_LISTS = ("liked", "recent", "file")
+
+
+class PlaylistsConfig(dg.Config):
+    source: str = Field(
+        default="sample",
+        description="sample (generated) | catalog (playlists that came with the catalog file, "
+        "e.g. TidyTuesday) | export (a privacy export's Playlist1.json, folder or zip) | spotify",
+    )
+    path: str = Field(
+        default="",
+        description="source=export: Playlist1.json, a folder or a zip; source=sample: a sample "
+        "playlists.json (empty: the generated sample's).",
+    )
+    owner: str = Field(default="me", description="Whose playlists these are.")
+
+
+def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
+    from spotify_assets.lib.spotify.convert import memberships_frame, playlists_frame
+
+    with spotify.client() as client:
+        playlists = client.user_playlists()
+        frames = [memberships_frame(p["id"], client.playlist_tracks(p["id"])) for p in playlists]
+    memberships = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["playlist_id", "track_id", "position"]
+    )  # fmt: skip
+    frame = playlists_frame(playlists, owner)
+    frame = frame.rename(columns={"snapshot_id": "snapshot"})
+    return PlaylistData(frame, memberships, 0, len(memberships))
+
+
+@dg.asset(
+    group_name="playlists",
+    kinds={"postgres"},
+    deps=[catalog_tracks],
+    description="A person's playlists and their ordered members (tracks the catalog knows).",
+)
+def playlists(
+    context: dg.AssetExecutionContext,
+    config: PlaylistsConfig,
+    database: DatabaseResource,
+    spotify: SpotifyResource,
+) -> dg.MaterializeResult:
+    db = database.get()
+    if config.source not in PLAYLIST_SOURCES:
+        raise dg.Failure(
+            description=f"unknown playlist source {config.source!r}; use one of {PLAYLIST_SOURCES}"
+        )
+    try:
+        if config.source == "catalog":
+            with db.connect() as conn:
+                count, members = conn.execute(
+                    """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
+                       LEFT JOIN playlist_tracks m USING (playlist_id) WHERE p.owner = %s""",
+                    (config.owner,),
+                ).fetchone()
+            context.log.info(f"playlists: {count} playlists came with the catalog")
+            return dg.MaterializeResult(
+                metadata={"source": "catalog", "playlists": count, "memberships": members}
+            )
+        if config.source == "sample":
+            data = sample_playlists(
+                Path(config.path) if config.path else ensure_sample(home_dir()).playlists_json
+            )
+        elif config.source == "export":
+            if not config.path:
+                raise dg.Failure(
+                    description="source=export needs `path` (Playlist1.json, folder or zip)"
+                )
+            with db.connect() as conn:
+                catalog = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
+            data = export_playlists(Path(config.path), catalog)
+        else:
+            data = _spotify_playlists(spotify, config.owner)
+    except CatalogError as exc:
+        raise dg.Failure(description=f"{exc}; nothing was written") from exc
+    report = store_playlists(db, data, config.owner, config.source)
+    context.log.info(
+        f"playlists[{config.source}]: {report.playlists} playlists, {report.memberships} "
+        f"memberships ({report.memberships_written} written, {report.memberships_removed} "
+        f"removed), {report.tracks_not_in_catalog} tracks not in the catalog, "
+        f"match rate {report.match_rate:.1%}"
+    )
+    return dg.MaterializeResult(metadata=report.as_dict())
+
+
+class CandidatesConfig(dg.Config):
+    list: str = Field(default="liked", description="liked | recent | file")
+    source: str = Field(
+        default="sample",
+        description="sample (the generated library/history) | spotify (the Web API) | a path: "
+        "YourLibrary.json for liked, a streaming-history file/folder for recent, a CSV for file",
+    )
+    owner: str = "me"
+    recent_days: int = 14
+
+
+def _candidate_ids(config: CandidatesConfig, spotify: SpotifyResource) -> list[str]:
+    if config.source == "spotify":
+        with spotify.client() as client:
+            if config.list == "liked":
+                return [item["track"]["id"] for item in client.liked_tracks() if item.get("track")]
+            items, _ = client.recently_played()
+            return list(dict.fromkeys(i["track"]["id"] for i in items if i.get("track")))
+    if config.source == "sample":
+        sample = ensure_sample(home_dir())
+        path = sample.library_json if config.list == "liked" else sample.history_dir
+    else:
+        path = Path(config.source)
+    if config.list == "liked":
+        return liked_from_library(path)
+    if config.list == "recent":
+        return recent_from_history(path, config.recent_days)
+    return ids_from_csv(path)
+
+
+@dg.asset(
+    group_name="playlists",
+    kinds={"postgres"},
+    deps=[catalog_tracks],
+    description="The songs to sort into playlists: liked songs, recent plays or a CSV of ids.",
+)
+def candidates(
+    context: dg.AssetExecutionContext,
+    config: CandidatesConfig,
+    database: DatabaseResource,
+    spotify: SpotifyResource,
+) -> dg.MaterializeResult:
+    if config.list not in CANDIDATE_LISTS:
+        raise dg.Failure(description=f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
+    try:
+        ids = _candidate_ids(config, spotify)
+    except CatalogError as exc:
+        raise dg.Failure(description=f"{exc}; nothing was written") from exc
+    stored, unknown = store_candidates(database.get(), config.owner, config.list, ids)
+    context.log.info(
+        f"candidates[{config.list}]: {stored} songs to sort, {unknown} not in the catalog"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "list": config.list,
+            "songs": stored,
+            "not_in_catalog": unknown,
+            "source": config.source,
+        }
+    )

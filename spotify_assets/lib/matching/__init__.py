@@ -1,0 +1,1 @@
+"""Song → playlist matching: stage-1 signals, learned ranker, reranking, caching, evaluation."""

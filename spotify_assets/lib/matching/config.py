@@ -1,0 +1,36 @@
+"""Matching settings; their hash is part of every match context, so a change recomputes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from spotify_assets.lib.hashing import stable_hash
+from spotify_assets.lib.playlists.types import TYPE_WEIGHTS
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    # stage 1: semantic = (1 - name_weight) · centroid similarity + name_weight · name similarity
+    name_weight: float = 0.3
+    emotion_weight: float = 0.1
+    genre_weight: float = 0.15
+    type_weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(TYPE_WEIGHTS))
+    top_n: int = 5  # playlists kept per song
+    top_k: int = 20  # songs kept per playlist
+    # stage 2
+    rerank_depth: int = 30  # playlists per song the cross-encoder and ranker look at
+    ranker: str = "xgboost"  # xgboost | none
+    ranker_blend: float = 0.8  # final = blend · ranker probability + (1 - blend) · stage 1
+    rerank_blend: float = 0.3  # then (1 - b) · final + b · cross-encoder score
+    hard_negatives: int = 10  # per training song: best-scoring playlists it is not in
+    random_negatives: int = 5
+    max_training_songs: int = 6000
+    # abstain: a suggestion fits only if its final score reaches `abstain_below` and its
+    # stage-1 score reaches what all but `abstain_quantile` of the playlist's own members reach
+    abstain_below: float = 0.3
+    abstain_quantile: float = 0.05
+    seed: int = 7
+
+    @property
+    def hash(self) -> str:
+        return stable_hash("mc", asdict(self))

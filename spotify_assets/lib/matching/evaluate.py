@@ -1,0 +1,273 @@
+"""Offline evaluation of matching: hide a quarter of each playlist and try to put it back.
+
+Seeded and reproducible. Playlists with at least MIN_EVAL_MEMBERS members lose 25% of them;
+profiles and the learned ranker are rebuilt from the rest. Two views, each overall and
+within the true playlist's subgenre (where playlists have one):
+- per held-out song: the filtered rank of its true playlist among all playlists (other true
+  playlists and the song's remaining playlists do not compete) → MRR, Recall@1, Recall@5;
+- per playlist: its held-out members among N sampled non-members → NDCG@10, Recall@10.
+Every system is scored in the same run on the same split: the baselines (most-populous
+playlist, genre rule, audio-only nearest centroid), stage 1, stage 1 + learned ranker, and
++ cross-encoder when the bundle has one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.ranker import LearnedRanker, pair_features
+from spotify_assets.lib.matching.score import BELOW, Reranker
+from spotify_assets.lib.matching.signals import stage1, top_indices
+from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays, build_profiles
+
+MIN_EVAL_MEMBERS = 8
+HOLDOUT = 0.25
+NEGATIVES = 50
+K = 10
+
+
+@dataclass
+class EvalInputs:
+    tracks: TrackArrays
+    playlist_ids: list[str]
+    names: list[str]
+    descriptions: list[str]
+    subgenres: list[str | None]  # the playlist's own subgenre label, if any
+    members: list[np.ndarray]  # rows of `tracks`, in playlist order
+    name_vectors: np.ndarray
+    song_texts: Sequence[str] | None = None  # for the cross-encoder
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    details: dict = field(default_factory=dict)
+
+    def table(self) -> list[dict]:
+        """One row per system: the metrics, for logs and the closing report."""
+        systems: dict[str, dict] = {}
+        for key, value in self.metrics.items():
+            if "/" in key:
+                system, metric = key.split("/", 1)
+                systems.setdefault(system, {"system": system})[metric] = value
+        return list(systems.values())
+
+
+def split(members: list[np.ndarray], seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(train, held out) per playlist; playlists under MIN_EVAL_MEMBERS keep everything."""
+    rng = np.random.default_rng(seed)
+    train, held = [], []
+    for rows in members:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) < MIN_EVAL_MEMBERS:
+            train.append(rows)
+            held.append(rows[:0])
+            continue
+        n_out = max(1, round(HOLDOUT * len(rows)))
+        out = rng.choice(len(rows), n_out, replace=False)
+        mask = np.zeros(len(rows), dtype=bool)
+        mask[out] = True
+        train.append(rows[~mask])
+        held.append(rows[mask])
+    return train, held
+
+
+def _pairs(members: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.concatenate([m for m in members]) if members else np.zeros(0, dtype=np.int64)
+    cols = np.repeat(np.arange(len(members)), [len(m) for m in members])
+    return rows.astype(np.int64), cols
+
+
+def evaluate_matching(
+    inputs: EvalInputs,
+    config: MatchConfig,
+    reranker: Reranker | None = None,
+    profile_texts: Callable[[Profiles], list[str]] | None = None,
+    seed: int = 42,
+    negatives: int = NEGATIVES,
+    log: Callable[[str], None] = lambda _: None,
+) -> EvalResult:
+    started = time.perf_counter()
+    tracks, n_p = inputs.tracks, len(inputs.playlist_ids)
+    train, held = split(inputs.members, seed)
+    profiles = build_profiles(
+        tracks, inputs.playlist_ids, inputs.names, inputs.descriptions, train, inputs.name_vectors
+    )
+    train_rows, train_cols = _pairs(train)
+    held_rows, held_cols = _pairs(held)
+    if not len(held_rows):
+        raise ValueError(f"nothing to evaluate: no playlist has {MIN_EVAL_MEMBERS} or more members")
+    ranker = LearnedRanker(config)
+    ranker_report = ranker.fit(tracks, profiles, train_rows, train_cols)
+    log(f"evaluation: {n_p} playlists, {len(held_rows)} held-out memberships; ranker "
+        f"{ranker_report.reason} ({ranker_report.pairs} pairs)")  # fmt: skip
+
+    # the songs to score: held-out songs plus each evaluated playlist's sampled non-members
+    rng = np.random.default_rng(seed + 1)
+    member_sets = [set(m.tolist()) for m in inputs.members]
+    sub_codes = _playlist_subgenre_codes(inputs)
+    per_playlist: dict[int, dict[str, np.ndarray]] = {}
+    for p in np.unique(held_cols):
+        entry = {"pos": held[p]}
+        for view, pool in (
+            ("overall", None),
+            (
+                "subgenre",
+                np.nonzero(tracks.subgenre == sub_codes[p])[0] if sub_codes[p] >= 0 else None,
+            ),
+        ):
+            if view == "subgenre" and pool is None:
+                continue
+            draw = rng.choice(
+                len(tracks) if pool is None else pool,
+                size=min(negatives * 3, len(tracks) if pool is None else len(pool)),
+                replace=False,
+            )
+            draw = np.array(
+                [t for t in draw if t not in member_sets[p]][:negatives], dtype=np.int64
+            )
+            entry[view] = draw
+        per_playlist[int(p)] = entry  # fmt: skip
+    wanted = [held_rows] + [a for e in per_playlist.values() for a in e.values()]
+    song_rows = np.unique(np.concatenate(wanted))
+    local = np.full(len(tracks), -1)
+    local[song_rows] = np.arange(len(song_rows))
+    songs = tracks.take(song_rows)
+
+    st1 = stage1(songs, profiles, config)
+    exclude = np.zeros(st1.score.shape, dtype=bool)  # the song's remaining (training) playlists
+    keep = local[train_rows] >= 0
+    exclude[local[train_rows[keep]], train_cols[keep]] = True
+    log(f"evaluation: stage 1 for {len(songs)} songs × {n_p} playlists")
+
+    # stage 2 pairs: each song's shortlist plus every per-playlist candidate pair
+    masked = np.where(exclude, -np.inf, st1.score)
+    short = np.zeros(st1.score.shape, dtype=bool)
+    short[np.arange(len(songs))[:, None], top_indices(masked, config.rerank_depth)] = True
+    for p, entry in per_playlist.items():
+        for candidates in entry.values():
+            short[local[candidates], p] = True
+    short &= ~exclude
+    rows, cols = np.nonzero(short)
+    systems: dict[str, np.ndarray] = {"stage1": st1.score.astype(np.float64)}
+    if ranker.trained:
+        prob = ranker.predict(pair_features(st1, profiles, rows, cols))
+        full = st1.score - BELOW
+        full[rows, cols] = (
+            config.ranker_blend * prob + (1 - config.ranker_blend) * st1.score[rows, cols]
+        )
+        systems["ranker"] = full
+    if reranker is not None and inputs.song_texts is not None and profile_texts is not None:
+        texts = profile_texts(profiles)
+        pairs = [
+            (texts[c], inputs.song_texts[song_rows[r]]) for r, c in zip(rows, cols, strict=True)
+        ]
+        t0 = time.perf_counter()
+        ce = np.asarray(reranker.score(pairs), dtype=np.float64)
+        base = systems.get("ranker", systems["stage1"]).copy()
+        base[rows, cols] = (1 - config.rerank_blend) * base[rows, cols] + config.rerank_blend * ce
+        systems["cross_encoder"] = base
+        log(
+            f"evaluation: cross-encoder scored {len(pairs)} pairs in {time.perf_counter() - t0:.1f}s"
+        )
+    baselines = _baselines(songs, profiles, st1)
+    all_systems = {**baselines, **systems}
+
+    # tiny seeded noise breaks ties at random instead of by playlist order
+    noise = np.random.default_rng(seed + 2).random(st1.score.shape) * 1e-9
+    metrics: dict[str, float] = {}
+    held_local = local[held_rows]
+    true = np.zeros(st1.score.shape, dtype=bool)
+    true[held_local, held_cols] = True
+    for name, scores in all_systems.items():
+        scores = np.where(exclude, -np.inf, scores + noise)
+        metrics.update(_song_metrics(name, scores, held_local, held_cols, true, sub_codes))
+        metrics.update(_playlist_metrics(name, scores, per_playlist, local))
+    metrics["held_out_memberships"] = float(len(held_rows))
+    metrics["evaluated_playlists"] = float(len(per_playlist))
+    metrics["seconds"] = round(time.perf_counter() - started, 2)
+    details = {
+        "seed": seed,
+        "negatives": negatives,
+        "config_hash": config.hash,
+        "ranker": ranker_report.__dict__,
+        "songs_scored": len(songs),
+        "playlists": n_p,
+    }
+    return EvalResult(metrics, details)
+
+
+def _playlist_subgenre_codes(inputs: EvalInputs) -> np.ndarray:
+    lookup = {name: i for i, name in enumerate(inputs.tracks.subgenres)}
+    return np.array([lookup.get(s, -1) if s else -1 for s in inputs.subgenres], dtype=np.int64)
+
+
+def _baselines(songs: TrackArrays, profiles: Profiles, st1) -> dict[str, np.ndarray]:
+    shape = st1.score.shape
+    size = np.broadcast_to(profiles.count[None, :], shape).astype(np.float64)
+    majority = profiles.genre_counts.argmax(axis=1) if profiles.genre_counts.size else None
+    if majority is not None:
+        same = (songs.genre[:, None] == majority[None, :]) & (songs.genre[:, None] >= 0)
+    else:
+        same = np.zeros(shape, dtype=bool)
+    return {
+        "baseline_popular": size,
+        "baseline_genre": same.astype(np.float64) + 1e-6 * size / max(size.max(), 1),
+        "baseline_audio": st1.signals["acoustic"].astype(np.float64),
+    }
+
+
+def _filtered_ranks(scores: np.ndarray, rows: np.ndarray, cols: np.ndarray, true: np.ndarray,
+                    allowed: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """1 + number of competing playlists that beat the true one (other true ones excluded)."""
+    target = scores[rows, cols][:, None]
+    competing = ~true[rows]
+    if allowed is not None:
+        competing &= allowed
+    return 1 + ((scores[rows] > target) & competing).sum(axis=1)
+
+
+def _song_metrics(name, scores, rows, cols, true, sub_codes) -> dict[str, float]:
+    out: dict[str, float] = {}
+    views = [("", None)]
+    if (sub_codes >= 0).any():
+        views.append(("_subgenre", sub_codes[None, :] == sub_codes[cols][:, None]))
+    for suffix, allowed in views:
+        ok = np.ones(len(rows), dtype=bool) if allowed is None else sub_codes[cols] >= 0
+        ranks = np.concatenate([
+            _filtered_ranks(scores, rows[i:i + 4096], cols[i:i + 4096], true,
+                            None if allowed is None else allowed[i:i + 4096])
+            for i in range(0, len(rows), 4096)
+        ])[ok]  # fmt: skip
+        if not len(ranks):
+            continue
+        out[f"{name}/mrr{suffix}"] = float(np.mean(1.0 / ranks))
+        out[f"{name}/recall@1{suffix}"] = float(np.mean(ranks <= 1))
+        out[f"{name}/recall@5{suffix}"] = float(np.mean(ranks <= 5))
+    return out
+
+
+def _playlist_metrics(name, scores, per_playlist, local) -> dict[str, float]:
+    sums: dict[str, list[float]] = {}
+    discounts = 1.0 / np.log2(np.arange(2, K + 2))
+    for p, entry in per_playlist.items():
+        pos = local[entry["pos"]]
+        for view in ("overall", "subgenre"):
+            if view not in entry:
+                continue
+            neg = local[entry[view]]
+            cand = np.concatenate([pos, neg])
+            relevant = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+            order = np.argsort(-scores[cand, p], kind="stable")[:K]
+            gains = relevant[order]
+            dcg = float((gains * discounts[: len(gains)]).sum())
+            ideal = float(discounts[: min(K, len(pos))].sum())
+            suffix = "" if view == "overall" else "_subgenre"
+            sums.setdefault(f"{name}/ndcg@10{suffix}", []).append(dcg / ideal if ideal else 0.0)
+            sums.setdefault(f"{name}/recall@10{suffix}", []).append(gains.sum() / len(pos))
+    return {key: float(np.mean(values)) for key, values in sums.items() if values}

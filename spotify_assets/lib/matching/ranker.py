@@ -1,0 +1,260 @@
+"""Stage 2's learned ranker: which stage-1 signals predict the person's own memberships.
+
+Trained on the playlists as they are: for a member song, its signals are computed against
+its playlist *without it* (leave-one-out, a subtraction on the profile's sums), so the model
+learns what a new song that belongs looks like, not "a song is close to a centroid it is in".
+Negatives are each song's best-scoring other playlists (hard) plus a few random ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.signals import Stage1, combine, compute_signals
+from spotify_assets.lib.playlists.profiles import SPREAD_FLOOR, Profiles, TrackArrays
+
+FEATURES = (
+    "sem_centroid",
+    "sem_name",
+    "acoustic",
+    "emotion",
+    "genre",
+    "subgenre",
+    "stage1",
+    "stage1_gap",  # minus the song's best stage-1 score over all playlists
+    "stage1_z",  # standardized within the song's row
+    "stage1_rank",  # log(1 + rank of the playlist for the song)
+    "sem_gap",
+    "acoustic_z",
+    "log_members",
+    "fallback",
+)
+MIN_POSITIVES = 20
+MIN_FLOOR_MEMBERS = 10
+
+
+@dataclass
+class RankerReport:
+    trained: bool
+    reason: str
+    songs: int = 0
+    pairs: int = 0
+    positives: int = 0
+    train_logloss: float | None = None
+
+
+def _row_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = matrix.mean(axis=1, keepdims=True)
+    std = matrix.std(axis=1, keepdims=True) + 1e-6
+    return matrix.max(axis=1, keepdims=True), mean, std
+
+
+def pair_features(
+    st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray:
+    """Features of the pairs (rows[i], cols[i]) of a songs × playlists Stage1."""
+    score, sig = st1.score, st1.signals
+    s_max, s_mean, s_std = _row_stats(score)
+    ranks = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1)
+    sem_max = sig["sem_centroid"].max(axis=1)
+    _, ac_mean, ac_std = _row_stats(sig["acoustic"])
+    out = np.column_stack(
+        [
+            *(sig[name][rows, cols] for name in FEATURES[:6]),
+            score[rows, cols],
+            score[rows, cols] - s_max[rows, 0],
+            (score[rows, cols] - s_mean[rows, 0]) / s_std[rows, 0],
+            np.log1p(ranks[rows, cols]),
+            sig["sem_centroid"][rows, cols] - sem_max[rows],
+            (sig["acoustic"][rows, cols] - ac_mean[rows, 0]) / ac_std[rows, 0],
+            np.log1p(profiles.count[cols]),
+            profiles.fallback[cols].astype(float),
+        ]
+    )
+    return out.astype(np.float32)
+
+
+def leave_one_out(
+    signals: dict[str, np.ndarray],
+    songs: TrackArrays,
+    profiles: Profiles,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> None:
+    """Overwrite the signals of member pairs (song rows[i] is in playlist cols[i]) with their
+    values against the playlist without that song. In place; vectorized over pairs."""
+    if not len(rows):
+        return
+    n = profiles.count[cols] - 1
+    ok = n >= 1
+    rows, cols, n = rows[ok], cols[ok], n[ok]
+    emb = songs.embeddings[rows].astype(np.float64)
+    rest = profiles.emb_sum[cols] - emb
+    norms = np.linalg.norm(rest, axis=1)
+    sem = np.einsum("ij,ij->i", emb, rest) / np.maximum(norms, 1e-9)
+    signals["sem_centroid"][rows, cols] = sem
+
+    x = songs.features[rows]
+    known = np.isfinite(x)
+    xk = np.where(known, x, 0.0)
+    f_n = profiles.feat_n[cols] - known
+    f_sum = profiles.feat_sum[cols] - xk
+    f_sq = profiles.feat_sumsq[cols] - xk**2
+    mean = np.divide(f_sum, f_n, out=np.tile(profiles.global_mean, (len(rows), 1)), where=f_n > 0)
+    var = np.divide(f_sq, f_n, out=np.zeros_like(f_sq), where=f_n > 0) - mean**2
+    std = np.where(f_n > 1, np.sqrt(np.clip(var, 0, None)), profiles.global_std)
+    spread = np.maximum(std, SPREAD_FLOOR * profiles.global_std)
+    z = (x - mean) / spread
+    fin = np.isfinite(z)
+    count = fin.sum(axis=1)
+    msd = np.divide(np.where(fin, z * z, 0).sum(axis=1), count, out=np.full(len(rows), 4.0),
+                    where=count > 0)  # fmt: skip
+    signals["acoustic"][rows, cols] = np.exp(-0.5 * msd)
+
+    b = songs.emotions[rows]
+    e_rest = profiles.emotion_sum[cols] - b
+    total = e_rest.sum(axis=1, keepdims=True)
+    dist = np.divide(e_rest, total, out=np.full_like(e_rest, 1 / b.shape[1]), where=total > 0)
+    signals["emotion"][rows, cols] = _js_rows(b, dist)
+
+    for name, codes, counts in (
+        ("genre", songs.genre[rows], profiles.genre_counts),
+        ("subgenre", songs.subgenre[rows], profiles.subgenre_counts),
+    ):
+        valid = codes >= 0
+        own = np.zeros(len(rows))
+        own[valid] = counts[cols[valid], codes[valid]]
+        total = counts[cols].sum(axis=1) - valid
+        share = np.divide(own - valid, total, out=np.zeros(len(rows)), where=total > 0)
+        signals[name][rows, cols] = np.where(valid, share, 0.0)
+
+
+def _js_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    eps = 1e-9
+    a, b = a + eps, b + eps
+    m = 0.5 * (a + b)
+    js = 0.5 * (a * np.log(a / m)).sum(axis=1) + 0.5 * (b * np.log(b / m)).sum(axis=1)
+    return 1.0 - np.clip(js / np.log(2.0), 0.0, 1.0)
+
+
+def member_floors(
+    scores: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_playlists: int, quantile: float
+) -> np.ndarray:
+    """Per playlist, the stage-1 score that all but `quantile` of its own members reach
+    (leave-one-out scores): a candidate below it fits worse than nearly every member. Small
+    playlists use the floor over all memberships."""
+    member_scores = scores[rows, cols]
+    overall = float(np.quantile(member_scores, quantile)) if len(rows) else -np.inf
+    floors = np.full(n_playlists, overall)
+    for p in np.unique(cols):
+        mine = member_scores[cols == p]
+        if len(mine) >= MIN_FLOOR_MEMBERS:
+            floors[p] = np.quantile(mine, quantile)
+    return floors
+
+
+class LearnedRanker:
+    """XGBoost logistic model over FEATURES; `predict` gives P(belongs | shortlisted).
+
+    It ranks playlists *for a song* well but, being relative, cannot say that a song fits
+    nowhere: `floors` (how well the playlists' own members score) carry the abstain rule.
+    """
+
+    def __init__(self, config: MatchConfig):
+        self.config = config
+        self.model = None
+        self.report = RankerReport(False, "not trained")
+        self.floors: np.ndarray | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.model is not None
+
+    def fit(
+        self,
+        tracks: TrackArrays,
+        profiles: Profiles,
+        member_rows: np.ndarray,
+        member_cols: np.ndarray,
+    ) -> RankerReport:
+        """Train on memberships (tracks row member_rows[i] is in playlist member_cols[i])."""
+        config = self.config
+        rng = np.random.default_rng(config.seed)
+        song_rows = np.unique(member_rows)
+        if len(song_rows) > config.max_training_songs:
+            song_rows = np.sort(rng.choice(song_rows, config.max_training_songs, replace=False))
+        local = np.full(len(tracks), -1)
+        local[song_rows] = np.arange(len(song_rows))
+        keep = local[member_rows] >= 0
+        pos_rows, pos_cols = local[member_rows[keep]], member_cols[keep]
+
+        songs = tracks.take(song_rows)
+        signals = compute_signals(songs, profiles)
+        leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
+        st1 = combine(signals, profiles, config)
+        self.floors = member_floors(
+            st1.score, pos_rows, pos_cols, len(profiles), config.abstain_quantile
+        )
+        if config.ranker == "none":
+            self.report = RankerReport(False, "disabled by config")
+            return self.report
+        if len(member_rows) < MIN_POSITIVES or len(profiles) < 3:
+            self.report = RankerReport(
+                False,
+                f"too little to learn from ({len(member_rows)} memberships, {len(profiles)} "
+                f"playlists; need {MIN_POSITIVES} and 3)",
+            )
+            return self.report
+        member = np.zeros(st1.score.shape, dtype=bool)
+        member[pos_rows, pos_cols] = True
+
+        # hard negatives: the best-scoring playlists a song is not in; plus random ones
+        masked = np.where(member, -np.inf, st1.score)
+        hard = np.argsort(-masked, axis=1)[:, : config.hard_negatives]
+        rand = rng.integers(0, len(profiles), size=(len(songs), config.random_negatives))
+        neg_cols = np.concatenate([hard, rand], axis=1)
+        neg_rows = np.repeat(np.arange(len(songs)), neg_cols.shape[1])
+        neg_cols = neg_cols.ravel()
+        ok = ~member[neg_rows, neg_cols]
+        pairs = np.unique(
+            np.column_stack([neg_rows[ok], neg_cols[ok]]), axis=0
+        )  # random may repeat hard
+        rows = np.concatenate([pos_rows, pairs[:, 0]])
+        cols = np.concatenate([pos_cols, pairs[:, 1]])
+        labels = np.concatenate([np.ones(len(pos_rows)), np.zeros(len(pairs))])
+        features = pair_features(st1, profiles, rows, cols)
+
+        import xgboost as xgb
+
+        self.model = xgb.XGBClassifier(
+            objective="binary:logistic",
+            n_estimators=200,
+            max_depth=4,
+            learning_rate=0.08,
+            subsample=0.9,
+            colsample_bytree=0.9,
+            min_child_weight=2,
+            n_jobs=2,
+            random_state=config.seed,
+            eval_metric="logloss",
+        )
+        self.model.fit(features, labels)
+        prob = self.model.predict_proba(features)[:, 1]
+        eps = 1e-7
+        logloss = -np.mean(labels * np.log(prob + eps) + (1 - labels) * np.log(1 - prob + eps))
+        self.report = RankerReport(
+            True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss)
+        )
+        return self.report
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(features)[:, 1]
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per-feature SHAP contributions (log-odds), last column the bias."""
+        import xgboost as xgb
+
+        return self.model.get_booster().predict(xgb.DMatrix(features), pred_contribs=True)

@@ -1,0 +1,248 @@
+"""One matching run for a person's candidate list: cached by a context hash, else computed.
+
+The context hash covers who (owner, list), with what (bundle, algorithm version, config
+hash) and on what (the playlists' profile hashes, the candidates' content hashes). The same
+context returns the stored results: no embedding, no ranker, no cross-encoder call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from spotify_assets.lib import versions
+from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.embeddings import update_track_embeddings
+from spotify_assets.lib.hashing import stable_hash
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.explain import closest_features, reason_text
+from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker, pair_features
+from spotify_assets.lib.matching.score import Reranker, Scored, score_matrix
+from spotify_assets.lib.matching.signals import PARTS, top_indices
+from spotify_assets.lib.models.embedder import LazyEmbedder
+from spotify_assets.lib.playlists.profiles import profile_text
+from spotify_assets.lib.playlists.world import PlaylistWorld, load_world
+from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.matching import CandidateRepository, MatchRepository
+
+log = logging.getLogger(__name__)
+
+
+class MatchError(RuntimeError):
+    pass
+
+
+@dataclass
+class MatchReport:
+    context_hash: str
+    context_hit: bool
+    songs: int
+    playlists: int
+    suggestions: int
+    abstained: int
+    embeddings_computed: int
+    embeddings_reused: int
+    names_embedded: int
+    rerank_calls: int
+    rerank_pairs: int
+    rerank_seconds: float
+    ranker: str
+    candidates_without_vectors: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def context_of(
+    owner: str, list_name: str, bundle: ModelBundle, config: MatchConfig,
+    world: PlaylistWorld, candidates: pd.DataFrame,
+) -> dict:  # fmt: skip
+    playlist_set = stable_hash("ps", sorted(zip(world.playlist_ids, world.hashes, strict=True)))
+    candidate_set = stable_hash(
+        "cs", sorted(zip(candidates["track_id"], candidates["content_hash"], strict=True))
+    )
+    parts = {
+        "owner": owner,
+        "candidates_list": list_name,
+        "bundle_hash": bundle.hash,
+        "algo_version": versions.MATCHING_ALGO_VERSION,
+        "config_hash": config.hash,
+        "playlist_set_hash": playlist_set,
+        "candidate_set_hash": candidate_set,
+    }
+    return {"context_hash": stable_hash("mx", parts), **parts}
+
+
+def run_matching(
+    db: Database,
+    bundle: ModelBundle,
+    config: MatchConfig,
+    owner: str,
+    list_name: str,
+    embedder: LazyEmbedder,
+    reranker_factory: Callable[[], Reranker | None] = lambda: None,
+    progress: Callable[[str], None] = log.info,
+) -> MatchReport:
+    started = time.perf_counter()
+    with db.connect() as conn:
+        candidate_ids = CandidateRepository(conn).track_ids(owner, list_name)
+    if not candidate_ids:
+        raise MatchError(
+            f"no candidates in list {list_name!r} for {owner!r}: load songs to sort first "
+            "(the playlists asset's candidates, or `spotify-assets sort --candidates file PATH`)"
+        )
+    emb = update_track_embeddings(db, bundle, embedder, only=candidate_ids, progress=progress)
+    with db.connect() as conn:
+        world = load_world(conn, bundle, None, owner, candidate_ids)
+    if not world.playlist_ids:
+        raise MatchError(f"{owner!r} has no playlists: materialize `playlists` first")
+    if stale := world.stale:
+        raise MatchError(
+            f"playlist_profiles is out of date for {len(stale)} playlists (e.g. {stale[0]}): "
+            "materialize playlist_profiles for this bundle first"
+        )
+    songs_frame = world.texts[world.texts["track_id"].isin(set(candidate_ids))]
+    missing = len(set(candidate_ids)) - len(songs_frame)
+    context = context_of(owner, list_name, bundle, config, world, songs_frame)
+    with db.connect() as conn:
+        cached = MatchRepository(conn).context(context["context_hash"])
+    common = {
+        "context_hash": context["context_hash"],
+        "songs": len(songs_frame),
+        "playlists": len(world.playlist_ids),
+        "embeddings_computed": emb.embedded,
+        "embeddings_reused": emb.reused + len(world.playlist_ids) - world.names_embedded,
+        "names_embedded": world.names_embedded,
+        "candidates_without_vectors": missing,
+    }
+    if cached is not None:
+        progress(f"match_results: context {context['context_hash'][:20]}… cached, reusing")
+        return MatchReport(
+            **common, context_hit=True, suggestions=cached.get("suggestions", 0),
+            abstained=cached.get("abstained", 0), rerank_calls=0, rerank_pairs=0,
+            rerank_seconds=0.0, ranker=cached.get("ranker", ""),
+            seconds=round(time.perf_counter() - started, 2),
+        )  # fmt: skip
+
+    progress(
+        f"match_results: scoring {len(songs_frame)} songs × {len(world.playlist_ids)} playlists"
+    )
+    member_rows = np.concatenate([m for m in world.members]) if world.members else np.zeros(0, int)
+    member_cols = np.repeat(np.arange(len(world.members)), [len(m) for m in world.members])
+    ranker = LearnedRanker(config)
+    ranker.fit(world.tracks, world.profiles, member_rows, member_cols)
+    progress(f"match_results: learned ranker {ranker.report.reason} ({ranker.report.pairs} pairs)")
+
+    song_rows = songs_frame.index.to_numpy()
+    songs = world.tracks.take(song_rows)
+    member = np.zeros((len(world.tracks), len(world.playlist_ids)), dtype=bool)
+    member[member_rows, member_cols] = True
+    reranker = reranker_factory()
+    texts = [profile_text(world.profiles, p, world.tracks) for p in range(len(world.playlist_ids))]
+    scored = score_matrix(
+        songs, world.profiles, config, ranker, reranker,
+        songs_frame["description"].tolist(), texts, exclude=member[song_rows],
+    )  # fmt: skip
+    results = result_rows(world, songs, songs_frame, scored, ranker, config)
+    abstained = int(songs_frame.shape[0] - results.loc[results["song_rank"] == 1, "fits"].sum())
+    stats = {
+        "suggestions": len(results),
+        "abstained": abstained,
+        "ranker": ranker.report.reason,
+        "rerank_pairs": scored.rerank_stats.pairs,
+    }
+    with db.connect() as conn, conn.transaction():
+        MatchRepository(conn).save(context, results, stats)
+    report = MatchReport(
+        **common, context_hit=False, suggestions=len(results), abstained=abstained,
+        rerank_calls=scored.rerank_stats.calls, rerank_pairs=scored.rerank_stats.pairs,
+        rerank_seconds=round(scored.rerank_stats.seconds, 3), ranker=ranker.report.reason,
+        seconds=round(time.perf_counter() - started, 2),
+    )  # fmt: skip
+    progress(f"match_results: {report.suggestions} suggestions, {abstained} songs with no good fit")
+    return report
+
+
+def result_rows(
+    world: PlaylistWorld,
+    songs,
+    songs_frame: pd.DataFrame,
+    scored: Scored,
+    ranker: LearnedRanker,
+    config: MatchConfig,
+) -> pd.DataFrame:
+    """Each song's top-N playlists and each playlist's top-K songs, with contributions."""
+    final = scored.final
+    s_idx = top_indices(final, config.top_n, axis=1)
+    song_rank = {(s, int(p)): r + 1 for s in range(len(songs)) for r, p in enumerate(s_idx[s])}
+    p_idx = top_indices(final, config.top_k, axis=0)
+    playlist_rank = {
+        (int(s), p): r + 1 for p in range(final.shape[1]) for r, s in enumerate(p_idx[:, p])
+    }
+    pairs = sorted(k for k in set(song_rank) | set(playlist_rank) if np.isfinite(final[k[0], k[1]]))
+    if not pairs:
+        return pd.DataFrame()
+    rows = np.array([s for s, _ in pairs])
+    cols = np.array([p for _, p in pairs])
+    st1 = scored.stage1
+    parts = {name: st1.parts[name] for name in PARTS}
+    lift = {name: parts[name][rows, cols] - parts[name][rows].mean(axis=1) for name in PARTS}
+    shap = None
+    if ranker.trained:
+        shap = ranker.contributions(pair_features(st1, world.profiles, rows, cols))[:, :-1]
+    prof = world.profiles
+    mean, spread = prof.audio_mean, prof.spread
+    genre_dist = prof.genre_dist
+    names = world.playlists.playlists["name"].tolist()
+    records = []
+    for i, (s, p) in enumerate(pairs):
+        genre_code = songs.genre[s]
+        contributions = {name: round(float(parts[name][s, p]), 4) for name in PARTS}
+        contributions["stage1"] = round(float(st1.score[s, p]), 4)
+        for key, matrix in (("ranker", scored.ranker), ("cross_encoder", scored.rerank)):
+            if np.isfinite(matrix[s, p]):
+                contributions[key] = round(float(matrix[s, p]), 4)
+        if shap is not None:
+            top = np.argsort(-np.abs(shap[i]))[:3]
+            contributions["ranker_top"] = {FEATURES[j]: round(float(shap[i, j]), 3) for j in top}
+        reasons = reason_text(
+            names[p],
+            {name: float(lift[name][i]) for name in PARTS},
+            float(st1.signals["sem_centroid"][s, p]),
+            float(st1.signals["sem_name"][s, p]),
+            [] if prof.fallback[p] else closest_features(songs.features[s], mean[p], spread[p]),
+            songs_frame["top_bucket"].iloc[s],
+            songs.genres[genre_code] if genre_code >= 0 else None,
+            float(genre_dist[p, genre_code]) if genre_code >= 0 and genre_dist.size else 0.0,
+        )
+        score = float(final[s, p])
+        records.append(
+            {
+                "track_id": songs.track_ids[s],
+                "playlist_id": world.playlist_ids[p],
+                "song_rank": song_rank.get((s, p)),
+                "playlist_rank": playlist_rank.get((s, p)),
+                "score": score,
+                "confidence": float(scored.confidence[s, p]),
+                "fits": bool(scored.fits[s, p]),
+                "stage1": float(st1.score[s, p]),
+                "ranker": _finite(scored.ranker[s, p]),
+                "rerank": _finite(scored.rerank[s, p]),
+                "contributions": contributions,
+                "reasons": reasons,
+            }
+        )
+    frame = pd.DataFrame.from_records(records)
+    for column in ("song_rank", "playlist_rank"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

@@ -1,0 +1,123 @@
+"""Stage 1: every (song, playlist) signal as a matrix, combined with the playlist-type weights.
+
+All of it is numpy over whole matrices (songs × playlists), chunked by songs to bound
+memory; there is no Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
+
+SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre")
+# the parts of the stage-1 score, for explanations
+PARTS = ("semantic", "acoustic", "emotion", "genre")
+_LN2 = np.log(2.0)
+_CHUNK = 2048
+
+
+@dataclass
+class Stage1:
+    """Signals and the combined score for songs × playlists."""
+
+    signals: dict[str, np.ndarray]  # name → (S, P) float32
+    parts: dict[str, np.ndarray]  # weighted parts; they sum to `score`
+    score: np.ndarray  # (S, P)
+
+
+def acoustic_similarity(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """exp(-½ · mean squared distance in units of each playlist's spread), unknown features
+    skipped. (S, F) × (P, F) → (S, P)."""
+    z = (features[:, None, :] - mean[None, :, :]) / spread[None, :, :]
+    known = np.isfinite(z)
+    sq = np.where(known, z * z, 0.0).sum(axis=2)
+    n = known.sum(axis=2)
+    msd = np.divide(sq, n, out=np.full(sq.shape, 4.0), where=n > 0)
+    return np.exp(-0.5 * msd)
+
+
+def emotion_similarity(song: np.ndarray, playlist: np.ndarray) -> np.ndarray:
+    """1 - Jensen-Shannon divergence (base 2) between emotion bucket distributions."""
+    eps = 1e-9
+    s = song[:, None, :] + eps
+    p = playlist[None, :, :] + eps
+    m = 0.5 * (s + p)
+    js = 0.5 * (s * np.log(s / m)).sum(axis=2) + 0.5 * (p * np.log(p / m)).sum(axis=2)
+    return 1.0 - np.clip(js / _LN2, 0.0, 1.0)
+
+
+def code_overlap(codes: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Share of the playlist's members in the song's genre: (S,) codes × (P, G) → (S, P)."""
+    out = np.zeros((len(codes), dist.shape[0]))
+    valid = codes >= 0
+    if dist.shape[1]:
+        out[valid] = dist[:, codes[valid]].T
+    return out
+
+
+def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndarray]:
+    centroid = profiles.centroid
+    mean, spread = profiles.audio_mean, profiles.spread
+    emotions = profiles.emotion_dist
+    genre, subgenre = profiles.genre_dist, profiles.subgenre_dist
+    out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in SIGNALS}
+    for start in range(0, len(songs), _CHUNK):
+        part = slice(start, start + _CHUNK)
+        emb = songs.embeddings[part]
+        out["sem_centroid"][part] = emb @ centroid.T
+        out["sem_name"][part] = emb @ profiles.name_vectors.T
+        out["acoustic"][part] = acoustic_similarity(songs.features[part], mean, spread)
+        out["emotion"][part] = emotion_similarity(songs.emotions[part], emotions)
+        out["genre"][part] = code_overlap(songs.genre[part], genre)
+        out["subgenre"][part] = code_overlap(songs.subgenre[part], subgenre)
+    return out
+
+
+def type_weight_arrays(profiles: Profiles, config: MatchConfig) -> tuple[np.ndarray, np.ndarray]:
+    weights = [config.type_weights.get(t, config.type_weights["default"]) for t in profiles.types]
+    table = np.asarray(weights, dtype=np.float64).reshape(len(profiles), 2)
+    return table[:, 0], table[:, 1]
+
+
+def combine(signals: dict[str, np.ndarray], profiles: Profiles, config: MatchConfig) -> Stage1:
+    w_sem, w_ac = type_weight_arrays(profiles, config)
+    fallback = profiles.fallback
+    # small playlists have no member centroid or audio profile: their name carries them
+    semantic = np.where(
+        fallback[None, :],
+        signals["sem_name"],
+        (1 - config.name_weight) * signals["sem_centroid"]
+        + config.name_weight * signals["sem_name"],
+    )
+    w_sem = np.where(fallback, 1.0, w_sem)
+    w_ac = np.where(fallback, 0.0, w_ac)
+    parts = {
+        "semantic": (w_sem[None, :] * semantic).astype(np.float32),
+        "acoustic": (w_ac[None, :] * signals["acoustic"]).astype(np.float32),
+        "emotion": (config.emotion_weight * signals["emotion"]).astype(np.float32),
+        "genre": (config.genre_weight * 0.5 * (signals["genre"] + signals["subgenre"])).astype(
+            np.float32
+        ),
+    }
+    score = sum(parts.values())
+    return Stage1(signals, parts, score.astype(np.float32))
+
+
+def stage1(songs: TrackArrays, profiles: Profiles, config: MatchConfig) -> Stage1:
+    return combine(compute_signals(songs, profiles), profiles, config)
+
+
+def top_indices(scores: np.ndarray, k: int, axis: int = 1) -> np.ndarray:
+    """Indices of the k best along `axis`, best first (argpartition, then sort the k)."""
+    if axis == 0:
+        return top_indices(scores.T, k, axis=1).T
+    k = min(k, scores.shape[1])
+    if k == 0:
+        return np.zeros((scores.shape[0], 0), dtype=np.int64)
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)

@@ -1,0 +1,255 @@
+"""Playlist profiles: what a playlist's members have in common, as arrays.
+
+A profile is built from sufficient statistics (sums, sums of squares, counts), so "the same
+profile without song i" is a subtraction: the learned ranker trains on leave-one-out
+signals and the evaluation harness rebuilds profiles without held-out songs, both with the
+code that builds the stored profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from spotify_assets.lib import versions
+from spotify_assets.lib.hashing import stable_hash
+from spotify_assets.lib.models.emotions import BUCKETS
+from spotify_assets.lib.playlists.types import detect_type
+
+# Features whose distance to a playlist's centroid is "acoustic similarity" (key and mode are
+# categorical, duration and popularity say little about fit).
+ACOUSTIC_FEATURES = (
+    "danceability",
+    "energy",
+    "loudness",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+)
+MIN_MEMBERS = 3  # fewer: the profile is the playlist's name/description embedding
+SPREAD_FLOOR = 0.25  # a playlist's spread is at least this share of the catalog's spread
+
+
+@dataclass
+class TrackArrays:
+    """Per-track inputs, row-aligned: unit embeddings, raw acoustic features (NaN = unknown),
+    genre/subgenre codes into `genres`/`subgenres` (-1 = none) and emotion buckets."""
+
+    track_ids: np.ndarray
+    embeddings: np.ndarray  # (n, d) float32, unit norm
+    features: np.ndarray  # (n, len(ACOUSTIC_FEATURES)) float64
+    genre: np.ndarray  # (n,) int
+    subgenre: np.ndarray  # (n,) int
+    emotions: np.ndarray  # (n, len(BUCKETS)) float64; uniform when unknown
+    genres: list[str]
+    subgenres: list[str]
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def take(self, rows: np.ndarray) -> TrackArrays:
+        return TrackArrays(
+            self.track_ids[rows],
+            self.embeddings[rows],
+            self.features[rows],
+            self.genre[rows],
+            self.subgenre[rows],
+            self.emotions[rows],
+            self.genres,
+            self.subgenres,
+        )
+
+
+@dataclass
+class Profiles:
+    """P playlists' profiles, row-aligned with `playlist_ids`; sums kept for leave-one-out."""
+
+    playlist_ids: list[str]
+    names: list[str]
+    count: np.ndarray  # (P,) members with embeddings
+    emb_sum: np.ndarray  # (P, d)
+    feat_sum: np.ndarray  # (P, F) over members with the feature known
+    feat_sumsq: np.ndarray
+    feat_n: np.ndarray  # (P, F)
+    genre_counts: np.ndarray  # (P, G)
+    subgenre_counts: np.ndarray  # (P, S)
+    emotion_sum: np.ndarray  # (P, B)
+    name_vectors: np.ndarray  # (P, d) unit
+    global_mean: np.ndarray  # (F,) catalog mean / std: fallback and spread floor
+    global_std: np.ndarray
+    types: list[str]
+    type_sources: list[str]
+
+    def __len__(self) -> int:
+        return len(self.playlist_ids)
+
+    @property
+    def fallback(self) -> np.ndarray:
+        return self.count < MIN_MEMBERS
+
+    @property
+    def centroid(self) -> np.ndarray:
+        """Unit mean of member embeddings; the name embedding for small playlists."""
+        norms = np.linalg.norm(self.emb_sum, axis=1, keepdims=True)
+        centroid = np.divide(self.emb_sum, norms, out=np.zeros_like(self.emb_sum), where=norms > 0)
+        return np.where(self.fallback[:, None], self.name_vectors, centroid).astype(np.float32)
+
+    @property
+    def audio_mean(self) -> np.ndarray:
+        mean = np.divide(
+            self.feat_sum, self.feat_n, out=np.zeros_like(self.feat_sum), where=self.feat_n > 0
+        )
+        known = (self.feat_n > 0) & ~self.fallback[:, None]
+        return np.where(known, mean, self.global_mean[None, :])
+
+    @property
+    def audio_std(self) -> np.ndarray:
+        mean = self.audio_mean
+        sq = np.divide(
+            self.feat_sumsq, self.feat_n, out=np.zeros_like(self.feat_sum), where=self.feat_n > 0
+        )
+        std = np.sqrt(np.clip(sq - mean**2, 0, None))
+        known = (self.feat_n > 1) & ~self.fallback[:, None]
+        return np.where(known, std, self.global_std[None, :])
+
+    @property
+    def spread(self) -> np.ndarray:
+        """The scale of "close" per playlist and feature (floored so 3 similar songs do not make
+        every other song infinitely far)."""
+        return np.maximum(self.audio_std, SPREAD_FLOOR * self.global_std[None, :])
+
+    @staticmethod
+    def _dist(counts: np.ndarray) -> np.ndarray:
+        total = counts.sum(axis=1, keepdims=True)
+        return np.divide(counts, total, out=np.zeros_like(counts, dtype=float), where=total > 0)
+
+    @property
+    def genre_dist(self) -> np.ndarray:
+        return self._dist(self.genre_counts)
+
+    @property
+    def subgenre_dist(self) -> np.ndarray:
+        return self._dist(self.subgenre_counts)
+
+    @property
+    def emotion_dist(self) -> np.ndarray:
+        dist = self._dist(self.emotion_sum)
+        uniform = np.full(len(BUCKETS), 1 / len(BUCKETS))
+        return np.where(dist.sum(axis=1, keepdims=True) > 0, dist, uniform)
+
+
+def global_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.nanmean(features, axis=0)
+    std = np.nanstd(features, axis=0)
+    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 0), std, 1.0)
+
+
+def build_profiles(
+    tracks: TrackArrays,
+    playlist_ids: Sequence[str],
+    names: Sequence[str],
+    descriptions: Sequence[str],
+    members: Sequence[np.ndarray],
+    name_vectors: np.ndarray,
+    global_mean: np.ndarray | None = None,
+    global_std: np.ndarray | None = None,
+) -> Profiles:
+    """Profiles of playlists whose members are rows of `tracks` (`members[p]`: row indices)."""
+    n_p, d = len(playlist_ids), tracks.embeddings.shape[1]
+    n_f = tracks.features.shape[1]
+    if global_mean is None or global_std is None:
+        global_mean, global_std = global_stats(tracks.features)
+    # One sparse incidence matrix (P × n) turns every per-playlist sum into a matmul.
+    lengths = np.array([len(m) for m in members], dtype=np.int64)
+    rows = np.repeat(np.arange(n_p), lengths)
+    cols = np.concatenate([np.asarray(m, dtype=np.int64) for m in members]) if n_p else []
+    cols = np.asarray(cols, dtype=np.int64)
+    incidence = np.zeros((n_p, len(tracks)), dtype=np.float32)
+    np.add.at(incidence, (rows, cols), 1.0)
+
+    known = np.isfinite(tracks.features)
+    feats = np.where(known, tracks.features, 0.0)
+    inc64 = incidence.astype(np.float64)
+    profiles = Profiles(
+        playlist_ids=list(playlist_ids),
+        names=list(names),
+        count=lengths.astype(np.float64),
+        emb_sum=(incidence @ tracks.embeddings).astype(np.float64) if n_p else np.zeros((0, d)),
+        feat_sum=inc64 @ feats,
+        feat_sumsq=inc64 @ feats**2,
+        feat_n=inc64 @ known.astype(np.float64),
+        genre_counts=_code_counts(inc64, tracks.genre, len(tracks.genres)),
+        subgenre_counts=_code_counts(inc64, tracks.subgenre, len(tracks.subgenres)),
+        emotion_sum=inc64 @ tracks.emotions,
+        name_vectors=np.asarray(name_vectors, dtype=np.float32).reshape(n_p, d),
+        global_mean=global_mean,
+        global_std=global_std,
+        types=[],
+        type_sources=[],
+    )
+    mean = profiles.audio_mean
+    for p in range(n_p):
+        small = profiles.count[p] < MIN_MEMBERS
+        audio = {} if small or not n_f else dict(zip(ACOUSTIC_FEATURES, mean[p], strict=True))
+        kind, source = detect_type(names[p], descriptions[p] or "", audio)
+        profiles.types.append(kind)
+        profiles.type_sources.append(source)
+    return profiles
+
+
+def _code_counts(incidence: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    onehot = np.zeros((len(codes), max(size, 1)))
+    valid = codes >= 0
+    onehot[np.nonzero(valid)[0], codes[valid]] = 1.0
+    return incidence @ onehot
+
+
+def profile_hash(
+    bundle_hash: str,
+    name: str,
+    description: str | None,
+    members: Sequence[tuple[str, str]],
+) -> str:
+    """Covers what a profile is built from: the bundle (its embeddings and emotions), the name
+    and description, and the ordered members with their content hashes."""
+    return stable_hash(
+        "pp",
+        {
+            "version": versions.PLAYLIST_PROFILE_VERSION,
+            "bundle": bundle_hash,
+            "name": name,
+            "description": description or "",
+            "members": [list(m) for m in members],
+        },
+    )
+
+
+def name_text(name: str, description: str | None) -> str:
+    """What the playlist's name embedding reads (as a query)."""
+    description = (description or "").strip()
+    return f"{name}. {description}" if description and description != name else name
+
+
+def profile_text(profiles: Profiles, p: int, tracks: TrackArrays) -> str:
+    """A sentence describing the playlist: the cross-encoder's query."""
+    parts = [f"{profiles.names[p]}: a {profiles.types[p]} playlist"]
+    genres = profiles.genre_dist[p]
+    if genres.size and genres.max() > 0:
+        top = [tracks.genres[g] for g in np.argsort(-genres)[:3] if genres[g] >= 0.1]
+        if top:
+            parts.append("genres " + ", ".join(top))
+    if not profiles.fallback[p]:
+        mean = dict(zip(ACOUSTIC_FEATURES, profiles.audio_mean[p], strict=True))
+        parts.append(
+            f"energy {mean['energy']:.2f}, valence {mean['valence']:.2f}, "
+            f"danceability {mean['danceability']:.2f}, acousticness {mean['acousticness']:.2f}, "
+            f"tempo {mean['tempo']:.0f} BPM"
+        )
+        emotions = profiles.emotion_dist[p]
+        parts.append("mood " + ", ".join(BUCKETS[b] for b in np.argsort(-emotions)[:2]))
+    return "; ".join(parts) + "."
