@@ -246,3 +246,65 @@ def test_classifier_emotions_and_cross_encoder_run_with_tiny_models(
     second = materialize(database_url, instance, paths, bundle.hash, [match_results])
     again = meta(second, "match_results")
     assert again["context_hit"] is True and again["rerank_calls"] == 0
+
+
+def test_playlists_and_liked_songs_from_the_spotify_api(database_url, instance, world):
+    """The production path: SpotifyResource → SpotifyClient over HTTP, against a local server
+    speaking the Web API (with a rate limit and an expiring token on the way)."""
+    from spotify_assets_tests.fake_spotify import FakePlaylist, FakeSpotify, make_track, track_item
+
+    paths, lists = world
+    base(database_url, instance, paths)
+
+    def track(track_id, n):
+        return dict(make_track(n), id=track_id, uri=f"spotify:track:{track_id}")
+
+    playlists_api = [
+        FakePlaylist.of_tracks(p["name"], [track(t, i) for i, t in enumerate(p["tracks"])])
+        for p in lists[:3]
+    ]
+    playlists_api[0].items.append(track_item(make_track(99_999)))  # not in the catalog
+    liked = [track_item(track(t, 1000 + i)) for i, t in enumerate(lists[4]["tracks"][:5])]
+    with FakeSpotify(playlists=playlists_api, liked=liked) as server:
+        server.rate_limit("/v1/me/playlists", nth=1, retry_after=1)
+        server.expire_token_after(2)
+        spotify = SpotifyResource(
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+            refresh_token=server.refresh_token,
+            api_base=server.base_url,
+            token_url=server.base_url + "/api/token",
+        )
+        result = dg.materialize(
+            [catalog_tracks, playlists, candidates],
+            selection=[playlists, candidates],
+            resources={**resources(database_url), "spotify": spotify},
+            instance=instance,
+            run_config={
+                "ops": {
+                    "playlists": {"config": {"source": "spotify", "owner": "api-user"}},
+                    "candidates": {
+                        "config": {"source": "spotify", "list": "liked", "owner": "api-user"}
+                    },
+                }
+            },
+        )
+        assert result.success
+        assert server.count("/api/token") >= 2  # the expired token was refreshed
+    loaded = meta(result, "playlists")
+    assert loaded["playlists"] == 3
+    assert loaded["memberships"] == sum(len(p["tracks"]) for p in lists[:3])
+    assert loaded["tracks_not_in_catalog"] == 1
+    assert meta(result, "candidates")["songs"] == 5
+    with psycopg.connect(database_url) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM playlists WHERE owner = 'api-user'")}
+        order = [
+            r[0]
+            for r in conn.execute(
+                """SELECT m.track_id FROM playlist_tracks m JOIN playlists p USING (playlist_id)
+                   WHERE p.owner = 'api-user' AND p.name = %s ORDER BY m.position""",
+                (lists[1]["name"],),
+            )
+        ]
+    assert names == {p["name"] for p in lists[:3]}
+    assert order == lists[1]["tracks"]
