@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import LearnedRanker, pair_features
+from spotify_assets.lib.matching.ranker import LearnedRanker
 from spotify_assets.lib.matching.score import BELOW, Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays, build_profiles
@@ -139,10 +139,10 @@ def evaluate_matching(
     local[song_rows] = np.arange(len(song_rows))
     songs = tracks.take(song_rows)
 
-    st1 = stage1(songs, profiles, config)
-    exclude = np.zeros(st1.score.shape, dtype=bool)  # the song's remaining (training) playlists
+    exclude = np.zeros((len(songs), n_p), dtype=bool)  # the song's remaining (training) playlists
     keep = local[train_rows] >= 0
     exclude[local[train_rows[keep]], train_cols[keep]] = True
+    st1 = stage1(songs, profiles, config, members=exclude)
     log(f"evaluation: stage 1 for {len(songs)} songs × {n_p} playlists")
 
     # stage 2 pairs: each song's shortlist plus every per-playlist candidate pair
@@ -156,7 +156,7 @@ def evaluate_matching(
     rows, cols = np.nonzero(short)
     systems: dict[str, np.ndarray] = {"stage1": st1.score.astype(np.float64)}
     if ranker.trained:
-        prob = ranker.predict(pair_features(st1, profiles, rows, cols))
+        prob = ranker.predict(ranker.features(st1, profiles, rows, cols))
         full = st1.score - BELOW
         full[rows, cols] = (
             config.ranker_blend * prob + (1 - config.ranker_blend) * st1.score[rows, cols]

@@ -78,7 +78,8 @@ def load_tracks(
     only = sql.SQL("AND e.track_id = ANY(%s)") if track_ids is not None else sql.SQL("")
     query = sql.SQL(
         """SELECT e.track_id, e.embedding, {features}, t.genre, t.subgenre, em.buckets,
-                  t.name, t.artists, a.description, e.content_hash, em.top_labels, em.top_bucket
+                  t.name, t.artists, a.description, e.content_hash, em.top_labels, em.top_bucket,
+                  t.release_year, t.popularity
            FROM track_embeddings e
            JOIN tracks t USING (track_id)
            JOIN track_analyses a USING (track_id)
@@ -118,8 +119,15 @@ def load_tracks(
         genres=genres,
         subgenres=subgenres,
     )
+    artist_labels = [(r[6 + n_f] or [None])[0] for r in rows]
+    artist_names = sorted({a for a in artist_labels if a})
+    a_index = {a: i for i, a in enumerate(artist_names)}
+    arrays.artist = np.array([a_index.get(a, -1) for a in artist_labels], dtype=np.int64)
+    arrays.context = np.array(
+        [[np.nan if v is None else float(v) for v in r[-2:]] for r in rows], dtype=np.float64
+    ).reshape(len(rows), 2)
     text = pd.DataFrame(
-        [r[5 + n_f :] for r in rows],
+        [r[5 + n_f : -2] for r in rows],
         columns=["name", "artists", "description", "content_hash", "top_labels", "top_bucket"],
     )
     text.insert(0, "track_id", ids)

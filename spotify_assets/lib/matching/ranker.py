@@ -31,6 +31,10 @@ FEATURES = (
     "acoustic_z",
     "log_members",
     "fallback",
+    "artist",  # share of the playlist's members by the song's primary artist
+    "year",  # closeness of release year to the playlist's (in its spread)
+    "popularity",
+    "member_z",  # stage 1 against how the playlist's own members score (leave-one-out)
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
@@ -53,9 +57,15 @@ def _row_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def pair_features(
-    st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray
+    st1: Stage1,
+    profiles: Profiles,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    member_stats: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Features of the pairs (rows[i], cols[i]) of a songs × playlists Stage1."""
+    """Features of the pairs (rows[i], cols[i]) of a songs × playlists Stage1.
+    `member_stats`: per playlist, mean and spread of its members' leave-one-out stage-1
+    scores (the per-playlist view: is this song as good as the songs already in it?)."""
     score, sig = st1.score, st1.signals
     s_max, s_mean, s_std = _row_stats(score)
     ranks = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1)
@@ -72,9 +82,36 @@ def pair_features(
             (sig["acoustic"][rows, cols] - ac_mean[rows, 0]) / ac_std[rows, 0],
             np.log1p(profiles.count[cols]),
             profiles.fallback[cols].astype(float),
+            sig["artist"][rows, cols],
+            sig["year"][rows, cols],
+            sig["popularity"][rows, cols],
+            _member_z(score[rows, cols], cols, member_stats),
         ]
     )
     return out.astype(np.float32)
+
+
+def _member_z(score: np.ndarray, cols: np.ndarray, stats) -> np.ndarray:
+    if stats is None:
+        return np.zeros(len(score))
+    mean, spread = stats
+    return (score - mean[cols]) / spread[cols]
+
+
+def member_score_stats(
+    scores: np.ndarray, rows: np.ndarray, cols: np.ndarray, n_playlists: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per playlist, mean and spread of its members' (leave-one-out) stage-1 scores; small
+    playlists borrow the overall ones."""
+    member = scores[rows, cols].astype(np.float64)
+    overall = (member.mean(), member.std() + 1e-3) if len(member) else (0.0, 1.0)
+    n = np.bincount(cols, minlength=n_playlists).astype(np.float64)
+    total = np.bincount(cols, weights=member, minlength=n_playlists)
+    sq = np.bincount(cols, weights=member**2, minlength=n_playlists)
+    ok = n >= MIN_FLOOR_MEMBERS
+    mean = np.where(ok, total / np.maximum(n, 1), overall[0])
+    std = np.sqrt(np.clip(sq / np.maximum(n, 1) - mean**2, 0, None))
+    return mean, np.where(ok, std + 1e-3, overall[1])
 
 
 def leave_one_out(
@@ -119,6 +156,34 @@ def leave_one_out(
     total = e_rest.sum(axis=1, keepdims=True)
     dist = np.divide(e_rest, total, out=np.full_like(e_rest, 1 / b.shape[1]), where=total > 0)
     signals["emotion"][rows, cols] = _js_rows(b, dist)
+
+    if profiles.artist_counts is not None:
+        codes = songs.artist[rows]
+        valid = (codes >= 0) & (codes < profiles.artist_counts.shape[1])
+        own = np.zeros(len(rows))
+        if valid.any():
+            counts = profiles.artist_counts.tocsr()
+            own[valid] = np.asarray(counts[cols[valid], codes[valid]]).ravel()
+        signals["artist"][rows, cols] = np.where(valid, (own - valid) / n, 0.0)
+    if profiles.ctx_sum is not None:
+        c = songs.context[rows]
+        c_known = np.isfinite(c)
+        ck = np.where(c_known, c, 0.0)
+        c_n = profiles.ctx_n[cols] - c_known
+        c_mean = np.divide(
+            profiles.ctx_sum[cols] - ck, c_n, out=np.full_like(ck, np.nan), where=c_n > 0
+        )
+        c_sq = np.divide(
+            profiles.ctx_sumsq[cols] - ck**2, c_n, out=np.zeros_like(ck), where=c_n > 0
+        )
+        c_std = np.where(
+            c_n > 1, np.sqrt(np.clip(c_sq - c_mean**2, 0, None)), profiles.ctx_global_std
+        )
+        c_spread = np.maximum(np.nan_to_num(c_std, nan=1.0), SPREAD_FLOOR * profiles.ctx_global_std)
+        z = (c - c_mean) / c_spread
+        close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), 0.5)
+        signals["year"][rows, cols] = close[:, 0]
+        signals["popularity"][rows, cols] = close[:, 1]
 
     for name, codes, counts in (
         ("genre", songs.genre[rows], profiles.genre_counts),
@@ -168,6 +233,7 @@ class LearnedRanker:
         self.model = None
         self.report = RankerReport(False, "not trained")
         self.floors: np.ndarray | None = None
+        self.member_stats: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def trained(self) -> bool:
@@ -198,6 +264,7 @@ class LearnedRanker:
         self.floors = member_floors(
             st1.score, pos_rows, pos_cols, len(profiles), config.abstain_quantile
         )
+        self.member_stats = member_score_stats(st1.score, pos_rows, pos_cols, len(profiles))
         if config.ranker == "none":
             self.report = RankerReport(False, "disabled by config")
             return self.report
@@ -225,7 +292,7 @@ class LearnedRanker:
         rows = np.concatenate([pos_rows, pairs[:, 0]])
         cols = np.concatenate([pos_cols, pairs[:, 1]])
         labels = np.concatenate([np.ones(len(pos_rows)), np.zeros(len(pairs))])
-        features = pair_features(st1, profiles, rows, cols)
+        features = pair_features(st1, profiles, rows, cols, self.member_stats)
 
         import xgboost as xgb
 
@@ -249,6 +316,11 @@ class LearnedRanker:
             True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss)
         )
         return self.report
+
+    def features(
+        self, st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray
+    ) -> np.ndarray:
+        return pair_features(st1, profiles, rows, cols, self.member_stats)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(features)[:, 1]

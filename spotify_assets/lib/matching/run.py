@@ -21,7 +21,7 @@ from spotify_assets.lib.embeddings import update_track_embeddings
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.explain import closest_features, reason_text
-from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker, pair_features
+from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker
 from spotify_assets.lib.matching.score import Reranker, Scored, score_matrix
 from spotify_assets.lib.matching.signals import PARTS, top_indices
 from spotify_assets.lib.models.embedder import LazyEmbedder
@@ -195,7 +195,7 @@ def result_rows(
     lift = {name: parts[name][rows, cols] - parts[name][rows].mean(axis=1) for name in PARTS}
     shap = None
     if ranker.trained:
-        shap = ranker.contributions(pair_features(st1, world.profiles, rows, cols))[:, :-1]
+        shap = ranker.contributions(ranker.features(st1, world.profiles, rows, cols))[:, :-1]
     prof = world.profiles
     mean, spread = prof.audio_mean, prof.spread
     genre_dist = prof.genre_dist

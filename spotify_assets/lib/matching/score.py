@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import LearnedRanker, pair_features
+from spotify_assets.lib.matching.ranker import LearnedRanker
 from spotify_assets.lib.matching.signals import Stage1, stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
@@ -67,7 +67,7 @@ def score_matrix(
 ) -> Scored:
     """Final scores of every song for every playlist. `exclude` (S, P) marks pairs that must
     not be suggested (the song is already in the playlist)."""
-    st1 = stage1(songs, profiles, config)
+    st1 = stage1(songs, profiles, config, members=exclude)
     score = st1.score if exclude is None else np.where(exclude, -np.inf, st1.score)
     short = shortlist_mask(score, config) & np.isfinite(score)
     rows, cols = np.nonzero(short)
@@ -76,7 +76,7 @@ def score_matrix(
     rerank_out = np.full(score.shape, np.nan)
     confidence = np.clip(score, 0.0, 1.0)
     if ranker is not None and ranker.trained and len(rows):
-        prob = ranker.predict(pair_features(st1, profiles, rows, cols))
+        prob = ranker.predict(ranker.features(st1, profiles, rows, cols))
         ranker_out[rows, cols] = prob
         confidence = np.zeros(score.shape)
         confidence[rows, cols] = prob

@@ -14,6 +14,8 @@ from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
 SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre")
+# computed alongside, for the learned ranker only (stage 1 is the seed's heuristic)
+CONTEXT_SIGNALS = ("artist", "year", "popularity")
 # the parts of the stage-1 score, for explanations
 PARTS = ("semantic", "acoustic", "emotion", "genre")
 _LN2 = np.log(2.0)
@@ -59,12 +61,34 @@ def code_overlap(codes: np.ndarray, dist: np.ndarray) -> np.ndarray:
     return out
 
 
+def artist_share(codes: np.ndarray, profiles: Profiles) -> np.ndarray:
+    """Share of each playlist's members by the song's primary artist: (S,) → (S, P)."""
+    counts = profiles.artist_counts
+    out = np.zeros((len(codes), len(profiles)))
+    if counts is None:
+        return out
+    valid = np.nonzero((codes >= 0) & (codes < counts.shape[1]))[0]
+    if len(valid):
+        shares = counts[:, codes[valid]].toarray().T
+        out[valid] = shares / np.maximum(profiles.count, 1)[None, :]
+    return out
+
+
+def closeness(values: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """exp(-½ z²) per context feature, averaged; unknown → 0.5. (S, C) × (P, C) → (S, P)."""
+    z = (values[:, None, :] - mean[None, :, :]) / spread[None, :, :]
+    close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), 0.5)
+    return close
+
+
 def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndarray]:
     centroid = profiles.centroid
     mean, spread = profiles.audio_mean, profiles.spread
     emotions = profiles.emotion_dist
     genre, subgenre = profiles.genre_dist, profiles.subgenre_dist
-    out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in SIGNALS}
+    ctx_mean, ctx_spread = profiles.ctx_mean, profiles.ctx_spread
+    names = SIGNALS + CONTEXT_SIGNALS
+    out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in names}
     for start in range(0, len(songs), _CHUNK):
         part = slice(start, start + _CHUNK)
         emb = songs.embeddings[part]
@@ -74,6 +98,10 @@ def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndar
         out["emotion"][part] = emotion_similarity(songs.emotions[part], emotions)
         out["genre"][part] = code_overlap(songs.genre[part], genre)
         out["subgenre"][part] = code_overlap(songs.subgenre[part], subgenre)
+        out["artist"][part] = artist_share(songs.artist[part], profiles)
+        close = closeness(songs.context[part], ctx_mean, ctx_spread)
+        out["year"][part] = close[:, :, 0]
+        out["popularity"][part] = close[:, :, 1]
     return out
 
 
@@ -107,8 +135,22 @@ def combine(signals: dict[str, np.ndarray], profiles: Profiles, config: MatchCon
     return Stage1(signals, parts, score.astype(np.float32))
 
 
-def stage1(songs: TrackArrays, profiles: Profiles, config: MatchConfig) -> Stage1:
-    return combine(compute_signals(songs, profiles), profiles, config)
+def stage1(
+    songs: TrackArrays,
+    profiles: Profiles,
+    config: MatchConfig,
+    members: np.ndarray | None = None,
+) -> Stage1:
+    """`members` (S, P) marks pairs where the song is already in the playlist: their signals
+    are taken against the playlist without the song, as the ranker saw them in training (a
+    song inside a centroid would otherwise look far closer to it than any newcomer can)."""
+    signals = compute_signals(songs, profiles)
+    if members is not None and members.any():
+        from spotify_assets.lib.matching.ranker import leave_one_out
+
+        rows, cols = np.nonzero(members)
+        leave_one_out(signals, songs, profiles, rows, cols)
+    return combine(signals, profiles, config)
 
 
 def top_indices(scores: np.ndarray, k: int, axis: int = 1) -> np.ndarray:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from spotify_assets.lib import versions
 from spotify_assets.lib.hashing import stable_hash
@@ -31,6 +32,9 @@ ACOUSTIC_FEATURES = (
     "valence",
     "tempo",
 )
+# Context the learned ranker also weighs (not acoustic, but telling: an "80s" playlist, a
+# "top hits" playlist); the primary artist is a third such signal.
+CONTEXT_FEATURES = ("release_year", "popularity")
 MIN_MEMBERS = 3  # fewer: the profile is the playlist's name/description embedding
 SPREAD_FLOOR = 0.25  # a playlist's spread is at least this share of the catalog's spread
 
@@ -48,6 +52,15 @@ class TrackArrays:
     emotions: np.ndarray  # (n, len(BUCKETS)) float64; uniform when unknown
     genres: list[str]
     subgenres: list[str]
+    artist: np.ndarray | None = None  # (n,) primary-artist code, -1 = unknown
+    context: np.ndarray | None = None  # (n, len(CONTEXT_FEATURES)) float64, NaN = unknown
+
+    def __post_init__(self) -> None:
+        n = len(self.track_ids)
+        if self.artist is None:
+            self.artist = np.full(n, -1, dtype=np.int64)
+        if self.context is None:
+            self.context = np.full((n, len(CONTEXT_FEATURES)), np.nan)
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -62,6 +75,8 @@ class TrackArrays:
             self.emotions[rows],
             self.genres,
             self.subgenres,
+            self.artist[rows],
+            self.context[rows],
         )
 
 
@@ -84,9 +99,28 @@ class Profiles:
     global_std: np.ndarray
     types: list[str]
     type_sources: list[str]
+    artist_counts: sparse.csc_matrix | None = None  # (P, A) members per primary artist
+    ctx_sum: np.ndarray | None = None  # (P, C) like feat_*, for CONTEXT_FEATURES
+    ctx_sumsq: np.ndarray | None = None
+    ctx_n: np.ndarray | None = None
+    ctx_global_std: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.playlist_ids)
+
+    @property
+    def ctx_mean(self) -> np.ndarray:
+        return np.divide(self.ctx_sum, self.ctx_n, out=np.full_like(self.ctx_sum, np.nan),
+                         where=self.ctx_n > 0)  # fmt: skip
+
+    @property
+    def ctx_spread(self) -> np.ndarray:
+        mean = self.ctx_mean
+        sq = np.divide(
+            self.ctx_sumsq, self.ctx_n, out=np.zeros_like(self.ctx_sum), where=self.ctx_n > 0
+        )
+        std = np.where(self.ctx_n > 1, np.sqrt(np.clip(sq - mean**2, 0, None)), self.ctx_global_std)
+        return np.maximum(np.nan_to_num(std, nan=1.0), SPREAD_FLOOR * self.ctx_global_std)
 
     @property
     def fallback(self) -> np.ndarray:
@@ -192,6 +226,23 @@ def build_profiles(
         types=[],
         type_sources=[],
     )
+    ctx_known = np.isfinite(tracks.context)
+    ctx = np.where(ctx_known, tracks.context, 0.0)
+    profiles.ctx_sum = inc64 @ ctx
+    profiles.ctx_sumsq = inc64 @ ctx**2
+    profiles.ctx_n = inc64 @ ctx_known.astype(np.float64)
+    n_known = ctx_known.sum(axis=0)
+    c_mean = ctx.sum(axis=0) / np.maximum(n_known, 1)
+    c_var = (ctx**2).sum(axis=0) / np.maximum(n_known, 1) - c_mean**2
+    ctx_std = np.sqrt(np.clip(c_var, 0, None))
+    profiles.ctx_global_std = np.where((n_known > 1) & (ctx_std > 0), ctx_std, 1.0)
+    n_artists = int(tracks.artist.max()) + 1 if len(tracks) and tracks.artist.max() >= 0 else 1
+    valid = tracks.artist >= 0
+    onehot = sparse.csr_matrix(
+        (np.ones(valid.sum()), (np.nonzero(valid)[0], tracks.artist[valid])),
+        shape=(len(tracks), n_artists),
+    )
+    profiles.artist_counts = sparse.csc_matrix(sparse.csr_matrix(inc64) @ onehot)
     mean = profiles.audio_mean
     for p in range(n_p):
         small = profiles.count[p] < MIN_MEMBERS
