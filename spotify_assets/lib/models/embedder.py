@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from spotify_assets.lib.bundles import EmbeddingSpec
-from spotify_assets.lib.models.resolve import resolve_model_dir
+from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 log = logging.getLogger(__name__)
 BF16_MIN_COSINE = 0.999
@@ -62,14 +62,11 @@ class SentenceEmbedder:
         precision: str = "auto",
         batch_size: int = 64,
     ):
-        import torch
         from sentence_transformers import SentenceTransformer
 
         self.spec = spec
         self.batch_size = batch_size
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = device
+        self.device = device = resolve_device(device)
         path = resolve_model_dir(spec.model, spec.source)
         self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
         self.model.max_seq_length = min(

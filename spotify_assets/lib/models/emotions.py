@@ -30,7 +30,7 @@ import numpy as np
 from spotify_assets.lib.bundles import EmotionSpec
 from spotify_assets.lib.models.embedder import dedupe
 from spotify_assets.lib.models.modal_backend import MapFunction
-from spotify_assets.lib.models.resolve import resolve_model_dir
+from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 # The order of SamLowe/roberta-base-go_emotions' config id2label: the stored column order.
 GO_EMOTIONS: tuple[str, ...] = (
@@ -247,11 +247,9 @@ class ClassifierEmotions:
     max_tokens = 512
 
     def __init__(self, model: str, source: str = "", device: str = "auto", batch_size: int = 32):
-        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         self.model = model
         self.device = device
         self.batch_size = batch_size

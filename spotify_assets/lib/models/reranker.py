@@ -16,7 +16,7 @@ import numpy as np
 
 from spotify_assets.lib.bundles import RerankerSpec
 from spotify_assets.lib.models.modal_backend import MapFunction
-from spotify_assets.lib.models.resolve import resolve_model_dir
+from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 Pair = tuple[str, str]
 
@@ -85,8 +85,7 @@ class CrossEncoderReranker(_Counting):
         from sentence_transformers import CrossEncoder
 
         super().__init__()
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         self.model = model
         self.device = device
         self.batch_size = batch_size

@@ -14,6 +14,15 @@ class ModelNotAvailable(RuntimeError):
     pass
 
 
+def resolve_device(device: str) -> str:
+    """`auto` → CUDA when this machine has it, else the CPU."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def models_dir() -> Path | None:
     value = os.environ.get("SPOTIFY_ASSETS_MODELS")
     return Path(value).expanduser() if value else None
