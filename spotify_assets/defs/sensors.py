@@ -16,14 +16,12 @@ from spotify_assets.lib.bundles import load_bundles
 embed_bundle_job = dg.define_asset_job(
     "embed_bundle",
     selection=[track_embeddings, search_index, search_evaluation, track_emotions],
-    partitions_def=model_bundles,
     description="Embed, index and evaluate one model bundle, and its emotions (partition = bundle hash).",
 )
 
 match_bundle_job = dg.define_asset_job(
     "match_bundle",
     selection=[track_emotions, playlist_profiles, match_results, match_evaluation],
-    partitions_def=model_bundles,
     description="Profiles, suggestions and the evaluation gate for one bundle (needs playlists "
     "and candidates materialized).",
 )
