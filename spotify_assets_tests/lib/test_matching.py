@@ -201,3 +201,28 @@ def test_profile_hash_covers_order_content_and_bundle():
     assert profile_hash("b1", "Run", "", [("a", "h1"), ("b", "h3")]) != base
     assert profile_hash("b2", "Run", "", members) != base
     assert profile_hash("b1", "Run", None, members) == base
+
+
+def test_reasons_name_the_features_that_set_the_playlist_apart():
+    from spotify_assets.lib.matching.explain import closest_features, reason_text
+
+    names = list(ACOUSTIC_FEATURES)
+    global_mean = np.full(F, 0.5)
+    global_std = np.full(F, 0.2)
+    mean = global_mean.copy()
+    mean[names.index("energy")] = 0.9  # a high-energy playlist
+    mean[names.index("tempo")] = 0.85
+    spread = np.full(F, 0.1)
+    song = mean.copy()
+    song[names.index("energy")] = 0.92  # close, but tempo is closer
+    # valence sits exactly at the playlist's mean, but it is ordinary: not a reason
+    assert closest_features(song, mean, spread, global_mean, global_std) == ["tempo", "energy"]
+    text = reason_text(
+        "Workout Hard Rock",
+        {"acoustic": 0.2, "semantic": 0.05, "emotion": -0.01, "genre": 0.0},
+        0.5, 0.2, ["tempo", "energy"], "sadness", "rock", 0.5,
+    )  # fmt: skip
+    assert text == (
+        "tempo and energy match 'Workout Hard Rock'; sounds like the songs in "
+        "'Workout Hard Rock'; mood: sadness"
+    )

@@ -23,12 +23,24 @@ _SPOKEN = {
 
 
 def closest_features(
-    song: np.ndarray, mean: np.ndarray, spread: np.ndarray, n: int = 2
+    song: np.ndarray,
+    mean: np.ndarray,
+    spread: np.ndarray,
+    global_mean: np.ndarray,
+    global_std: np.ndarray,
+    n: int = 2,
 ) -> list[str]:
-    """The spoken features where the song sits closest to the playlist's centre."""
+    """The spoken features where the song sits closest to the playlist's centre, preferring
+    those that set the playlist apart from the catalog (a gym playlist's energy, not its
+    ordinary key)."""
     z = np.abs((song - mean) / spread)
-    order = [ACOUSTIC_FEATURES[i] for i in np.argsort(z) if np.isfinite(z[i])]
-    return [_SPOKEN[f] for f in order if f in _SPOKEN][:n]
+    distinct = np.abs(mean - global_mean) / global_std >= 0.5
+    order = sorted(
+        (i for i in range(len(ACOUSTIC_FEATURES)) if np.isfinite(z[i]) and z[i] < 1.5),
+        key=lambda i: (not distinct[i], z[i]),
+    )
+    names = [ACOUSTIC_FEATURES[i] for i in order]
+    return [_SPOKEN[f] for f in names if f in _SPOKEN][:n]
 
 
 def reason_text(

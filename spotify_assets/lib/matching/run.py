@@ -216,7 +216,11 @@ def result_rows(
             {name: float(lift[name][i]) for name in PARTS},
             float(st1.signals["sem_centroid"][s, p]),
             float(st1.signals["sem_name"][s, p]),
-            [] if prof.fallback[p] else closest_features(songs.features[s], mean[p], spread[p]),
+            []
+            if prof.fallback[p]
+            else closest_features(
+                songs.features[s], mean[p], spread[p], prof.global_mean, prof.global_std
+            ),
             songs_frame["top_bucket"].iloc[s],
             songs.genres[genre_code] if genre_code >= 0 else None,
             float(genre_dist[p, genre_code]) if genre_code >= 0 and genre_dist.size else 0.0,
