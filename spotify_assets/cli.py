@@ -25,6 +25,17 @@ def _dagster_home() -> Path:
     return dagster_home
 
 
+def _dagster_env(env: dict | None = None) -> dict:
+    """DAGSTER_HOME and the instance's Postgres (DAGSTER_PG_URL: a `dagster` database on the
+    app's server unless set), in `env` (default: this process's environment)."""
+    from spotify_assets.lib.store.server import dagster_storage_url
+
+    env = os.environ if env is None else env
+    env.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    env.setdefault("DAGSTER_PG_URL", dagster_storage_url())
+    return env
+
+
 SEED_QUERIES = (
     "sad acoustic songs for a rainy day",
     "fast high energy workout music",
@@ -60,7 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from spotify_assets.lib.store.embeddings import EmbeddingRepository
     from spotify_assets.lib.store.playlists import PlaylistRepository
     from spotify_assets.lib.store.quarantine import QuarantineRepository
-    from spotify_assets.lib.store.server import home_dir
+    from spotify_assets.lib.store.server import describe_url, home_dir
     from spotify_assets.lib.store.tracks import TrackRepository
 
     home = home_dir()
@@ -72,7 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  catalog:   {source}" + ("" if args.catalog else f"\n             ({LABEL})"))
     print(f"  bundle:    {bundle.name} ({bundle.hash}, {bundle.embedding.model})")
 
-    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    _dagster_env()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     resources = {"database": database, "compute": compute}
     with dg.DagsterInstance.get() as instance:
@@ -171,7 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("\nsorting your liked songs into your playlists (generated sample):")
         code = _sort(bundle, "liked", "sample", "sample", None, limit=6, evaluate=True)
     print(
-        f"\nrun history: {os.environ['DAGSTER_HOME']}\n"
+        f"\nrun history: {describe_url(os.environ['DAGSTER_PG_URL'])} (Dagster instance)\n"
         "open the UI: `.venv/bin/spotify-assets dev`, then http://127.0.0.1:3000\n"
         'search: `.venv/bin/spotify-assets search "dark techno with high energy"`\n'
         "sort: `.venv/bin/spotify-assets sort --candidates liked` "
@@ -193,6 +204,7 @@ def _sort(
     Without a candidates list only profiles (and the evaluation) are materialized."""
     import dagster as dg
 
+    from spotify_assets.defs.artifacts import artifact_store_resource
     from spotify_assets.defs.catalog.assets import catalog_tracks
     from spotify_assets.defs.embeddings.assets import track_embeddings
     from spotify_assets.defs.emotions.assets import track_emotions
@@ -212,7 +224,12 @@ def _sort(
     from spotify_assets.lib.store.matching import MatchRepository
 
     database = database_resource()
-    resources = {"database": database, "compute": compute_resource(), "spotify": spotify_resource()}
+    resources = {
+        "database": database,
+        "compute": compute_resource(),
+        "spotify": spotify_resource(),
+        "artifacts": artifact_store_resource(),
+    }
     ops = {
         "candidates": {"config": {"list": candidates_list, "source": source}},
         "match_results": {"config": {"list": candidates_list}},
@@ -226,7 +243,7 @@ def _sort(
     if evaluate:
         bundled.append(match_evaluation)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    _dagster_env()
     every = [catalog_tracks, track_embeddings, playlists, candidates, *bundled]
     every = list(dict.fromkeys(every))
     with dg.DagsterInstance.get() as instance:
@@ -335,7 +352,7 @@ def cmd_bundles(args: argparse.Namespace) -> int:
     from spotify_assets.lib.bundles import load_bundles
 
     catalog = load_bundles()
-    os.environ.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    _dagster_env()
     with dg.DagsterInstance.get() as instance:
         known = set(instance.get_dynamic_partitions(model_bundles.name))
         if args.action == "add":
@@ -362,7 +379,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     # dagster dev starts its webserver and daemon as commands: find them next to this Python
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DATABASE_URL"] = resolve_database_url()  # this process keeps the server running
-    env.setdefault("DAGSTER_HOME", str(_dagster_home()))
+    _dagster_env(env)
     workspace = REPO_ROOT / "workspace.yaml"
     target = ["-w", str(workspace)] if workspace.exists() else ["-m", "spotify_assets.definitions"]
     command = [
@@ -376,12 +393,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
         "--port",
         str(args.port),
     ]
-    print(f"database: {describe_url(env['DATABASE_URL'])}\nDAGSTER_HOME: {env['DAGSTER_HOME']}")
+    print(
+        f"database: {describe_url(env['DATABASE_URL'])}\n"
+        f"Dagster instance: {describe_url(env['DAGSTER_PG_URL'])} (DAGSTER_HOME {env['DAGSTER_HOME']})"
+    )
     print(" ".join(command))
     try:
         return subprocess.call(command, env=env, cwd=REPO_ROOT if workspace.exists() else None)
     except KeyboardInterrupt:
         return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from spotify_assets.doctor import diagnose, format_report, required_ok
+
+    checks = diagnose()
+    print(format_report(checks))
+    return 0 if required_ok(checks) else 1
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -438,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+
+    doctor = sub.add_parser("doctor", help="what is available here and what is missing")
+    doctor.set_defaults(func=cmd_doctor)
 
     sample = sub.add_parser("sample", help="write the generated sample world to a folder")
     sample.add_argument("out")

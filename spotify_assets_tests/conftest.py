@@ -90,3 +90,28 @@ def instance():
 
     with dg.instance_for_test() as instance:
         yield instance
+
+
+@pytest.fixture
+def dagster_pg_url(server_url: str) -> str:
+    """A fresh database for a Dagster instance's storage, as a SQLAlchemy (psycopg2) URL."""
+    from spotify_assets.lib.store.server import as_url
+
+    name = f"dagster_{os.getpid()}_{next(_counter)}"
+    admin = with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield as_url(with_database(server_url, name))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_instance(dagster_pg_url: str):
+    """A Dagster instance stored in the embedded Postgres through dagster-postgres, as
+    dagster.yaml configures production."""
+    import dagster as dg
+
+    overrides = {"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
+    with dg.instance_for_test(overrides=overrides) as instance:
+        yield instance

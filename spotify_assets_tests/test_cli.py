@@ -83,3 +83,52 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
 
     missing = cli(cli_env, "sort", "--candidates", "file")
     assert missing.returncode == 2 and "--file" in missing.stderr
+
+
+def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
+    """`spotify-assets dev`: embedded Postgres, a `dagster` database for the instance, the UI."""
+    import signal
+    import time
+
+    import httpx
+    import psycopg
+
+    from spotify_assets_tests.ops.services import free_port
+
+    port = free_port()
+    log = (tmp_path / "dev.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spotify_assets.cli", "dev", "--port", str(port)],
+        env=cli_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline, answer = time.monotonic() + 180, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={"query": "{ instance { runQueuingSupported } assetNodes { id } }"},
+                    timeout=5,
+                ).json()
+                if answer.get("data", {}).get("assetNodes"):
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(2)
+        output = (tmp_path / "dev.log").read_text(errors="replace")
+        assert answer and answer["data"]["assetNodes"], output[-3000:]
+        assert answer["data"]["instance"]["runQueuingSupported"] is True
+        assert "Dagster instance: postgres" in output
+        pgdata = tmp_path / "home" / "pgdata"
+        with psycopg.connect(f"dbname=postgres user=postgres host={pgdata}") as conn:
+            databases = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert {"dagster", "spotify_assets"} <= databases
+        with psycopg.connect(f"dbname=dagster user=postgres host={pgdata}") as conn:
+            tables = {
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            }
+        assert {"runs", "event_logs"} <= tables  # the instance's storage lives there
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)

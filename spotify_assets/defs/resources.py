@@ -14,6 +14,12 @@ from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import describe_url
 
 
+def setting_value(setting: str) -> str:
+    """A setting's value also outside a Dagster run, where an EnvVar field still holds the
+    variable's name (the CLI builds these resources directly)."""
+    return (setting.get_value("") or "") if isinstance(setting, dg.EnvVar) else setting
+
+
 class DatabaseResource(dg.ConfigurableResource):
     """Postgres + pgvector. Empty `url`: `DATABASE_URL`, else the embedded server."""
 
@@ -22,7 +28,7 @@ class DatabaseResource(dg.ConfigurableResource):
 
     def get(self) -> Database:
         if self._db is None:
-            self._db = Database(resolve_database_url(self.url or None))
+            self._db = Database(resolve_database_url(setting_value(self.url) or None))
         return self._db
 
     def where(self) -> str:
@@ -39,37 +45,45 @@ class ComputeResource(dg.ConfigurableResource):
     modal_app: str = "spotify-assets"
 
     def _check_backend(self) -> None:
-        if self.backend not in ("local", "modal"):
-            raise ValueError(f"unknown compute backend {self.backend!r}; use local or modal")
+        if setting_value(self.backend) not in ("local", "modal"):
+            raise ValueError(
+                f"unknown compute backend {setting_value(self.backend)!r}; use local or modal"
+            )
 
     def embedder(self, bundle: ModelBundle):
         self._check_backend()
-        if self.backend == "local":
-            return load_embedder(bundle.embedding, self.device, self.precision, self.batch_size)
-        return ModalEmbedder(bundle.embedding, lookup_function(self.modal_app))
+        if setting_value(self.backend) == "local":
+            return load_embedder(
+                bundle.embedding,
+                setting_value(self.device),
+                setting_value(self.precision),
+                self.batch_size,
+            )
+        return ModalEmbedder(bundle.embedding, lookup_function(setting_value(self.modal_app)))
 
     def emotion_model(self, bundle: ModelBundle, embedder=None):
         """The bundle's emotion runner: zero-shot reuses `embedder` (already on this backend)."""
         self._check_backend()
         spec = bundle.emotion
-        if spec.backend == "classifier" and self.backend == "modal":
+        if spec.backend == "classifier" and setting_value(self.backend) == "modal":
             return ModalEmotions(
-                lookup_function(self.modal_app, "classify_emotions"), spec.model or spec.source
+                lookup_function(setting_value(self.modal_app), "classify_emotions"),
+                spec.model or spec.source,
             )
-        return load_emotion_model(spec, embedder, self.device)
+        return load_emotion_model(spec, embedder, setting_value(self.device))
 
     def reranker(self, bundle: ModelBundle):
         """The bundle's cross-encoder, or None when it has none."""
         self._check_backend()
         if bundle.reranker is None:
             return None
-        if self.backend == "modal":
+        if setting_value(self.backend) == "modal":
             return ModalReranker(
-                lookup_function(self.modal_app, "rerank_pairs"),
+                lookup_function(setting_value(self.modal_app), "rerank_pairs"),
                 bundle.reranker.model,
                 max_tokens=bundle.reranker.max_tokens,
             )
-        return load_reranker(bundle.reranker, self.device)
+        return load_reranker(bundle.reranker, setting_value(self.device))
 
 
 class SpotifyResource(dg.ConfigurableResource):
@@ -88,35 +102,37 @@ class SpotifyResource(dg.ConfigurableResource):
         missing = [
             name
             for name, value in (
-                ("SPOTIFY_CLIENT_ID", self.client_id),
-                ("SPOTIFY_CLIENT_SECRET", self.client_secret),
-                ("SPOTIFY_REFRESH_TOKEN", self.refresh_token),
+                ("SPOTIFY_CLIENT_ID", setting_value(self.client_id)),
+                ("SPOTIFY_CLIENT_SECRET", setting_value(self.client_secret)),
+                ("SPOTIFY_REFRESH_TOKEN", setting_value(self.refresh_token)),
             )
             if not value
         ]
         if missing:
             raise dg.Failure(
+                allow_retries=False,
                 description=f"the Spotify source needs {', '.join(missing)} in the environment "
-                "(see README: Spotify account)"
+                "(see README: Spotify account)",
             )
         return SpotifyClient(
-            self.client_id,
-            self.client_secret,
-            self.refresh_token,
-            api_base=self.api_base,
-            token_url=self.token_url,
+            setting_value(self.client_id),
+            setting_value(self.client_secret),
+            setting_value(self.refresh_token),
+            api_base=setting_value(self.api_base),
+            token_url=setting_value(self.token_url),
         )
 
 
-def _env(name: str, default: str) -> str | dg.EnvVar:
+def env_setting(name: str, default: str) -> str | dg.EnvVar:
+    """An EnvVar when the variable is set (the UI then shows where a setting comes from)."""
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
 def compute_resource() -> ComputeResource:
     return ComputeResource(
-        backend=_env("SPOTIFY_ASSETS_COMPUTE_BACKEND", "local"),
-        device=_env("SPOTIFY_ASSETS_DEVICE", "auto"),
-        precision=_env("SPOTIFY_ASSETS_PRECISION", "auto"),
+        backend=env_setting("SPOTIFY_ASSETS_COMPUTE_BACKEND", "local"),
+        device=env_setting("SPOTIFY_ASSETS_DEVICE", "auto"),
+        precision=env_setting("SPOTIFY_ASSETS_PRECISION", "auto"),
     )
 
 

@@ -26,9 +26,10 @@ def test_definitions_load_with_assets_checks_and_resources():
     assert [p.to_user_string() for p in upstream.parent_keys] == ["catalog_tracks"]
 
 
-def test_dagster_cli_validates_the_workspace():
-    env = {**os.environ, "DAGSTER_HOME": ""}
-    env.pop("DAGSTER_HOME")
+def test_dagster_cli_validates_the_workspace(dagster_pg_url):
+    # run from the repository, the dagster CLI reads its dagster.yaml: instance on Postgres
+    env = {**os.environ, "DAGSTER_PG_URL": dagster_pg_url}
+    env.pop("DAGSTER_HOME", None)
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO_ROOT,

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from spotify_assets.defs.analyses.assets import track_analyses
+from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
@@ -63,6 +64,7 @@ def resources(database_url):
         "database": DatabaseResource(url=database_url),
         "compute": ComputeResource(device="cpu", precision="fp32"),
         "spotify": SpotifyResource(),
+        "artifacts": ArtifactStoreResource(),  # $SPOTIFY_ASSETS_HOME/artifacts
     }
 
 
@@ -108,8 +110,14 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     database_url, instance, world
 ):
     paths, lists = world
-    base(database_url, instance, paths)
+    loaded = base(database_url, instance, paths)
     first = materialize(database_url, instance, paths, DEFAULT.hash, BUNDLED)
+    # observability: every asset's materialization carries numeric counters
+    for result in (loaded, first):
+        for event in result.get_asset_materialization_events():
+            values = event.step_materialization_data.materialization.metadata.values()
+            numbers = [v.value for v in values if isinstance(v.value, int | float)]
+            assert len(numbers) >= 2, event.asset_key
     profiles = meta(first, "playlist_profiles")
     assert profiles["playlists"] == len(lists)
     assert profiles["recomputed"] == len(lists) and profiles["reused"] == 0
@@ -118,6 +126,14 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     assert matches["context_hit"] is False
     assert matches["songs"] == 30 and matches["suggestions"] >= 30
     assert matches["ranker"] == "trained"
+    # the trained ranker is kept in the artifact store, loadable by XGBoost
+    from urllib.parse import urlparse
+
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(urlparse(matches["artifact_ranker"]).path)
+    assert booster.num_features() == 18
     assert check_outcomes(first) == {
         "embeddings_complete": True,
         "emotions_complete": True,

@@ -92,3 +92,15 @@ def test_embedded_server_is_shared_by_processes(monkeypatch, tmp_path):
     ).stdout.strip()
     assert out == "42"
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
+
+
+def test_connection_strings_become_urls_dagster_can_use():
+    from spotify_assets.lib.store.server import as_url, describe_url
+
+    socket = as_url("user=postgres dbname=dagster host='/tmp/pg dir'")
+    assert socket == "postgresql+psycopg2://postgres@/dagster?host=%2Ftmp%2Fpg%20dir"
+    tcp = as_url("host=db port=5433 user=u password=p@ss dbname=d")
+    assert tcp == "postgresql+psycopg2://u:p%40ss@db:5433/d"
+    assert as_url("postgresql://u@h/d") == "postgresql+psycopg2://u@h/d"
+    assert describe_url(tcp) == "postgres db:5433/d"  # no password
+    assert describe_url(socket) == "postgres /tmp/pg dir/dagster"

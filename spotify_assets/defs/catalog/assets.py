@@ -57,6 +57,7 @@ def catalog_tracks(
         report = load_catalog(database.get(), source, config.format)
     except CatalogError as exc:
         raise dg.Failure(
+            allow_retries=False,
             description=f"catalog source rejected, nothing was written: {exc}",
             metadata={"source": source, "format": config.format},
         ) from exc

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from spotify_assets.defs.analyses.assets import track_analyses
-from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.bundles import BundleError, load_bundles
 from spotify_assets.lib.embeddings import update_track_embeddings
@@ -21,10 +21,11 @@ def bundle_for(context: dg.AssetExecutionContext):
     try:
         return load_bundles().by_hash(context.partition_key)
     except BundleError as exc:
-        raise dg.Failure(description=str(exc)) from exc
+        raise dg.Failure(allow_retries=False, description=str(exc)) from exc
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="embeddings",
     kinds={"postgres", "pgvector"},
     partitions_def=model_bundles,
@@ -53,7 +54,9 @@ def track_embeddings(
             database.get(), bundle, embedder, config.batch_size, progress=context.log.info
         )
     except (DimensionMismatch, ModelNotAvailable) as exc:
-        raise dg.Failure(description=f"{bundle.name}: {exc}; nothing was written") from exc
+        raise dg.Failure(
+            allow_retries=False, description=f"{bundle.name}: {exc}; nothing was written"
+        ) from exc
     with database.get().connect() as conn:
         analysed = AnalysisRepository(conn).count()
         stats = EmbeddingRepository(conn).stats(bundle.hash)

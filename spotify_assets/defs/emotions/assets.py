@@ -3,7 +3,7 @@
 import dagster as dg
 
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
-from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.emotions import update_track_emotions
 from spotify_assets.lib.models.embedder import LazyEmbedder
@@ -13,6 +13,7 @@ from spotify_assets.lib.store.matching import EmotionRepository
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="matching",
     kinds={"postgres"},
     partitions_def=model_bundles,
@@ -45,7 +46,9 @@ def track_emotions(
             model = compute.emotion_model(bundle, embedder)
             report = update_track_emotions(db, bundle, model, progress=context.log.info)
         except ModelNotAvailable as exc:
-            raise dg.Failure(description=f"{bundle.name}: {exc}; nothing was written") from exc
+            raise dg.Failure(
+                allow_retries=False, description=f"{bundle.name}: {exc}; nothing was written"
+            ) from exc
     with db.connect() as conn:
         rows = EmotionRepository(conn).count(bundle.hash)
         vectors = EmbeddingRepository(conn).count(bundle.hash)

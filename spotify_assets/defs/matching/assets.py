@@ -6,9 +6,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
-from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.bundles import BundleError, load_bundles
@@ -31,6 +32,7 @@ class ProfilesConfig(dg.Config):
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="matching",
     kinds={"postgres", "pgvector"},
     partitions_def=model_bundles,
@@ -53,10 +55,11 @@ def playlist_profiles(
             database.get(), bundle, embedder, config.owner or None, progress=context.log.info
         )
     except ModelNotAvailable as exc:
-        raise dg.Failure(description=f"{bundle.name}: {exc}") from exc
+        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
     if report.playlists == 0:
         raise dg.Failure(
-            description=f"no playlists for owner {config.owner!r}: materialize `playlists` first"
+            allow_retries=False,
+            description=f"no playlists for owner {config.owner!r}: materialize `playlists` first",
         )
     metadata = report.as_dict()
     metadata["types"] = dg.MetadataValue.json(report.types)
@@ -83,6 +86,7 @@ class MatchConfigDagster(dg.Config):
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="matching",
     kinds={"postgres"},
     partitions_def=model_bundles,
@@ -98,6 +102,7 @@ def match_results(
     config: MatchConfigDagster,
     database: DatabaseResource,
     compute: ComputeResource,
+    artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
     try:
@@ -110,15 +115,18 @@ def match_results(
             LazyEmbedder(lambda: compute.embedder(bundle)),
             lambda: compute.reranker(bundle),
             progress=context.log.info,
+            artifacts=artifacts.get(),
         )
     except (MatchError, ModelNotAvailable) as exc:
-        raise dg.Failure(description=f"{bundle.name}: {exc}") from exc
+        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
+    metadata = report.as_dict()
+    saved = metadata.pop("artifacts")
     return dg.MaterializeResult(
         metadata={
             "bundle": bundle.name,
-            **report.as_dict(),
-            "context_hit": report.context_hit,
+            **metadata,
             "context_miss": not report.context_hit,
+            **{f"artifact_{name}": dg.MetadataValue.url(uri) for name, uri in saved.items()},
         }
     )
 
@@ -164,6 +172,7 @@ def match_evaluation(
     config: MatchEvaluationConfig,
     database: DatabaseResource,
     compute: ComputeResource,
+    artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
     db = database.get()
@@ -183,7 +192,7 @@ def match_evaluation(
             seed=config.seed, negatives=config.negatives, log=context.log.info,
         )  # fmt: skip
     except ValueError as exc:
-        raise dg.Failure(description=f"{bundle.name}: {exc}") from exc
+        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
     system = final_system(result.metrics)
     metrics = {**result.metrics, "final/ndcg@10": result.metrics[f"{system}/ndcg@10"]}
     with db.connect() as conn:
@@ -191,6 +200,10 @@ def match_evaluation(
             bundle.hash, SUITE, metrics, {**result.details, "final": system}
         )
     gate = gate_result(db, bundle.hash, metrics["final/ndcg@10"], config)
+    report_uri = artifacts.get().put_json(
+        f"evaluations/matching/{bundle.hash}.json",
+        {"bundle": bundle.name, "metrics": metrics, "details": result.details, "final": system},
+    )
     table = pd.DataFrame(result.table()).round(4)
     context.log.info("match_evaluation:\n" + table.to_string(index=False))
     return dg.MaterializeResult(
@@ -200,6 +213,7 @@ def match_evaluation(
             "final_system": system,
             "ndcg@10": round(metrics["final/ndcg@10"], 4),
             "results": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "report": dg.MetadataValue.url(report_uri),
             **{k: round(v, 4) for k, v in result.metrics.items()},
         },
     )

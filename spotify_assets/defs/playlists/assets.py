@@ -7,6 +7,7 @@ import pandas as pd
 from pydantic import Field
 
 from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.partitions import TRANSIENT_RETRY
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog import CatalogError
 from spotify_assets.lib.playlists.load import store_candidates, store_playlists
@@ -55,6 +56,7 @@ def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="playlists",
     kinds={"postgres"},
     deps=[catalog_tracks],
@@ -69,7 +71,8 @@ def playlists(
     db = database.get()
     if config.source not in PLAYLIST_SOURCES:
         raise dg.Failure(
-            description=f"unknown playlist source {config.source!r}; use one of {PLAYLIST_SOURCES}"
+            allow_retries=False,
+            description=f"unknown playlist source {config.source!r}; use one of {PLAYLIST_SOURCES}",
         )
     try:
         if config.source == "catalog":
@@ -90,7 +93,8 @@ def playlists(
         elif config.source == "export":
             if not config.path:
                 raise dg.Failure(
-                    description="source=export needs `path` (Playlist1.json, folder or zip)"
+                    allow_retries=False,
+                    description="source=export needs `path` (Playlist1.json, folder or zip)",
                 )
             with db.connect() as conn:
                 catalog = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
@@ -98,7 +102,7 @@ def playlists(
         else:
             data = _spotify_playlists(spotify, config.owner)
     except CatalogError as exc:
-        raise dg.Failure(description=f"{exc}; nothing was written") from exc
+        raise dg.Failure(allow_retries=False, description=f"{exc}; nothing was written") from exc
     report = store_playlists(db, data, config.owner, config.source)
     context.log.info(
         f"playlists[{config.source}]: {report.playlists} playlists, {report.memberships} "
@@ -140,6 +144,7 @@ def _candidate_ids(config: CandidatesConfig, spotify: SpotifyResource) -> list[s
 
 
 @dg.asset(
+    retry_policy=TRANSIENT_RETRY,
     group_name="playlists",
     kinds={"postgres"},
     deps=[catalog_tracks],
@@ -152,11 +157,14 @@ def candidates(
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
     if config.list not in CANDIDATE_LISTS:
-        raise dg.Failure(description=f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}",
+        )
     try:
         ids = _candidate_ids(config, spotify)
     except CatalogError as exc:
-        raise dg.Failure(description=f"{exc}; nothing was written") from exc
+        raise dg.Failure(allow_retries=False, description=f"{exc}; nothing was written") from exc
     stored, unknown = store_candidates(database.get(), config.owner, config.list, ids)
     context.log.info(
         f"candidates[{config.list}]: {stored} songs to sort, {unknown} not in the catalog"

@@ -322,6 +322,10 @@ class LearnedRanker:
     ) -> np.ndarray:
         return pair_features(st1, profiles, rows, cols, self.member_stats)
 
+    def to_json(self) -> bytes:
+        """The trained model in XGBoost's JSON format (loadable with Booster.load_model)."""
+        return bytes(self.model.get_booster().save_raw("json"))
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(features)[:, 1]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from spotify_assets.lib import versions
+from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.embeddings import update_track_embeddings
 from spotify_assets.lib.hashing import stable_hash
@@ -54,6 +55,7 @@ class MatchReport:
     ranker: str
     candidates_without_vectors: int
     seconds: float
+    artifacts: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +90,9 @@ def run_matching(
     embedder: LazyEmbedder,
     reranker_factory: Callable[[], Reranker | None] = lambda: None,
     progress: Callable[[str], None] = log.info,
+    artifacts: ArtifactStore | None = None,
 ) -> MatchReport:
+    """`artifacts`: where the trained ranker and a summary of a computed context are kept."""
     started = time.perf_counter()
     with db.connect() as conn:
         candidate_ids = CandidateRepository(conn).track_ids(owner, list_name)
@@ -127,7 +131,7 @@ def run_matching(
             **common, context_hit=True, suggestions=cached.get("suggestions", 0),
             abstained=cached.get("abstained", 0), rerank_calls=0, rerank_pairs=0,
             rerank_seconds=0.0, ranker=cached.get("ranker", ""),
-            seconds=round(time.perf_counter() - started, 2),
+            seconds=round(time.perf_counter() - started, 2), artifacts=cached.get("artifacts", {}),
         )  # fmt: skip
 
     progress(
@@ -151,7 +155,18 @@ def run_matching(
     )  # fmt: skip
     results = result_rows(world, songs, songs_frame, scored, ranker, config)
     abstained = int(songs_frame.shape[0] - results.loc[results["song_rank"] == 1, "fits"].sum())
+    saved: dict[str, str] = {}
+    if artifacts is not None:
+        folder = f"matching/{bundle.hash}/{context['context_hash']}"
+        if ranker.trained:
+            saved["ranker"] = artifacts.put_bytes(
+                f"{folder}/ranker.json", ranker.to_json(), "application/json"
+            )
+        saved["context"] = artifacts.put_json(
+            f"{folder}/context.json", {**context, "ranker": ranker.report.__dict__}
+        )
     stats = {
+        "artifacts": saved,
         "suggestions": len(results),
         "abstained": abstained,
         "ranker": ranker.report.reason,
@@ -163,7 +178,7 @@ def run_matching(
         **common, context_hit=False, suggestions=len(results), abstained=abstained,
         rerank_calls=scored.rerank_stats.calls, rerank_pairs=scored.rerank_stats.pairs,
         rerank_seconds=round(scored.rerank_stats.seconds, 3), ranker=ranker.report.reason,
-        seconds=round(time.perf_counter() - started, 2),
+        seconds=round(time.perf_counter() - started, 2), artifacts=saved,
     )  # fmt: skip
     progress(f"match_results: {report.suggestions} suggestions, {abstained} songs with no good fit")
     return report

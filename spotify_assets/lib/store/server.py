@@ -76,8 +76,48 @@ def resolve_database_url(url: str | None = None, dbname: str = DEFAULT_DATABASE)
     return with_database(base, dbname)
 
 
+def as_url(conninfo: str, scheme: str = "postgresql+psycopg2") -> str:
+    """A URL for any libpq connection string. The Dagster instance storage reads URLs only
+    (SQLAlchemy) and needs the psycopg2 driver: SQLAlchemy 2.1's default for `postgresql://`
+    is psycopg 3, whose server-side parameters break dagster-postgres' `NOTIFY`."""
+    from urllib.parse import quote, urlencode
+
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if conninfo.startswith(prefix):
+            return f"{scheme}://{conninfo.removeprefix(prefix)}"
+    parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    user = quote(str(parts.pop("user", "")), safe="")
+    password = parts.pop("password", None)
+    auth = user + (f":{quote(str(password), safe='')}" if password else "")
+    host = str(parts.pop("host", ""))
+    port = parts.pop("port", None)
+    dbname = quote(str(parts.pop("dbname", "")), safe="")
+    if host.startswith("/"):  # a unix socket directory goes in the query string
+        parts["host"] = host
+        if port:
+            parts["port"] = port
+        netloc = f"{auth}@" if auth else ""
+    else:
+        netloc = (f"{auth}@" if auth else "") + host + (f":{port}" if port else "")
+    query = f"?{urlencode(parts, quote_via=quote)}" if parts else ""
+    return f"{scheme}://{netloc}/{dbname}{query}"
+
+
+def dagster_storage_url(dbname: str = "dagster") -> str:
+    """The Dagster instance's database: $DAGSTER_PG_URL, else `dbname` on the same server as
+    the app's data (created if missing), as a URL."""
+    if url := os.environ.get("DAGSTER_PG_URL"):
+        return as_url(url)
+    base = resolve_database_url()
+    ensure_database(base, dbname)
+    return as_url(with_database(base, dbname))
+
+
 def describe_url(url: str) -> str:
     """A password-free description of where the data lives, for logs and summaries."""
+    for prefix in ("postgresql+psycopg2://", "postgresql+psycopg://"):  # SQLAlchemy URLs
+        if url.startswith(prefix):
+            url = "postgresql://" + url.removeprefix(prefix)
     parts = conninfo_to_dict(url)
     host = parts.get("host") or "localhost"
     port = f":{parts['port']}" if parts.get("port") else ""

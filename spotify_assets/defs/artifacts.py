@@ -1,0 +1,64 @@
+"""The artifact store as a Dagster resource: a local folder by default, S3 via dagster-aws."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+from pydantic import PrivateAttr
+
+from spotify_assets.defs.resources import env_setting as _env
+from spotify_assets.defs.resources import setting_value as _value
+from spotify_assets.lib.artifacts import (
+    ArtifactStore,
+    LocalArtifactStore,
+    S3ArtifactStore,
+    parse_location,
+)
+
+LOCATION_ENV = "SPOTIFY_ASSETS_ARTIFACTS"
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+
+
+class ArtifactStoreResource(dg.ConfigurableResource):
+    """Where models and reports go. `location`: a folder or `s3://bucket/prefix`; empty:
+    `$SPOTIFY_ASSETS_ARTIFACTS`, else `$SPOTIFY_ASSETS_HOME/artifacts`. For S3, `endpoint_url`
+    (empty: `$AWS_ENDPOINT_URL`) points at an S3-compatible server; credentials and a missing
+    `region_name` come from boto3's usual chain."""
+
+    location: str = ""
+    region_name: str = ""
+    endpoint_url: str = ""
+    _store: ArtifactStore | None = PrivateAttr(default=None)
+
+    def get(self) -> ArtifactStore:
+        if self._store is None:
+            location = _value(self.location) or os.environ.get(LOCATION_ENV, "")
+            kind, where, prefix = parse_location(location)
+            if kind == "local":
+                self._store = LocalArtifactStore(Path(where))
+            else:
+                self._store = S3ArtifactStore(self._s3_client(), where, prefix)
+        return self._store
+
+    def where(self) -> str:
+        return self.get().location
+
+    def _s3_client(self):
+        endpoint = _value(self.endpoint_url) or os.environ.get(ENDPOINT_ENV, "")
+        s3 = S3Resource(region_name=_value(self.region_name) or None, endpoint_url=endpoint or None)
+        return s3.get_client()
+
+
+def artifact_store_resource() -> ArtifactStoreResource:
+    """Settings from the environment when set (shown as env vars in the UI)."""
+    return ArtifactStoreResource(
+        location=_env(LOCATION_ENV, ""),
+        region_name=_env("AWS_REGION", ""),
+        endpoint_url=_env(ENDPOINT_ENV, ""),
+    )
+
+
+@dg.definitions
+def artifact_resources() -> dg.Definitions:
+    return dg.Definitions(resources={"artifacts": artifact_store_resource()})
