@@ -43,10 +43,26 @@ def embedded_rows(database_url) -> dict[str, list[str]]:
     return out
 
 
-def test_instance_storage_is_postgres(pg_instance):
+def test_the_projects_dagster_yaml_gives_postgres_storage_queues_retries_and_a_gpu_pool(
+    dagster_pg_url, tmp_path, monkeypatch
+):
+    import shutil
+
     from dagster_postgres import PostgresRunStorage
 
-    assert isinstance(pg_instance.run_storage, PostgresRunStorage)
+    from spotify_assets_tests.ops.services import REPO_ROOT
+
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_PG_URL", dagster_pg_url)
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        concurrency = instance.get_concurrency_config()
+        assert concurrency.run_queue_config.max_concurrent_runs == 4
+        assert concurrency.pool_config.default_pool_limit == 1
+        assert (instance.run_retries_enabled, instance.run_retries_max_retries) == (True, 2)
+        assert not instance.telemetry_enabled
 
 
 def test_new_bundle_file_entry_is_registered_and_run_leaving_other_bundles_alone(
