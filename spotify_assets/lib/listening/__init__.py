@@ -1,0 +1,1 @@
+"""Listening history: privacy exports and the Web API into the `plays` table."""
