@@ -404,6 +404,40 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_import_history(args: argparse.Namespace) -> int:
+    """Import a privacy export (file, folder or zip) into `plays` as a Dagster run."""
+    import dagster as dg
+
+    from spotify_assets.defs.catalog.assets import catalog_tracks
+    from spotify_assets.defs.listening.assets import listening_history
+    from spotify_assets.defs.resources import database_resource, spotify_resource
+
+    _dagster_env()
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [catalog_tracks, listening_history],
+            selection=[listening_history],
+            resources={"database": database_resource(), "spotify": spotify_resource()},
+            instance=instance,
+            run_config={
+                "ops": {"listening_history": {"config": {"source": args.path, "user": args.user}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+            raise_on_error=False,
+        )
+    if not result.success:
+        print("import failed; see the log above", file=sys.stderr)
+        return 1
+    m = _metadata(result)["listening_history"]
+    join = m.get("join") or {}
+    print(
+        f"{args.path}: {m['plays']} plays ({m['inserted']} new) from {m['files']} file(s); "
+        f"excluded {m['episodes_excluded']} episodes, {m['audiobooks_excluded']} audiobooks; "
+        f"{m['bad_rows']} bad rows quarantined; joined to the catalog: {join}"
+    )
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from spotify_assets.doctor import diagnose, format_report, required_ok
 
@@ -466,6 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+
+    history = sub.add_parser("import-history", help="import a privacy export into plays")
+    history.add_argument("path", help="StreamingHistory*.json / Streaming_History_Audio_*.json "
+                         "/ endsong_*.json / their CSVs, a folder or a zip")  # fmt: skip
+    history.add_argument("--user", default="me")
+    history.set_defaults(func=cmd_import_history)
 
     doctor = sub.add_parser("doctor", help="what is available here and what is missing")
     doctor.set_defaults(func=cmd_doctor)
