@@ -8,7 +8,12 @@ import psycopg
 
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.catalog.assets import catalog_tracks
-from spotify_assets.defs.listening.assets import drift_report, listening_history, mood_clusters
+from spotify_assets.defs.listening.assets import (
+    drift_report,
+    listening_dashboard,
+    listening_history,
+    mood_clusters,
+)
 from spotify_assets.defs.listening.automation import (
     full_retrain_schedule,
     history_drop_sensor,
@@ -18,7 +23,7 @@ from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
-ASSETS = [catalog_tracks, listening_history, mood_clusters, drift_report]
+ASSETS = [catalog_tracks, listening_history, mood_clusters, drift_report, listening_dashboard]
 
 
 def resources(database_url, tmp_path):
@@ -57,6 +62,15 @@ def test_history_import_moods_and_drift(database_url, instance, tmp_path):
     model = json.loads((tmp_path / "artifacts/listening/me/mood_model.json").read_text())
     assert model["k"] == moods["k"]
     assert meta(first, "drift_report")["metrics_tested"] >= 5
+    dashboard = meta(first, "listening_dashboard")
+    assert dashboard["plays"] == loaded["plays"]
+    page = (tmp_path / "artifacts/listening/me/dashboard/index.html").read_text()
+    assert page.count("<svg") == 5
+    document = json.loads(
+        (tmp_path / "artifacts/listening/me/dashboard/dashboard.json").read_text()
+    )
+    assert document["summary"]["sessions"] == dashboard["sessions"] > 0
+    assert sum(1 for key in dashboard if key.startswith("plot_")) == 5
 
     again = dg.materialize(
         ASSETS, selection=[listening_history], resources=resources(database_url, tmp_path),

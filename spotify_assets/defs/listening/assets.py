@@ -163,3 +163,66 @@ def drift_report(
             "report": dg.MetadataValue.url(uri),
         }
     )
+
+
+class DashboardConfig(dg.Config):
+    user: str = "me"
+
+
+@dg.asset(
+    group_name="listening",
+    deps=[mood_clusters, drift_report],
+    description="A JSON document (for embedding in a website) and a self-contained HTML page: "
+    "listening by hour × weekday, mood clusters, mood share over time, drift.",
+)
+def listening_dashboard(
+    context: dg.AssetExecutionContext,
+    config: DashboardConfig,
+    database: DatabaseResource,
+    artifacts: ArtifactStoreResource,
+) -> dg.MaterializeResult:
+    import base64
+    from datetime import UTC, datetime
+
+    from spotify_assets.lib.artifacts import ArtifactNotFound
+    from spotify_assets.lib.listening.dashboard import (
+        build_dashboard,
+        plot_svgs,
+        render_html,
+        to_json,
+    )
+    from spotify_assets.lib.listening.moods import MoodModel
+
+    store = artifacts.get()
+    with database.get().connect() as conn:
+        plays = sessionize(load_plays(conn, config.user))
+    try:
+        model = MoodModel.from_dict(store.get_json(mood_model_key(config.user)))
+        drift = store.get_json(f"listening/{config.user}/drift.json")
+    except ArtifactNotFound as exc:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"{exc}: materialize mood_clusters and drift_report first",
+        ) from exc
+    document = build_dashboard(plays, model, None, None, drift, datetime.now(UTC))
+    folder = f"listening/{config.user}/dashboard"
+    json_uri = store.put_bytes(
+        f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
+    )
+    html_uri = store.put_bytes(f"{folder}/index.html", render_html(document).encode(), "text/html")
+    plots = {
+        f"plot_{name}": dg.MetadataValue.md(
+            f"![{name}](data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()})"
+        )
+        for name, svg in plot_svgs(document).items()
+    }
+    context.log.info(f"listening_dashboard: {html_uri}")
+    return dg.MaterializeResult(
+        metadata={
+            "plays": document["summary"]["plays"],
+            "sessions": document["summary"]["sessions"],
+            "json": dg.MetadataValue.url(json_uri),
+            "html": dg.MetadataValue.url(html_uri),
+            **plots,
+        }
+    )

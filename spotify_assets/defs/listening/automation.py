@@ -6,7 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from spotify_assets.defs.listening.assets import drift_report, listening_history, mood_clusters
+from spotify_assets.defs.listening.assets import (
+    drift_report,
+    listening_dashboard,
+    listening_history,
+    mood_clusters,
+)
 from spotify_assets.lib.listening.exports import HISTORY_FILE
 from spotify_assets.lib.store.server import home_dir
 
@@ -17,13 +22,13 @@ import_history_job = dg.define_asset_job(
 )
 update_job = dg.define_asset_job(
     "update",
-    selection=[listening_history, drift_report],
-    description="Every 30 minutes: new plays from the API, then drift.",
+    selection=[listening_history, drift_report, listening_dashboard],
+    description="Every 30 minutes: new plays from the API, drift, dashboard.",
 )
 full_retrain_job = dg.define_asset_job(
     "full_retrain",
-    selection=[mood_clusters, drift_report],
-    description="Daily: refit mood clusters on the whole history, then drift.",
+    selection=[mood_clusters, drift_report, listening_dashboard],
+    description="Daily: refit mood clusters on the whole history, drift, dashboard.",
 )
 
 update_schedule = dg.ScheduleDefinition(
