@@ -68,6 +68,18 @@ def listening_history(
     return dg.MaterializeResult(metadata={"source": config.source, **metadata})
 
 
+def plays_of(database: DatabaseResource, user: str):
+    """The listener's plays with features, or a failure that says what to materialize."""
+    with database.get().connect() as conn:
+        plays = load_plays(conn, user)
+    if plays.empty:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"no plays for {user!r}: materialize listening_history first",
+        )
+    return plays
+
+
 class MoodConfig(dg.Config):
     user: str = "me"
     gap_minutes: int = 30
@@ -91,14 +103,9 @@ def mood_clusters(
     database: DatabaseResource,
     artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
-    with database.get().connect() as conn:
-        plays = load_plays(conn, config.user)
-    if plays.empty:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"no plays for {config.user!r}: materialize listening_history first",
-        )
-    plays = sessionize(plays, config.gap_minutes, include_skips=config.include_skips)
+    plays = sessionize(
+        plays_of(database, config.user), config.gap_minutes, include_skips=config.include_skips
+    )
     featured = int(plays["has_features"].sum())
     if featured < 30:
         raise dg.Failure(
@@ -144,11 +151,7 @@ def drift_report(
     database: DatabaseResource,
     artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
-    with database.get().connect() as conn:
-        plays = load_plays(conn, config.user)
-    if plays.empty:
-        raise dg.Failure(allow_retries=False, description=f"no plays for {config.user!r}")
-    report = detect_drift(sessionize(plays))
+    report = detect_drift(sessionize(plays_of(database, config.user)))
     document = report.to_dict()
     uri = artifacts.get().put_json(
         f"listening/{config.user}/drift.json", json.loads(json.dumps(document, default=str))
@@ -194,8 +197,7 @@ def listening_dashboard(
     from spotify_assets.lib.listening.moods import MoodModel
 
     store = artifacts.get()
-    with database.get().connect() as conn:
-        plays = sessionize(load_plays(conn, config.user))
+    plays = sessionize(plays_of(database, config.user))
     try:
         model = MoodModel.from_dict(store.get_json(mood_model_key(config.user)))
         drift = store.get_json(f"listening/{config.user}/drift.json")
