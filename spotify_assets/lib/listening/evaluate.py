@@ -1,0 +1,353 @@
+"""Score models against baselines on the same test fold, with block-bootstrap confidence intervals.
+
+A model only "beats" a baseline when the 95% CI of the paired difference (same resamples) lies
+above 0. Resampling whole days keeps the within-day correlation of plays and hours in the CIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+N_BOOT = 500
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
+DAY_PARTS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
+
+# -- metrics (plain numpy: they run thousands of times inside the bootstrap) -----------------
+
+
+def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    if len(y) == 0:
+        return float("nan")
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    count = np.bincount(idx, minlength=bins)
+    gap = np.abs(np.bincount(idx, p, bins) - np.bincount(idx, y, bins))
+    return float(gap.sum() / len(y)) if count.sum() else float("nan")
+
+
+def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Mann-Whitney AUC with ties counted half; NaN when one class is absent."""
+    y = np.asarray(y, dtype=bool)
+    pos = int(y.sum())
+    neg = len(y) - pos
+    if pos == 0 or neg == 0:
+        return float("nan")
+    ranks = rankdata(s)
+    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def pr_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Average precision (step interpolation, tied scores as one threshold), like sklearn's."""
+    y = np.asarray(y, dtype=float)
+    pos = y.sum()
+    if pos == 0:
+        return float("nan")
+    order = np.argsort(-np.asarray(s, dtype=float), kind="mergesort")
+    s_sorted, y_sorted = np.asarray(s, dtype=float)[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s_sorted) - 1]
+    tp = np.cumsum(y_sorted)[last]
+    precision = tp / (last + 1)
+    recall = tp / pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def f1_binary(y: np.ndarray, pred: np.ndarray) -> float:
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    tp = np.sum(y & pred)
+    denom = 2 * tp + np.sum(~y & pred) + np.sum(y & ~pred)
+    return float(2 * tp / denom) if denom else 0.0
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Mean F1 over classes seen in y or pred (sklearn's macro average)."""
+    tp = np.bincount(y[y == pred], minlength=n_classes)
+    n_true = np.bincount(y, minlength=n_classes)
+    n_pred = np.bincount(pred, minlength=n_classes)
+    seen = (n_true + n_pred) > 0
+    f1 = 2 * tp[seen] / (n_true[seen] + n_pred[seen])
+    return float(f1.mean()) if seen.any() else float("nan")
+
+
+def ovr_roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """Macro one-vs-rest ROC-AUC over the classes that have positives and negatives in y."""
+    aucs = [roc_auc(y == c, scores[:, c]) for c in np.unique(y)]
+    aucs = [a for a in aucs if not np.isnan(a)]
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+# -- bootstrap -----------------------------------------------------------------------------
+
+
+def resample_indices(
+    n: int, groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0
+) -> list[np.ndarray]:
+    """Bootstrap row indices; with `groups`, whole groups (e.g. days) are drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return [rng.integers(0, n, n) for _ in range(n_boot)]
+    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
+    members = [np.flatnonzero(codes == g) for g in range(len(uniques))]
+    draws = rng.integers(0, len(members), (n_boot, len(members)))
+    return [np.concatenate([members[g] for g in row]) for row in draws]
+
+
+def estimate(fn: Callable[[np.ndarray], float], resamples: Sequence[np.ndarray]) -> dict:
+    """Point value on all rows and the 2.5/97.5 percentiles over resamples (NaNs dropped)."""
+    n = len(resamples[0]) if resamples else 0
+    value = fn(np.arange(n)) if n else float("nan")
+    boots = np.array([fn(idx) for idx in resamples], dtype=float)
+    boots = boots[~np.isnan(boots)]
+    if len(boots) == 0:
+        return {"value": value, "lo": float("nan"), "hi": float("nan")}
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    # A percentile CI can miss a point value on a skewed statistic; widen to include it.
+    return {"value": value, "lo": float(min(lo, value)), "hi": float(max(hi, value))}
+
+
+def _compare(
+    scorers: dict[str, Callable[[str, np.ndarray], float]],
+    metrics: Sequence[str],
+    resamples: Sequence[np.ndarray],
+    higher_is_better: Sequence[str],
+) -> dict[str, Any]:
+    """Every scorer x metric with CIs, then model − best baseline per metric (paired)."""
+    table = {
+        name: {m: estimate(lambda idx, f=f, m=m: f(m, idx), resamples) for m in metrics}
+        for name, f in scorers.items()
+    }
+    model, baselines = scorers["model"], [s for s in scorers if s != "model"]
+    differences, beats = {}, {}
+    for m in higher_is_better:
+        best = max(baselines, key=lambda b: np.nan_to_num(table[b][m]["value"], nan=-np.inf))
+        base = scorers[best]
+        diff = estimate(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples)
+        differences[m] = {"baseline": best, **diff}
+        beats[m] = bool(diff["lo"] > 0)
+    return {"scores": table, "difference": differences, "beats_baseline": beats}
+
+
+def day_part(hours: pd.Series | np.ndarray) -> np.ndarray:
+    hours = np.asarray(hours)
+    out = np.empty(len(hours), dtype=object)
+    for name, (lo, hi) in DAY_PARTS.items():
+        out[(hours >= lo) & (hours < hi)] = name
+    return out
+
+
+def _local(times: pd.Series, tz: str) -> pd.Series:
+    return pd.to_datetime(pd.Series(times).reset_index(drop=True), utc=True).dt.tz_convert(tz)
+
+
+# -- mood ----------------------------------------------------------------------------------
+
+MOOD_METRICS = ("accuracy", "macro_f1", "roc_auc")
+
+
+def mood_scores(
+    current_cluster: np.ndarray, majority: int, n_classes: int
+) -> dict[str, np.ndarray]:
+    """Baseline class scores: one-hot majority, and one-hot current cluster (majority if unknown)."""
+    eye = np.eye(n_classes)
+    same = np.where(np.asarray(current_cluster) >= 0, current_cluster, majority).astype(int)
+    return {
+        "majority": np.tile(eye[majority], (len(same), 1)),
+        "same_as_previous": eye[same],
+    }
+
+
+def evaluate_mood(
+    y: np.ndarray,
+    proba: np.ndarray,
+    current_cluster: np.ndarray,
+    majority: int,
+    played_at: pd.Series,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    """Model vs majority class and "same cluster as the previous track" on one test fold.
+
+    `majority` must come from the training fold. `current_cluster` is the cluster of the play
+    just before the predicted one (the row's current play).
+    """
+    y = np.asarray(y, dtype=int)
+    n_classes = proba.shape[1]
+    all_scores = {"model": np.asarray(proba), **mood_scores(current_cluster, majority, n_classes)}
+    preds = {k: s.argmax(axis=1) for k, s in all_scores.items()}
+
+    def scorer(name: str) -> Callable[[str, np.ndarray], float]:
+        def score(metric: str, idx: np.ndarray) -> float:
+            yt, pr = y[idx], preds[name][idx]
+            if metric == "accuracy":
+                return float(np.mean(yt == pr)) if len(yt) else float("nan")
+            if metric == "macro_f1":
+                return macro_f1(yt, pr, n_classes)
+            return ovr_roc_auc(yt, all_scores[name][idx])
+
+        return score
+
+    local = _local(played_at, tz)
+    resamples = resample_indices(len(y), local.dt.date.to_numpy(), n_boot, seed)
+    scorers = {name: scorer(name) for name in all_scores}
+    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS)
+    parts = day_part(local.dt.hour.to_numpy())
+    result["by_daypart"] = {
+        part: {
+            "n": int((parts == part).sum()),
+            **{
+                name: {m: f(m, np.flatnonzero(parts == part)) for m in MOOD_METRICS}
+                for name, f in scorers.items()
+            },
+        }
+        for part in DAY_PARTS
+    }
+    result["n"], result["n_classes"] = len(y), n_classes
+    return result
+
+
+# -- session -------------------------------------------------------------------------------
+
+
+def hour_of_week_prior(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """P(session start) per hour-of-week, from the training fold only (overall rate if unseen)."""
+    rates = train.groupby("hour_of_week")["target"].mean()
+    overall = float(train["target"].mean())
+    return test["hour_of_week"].map(rates).fillna(overall).to_numpy(dtype=float)
+
+
+def evaluate_session(
+    y: np.ndarray,
+    p_raw: np.ndarray,
+    p_cal: np.ndarray,
+    prior: np.ndarray,
+    hour_start: pd.Series,
+    thresholds: Sequence[float] = THRESHOLDS,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    """Model vs always-negative and the training hour-of-week prior, hourly test fold.
+
+    Ranking metrics use the raw scores (calibration need not be strictly monotone); F1 at
+    thresholds and ECE use probabilities: calibrated for the model, raw rates for the prior.
+    `ece_before`/`ece_after` are the model's ECE without and with calibration.
+    """
+    y = np.asarray(y, dtype=int)
+    rank = {
+        "model": np.asarray(p_raw),
+        "always_negative": np.zeros(len(y)),
+        "hour_of_week_prior": prior,
+    }
+    prob = {
+        "model": np.asarray(p_cal),
+        "always_negative": np.zeros(len(y)),
+        "hour_of_week_prior": prior,
+    }
+    f1_names = [f"f1@{t:g}" for t in thresholds]
+
+    def scorer(name: str) -> Callable[[str, np.ndarray], float]:
+        def score(metric: str, idx: np.ndarray) -> float:
+            yt = y[idx]
+            if metric == "pr_auc":
+                return pr_auc(yt, rank[name][idx])
+            if metric == "roc_auc":
+                return roc_auc(yt, rank[name][idx])
+            if metric == "ece":
+                return ece(yt, prob[name][idx])
+            return f1_binary(yt, prob[name][idx] >= float(metric[3:]))
+
+        return score
+
+    local = _local(hour_start, tz)
+    resamples = resample_indices(len(y), local.dt.date.to_numpy(), n_boot, seed)
+    scorers = {name: scorer(name) for name in rank}
+    metrics = ["pr_auc", "roc_auc", *f1_names, "ece"]
+    result = _compare(scorers, metrics, resamples, ["pr_auc", "roc_auc", *f1_names])
+    result["ece_before"] = estimate(lambda idx: ece(y[idx], np.asarray(p_raw)[idx]), resamples)
+    result["ece_after"] = estimate(lambda idx: ece(y[idx], np.asarray(p_cal)[idx]), resamples)
+    parts = day_part(local.dt.hour.to_numpy())
+    result["by_daypart"] = {
+        part: {
+            "n": int((parts == part).sum()),
+            "positives": int(y[parts == part].sum()),
+            **{
+                name: {m: f(m, np.flatnonzero(parts == part)) for m in ("pr_auc", "roc_auc")}
+                for name, f in scorers.items()
+            },
+        }
+        for part in DAY_PARTS
+    }
+    result["n"], result["positives"] = len(y), int(y.sum())
+    return result
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _fmt(e: dict) -> str:
+    return f"{e['value']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]"
+
+
+def format_report(mood: dict[str, Any], session: dict[str, Any]) -> str:
+    """Plain-text table: each metric with CI for the model next to each baseline."""
+    lines = [f"mood (test n={mood['n']}, K={mood['n_classes']})"]
+    for m in MOOD_METRICS:
+        cells = "  ".join(f"{name}={_fmt(s[m])}" for name, s in mood["scores"].items())
+        d = mood["difference"][m]
+        lines.append(f"  {m:9s} {cells}  diff vs {d['baseline']}={_fmt(d)}")
+    lines.append(f"session (test hours={session['n']}, starts={session['positives']})")
+    for m in ("pr_auc", "roc_auc", "f1@0.3"):
+        cells = "  ".join(f"{name}={_fmt(s[m])}" for name, s in session["scores"].items())
+        d = session["difference"][m]
+        lines.append(f"  {m:9s} {cells}  diff vs {d['baseline']}={_fmt(d)}")
+    lines.append(
+        f"  ECE before={_fmt(session['ece_before'])}  after={_fmt(session['ece_after'])}  "
+        f"prior={_fmt(session['scores']['hour_of_week_prior']['ece'])}"
+    )
+    return "\n".join(lines)
+
+
+# -- whole-fold helpers --------------------------------------------------------------------
+
+
+def evaluate_mood_bundle(bundle, data: pd.DataFrame, split, **kwargs: Any) -> dict[str, Any]:
+    """`evaluate_mood` on the split's test fold, majority class taken from its training fold."""
+    test = data[split.test]
+    majority = int(np.bincount(data.loc[split.train, "target"]).argmax())
+    result = evaluate_mood(
+        test["target"].to_numpy(), bundle.predict_proba(test), test["cluster_0"].to_numpy(),
+        majority, test["played_at"], **kwargs,
+    )  # fmt: skip
+    bundle.metrics = _headline(result, ("accuracy", "macro_f1", "roc_auc"))
+    return result
+
+
+def evaluate_session_bundle(bundle, data: pd.DataFrame, split, **kwargs: Any) -> dict[str, Any]:
+    """`evaluate_session` on the split's test fold, the prior fitted on its training fold."""
+    test = data[split.test]
+    result = evaluate_session(
+        test["target"].to_numpy(), bundle.predict_proba(test, calibrated=False),
+        bundle.predict_proba(test), hour_of_week_prior(data[split.train], test),
+        test["hour_start"], **kwargs,
+    )  # fmt: skip
+    bundle.metrics = _headline(result, ("pr_auc", "roc_auc", "f1@0.3"))
+    bundle.metrics["ece_before"] = result["ece_before"]
+    bundle.metrics["ece_after"] = result["ece_after"]
+    return result
+
+
+def _headline(result: dict[str, Any], metrics: Sequence[str]) -> dict[str, Any]:
+    return {
+        m: {
+            "model": result["scores"]["model"][m],
+            "difference": result["difference"][m],
+            "beats_baseline": result["beats_baseline"][m],
+        }
+        for m in metrics
+    }
