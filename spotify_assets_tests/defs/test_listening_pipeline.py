@@ -12,6 +12,7 @@ from spotify_assets.defs.listening.assets import (
     drift_report,
     listening_dashboard,
     listening_history,
+    listening_models,
     mood_clusters,
 )
 from spotify_assets.defs.listening.automation import (
@@ -21,9 +22,13 @@ from spotify_assets.defs.listening.automation import (
 )
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
+from spotify_assets_tests.dagster_helpers import check_outcomes
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
-ASSETS = [catalog_tracks, listening_history, mood_clusters, drift_report, listening_dashboard]
+ASSETS = [
+    catalog_tracks, listening_history, mood_clusters, listening_models, drift_report,
+    listening_dashboard,
+]  # fmt: skip
 
 
 def resources(database_url, tmp_path):
@@ -32,6 +37,9 @@ def resources(database_url, tmp_path):
         "spotify": SpotifyResource(),
         "artifacts": ArtifactStoreResource(location=str(tmp_path / "artifacts")),
     }
+
+
+MODELS_FAST = {"listening_models": {"config": {"bootstrap": 100}}}
 
 
 def test_history_import_moods_and_drift(database_url, instance, tmp_path):
@@ -46,6 +54,7 @@ def test_history_import_moods_and_drift(database_url, instance, tmp_path):
         "ops": {
             "catalog_tracks": {"config": {"path": str(catalog)}},
             "listening_history": {"config": {"source": str(history)}},
+            **MODELS_FAST,
         }
     }
     first = dg.materialize(
@@ -62,6 +71,22 @@ def test_history_import_moods_and_drift(database_url, instance, tmp_path):
     model = json.loads((tmp_path / "artifacts/listening/me/mood_model.json").read_text())
     assert model["k"] == moods["k"]
     assert meta(first, "drift_report")["metrics_tested"] >= 5
+    models = meta(first, "listening_models")
+    assert 0 <= models["mood_macro_f1"] <= 1 and 0 <= models["session_pr_auc"] <= 1
+    for key in ("mood_macro_f1_vs_best_baseline", "session_pr_auc_vs_best_baseline"):
+        diff = models[key]
+        assert diff["lo"] <= diff["value"] <= diff["hi"]
+    checks = check_outcomes(first)
+    assert set(checks) >= {"mood_model_beats_baselines", "session_model_beats_baselines"}
+    with psycopg.connect(database_url) as conn:
+        runs = conn.execute(
+            "SELECT model, beats_baseline FROM model_runs ORDER BY model"
+        ).fetchall()
+    assert [r[0] for r in runs] == ["mood", "session"]
+    assert [r[1] for r in runs] == [
+        checks["mood_model_beats_baselines"],
+        checks["session_model_beats_baselines"],
+    ]
     dashboard = meta(first, "listening_dashboard")
     assert dashboard["plays"] == loaded["plays"]
     page = (tmp_path / "artifacts/listening/me/dashboard/index.html").read_text()

@@ -174,7 +174,7 @@ class DashboardConfig(dg.Config):
 
 @dg.asset(
     group_name="listening",
-    deps=[mood_clusters, drift_report],
+    deps=[mood_clusters, drift_report, dg.AssetKey("listening_models")],
     description="A JSON document (for embedding in a website) and a self-contained HTML page: "
     "listening by hour × weekday, mood clusters, mood share over time, drift.",
 )
@@ -206,7 +206,9 @@ def listening_dashboard(
             allow_retries=False,
             description=f"{exc}: materialize mood_clusters and drift_report first",
         ) from exc
-    document = build_dashboard(plays, model, None, None, drift, datetime.now(UTC))
+    metrics_key = f"listening/{config.user}/models/metrics.json"
+    metrics = store.get_json(metrics_key) if store.exists(metrics_key) else None
+    document = build_dashboard(plays, model, None, metrics, drift, datetime.now(UTC))
     folder = f"listening/{config.user}/dashboard"
     json_uri = store.put_bytes(
         f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
@@ -227,4 +229,139 @@ def listening_dashboard(
             "html": dg.MetadataValue.url(html_uri),
             **plots,
         }
+    )
+
+
+class ModelsConfig(dg.Config):
+    user: str = "me"
+    seed: int = 0
+    bootstrap: int = Field(default=500, description="Bootstrap resamples for the CIs.")
+
+
+MOOD_CHECK, SESSION_CHECK = "mood_model_beats_baselines", "session_model_beats_baselines"
+
+
+@dg.asset(
+    group_name="listening",
+    deps=[mood_clusters],
+    description="Next-mood (multi-class) and session-start-per-hour (binary) XGBoost models: "
+    "leak-free datasets, time split (60/20/20), early stopping, class weights, calibration; "
+    "tested against their baselines with day-blocked bootstrap CIs in the same run.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            MOOD_CHECK,
+            asset="listening_models",
+            description="Macro-F1 above majority class and 'same as previous' (CI of the difference > 0).",
+        ),
+        dg.AssetCheckSpec(
+            SESSION_CHECK,
+            asset="listening_models",
+            description="PR-AUC above always-negative and the hour-of-week prior (CI of the difference > 0).",
+        ),
+    ],
+)
+def listening_models(
+    context: dg.AssetExecutionContext,
+    config: ModelsConfig,
+    database: DatabaseResource,
+    artifacts: ArtifactStoreResource,
+) -> dg.MaterializeResult:
+    from spotify_assets.lib.listening.datasets import (
+        MOOD_FEATURE_COLUMNS,
+        SESSION_FEATURE_COLUMNS,
+        mood_dataset,
+        session_dataset,
+    )
+    from spotify_assets.lib.listening.evaluate import evaluate_mood_bundle, evaluate_session_bundle
+    from spotify_assets.lib.listening.models import (
+        time_boundaries,
+        time_split,
+        train_mood,
+        train_session,
+    )
+
+    plays = sessionize(plays_of(database, config.user))
+    b1, b2 = time_boundaries(plays["played_at"])
+    train_plays = plays[plays["played_at"] < b1]
+    if int(train_plays["has_features"].sum()) < 100:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"{int(train_plays['has_features'].sum())} training plays have audio "
+            "features; the models need at least 100 (load features for the history first)",
+        )
+    # clusters fitted on the training weeks only: the label space must not see the test fold
+    moods = fit_moods(train_plays, seed=config.seed)
+    plays["cluster"] = assign(moods, plays)
+    mood = mood_dataset(plays)
+    mood_split = time_split(mood, boundaries=(b1, b2), target_time_col="target_at")
+    mood_model = train_mood(mood, mood_split, moods.k, MOOD_FEATURE_COLUMNS)
+    mood_result = evaluate_mood_bundle(mood_model, mood, mood_split, n_boot=config.bootstrap)
+    hours = session_dataset(plays)
+    hour_split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
+    session_model = train_session(hours, hour_split, SESSION_FEATURE_COLUMNS)
+    session_result = evaluate_session_bundle(
+        session_model, hours, hour_split, n_boot=config.bootstrap
+    )
+
+    store = artifacts.get()
+    saved, rows = {}, []
+    for name, bundle, result, headline in (
+        ("mood", mood_model, mood_result, "macro_f1"),
+        ("session", session_model, session_result, "pr_auc"),
+    ):
+        document = json.loads(json.dumps(bundle.to_dict(), default=str))
+        saved[name] = store.put_json(f"listening/{config.user}/models/{name}.json", document)
+        beats = bool(result["beats_baseline"][headline])
+        rows.append((name, document.get("data_window", {}), bundle.metrics, beats, saved[name]))
+
+    def ci(entry: dict) -> dict:
+        return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
+
+    metrics_doc = {
+        "macro_f1": {s: ci(v["macro_f1"]) for s, v in mood_result["scores"].items()},
+        "pr_auc": {s: ci(v["pr_auc"]) for s, v in session_result["scores"].items()},
+    }
+    store.put_json(
+        f"listening/{config.user}/models/metrics.json",
+        json.loads(json.dumps(metrics_doc, default=float)),
+    )
+    with database.get().connect() as conn:
+        for name, window, metrics, beats, uri in rows:
+            conn.execute(
+                """INSERT INTO model_runs (user_id, model, data_window, metrics, beats_baseline,
+                       artifact) VALUES (%s, %s, %s, %s, %s, %s)""",
+                (config.user, name, json.dumps(window, default=str),
+                 json.dumps(metrics, default=float), beats, uri),
+            )  # fmt: skip
+    mood_diff = mood_result["difference"]["macro_f1"]
+    session_diff = session_result["difference"]["pr_auc"]
+    context.log.info(
+        f"listening_models: mood macro-F1 {mood_result['scores']['model']['macro_f1']['value']:.3f}"
+        f" (Δ best baseline {mood_diff['value']:+.3f} [{mood_diff['lo']:+.3f}, {mood_diff['hi']:+.3f}]),"
+        f" session PR-AUC {session_result['scores']['model']['pr_auc']['value']:.3f} (Δ "
+        f"{session_diff['value']:+.3f} [{session_diff['lo']:+.3f}, {session_diff['hi']:+.3f}])"
+    )
+    ece = (session_result["ece_before"]["value"], session_result["ece_after"]["value"])
+    return dg.MaterializeResult(
+        metadata={
+            "mood_rows": len(mood),
+            "session_hours": len(hours),
+            "moods_k": moods.k,
+            "mood_macro_f1": round(mood_result["scores"]["model"]["macro_f1"]["value"], 4),
+            "mood_macro_f1_vs_best_baseline": dg.MetadataValue.json(mood_diff),
+            "session_pr_auc": round(session_result["scores"]["model"]["pr_auc"]["value"], 4),
+            "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(session_diff),
+            "session_ece_before": round(ece[0], 4),
+            "session_ece_after": round(ece[1], 4),
+            "mood_model": dg.MetadataValue.url(saved["mood"]),
+            "session_model": dg.MetadataValue.url(saved["session"]),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=MOOD_CHECK, passed=rows[0][3], metadata={"difference": mood_diff}
+            ),
+            dg.AssetCheckResult(
+                check_name=SESSION_CHECK, passed=rows[1][3], metadata={"difference": session_diff}
+            ),
+        ],
     )

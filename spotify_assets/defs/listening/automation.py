@@ -10,6 +10,7 @@ from spotify_assets.defs.listening.assets import (
     drift_report,
     listening_dashboard,
     listening_history,
+    listening_models,
     mood_clusters,
 )
 from spotify_assets.lib.listening.exports import HISTORY_FILE
@@ -27,8 +28,9 @@ update_job = dg.define_asset_job(
 )
 full_retrain_job = dg.define_asset_job(
     "full_retrain",
-    selection=[mood_clusters, drift_report, listening_dashboard],
-    description="Daily: refit mood clusters on the whole history, drift, dashboard.",
+    selection=[mood_clusters, listening_models, drift_report, listening_dashboard],
+    description="Daily: mood clusters, then the next-mood and session-start models with their "
+    "evaluation, drift, dashboard.",
 )
 
 update_schedule = dg.ScheduleDefinition(
