@@ -13,6 +13,7 @@ from spotify_assets.defs.listening.assets import (
     listening_dashboard,
     listening_history,
     listening_models,
+    listening_predictions,
     mood_clusters,
 )
 from spotify_assets.defs.listening.automation import (
@@ -26,8 +27,8 @@ from spotify_assets_tests.dagster_helpers import check_outcomes
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
 ASSETS = [
-    catalog_tracks, listening_history, mood_clusters, listening_models, drift_report,
-    listening_dashboard,
+    catalog_tracks, listening_history, mood_clusters, listening_models, listening_predictions,
+    drift_report, listening_dashboard,
 ]  # fmt: skip
 
 
@@ -87,6 +88,8 @@ def test_history_import_moods_and_drift(database_url, instance, tmp_path):
         checks["mood_model_beats_baselines"],
         checks["session_model_beats_baselines"],
     ]
+    predicted = meta(first, "listening_predictions")
+    assert predicted["hours_predicted"] == 24 and predicted["plays_assigned"] > 0
     dashboard = meta(first, "listening_dashboard")
     assert dashboard["plays"] == loaded["plays"]
     page = (tmp_path / "artifacts/listening/me/dashboard/index.html").read_text()
@@ -95,6 +98,8 @@ def test_history_import_moods_and_drift(database_url, instance, tmp_path):
         (tmp_path / "artifacts/listening/me/dashboard/dashboard.json").read_text()
     )
     assert document["summary"]["sessions"] == dashboard["sessions"] > 0
+    assert len(document["next_24h"]) == 24
+    assert all(0 <= row["probability"] <= 1 for row in document["next_24h"])
     assert sum(1 for key in dashboard if key.startswith("plot_")) == 5
 
     again = dg.materialize(

@@ -174,7 +174,7 @@ class DashboardConfig(dg.Config):
 
 @dg.asset(
     group_name="listening",
-    deps=[mood_clusters, drift_report, dg.AssetKey("listening_models")],
+    deps=[mood_clusters, drift_report, dg.AssetKey("listening_predictions")],
     description="A JSON document (for embedding in a website) and a self-contained HTML page: "
     "listening by hour × weekday, mood clusters, mood share over time, drift.",
 )
@@ -208,7 +208,11 @@ def listening_dashboard(
         ) from exc
     metrics_key = f"listening/{config.user}/models/metrics.json"
     metrics = store.get_json(metrics_key) if store.exists(metrics_key) else None
-    document = build_dashboard(plays, model, None, metrics, drift, datetime.now(UTC))
+    predictions_key = f"listening/{config.user}/predictions.json"
+    predictions = (
+        store.get_json(predictions_key)["next_24h"] if store.exists(predictions_key) else None
+    )
+    document = build_dashboard(plays, model, predictions, metrics, drift, datetime.now(UTC))
     folder = f"listening/{config.user}/dashboard"
     json_uri = store.put_bytes(
         f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
@@ -364,4 +368,72 @@ def listening_models(
                 check_name=SESSION_CHECK, passed=rows[1][3], metadata={"difference": session_diff}
             ),
         ],
+    )
+
+
+class PredictionsConfig(dg.Config):
+    user: str = "me"
+    hours: int = 24
+
+
+@dg.asset(
+    group_name="listening",
+    deps=[listening_history, listening_models],
+    description="Between retrains: new plays assigned to the nearest mood centroid, the "
+    "session-start probability for each of the coming hours and the likely next mood.",
+)
+def listening_predictions(
+    context: dg.AssetExecutionContext,
+    config: PredictionsConfig,
+    database: DatabaseResource,
+    artifacts: ArtifactStoreResource,
+) -> dg.MaterializeResult:
+    import pandas as pd
+
+    from spotify_assets.lib.artifacts import ArtifactNotFound
+    from spotify_assets.lib.listening.datasets import mood_dataset, session_dataset
+    from spotify_assets.lib.listening.models import ModelBundle
+    from spotify_assets.lib.listening.moods import MoodModel
+
+    store = artifacts.get()
+    folder = f"listening/{config.user}"
+    try:
+        moods = MoodModel.from_dict(store.get_json(mood_model_key(config.user)))
+        session_model = ModelBundle.from_dict(store.get_json(f"{folder}/models/session.json"))
+        mood_model = ModelBundle.from_dict(store.get_json(f"{folder}/models/mood.json"))
+    except ArtifactNotFound as exc:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"{exc}: run full_retrain (mood_clusters, listening_models) first",
+        ) from exc
+    plays = sessionize(plays_of(database, config.user))
+    plays["cluster"] = assign(moods, plays)
+    # the history's present: the hour after its latest play (live, that is about now)
+    now = plays["played_at"].max().ceil("h")
+    hours = session_dataset(plays, start=now, end=now + pd.Timedelta(hours=config.hours))
+    probability = session_model.predict_proba(hours)
+    predictions = [
+        {"hour_start": h.isoformat(), "probability": round(float(p), 4)}
+        for h, p in zip(hours["hour_start"], probability, strict=True)
+    ]
+    next_mood = None
+    rows = mood_dataset(plays.assign(cluster=plays["cluster"]))
+    if len(rows):
+        probs = mood_model.predict_proba(rows.tail(1))[0]
+        best = int(probs.argmax())
+        next_mood = {"label": moods.labels[best], "probability": round(float(probs[best]), 4)}
+    uri = store.put_json(
+        f"{folder}/predictions.json",
+        {"generated_at": now.isoformat(), "next_24h": predictions, "next_mood": next_mood},
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "plays_assigned": int((plays["cluster"] >= 0).sum()),
+            "hours_predicted": len(predictions),
+            "peak_hour": max(predictions, key=lambda r: r["probability"])["hour_start"]
+            if predictions
+            else "",
+            "next_mood": dg.MetadataValue.json(next_mood or {}),
+            "predictions": dg.MetadataValue.url(uri),
+        }
     )

@@ -11,6 +11,7 @@ from spotify_assets.defs.listening.assets import (
     listening_dashboard,
     listening_history,
     listening_models,
+    listening_predictions,
     mood_clusters,
 )
 from spotify_assets.lib.listening.exports import HISTORY_FILE
@@ -23,12 +24,19 @@ import_history_job = dg.define_asset_job(
 )
 update_job = dg.define_asset_job(
     "update",
-    selection=[listening_history, drift_report, listening_dashboard],
-    description="Every 30 minutes: new plays from the API, drift, dashboard.",
+    selection=[listening_history, listening_predictions, listening_dashboard, drift_report],
+    description="Every 30 minutes: new plays from the API → assign moods and predict → "
+    "dashboard → drift.",
 )
 full_retrain_job = dg.define_asset_job(
     "full_retrain",
-    selection=[mood_clusters, listening_models, drift_report, listening_dashboard],
+    selection=[
+        mood_clusters,
+        listening_models,
+        listening_predictions,
+        drift_report,
+        listening_dashboard,
+    ],
     description="Daily: mood clusters, then the next-mood and session-start models with their "
     "evaluation, drift, dashboard.",
 )

@@ -140,6 +140,10 @@ def _user_hours(starts: pd.Series, played: pd.Series | None, start, end, tz: str
     )
     origin = pd.Timestamp(min(starts_v[0], events[0])).floor("h")
     last = pd.Timestamp(max(starts_v[-1], events[-1])).floor("h")
+    if end is not None:  # hours after the history (predicting the coming day) are rows too
+        future = pd.Timestamp(end)
+        future = future.tz_convert("UTC").tz_localize(None) if future.tzinfo else future
+        last = max(last, (future - pd.Timedelta(hours=1)).floor("h"))
     grid = pd.date_range(origin, last, freq="h").to_numpy("datetime64[ns]")
     idx = ((starts_v - grid[0]) // np.timedelta64(1, "h")).astype(np.int64)
     per_hour = np.bincount(idx, minlength=len(grid)).astype(np.int64)
