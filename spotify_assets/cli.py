@@ -181,6 +181,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print("\nsorting your liked songs into your playlists (generated sample):")
         code = _sort(bundle, "liked", "sample", "sample", None, limit=6, evaluate=True)
+        if code == 0:
+            print("\nyour listening (generated sample history): full_retrain, then update")
+            code = _listening_demo()
     print(
         f"\nrun history: {describe_url(os.environ['DAGSTER_PG_URL'])} (Dagster instance)\n"
         "open the UI: `.venv/bin/spotify-assets dev`, then http://127.0.0.1:3000\n"
@@ -299,6 +302,49 @@ def _sort(
     print()
     print(
         format_for_playlist(results, playlist) if playlist else format_by_song(results, limit=limit)
+    )
+    return 0
+
+
+def _listening_demo() -> int:
+    """Run the daily `full_retrain` and the 30-minute `update` jobs on the sample history."""
+    import dagster as dg
+
+    from spotify_assets.definitions import defs
+
+    definitions = defs()
+    sample = {"ops": {"listening_history": {"config": {"source": "sample"}}}}
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    metadata: dict[str, dict] = {}
+    with dg.DagsterInstance.get() as instance:
+        for job, config in (("import_history", sample), ("full_retrain", {}), ("update", sample)):
+            result = definitions.resolve_job_def(job).execute_in_process(
+                instance=instance, run_config={**config, **quiet}, raise_on_error=False
+            )
+            if not result.success:
+                print(f"the {job} job failed; see the log above", file=sys.stderr)
+                return 1
+            metadata.update(_metadata(result))
+    h, m = metadata["listening_history"], metadata["mood_clusters"]
+    models, drift = metadata["listening_models"], metadata["drift_report"]
+    dash, pred = metadata["listening_dashboard"], metadata["listening_predictions"]
+    mood_diff, session_diff = (
+        models["mood_macro_f1_vs_best_baseline"],
+        models["session_pr_auc_vs_best_baseline"],
+    )
+    print(
+        f"  listening_history {h['plays']} plays ({h['inserted']} new), "
+        f"{h['episodes_excluded']} podcast episodes excluded\n"
+        f"  mood_clusters     K={m['k']} ({m['rule']}): {', '.join(m['labels'])}\n"
+        f"  listening_models  mood macro-F1 {models['mood_macro_f1']} (vs best baseline "
+        f"{mood_diff['value']:+.3f} [{mood_diff['lo']:+.3f}, {mood_diff['hi']:+.3f}]); session "
+        f"PR-AUC {models['session_pr_auc']} ({session_diff['value']:+.3f} "
+        f"[{session_diff['lo']:+.3f}, {session_diff['hi']:+.3f}]); ECE "
+        f"{models['session_ece_before']} → {models['session_ece_after']} after calibration\n"
+        f"  predictions       next 24 h peak at {pred['peak_hour']}, next mood "
+        f"{(pred.get('next_mood') or {}).get('label')}\n"
+        f"  drift_report      drifted: {', '.join(drift['drifted_metrics']) or 'nothing'}\n"
+        f"  dashboard         {dash['html']}"
     )
     return 0
 

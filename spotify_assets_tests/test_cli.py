@@ -71,6 +71,13 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
     assert re.search(r"match_evaluation\s+NDCG@10 0\.\d+ \(ranker\)", out), out
     # each printed song has numbered playlists with reasons, or says there is no good fit
     assert re.search(r"^\s+1\. .+ score 0\.\d\d\s+confidence 0\.\d\d\s+\S+", out, re.M), out
+    # the listening jobs ran on the generated history
+    assert re.search(r"listening_history \d+ plays \(\d+ new\)", out), out
+    assert re.search(r"mood_clusters\s+K=\d+", out), out
+    assert re.search(r"listening_models\s+mood macro-F1 0\.\d+", out), out
+    assert (
+        tmp_path / "home" / "artifacts" / "listening" / "me" / "dashboard" / "index.html"
+    ).exists()
 
     again = cli(cli_env, "sort", "--candidates", "liked", "--limit", "3")
     assert again.returncode == 0, again.stderr[-3000:]
