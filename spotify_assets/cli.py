@@ -335,7 +335,7 @@ def _listening_demo() -> int:
     print(
         f"  listening_history {h['plays']} plays ({h['inserted']} new), "
         f"{h['episodes_excluded']} podcast episodes excluded\n"
-        f"  mood_clusters     K={m['k']} ({m['rule']}): {', '.join(m['labels'])}\n"
+        f"  mood_clusters     K={m['k']} ({m['rule']}): {' | '.join(m['labels'])}\n"
         f"  listening_models  mood macro-F1 {models['mood_macro_f1']} (vs best baseline "
         f"{mood_diff['value']:+.3f} [{mood_diff['lo']:+.3f}, {mood_diff['hi']:+.3f}]); session "
         f"PR-AUC {models['session_pr_auc']} ({session_diff['value']:+.3f} "
