@@ -307,46 +307,168 @@ def _sort(
 
 
 def _listening_demo() -> int:
-    """Run the daily `full_retrain` and the 30-minute `update` jobs on the sample history."""
+    """Import the generated history, then run the daily `full_retrain` and the 30-minute
+    `update` jobs on it, as the schedules would."""
+    steps = (
+        ("import_history", {"ops": {"listening_history": {"config": {"source": "sample"}}}}),
+        ("full_retrain", {}),
+        ("update", {"ops": {"listening_history": {"config": {"source": "none"}}}}),
+    )
+    for job, config in steps:
+        code = _listening_job(job, "me", config, add=job == "import_history", indent="  ")
+        if code:
+            return code
+    return 0
+
+
+# -- listening ---------------------------------------------------------------------------------
+
+LISTENING_ORDER = (
+    "listening_history", "play_features", "mood_clusters", "listening_models",
+    "listening_predictions", "drift_report", "listening_dashboard",
+)  # fmt: skip
+
+
+def _listening_job(
+    job: str, user: str, run_config: dict, add: bool = False, indent: str = ""
+) -> int:
+    """Launch a listening job from the definitions for one listener (the partition); print one
+    summary line per step, or the failure once, without a stack trace."""
     import dagster as dg
 
     from spotify_assets.definitions import defs
+    from spotify_assets.defs.partitions import listeners
 
-    definitions = defs()
-    sample = {"ops": {"listening_history": {"config": {"source": "sample"}}}}
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    metadata: dict[str, dict] = {}
+    _dagster_env()
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with dg.DagsterInstance.get() as instance:
-        for job, config in (("import_history", sample), ("full_retrain", {}), ("update", sample)):
-            result = definitions.resolve_job_def(job).execute_in_process(
-                instance=instance, run_config={**config, **quiet}, raise_on_error=False
-            )
-            if not result.success:
-                print(f"the {job} job failed; see the log above", file=sys.stderr)
-                return 1
-            metadata.update(_metadata(result))
-    h, m = metadata["listening_history"], metadata["mood_clusters"]
-    models, drift = metadata["listening_models"], metadata["drift_report"]
-    dash, pred = metadata["listening_dashboard"], metadata["listening_predictions"]
-    mood_diff, session_diff = (
-        models["mood_macro_f1_vs_best_baseline"],
-        models["session_pr_auc_vs_best_baseline"],
-    )
-    print(
-        f"  listening_history {h['plays']} plays ({h['inserted']} new), "
-        f"{h['episodes_excluded']} podcast episodes excluded\n"
-        f"  mood_clusters     K={m['k']} ({m['rule']}): {' | '.join(m['labels'])}\n"
-        f"  listening_models  mood macro-F1 {models['mood_macro_f1']} (vs best baseline "
-        f"{mood_diff['value']:+.3f} [{mood_diff['lo']:+.3f}, {mood_diff['hi']:+.3f}]); session "
-        f"PR-AUC {models['session_pr_auc']} ({session_diff['value']:+.3f} "
-        f"[{session_diff['lo']:+.3f}, {session_diff['hi']:+.3f}]); ECE "
-        f"{models['session_ece_before']} → {models['session_ece_after']} after calibration\n"
-        f"  predictions       next 24 h peak at {pred['peak_hour']}, next mood "
-        f"{(pred.get('next_mood') or {}).get('label')}\n"
-        f"  drift_report      drifted: {', '.join(drift['drifted_metrics']) or 'nothing'}\n"
-        f"  dashboard         {dash['html']}"
-    )
+        known = set(instance.get_dynamic_partitions(listeners.name))
+        if user not in known:
+            if not add:
+                print(
+                    f"error: no listener {user!r} yet (known: {', '.join(sorted(known)) or 'none'})"
+                    f": import a history first: spotify-assets listening import PATH --user {user}",
+                    file=sys.stderr,
+                )
+                return 2
+            instance.add_dynamic_partitions(listeners.name, [user])
+        print(f"{indent}{job} for {user} …", flush=True)
+        result = defs().resolve_job_def(job).execute_in_process(
+            instance=instance, partition_key=user, run_config={**run_config, **quiet},
+            raise_on_error=False,
+        )  # fmt: skip
+    lines = {
+        asset: meta["summary"] for asset, meta in _metadata(result).items() if "summary" in meta
+    }
+    for asset in LISTENING_ORDER:
+        if asset in lines:
+            print(f"{indent}  {asset:<22}{lines[asset]}")
+    if not result.success:
+        _print_failures(result)
+        print(f"{job} failed for {user}; run id {result.run_id}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print_failures(result) -> None:
+    """Each failed step once: our own failures as written, anything else as its root cause."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            print(f"error: {event.step_key}: {_root_cause(event.event_specific_data.error)}",
+                  file=sys.stderr)  # fmt: skip
+
+
+def _root_cause(error) -> str:
+    if error is None:
+        return "failed"
+    while error.cause is not None and error.cls_name != "Failure":
+        error = error.cause
+    message = error.message.strip()
+    for prefix in ("dagster._core.definitions.events.Failure: ", f"{error.cls_name}: "):
+        message = message.removeprefix(prefix)
+    return message if error.cls_name == "Failure" else f"{error.cls_name}: {message}"
+
+
+def _set_timezone(user: str, timezone: str | None) -> int:
+    if not timezone:
+        return 0
+    from spotify_assets.defs.resources import database_resource
+    from spotify_assets.lib.listening.timezones import TimezoneError, validate
+    from spotify_assets.lib.store.listening import ListenerRepository
+
+    try:
+        validate(timezone)
+    except TimezoneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with database_resource().get().connect() as conn:
+        ListenerRepository(conn).ensure(user, timezone)
+    return 0
+
+
+def _check_user(user: str) -> int:
+    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
+
+    try:
+        check_listener(user)
+    except ListenerNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_listening(args: argparse.Namespace) -> int:
+    """import | retrain | update | status for one listener (`--user`, the partition key)."""
+    if code := _check_user(args.user):
+        return code
+    if args.action == "import":
+        if not args.path:
+            print("error: listening import needs a PATH (file, folder or zip)", file=sys.stderr)
+            return 2
+        if not Path(args.path).exists():
+            print(f"error: {args.path}: no such file or folder", file=sys.stderr)
+            return 2
+        config = {
+            "ops": {
+                "listening_history": {
+                    "config": {"source": str(Path(args.path).resolve()),
+                               "timezone": args.timezone or ""}
+                }
+            }
+        }  # fmt: skip
+        return _listening_job("import_history", args.user, config, add=True)
+    if args.action == "status":
+        return _listening_status(args.user)
+    if code := _set_timezone(args.user, args.timezone):
+        return code
+    if args.action == "retrain":
+        config = {"ops": {"listening_models": {"config": {"bootstrap": args.bootstrap}}}}
+        return _listening_job("full_retrain", args.user, config)
+    source = args.source or "none"
+    if source not in ("none", "api", "sample"):
+        source = str(Path(source).resolve())
+    config = {"ops": {"listening_history": {"config": {"source": source}}}}
+    return _listening_job("update", args.user, config)
+
+
+def _listening_status(user: str) -> int:
+    from spotify_assets.defs.artifacts import artifact_store_resource
+    from spotify_assets.defs.resources import database_resource
+    from spotify_assets.lib.artifacts import ArtifactNotFound
+    from spotify_assets.lib.listening.status import format_status, listener_status
+
+    try:
+        drift = artifact_store_resource().get().get_json(f"assets/drift_report/{user}.json")
+    except ArtifactNotFound:
+        drift = None
+    print(format_status(listener_status(database_resource().get(), user, drift)))
+    return 0
+
+
+def cmd_import_history(args: argparse.Namespace) -> int:
+    """`import-history PATH`: the same as `listening import PATH`."""
+    args.action = "import"
+    return cmd_listening(args)
 
 
 def cmd_sort(args: argparse.Namespace) -> int:
@@ -450,36 +572,33 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 0
 
 
-def cmd_import_history(args: argparse.Namespace) -> int:
-    """Import a privacy export (file, folder or zip) into `plays` as a Dagster run."""
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """Load a catalog file (tracks, their features and playlists) without embedding it."""
     import dagster as dg
 
     from spotify_assets.defs.catalog.assets import catalog_tracks
-    from spotify_assets.defs.listening.assets import listening_history
-    from spotify_assets.defs.resources import database_resource, spotify_resource
+    from spotify_assets.defs.catalog.checks import no_duplicate_track_ids
+    from spotify_assets.defs.resources import database_resource
 
+    if not Path(args.path).exists():
+        print(f"error: {args.path}: no such file", file=sys.stderr)
+        return 2
     _dagster_env()
+    config = {"path": str(Path(args.path).resolve()), "format": args.format}
     with dg.DagsterInstance.get() as instance:
         result = dg.materialize(
-            [catalog_tracks, listening_history],
-            selection=[listening_history],
-            resources={"database": database_resource(), "spotify": spotify_resource()},
-            instance=instance,
-            run_config={
-                "ops": {"listening_history": {"config": {"source": args.path, "user": args.user}}},
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-            raise_on_error=False,
-        )
+            [catalog_tracks, no_duplicate_track_ids], resources={"database": database_resource()},
+            instance=instance, raise_on_error=False,
+            run_config={"ops": {"catalog_tracks": {"config": config}},
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )  # fmt: skip
     if not result.success:
-        print("import failed; see the log above", file=sys.stderr)
+        _print_failures(result)
         return 1
-    m = _metadata(result)["listening_history"]
-    join = m.get("join") or {}
+    m = _metadata(result)["catalog_tracks"]
     print(
-        f"{args.path}: {m['plays']} plays ({m['inserted']} new) from {m['files']} file(s); "
-        f"excluded {m['episodes_excluded']} episodes, {m['audiobooks_excluded']} audiobooks; "
-        f"{m['bad_rows']} bad rows quarantined; joined to the catalog: {join}"
+        f"{args.path}: loaded {m.get('loaded')}, unchanged {m.get('unchanged')}, duplicates "
+        f"{m.get('duplicates')}, quarantined {m.get('quarantined')} (format {m.get('format')})"
     )
     return 0
 
@@ -547,11 +666,43 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
 
-    history = sub.add_parser("import-history", help="import a privacy export into plays")
-    history.add_argument("path", help="StreamingHistory*.json / Streaming_History_Audio_*.json "
-                         "/ endsong_*.json / their CSVs, a folder or a zip")  # fmt: skip
+    history_help = (
+        "StreamingHistory*.json / Streaming_History_Audio_*.json / endsong_*.json, their CSV "
+        "conversions (also a basic export's with endTime, artistName, trackName, msPlayed and "
+        "feature columns), a folder or a zip"
+    )
+    listening = sub.add_parser(
+        "listening",
+        help="a listener's history and models: import | retrain | update | status",
+        description="Each listener is a `listener` partition in Dagster; --user names it.",
+    )
+    listening.add_argument("action", choices=["import", "retrain", "update", "status"])
+    listening.add_argument("path", nargs="?", help=f"for import: {history_help}")
+    listening.add_argument("--user", default="me", help="the listener (partition key)")
+    listening.add_argument(
+        "--timezone", help="IANA zone for this listener, stored (default: from the export's "
+        "country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
+    )  # fmt: skip
+    listening.add_argument(
+        "--source", help="for update: none (default) | api | a path to import first"
+    )
+    listening.add_argument("--bootstrap", type=int, default=500, help="for retrain: CI resamples")
+    listening.set_defaults(func=cmd_listening)
+
+    history = sub.add_parser("import-history", help="the same as `listening import PATH`")
+    history.add_argument("path", help=history_help)
     history.add_argument("--user", default="me")
+    history.add_argument("--timezone")
     history.set_defaults(func=cmd_import_history)
+
+    catalog = sub.add_parser(
+        "catalog", help="load a catalog file (CSV/parquet) into tracks, without embedding it"
+    )
+    catalog.add_argument("path")
+    catalog.add_argument(
+        "--format", default="auto", help="auto (from the columns) or a format name"
+    )
+    catalog.set_defaults(func=cmd_catalog)
 
     doctor = sub.add_parser("doctor", help="what is available here and what is missing")
     doctor.set_defaults(func=cmd_doctor)
@@ -572,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("pgserver", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command in ("listening", "import-history") and not args.verbose:
+        logging.getLogger("spotify_assets").setLevel(logging.WARNING)  # the steps' lines say it
     return args.func(args)
 
 

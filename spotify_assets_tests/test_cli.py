@@ -72,9 +72,9 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
     # each printed song has numbered playlists with reasons, or says there is no good fit
     assert re.search(r"^\s+1\. .+ score 0\.\d\d\s+confidence 0\.\d\d\s+\S+", out, re.M), out
     # the listening jobs ran on the generated history
-    assert re.search(r"listening_history \d+ plays \(\d+ new\)", out), out
-    assert re.search(r"mood_clusters\s+K=\d+", out), out
-    assert re.search(r"listening_models\s+mood macro-F1 0\.\d+", out), out
+    assert re.search(r"listening_history\s+[\d,]+ plays read, [\d,]+ new", out), out
+    assert re.search(r"mood_clusters\s+K=\d+ moods", out), out
+    assert re.search(r"listening_models\s+retrain \S+: .*next mood: \w+, macro-F1 0\.\d+", out), out
     assert (
         tmp_path / "home" / "artifacts" / "listening" / "me" / "dashboard" / "index.html"
     ).exists()
@@ -139,3 +139,57 @@ def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
+    import json
+
+    from spotify_assets.lib.sample import generate_history, generate_playlists
+
+    tracks = generate_tracks(n_tracks=300, seed=5)
+    catalog = tmp_path / "tracks.csv"
+    tracks.to_csv(catalog, index=False)
+    plays = generate_history(tracks, generate_playlists(tracks, seed=5), seed=5, days=45)
+    for play in plays:
+        play["conn_country"] = "IN"
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Streaming_History_Audio_2026.json").write_text(json.dumps(plays))
+
+    early = cli(cli_env, "listening", "retrain", "--user", "ravi")
+    assert early.returncode == 2 and "no listener 'ravi'" in early.stderr
+    assert "listening import PATH --user ravi" in early.stderr
+
+    loaded = cli(cli_env, "catalog", str(catalog))
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    imported = cli(cli_env, "listening", "import", str(export), "--user", "ravi")
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert re.search(r"listening_history\s+[\d,]+ plays read, [\d,]+ new", imported.stdout)
+
+    retrained = cli(cli_env, "listening", "retrain", "--user", "ravi", "--bootstrap", "50")
+    assert retrained.returncode == 0, retrained.stderr[-3000:]
+    out = retrained.stdout
+    for step in ("play_features", "mood_clusters", "listening_models", "listening_predictions",
+                 "drift_report", "listening_dashboard"):  # fmt: skip
+        assert len(re.findall(rf"^\s+{step}\s", out, re.M)) == 1, out  # one line per step
+    assert "times in Asia/Kolkata (country IN)" in out
+    assert "{" not in out  # readable lines, not dicts
+
+    status = cli(cli_env, "listening", "status", "--user", "ravi")
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert re.search(r"retrain\s+\d{8}T\d{6}Z-\w+ .*K=\d+ moods", status.stdout), status.stdout
+    assert re.search(r"session\s+PR-AUC 0\.\d+ \[", status.stdout)
+    assert re.search(r"features\s+[\d,]+ plays \(100%\)", status.stdout)
+
+    zoned = cli(cli_env, "listening", "update", "--user", "ravi", "--timezone", "Europe/Paris")
+    assert zoned.returncode == 0, zoned.stderr[-3000:]
+    assert "Europe/Paris (setting)" in cli(cli_env, "listening", "status", "--user", "ravi").stdout
+    bad_zone = cli(cli_env, "listening", "update", "--user", "ravi", "--timezone", "Moon/Base")
+    assert bad_zone.returncode == 2 and "unknown time zone" in bad_zone.stderr
+
+    truncated = tmp_path / "StreamingHistory0.json"
+    truncated.write_text('[{"endTime": "2020-01-01 10:00", "artistName": "A", "ms')
+    failed = cli(cli_env, "listening", "import", str(truncated), "--user", "ravi")
+    assert failed.returncode == 1
+    assert failed.stderr.count("StreamingHistory0.json: not valid JSON") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr + failed.stdout

@@ -10,11 +10,13 @@ from pydantic import PrivateAttr
 from spotify_assets.defs.resources import env_setting as _env
 from spotify_assets.defs.resources import setting_value as _value
 from spotify_assets.lib.artifacts import (
+    ArtifactNotFound,
     ArtifactStore,
     LocalArtifactStore,
     S3ArtifactStore,
     parse_location,
 )
+from spotify_assets.lib.documents import to_jsonable
 
 LOCATION_ENV = "SPOTIFY_ASSETS_ARTIFACTS"
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
@@ -59,6 +61,43 @@ def artifact_store_resource() -> ArtifactStoreResource:
     )
 
 
+class DocumentIOManager(dg.ConfigurableIOManager):
+    """Asset outputs that are JSON documents (a clustering, a retrain's summary, predictions),
+    kept in the artifact store at `assets/<asset>/<partition>.json`, so a later run (an
+    `update` after the daily retrain) loads what an earlier one made, locally or from S3."""
+
+    artifacts: ArtifactStoreResource
+
+    @staticmethod
+    def key(context: dg.OutputContext | dg.InputContext) -> str:
+        partition = context.asset_partition_key if context.has_asset_partitions else "all"
+        return f"assets/{'/'.join(context.asset_key.path)}/{partition}.json"
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        if obj is None:
+            return
+        uri = self.artifacts.get().put_json(self.key(context), to_jsonable(obj))
+        context.add_output_metadata({"document": dg.MetadataValue.url(uri)})
+
+    def load_input(self, context: dg.InputContext) -> object:
+        try:
+            return self.artifacts.get().get_json(self.key(context))
+        except ArtifactNotFound as exc:
+            asset = context.asset_key.to_user_string()
+            where = f" for {context.asset_partition_key!r}" if context.has_asset_partitions else ""
+            raise dg.Failure(
+                allow_retries=False,
+                description=f"{asset} has not been materialized{where} yet: run the job that "
+                f"makes it first (for listening: `spotify-assets listening retrain`) ({exc})",
+            ) from exc
+
+
+def document_io_manager() -> DocumentIOManager:
+    return DocumentIOManager(artifacts=artifact_store_resource())
+
+
 @dg.definitions
 def artifact_resources() -> dg.Definitions:
-    return dg.Definitions(resources={"artifacts": artifact_store_resource()})
+    return dg.Definitions(
+        resources={"artifacts": artifact_store_resource(), "documents": document_io_manager()}
+    )

@@ -17,3 +17,6 @@ EMBEDDING_SCHEMA_VERSION = 1
 MATCHING_ALGO_VERSION = 1
 # How a playlist profile is built from its members (centroids, distributions, type detection).
 PLAYLIST_PROFILE_VERSION = 1
+# Listening models: mood features, the next-mood policy and the session model; part of every
+# retrain id, so runs of different versions are never confused.
+LISTENING_MODELS_VERSION = 2

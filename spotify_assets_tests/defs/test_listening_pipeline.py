@@ -1,12 +1,15 @@
-"""listening_history → mood_clusters / drift_report as real materializations on the embedded
-Postgres, the drop-folder sensor, and the schedules."""
+"""The listening stage as real materializations on the embedded Postgres, one `listener`
+partition per person: import → join → one clustering → models → predictions → dashboard, the
+join following a catalog loaded later, the drop-folder sensor and the schedules."""
 
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import psycopg
+import pytest
 
-from spotify_assets.defs.artifacts import ArtifactStoreResource
+from spotify_assets.defs.artifacts import ArtifactStoreResource, DocumentIOManager
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.listening.assets import (
     drift_report,
@@ -15,113 +18,169 @@ from spotify_assets.defs.listening.assets import (
     listening_models,
     listening_predictions,
     mood_clusters,
+    play_features,
 )
 from spotify_assets.defs.listening.automation import (
+    check_listener,
     full_retrain_schedule,
     history_drop_sensor,
     update_schedule,
 )
+from spotify_assets.defs.partitions import listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import check_outcomes
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
-ASSETS = [
-    catalog_tracks, listening_history, mood_clusters, listening_models, listening_predictions,
+LISTENING = [
+    listening_history, play_features, mood_clusters, listening_models, listening_predictions,
     drift_report, listening_dashboard,
 ]  # fmt: skip
+ASSETS = [catalog_tracks, *LISTENING]
+RETRAIN = [play_features, mood_clusters, listening_models, listening_predictions, drift_report,
+           listening_dashboard]  # fmt: skip
+FAST = {"listening_models": {"config": {"bootstrap": 100}}}
 
 
 def resources(database_url, tmp_path):
+    artifacts = ArtifactStoreResource(location=str(tmp_path / "artifacts"))
     return {
         "database": DatabaseResource(url=database_url),
         "spotify": SpotifyResource(),
-        "artifacts": ArtifactStoreResource(location=str(tmp_path / "artifacts")),
+        "artifacts": artifacts,
+        "documents": DocumentIOManager(artifacts=artifacts),
     }
 
 
-MODELS_FAST = {"listening_models": {"config": {"bootstrap": 100}}}
-
-
-def test_history_import_moods_and_drift(database_url, instance, tmp_path):
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A generated catalog and two listeners' extended exports (60 days each)."""
+    folder = tmp_path_factory.mktemp("world")
     tracks = generate_tracks(n_tracks=600, seed=9)
-    plays = generate_history(tracks, generate_playlists(tracks, seed=9), seed=9, days=60)
-    catalog = tmp_path / "tracks.csv"
+    catalog = folder / "tracks.csv"
     tracks.to_csv(catalog, index=False)
-    history = tmp_path / "Streaming_History_Audio_2026.json"
-    history.write_text(json.dumps(plays))
-    episodes = sum(1 for p in plays if p["spotify_episode_uri"])
-    config = {
-        "ops": {
-            "catalog_tracks": {"config": {"path": str(catalog)}},
-            "listening_history": {"config": {"source": str(history)}},
-            **MODELS_FAST,
-        }
-    }
-    first = dg.materialize(
-        ASSETS, resources=resources(database_url, tmp_path), instance=instance, run_config=config
-    )
-    assert first.success
-    loaded = meta(first, "listening_history")
-    assert loaded["plays"] == loaded["inserted"] == len(plays) - episodes
-    assert loaded["episodes_excluded"] == episodes
-    assert loaded["join"]["with_features"] == loaded["plays"]  # the sample's tracks all join
-    moods = meta(first, "mood_clusters")
-    assert 3 <= moods["k"] <= 15 and len(moods["labels"]) == moods["k"]
-    assert abs(sum(moods["shares"].values()) - 1) < 1e-6
-    model = json.loads((tmp_path / "artifacts/listening/me/mood_model.json").read_text())
-    assert model["k"] == moods["k"]
-    assert meta(first, "drift_report")["metrics_tested"] >= 5
-    models = meta(first, "listening_models")
-    assert 0 <= models["mood_macro_f1"] <= 1 and 0 <= models["session_pr_auc"] <= 1
-    for key in ("mood_macro_f1_vs_best_baseline", "session_pr_auc_vs_best_baseline"):
-        diff = models[key]
-        assert diff["lo"] <= diff["value"] <= diff["hi"]
-    checks = check_outcomes(first)
-    assert set(checks) >= {"mood_model_beats_baselines", "session_model_beats_baselines"}
+    histories = {}
+    for name, seed in (("ana", 9), ("ben", 11)):
+        plays = generate_history(tracks, generate_playlists(tracks, seed=seed), seed=seed, days=60)
+        for play in plays:
+            play["conn_country"] = "JP" if name == "ben" else "DE"
+        path = folder / name / "Streaming_History_Audio_2026.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps(plays))
+        histories[name] = (path, plays)
+    return catalog, histories
+
+
+def _run(selection, key, database_url, tmp_path, instance, ops=None, **kwargs):
+    ops = {**(FAST if listening_models in selection else {}), **(ops or {})}
+    return dg.materialize(
+        ASSETS, selection=selection, partition_key=key, resources=resources(database_url, tmp_path),
+        instance=instance, run_config={"ops": ops}, **kwargs,
+    )  # fmt: skip
+
+
+def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
+    world, database_url, instance, tmp_path
+):
+    catalog, histories = world
+    dg.materialize(
+        [catalog_tracks], resources=resources(database_url, tmp_path), instance=instance,
+        run_config={"ops": {"catalog_tracks": {"config": {"path": str(catalog)}}}},
+    )  # fmt: skip
+    instance.add_dynamic_partitions(listeners.name, ["ana", "ben"])
+    documents = {}
+    for name, (path, plays) in histories.items():
+        source = {"listening_history": {"config": {"source": str(path)}}}
+        result = _run(LISTENING, name, database_url, tmp_path, instance, source)
+        assert result.success
+        episodes = sum(1 for p in plays if p["spotify_episode_uri"])
+        loaded = meta(result, "listening_history")
+        assert loaded["plays"] == loaded["inserted"] == len(plays) - episodes
+        joined = meta(result, "play_features")
+        assert joined["with_features"] == joined["plays"] == loaded["plays"]  # sample tracks join
+        models = meta(result, "listening_models")
+        assert models["timezone"] == {"ana": "Europe/Berlin", "ben": "Asia/Tokyo"}[name]
+        checks = check_outcomes(result)
+        assert set(checks) == {"mood_model_beats_baselines", "session_model_beats_baselines"}
+
+        run_doc = json.loads(
+            (tmp_path / f"artifacts/assets/listening_models/{name}.json").read_text()
+        )
+        predictions = json.loads(
+            (tmp_path / f"artifacts/assets/listening_predictions/{name}.json").read_text()
+        )
+        # one clustering: the predictions name the retrain and carry its labels
+        assert predictions["retrain_id"] == run_doc["retrain_id"] == models["retrain_id"]
+        labels = run_doc["clustering"]["moods"]["labels"]
+        assert predictions["labels"] == labels and len(set(labels)) == len(labels)
+        assert not any("#" in label for label in labels)
+        assert predictions["next_mood"]["label"] in labels
+        assert len(predictions["next_hours"]) == 24
+        dashboard = json.loads(
+            (tmp_path / f"artifacts/listening/{name}/dashboard/dashboard.json").read_text()
+        )
+        assert dashboard["timezone"] == run_doc["timezone"]
+        assert dashboard["moods"]["labels"] == labels
+        documents[name] = run_doc
+
     with psycopg.connect(database_url) as conn:
         runs = conn.execute(
-            "SELECT model, beats_baseline FROM model_runs ORDER BY model"
+            """SELECT r.user_id, r.retrain_id, r.moods->'labels', count(m.id)
+               FROM listening_retrains r JOIN model_runs m USING (retrain_id)
+               GROUP BY 1, 2, 3 ORDER BY 1"""
         ).fetchall()
-    assert [r[0] for r in runs] == ["mood", "session"]
-    assert [r[1] for r in runs] == [
-        checks["mood_model_beats_baselines"],
-        checks["session_model_beats_baselines"],
+        per_user = dict(conn.execute("SELECT user_id, count(*) FROM plays GROUP BY 1").fetchall())
+    assert [(u, rid) for u, rid, _, _ in runs] == [
+        (n, documents[n]["retrain_id"]) for n in ("ana", "ben")
     ]
-    predicted = meta(first, "listening_predictions")
-    assert predicted["hours_predicted"] == 24 and predicted["plays_assigned"] > 0
-    dashboard = meta(first, "listening_dashboard")
-    assert dashboard["plays"] == loaded["plays"]
-    page = (tmp_path / "artifacts/listening/me/dashboard/index.html").read_text()
-    assert page.count("<svg") == 5
-    document = json.loads(
-        (tmp_path / "artifacts/listening/me/dashboard/dashboard.json").read_text()
-    )
-    assert document["summary"]["sessions"] == dashboard["sessions"] > 0
-    assert len(document["next_24h"]) == 24
-    assert all(0 <= row["probability"] <= 1 for row in document["next_24h"])
-    assert sum(1 for key in dashboard if key.startswith("plot_")) == 5
+    assert all(n == 2 for *_, n in runs)  # a mood and a session model run per retrain
+    assert runs[0][2] == documents["ana"]["clustering"]["moods"]["labels"]
+    assert per_user == {n: len(p) - sum(1 for x in p if x["spotify_episode_uri"])
+                        for n, (_, p) in histories.items()}  # fmt: skip
 
-    again = dg.materialize(
-        ASSETS, selection=[listening_history], resources=resources(database_url, tmp_path),
-        instance=instance, run_config={"ops": {"listening_history": config["ops"]["listening_history"]}},
+    # an update between retrains predicts with the stored retrain, for that listener only
+    update = _run(
+        [listening_history, play_features, listening_predictions, drift_report,
+         listening_dashboard], "ana", database_url, tmp_path, instance,
+        {"listening_history": {"config": {"source": "none"}}},
     )  # fmt: skip
-    assert meta(again, "listening_history")["inserted"] == 0
-    with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == len(plays) - episodes
+    assert update.success
+    assert meta(update, "listening_predictions")["retrain_id"] == documents["ana"]["retrain_id"]
+
+
+def test_a_catalog_loaded_later_gives_old_plays_their_features(
+    world, database_url, instance, tmp_path
+):
+    catalog, histories = world
+    path, _ = histories["ana"]
+    instance.add_dynamic_partitions(listeners.name, ["ana"])
+    source = {"listening_history": {"config": {"source": str(path)}}}
+    first = _run(
+        [listening_history, play_features], "ana", database_url, tmp_path, instance, source
+    )
+    assert meta(first, "play_features")["with_features"] == 0  # no catalog yet
+    early = _run([mood_clusters], "ana", database_url, tmp_path, instance, raise_on_error=False)
+    assert early.success  # no clustering, but a reason instead of a crash
+    assert "audio features" in meta(early, "mood_clusters")["no_clustering_because"]
+
+    dg.materialize(
+        [catalog_tracks], resources=resources(database_url, tmp_path), instance=instance,
+        run_config={"ops": {"catalog_tracks": {"config": {"path": str(catalog)}}}},
+    )  # fmt: skip
+    again = _run([play_features, mood_clusters], "ana", database_url, tmp_path, instance)
+    joined = meta(again, "play_features")
+    assert joined["with_features"] == joined["plays"] > 0  # without a re-import
+    assert meta(again, "mood_clusters")["k"] >= 3
 
 
 def test_a_truncated_export_fails_clearly_and_writes_nothing(db, database_url, instance, tmp_path):
     bad = tmp_path / "StreamingHistory0.json"
     bad.write_text('[{"endTime": "2020-01-01 10:00", "artistName": "A", "trackName": "B", "ms')
-    result = dg.materialize(
-        ASSETS,
-        selection=[listening_history],
-        resources=resources(database_url, tmp_path),
-        instance=instance,
-        run_config={"ops": {"listening_history": {"config": {"source": str(bad)}}}},
-        raise_on_error=False,
-    )
+    instance.add_dynamic_partitions(listeners.name, ["me"])
+    result = _run(
+        [listening_history], "me", database_url, tmp_path, instance,
+        {"listening_history": {"config": {"source": str(bad)}}}, raise_on_error=False,
+    )  # fmt: skip
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "StreamingHistory0.json" in failure.event_specific_data.error.message
@@ -129,28 +188,48 @@ def test_a_truncated_export_fails_clearly_and_writes_nothing(db, database_url, i
         assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
 
 
-def test_the_drop_folder_sensor_requests_one_import_per_new_file(tmp_path, monkeypatch, instance):
+def test_the_drop_folder_sensor_adds_listeners_and_requests_one_import_per_file(
+    tmp_path, monkeypatch, instance
+):
     monkeypatch.setenv("SPOTIFY_ASSETS_HISTORY_INBOX", str(tmp_path))
-    assert (
-        "no new export files"
-        in history_drop_sensor(dg.build_sensor_context(instance=instance)).skip_message
-    )
+    context = dg.build_sensor_context(instance=instance)
+    assert "no new export files" in history_drop_sensor(context).skip_message
     (tmp_path / "StreamingHistory0.json").write_text("[]")
     (tmp_path / "notes.txt").write_text("not an export")
+    (tmp_path / "cleo").mkdir()
+    (tmp_path / "cleo" / "Streaming_History_Audio_2025.json").write_text("[]")
     first = history_drop_sensor(dg.build_sensor_context(instance=instance))
-    [request] = first.run_requests
-    source = request.run_config["ops"]["listening_history"]["config"]["source"]
-    assert source == str(tmp_path / "StreamingHistory0.json")
+    requested = {
+        r.partition_key: r.run_config["ops"]["listening_history"]["config"]["source"]
+        for r in first.run_requests
+    }
+    assert requested == {
+        "me": str(tmp_path / "StreamingHistory0.json"),
+        "cleo": str(tmp_path / "cleo" / "Streaming_History_Audio_2025.json"),
+    }
+    [add] = first.dynamic_partitions_requests
+    assert sorted(add.partition_keys) == ["cleo", "me"]
     again = history_drop_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
     assert again.skip_message
-    (tmp_path / "Streaming_History_Audio_2025.json").write_text("[]")
-    later = history_drop_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
-    assert [
-        r.run_config["ops"]["listening_history"]["config"]["source"] for r in later.run_requests
-    ] == [str(tmp_path / "Streaming_History_Audio_2025.json")]
 
 
-def test_schedules_run_every_30_minutes_and_daily_at_00_15_utc():
+def test_schedules_cover_every_listener(instance, monkeypatch):
+    monkeypatch.setenv("SPOTIFY_ASSETS_API_LISTENER", "ana")
     assert update_schedule.cron_schedule == "*/30 * * * *"
     assert full_retrain_schedule.cron_schedule == "15 0 * * *"
-    assert update_schedule.execution_timezone == full_retrain_schedule.execution_timezone == "UTC"
+    at = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    assert isinstance(update_schedule(context), dg.SkipReason)  # nobody yet
+    instance.add_dynamic_partitions(listeners.name, ["ana", "ben"])
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    updates = {r.partition_key: r.run_config for r in update_schedule(context)}
+    assert updates["ana"]["ops"]["listening_history"]["config"]["source"] == "api"
+    assert updates["ben"]["ops"]["listening_history"]["config"]["source"] == "none"
+    assert sorted(r.partition_key for r in full_retrain_schedule(context)) == ["ana", "ben"]
+
+
+def test_listener_names_are_checked():
+    assert check_listener("listener_b.2") == "listener_b.2"
+    for bad in ("", "a/b", "a,b", "-x", "x" * 65, "a|b"):
+        with pytest.raises(ValueError, match="not allowed"):
+            check_listener(bad)

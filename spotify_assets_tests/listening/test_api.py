@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from spotify_assets.lib.listening import store as listening_store
 from spotify_assets.lib.listening.api import (
     ReccoBeatsClient,
     ReccoBeatsError,
     fetch_recent,
     ingest_recent,
 )
-from spotify_assets.lib.listening.store import PlayRepository
+from spotify_assets.lib.listening.store import refresh_joins
+from spotify_assets.lib.store import listening as listening_store
+from spotify_assets.lib.store.listening import PlayRepository
 from spotify_assets_tests.fake_reccobeats import FEATURES_PATH, FakeReccoBeats
 from spotify_assets_tests.fake_spotify import FakeSpotify, _ms, make_plays, make_tracks
 
@@ -86,7 +87,8 @@ def test_ingest_recent_stores_plays_features_and_cursor(db):
         with FakeReccoBeats.knowing(ids[:20]) as recco, ReccoBeatsClient(recco.base_url) as rb:
             first = ingest_recent(db, client, rb, user_id="u")
             assert (first.plays, first.inserted, first.features_fetched) == (30, 30, 20)
-            assert first.join["with_features"] == 20 and first.join["none"] == 30
+            coverage = refresh_joins(db, "u")  # the empty catalog joins nothing; features do
+            assert (coverage.with_features, coverage.none) == (20, 30)
             assert _state(db, "u") == (30, str(first.cursor_after), 20)
 
             second = ingest_recent(db, client, rb, user_id="u")  # nothing new since the cursor
@@ -138,4 +140,4 @@ def test_failed_run_leaves_cursor_and_rerun_ingests_once(db, monkeypatch, inject
             assert _state(db) == (30, str(rerun.cursor_after), 30)
             assert ingest_recent(db, client, rb).inserted == 0
             with db.connect() as conn:
-                assert conn.execute("SELECT bool_and(has_features) FROM plays").fetchone()[0]
+                assert PlayRepository(conn).load("me")["has_features"].all()

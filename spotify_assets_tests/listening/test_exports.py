@@ -11,8 +11,9 @@ import pytest
 
 from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.listening.exports import HistoryError, read_history
-from spotify_assets.lib.listening.store import PlayRepository, import_history
+from spotify_assets.lib.listening.store import import_history, refresh_joins
 from spotify_assets.lib.sample import write_sample
+from spotify_assets.lib.store.listening import PlayRepository
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +61,15 @@ def test_sample_history_counts_and_start_times(db, sample):
     assert report.plays == report.inserted == len(records) - len(episodes)
     assert report.bad_rows == 0 and report.by_source == {"extended_export": report.plays}
     # every sample play is of a catalog track with features
-    assert report.join["by_id"] == report.join["with_features"] == report.plays
+    coverage = refresh_joins(db, "me")
+    assert coverage.by_id == coverage.with_features == coverage.plays == report.plays
 
     with db.connect() as conn:
-        rows = conn.execute(
-            "SELECT played_at, ended_at, ms_played, join_method, has_features FROM plays"
-        ).fetchall()
+        plays = PlayRepository(conn).load("me")
+    rows = list(zip(plays["played_at"], plays["ended_at"], plays["ms_played"], strict=True))
     assert len(rows) == report.plays
-    assert all(end - start == timedelta(milliseconds=ms) for start, end, ms, _, _ in rows)
-    assert {(m, f) for *_, m, f in rows} == {("id", True)}
+    assert all(end - start == timedelta(milliseconds=int(ms)) for start, end, ms in rows)
+    assert set(plays["join_method"]) == {"id"} and plays["has_features"].all()
     ends = {
         datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         for r in records
@@ -80,10 +81,10 @@ def test_sample_history_counts_and_start_times(db, sample):
 
 def test_plays_without_catalog_are_kept_and_marked(db, sample):
     report = import_history(db, sample.history_dir)
-    assert report.join["none"] == report.plays
+    assert refresh_joins(db, "me").none == report.plays
     with db.connect() as conn:
         assert PlayRepository(conn).count("me") == report.plays
-        assert conn.execute("SELECT bool_or(has_features) FROM plays").fetchone()[0] is False
+        assert not PlayRepository(conn).load("me")["has_features"].any()
 
 
 def test_zip_folder_and_files_import_the_same(db, sample, tmp_path):

@@ -10,7 +10,8 @@ import pytest
 
 from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.catalog.names import name_key
-from spotify_assets.lib.listening.store import PlayRepository, import_history
+from spotify_assets.lib.listening.store import import_history, refresh_joins
+from spotify_assets.lib.store.listening import PlayRepository
 
 pytestmark = pytest.mark.shared_data
 
@@ -44,13 +45,13 @@ def test_basic_export_counts_and_reimport(db, shared_data):
     }
 
     report = import_history(db, _basic_dir(shared_data), user_id="listener_b")
-    print("listener B, empty catalog:", report.join)
     assert report.rows_read == len(raw)
     assert report.plays == report.inserted == len(distinct)
     assert report.duplicates == len(raw) - len(distinct)
     assert report.episodes == report.audiobooks == report.bad_rows == 0
     assert report.by_source == {"basic_export": len(distinct)}
-    assert report.join["by_id"] == report.join["by_name"] == 0  # nothing to join to
+    joined = refresh_joins(db, "listener_b")
+    assert joined.by_id == joined.by_name == 0 and joined.none == len(distinct)  # empty catalog
 
     again = import_history(db, _basic_dir(shared_data), user_id="listener_b")
     assert again.inserted == 0
@@ -71,7 +72,6 @@ def test_extended_export_counts(db, shared_data):
     distinct = set(first_source)
 
     report = import_history(db, _extended_dir(shared_data), user_id="listener_d")
-    print("listener D, empty catalog:", report.join, "episodes", report.episodes)
     assert report.rows_read == len(raw)
     assert report.episodes == len(episodes) and report.audiobooks == len(audiobooks)
     assert report.bad_rows == 0
@@ -79,7 +79,7 @@ def test_extended_export_counts(db, shared_data):
     assert report.duplicates == len(music) - len(distinct)
     by_source = {s: list(first_source.values()).count(s) for s in ("extended_export", "csv")}
     assert report.by_source == by_source
-    assert report.join["by_id"] == report.join["by_name"] == 0
+    assert refresh_joins(db, "listener_d").plays == len(distinct)
     assert import_history(db, _extended_dir(shared_data), user_id="listener_d").inserted == 0
 
 
@@ -87,9 +87,9 @@ def test_join_rates_against_tidytuesday(db, shared_data):
     load_catalog(db, shared_data / "tidytuesday/spotify_songs.parquet")
     rates = {}
     for user, folder in (("b", _basic_dir(shared_data)), ("d", _extended_dir(shared_data))):
-        report = import_history(db, folder, user_id=user)
-        rates[user] = report.join
-        print(f"listener {user.upper()} vs TidyTuesday:", report.join)
+        import_history(db, folder, user_id=user)
+        rates[user] = refresh_joins(db, user).as_dict()
+        print(f"listener {user.upper()} vs TidyTuesday:", rates[user])
     assert rates["b"]["by_id"] == 0  # basic exports carry no track ids
     assert rates["b"]["by_name"] > 0
     assert rates["d"]["by_id"] + rates["d"]["by_name"] > 0
@@ -97,5 +97,10 @@ def test_join_rates_against_tidytuesday(db, shared_data):
         assert join["by_id"] + join["by_name"] + join["none"] == join["plays"]
         assert join["with_features"] <= join["by_id"] + join["by_name"]
     with db.connect() as conn:
-        stored = dict(conn.execute("SELECT join_method, count(*) FROM plays GROUP BY 1").fetchall())
+        stored = dict(
+            conn.execute(
+                """SELECT j.join_method, count(*) FROM plays p JOIN play_joins j USING (play_key)
+                   GROUP BY 1"""
+            ).fetchall()
+        )
     assert stored.get("name", 0) == rates["b"]["by_name"] + rates["d"]["by_name"]

@@ -1,16 +1,10 @@
 """The listening dashboard: a JSON document whose counts match the plays, a self-contained HTML
-page with five escaped SVG charts, and that page rendered by headless Chromium without errors."""
+page with six escaped SVG charts, and that page rendered by headless Chromium without errors."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,10 +22,13 @@ from spotify_assets.lib.listening.drift import detect_drift
 from spotify_assets.lib.listening.moods import assign, fit_moods
 from spotify_assets.lib.listening.sessions import sessionize
 from spotify_assets.lib.listening.simulate import stable_history
-
-SCREENSHOTS = Path(
-    os.environ.get("SPOTIFY_ASSETS_SCREENSHOTS", Path(tempfile.gettempdir()) / "spotify_assets_ui")
+from spotify_assets_tests.listening_dashboard._browser import (
+    SCREENSHOTS,
+    chromium_or_skip,
+    console_errors,
+    run,
 )
+
 GENERATED_AT = "2024-03-01T00:00:00Z"
 EVIL = '<script>alert("x")</script>'
 
@@ -46,11 +43,18 @@ def inputs():
         for h in range(24)
     ]
     metrics = {
-        "log_loss": {
-            "model": {"value": 0.41, "low": 0.38, "high": 0.44},
-            "baseline": {"value": 0.52, "low": 0.49, "high": 0.55},
+        "mood": {
+            "macro_f1": {
+                "model": {"value": 0.41, "low": 0.38, "high": 0.44},
+                "majority": {"value": 0.12, "lo": 0.10, "hi": 0.14},  # evaluate.estimate keys
+                "same_as_previous": 0.36,
+            },
+            "roc_auc": {"model": {"value": 0.8, "low": None, "high": None}},
         },
-        "brier": {"model": 0.12, "baseline": {"value": 0.16}},
+        "session": {
+            "pr_auc": {"model": {"value": 0.3, "low": 0.25, "high": 0.35}},
+            "ece": {"before_calibration": 0.09, "after_calibration": {"value": float("nan")}},
+        },
     }
     drift = detect_drift(plays).to_dict()
     return plays, model, predictions, metrics, drift
@@ -87,7 +91,11 @@ def test_document_round_trips_and_counts_match_the_plays(inputs, document):
     for i in range(len(weekly["weeks"])):
         assert sum(v[i] for v in weekly["shares"].values()) == pytest.approx(1.0, abs=1e-3)
     assert len(document["next_24h"]) == 24
-    assert document["metrics"]["brier"]["model"] == {"value": 0.12, "low": None, "high": None}
+    mood = document["metrics"]["mood"]
+    assert mood["macro_f1"]["same_as_previous"] == {"value": 0.36, "low": None, "high": None}
+    assert mood["macro_f1"]["majority"] == {"value": 0.12, "low": 0.10, "high": 0.14}
+    ece = document["metrics"]["session"]["ece"]
+    assert ece["after_calibration"] == {"value": None, "low": None, "high": None}  # NaN -> null
     assert document["drift"]["drifted_metrics"] == sorted(inputs[4]["drifted_metrics"])
 
 
@@ -97,64 +105,64 @@ def test_output_is_deterministic(inputs, document):
     assert render_html(again) == render_html(document)
 
 
-def test_html_is_self_contained_with_five_charts(document):
+def test_html_is_self_contained_with_six_charts(document):
     html = render_html(document)
-    assert html.count("<svg") == len(PLOTS) == 5
+    assert html.count("<svg") == len(PLOTS) == 6
     assert "http://" not in html and "https://" not in html
     assert "<script" not in html.lower()
     assert list(plot_svgs(document)) == list(PLOTS)
     for svg in plot_svgs(document).values():  # standalone SVGs keep their namespace
         assert svg.startswith(f"<svg {charts.SVG_NS}") and svg.endswith("</svg>")
-        assert "no data" not in svg
+        assert "empty-reason" not in svg
+    assert document["reasons"] == {}  # every panel has data, so none needs a reason
 
 
 def test_labels_are_escaped(inputs):
     plays, model, predictions, _metrics, drift = inputs
     evil_model = replace(model, labels=[EVIL, *model.labels[1:]])
     html = render_html(
-        build_dashboard(plays, evil_model, predictions, {EVIL: {"model": 0.5}}, drift, GENERATED_AT)
-    )
+        build_dashboard(
+            plays, evil_model, predictions, {"mood": {EVIL: {EVIL: 0.5}}}, drift, GENERATED_AT,
+            reasons={"session_model_vs_baselines": EVIL, "drift": EVIL},
+            run={"retrain_id": EVIL, "mood_policy": EVIL, "mood_policy_reason": EVIL},
+        )
+    )  # fmt: skip
     assert "<script" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+    assert f"<td>{escaped}</td>" in html  # metric and system names in the model table
+    assert f"retrain {escaped}" in html and f"served by <b>{escaped}</b>: {escaped}" in html
+    assert f'<p class="reason">{escaped}</p>' not in html  # drift has data: no reason shown
+    assert html.count('class="empty-reason"') == 1  # the session panel, showing the evil reason
 
 
-def test_empty_inputs_render_no_data_charts():
+def test_empty_inputs_render_a_reason_in_every_chart():
     plays = sessionize(stable_history(1, days=2)).iloc[0:0]
     document = build_dashboard(plays, None, None, None, None, GENERATED_AT)
     assert json.loads(to_json(document)) == document
     assert document["summary"]["plays"] == 0
+    assert set(document["reasons"]) == {*PLOTS, "drift"}
+    assert all(len(reason) > 10 for reason in document["reasons"].values())
     html = render_html(document)
-    assert html.count("<svg") == 5 and html.count("no data") == 5
+    assert html.count("<svg") == 6 and html.count('class="empty-reason"') == 6
+    assert ">no data<" not in html  # never a bare "no data"
+    for reason in document["reasons"].values():
+        assert reason.split()[0] in html
 
 
 def test_dashboard_in_headless_chromium(document, tmp_path):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian chromium is not installed (apt-get install chromium); HTML checked")
+    chromium = chromium_or_skip()
     page = tmp_path / "dashboard.html"
     page.write_text(render_html(document), encoding="utf-8")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOTS / "dashboard.png"
     shot.unlink(missing_ok=True)
-    flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1600,2400",
-        "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
-    ]  # fmt: skip
     url = page.as_uri()
-    shot_run = subprocess.run(
-        [chromium, *flags, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120
-    )
-    dom_run = subprocess.run(
-        [chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
-    )
-    errors = [
-        line
-        for line in (shot_run.stderr + dom_run.stderr).splitlines()
-        if re.search(r"CONSOLE|Uncaught", line)
-    ]
+    shot_run = run(chromium, tmp_path / "profile", f"--screenshot={shot}", url)
+    dom_run = run(chromium, tmp_path / "profile", "--dump-dom", url)
+    errors = console_errors(shot_run.stderr, dom_run.stderr)
     assert not errors, "\n".join(errors)
-    assert dom_run.stdout.count("<svg") == 5, dom_run.stderr[-2000:]
+    assert dom_run.stdout.count("<svg") == 6, dom_run.stderr[-2000:]
     assert "Listening dashboard" in dom_run.stdout
     assert shot.exists() and shot.stat().st_size > 20_000, shot_run.stderr[-2000:]
     print(f"\ndashboard screenshot: {shot}")

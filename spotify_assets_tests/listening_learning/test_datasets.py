@@ -10,6 +10,7 @@ from spotify_assets.lib.listening.datasets import (
     MOOD_FEATURE_COLUMNS,
     SESSION_FEATURE_COLUMNS,
     mood_dataset,
+    mood_feature_columns,
     session_dataset,
 )
 from spotify_assets.lib.listening.moods import assign, fit_moods
@@ -107,16 +108,15 @@ def test_no_feature_sees_the_future():
     datasets = []
     for plays in (base, changed):
         plays = plays.assign(cluster=assign(model, plays))
-        datasets.append((mood_dataset(plays), session_dataset(plays)))
+        datasets.append((mood_dataset(plays, model.k), session_dataset(plays)))
     (mood_a, hours_a), (mood_b, hours_b) = datasets
 
     past_a = mood_a[mood_a["played_at"] <= t].set_index("played_at")
     past_b = mood_b[mood_b["played_at"] <= t].set_index("played_at")
     common = past_a.index.intersection(past_b.index)
     assert len(common) >= len(past_a) - 1  # only the row at t may lose its next play
-    pd.testing.assert_frame_equal(
-        past_a.loc[common, MOOD_FEATURE_COLUMNS], past_b.loc[common, MOOD_FEATURE_COLUMNS]
-    )
+    columns = mood_feature_columns(model.k)
+    pd.testing.assert_frame_equal(past_a.loc[common, columns], past_b.loc[common, columns])
     assert (mood_a["played_at"] == t).any()  # the cut row itself was compared or dropped
 
     hours_a = hours_a[hours_a["hour_start"] <= t].reset_index(drop=True)
@@ -130,3 +130,31 @@ def test_no_feature_sees_the_future():
         .reset_index(drop=True)
         .equals(mood_b[mood_b["played_at"] > t]["target"].reset_index(drop=True))
     )
+
+
+def test_memory_features_on_a_hand_made_history():
+    """Session A plays x, y, z; an hour later session B plays x, y, then w (no features), v."""
+    spec = [(0, 3, 0, "x"), (3, 3, 1, "y"), (6, 3, 2, "z"),
+            (60, 3, 0, "x"), (63, 3, 1, "y"), (66, 3, -1, "w"), (69, 3, 2, "v")]  # fmt: skip
+    plays = _plays([s[:3] for s in spec]).assign(play_key=[s[3] for s in spec])
+    data = mood_dataset(plays, n_classes=3, keep_all=True).set_index(
+        data_index := plays["play_key"] + "@" + plays["played_at"].astype(str)
+    )
+    a_x, b_x, b_w = data_index.iloc[0], data_index.iloc[3], data_index.iloc[5]
+
+    # what followed x the last time (session A): y's mood 1
+    assert data.at[a_x, "successor_last"] == -1 and data.at[a_x, "successor_n"] == 0
+    assert data.at[b_x, "successor_last"] == 1 and data.at[b_x, "successor_n"] == 1
+    assert data.at[b_x, "successor_share_1"] == 1.0
+    # w has no mood: the last known one is y's, held for 2 plays, w is 1 play after it
+    assert data.at[b_w, "last_known"] == 1 and data.at[b_w, "last_is_1"] == 1.0
+    assert data.at[b_w, "plays_since_known"] == 1 and data.at[b_w, "dwell"] == 2
+    # session B so far: moods 0 and 1 once each (w adds nothing)
+    assert data.at[b_w, "session_share_0"] == data.at[b_w, "session_share_1"] == 0.5
+    # transitions seen before B's x: 0→1 and 1→2 in session A (all in the morning)
+    assert data.at[b_x, "transitions_n"] == 1
+    assert data.at[b_x, "transition_1"] == pytest.approx((1 + 1 / 3) / 2)
+    assert data.at[a_x, "transitions_n"] == 0 and data.at[a_x, "transition_0"] == pytest.approx(
+        1 / 3
+    )
+    assert set(mood_feature_columns(3)) <= set(data.columns)

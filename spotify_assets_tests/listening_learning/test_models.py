@@ -13,7 +13,7 @@ from spotify_assets.lib.listening.datasets import (
 )
 from spotify_assets.lib.listening.evaluate import ece
 from spotify_assets.lib.listening.models import (
-    ModelBundle,
+    TrainedModel,
     fit_calibrator,
     rolling_origin,
     time_boundaries,
@@ -88,7 +88,7 @@ def test_models_train_on_a_simulated_history(tmp_path):
     assert ((p >= 0) & (p <= 1)).all() and session_model.calibrator is not None
 
     for bundle, frame in ((mood_model, mood), (session_model, hours)):
-        loaded = ModelBundle.load(bundle.save(tmp_path / f"{bundle.task}.json"))
+        loaded = TrainedModel.load(bundle.save(tmp_path / f"{bundle.task}.json"))
         assert loaded.to_dict()["params"] == bundle.to_dict()["params"]
         assert bundle.to_dict()["booster_json"].startswith("{")
         np.testing.assert_allclose(loaded.predict_proba(frame), bundle.predict_proba(frame))

@@ -75,7 +75,17 @@ def test_duplicate_labels_are_disambiguated():
         "high energy, positive, electronic, less danceable",
     ]
     same = cluster_labels(np.vstack([raw[0], raw[0]]), np.zeros((2, 6)))
-    assert len(set(same)) == 2
+    assert len(set(same)) == 2 and not any("#" in label for label in same)
+
+
+def test_labels_stay_distinct_and_in_words_for_many_similar_clusters():
+    rng = np.random.default_rng(3)
+    raw = np.tile([0.8, 0.8, 0.5, 0.1, 0.0, 0.5], (14, 1)) + rng.normal(0, 0.02, (14, 6))
+    std = (raw - raw.mean(axis=0)) / raw.std(axis=0)
+    labels = cluster_labels(raw, std)
+    assert len(set(labels)) == 14
+    assert all(label.startswith("high energy, positive, electronic") for label in labels)
+    assert not any("#" in label or label[-1].isdigit() for label in labels)
 
 
 @pytest.fixture(scope="module")

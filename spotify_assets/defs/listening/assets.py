@@ -1,41 +1,61 @@
-"""listening_history → mood_clusters, and drift_report: a listener's plays and their shape."""
+"""The listening stage, one `listener` partition per person.
 
-import json
+listening_history → play_features → mood_clusters → listening_models → listening_predictions
+                                  └→ drift_report ─────────────────────┴→ listening_dashboard
+
+Documents (the clustering, the retrain summary, predictions, drift) pass between assets through
+the `documents` IO manager, so each dependency is an input, not an artifact key.
+"""
+
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.catalog.assets import catalog_tracks
-from spotify_assets.defs.partitions import TRANSIENT_RETRY
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog import CatalogError
-from spotify_assets.lib.listening.drift import detect_drift
-from spotify_assets.lib.listening.load import load_plays
-from spotify_assets.lib.listening.moods import assign, fit_moods
 from spotify_assets.lib.listening.sessions import sessionize
-from spotify_assets.lib.listening.store import import_history
+from spotify_assets.lib.listening.store import import_history, refresh_joins
+from spotify_assets.lib.listening.timezones import LocalZone, TimezoneError, listener_zone
 from spotify_assets.lib.sample import ensure_sample
+from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository
 from spotify_assets.lib.store.server import home_dir
+
+LISTENING = {"group_name": "listening", "partitions_def": listeners, "owners": ["team:listening"]}
+
+
+def summary(context: dg.AssetExecutionContext, line: str, warn: bool = False) -> dg.MetadataValue:
+    """The step's one readable line: logged, and kept as `summary` metadata for the CLI."""
+    (context.log.warning if warn else context.log.info)(f"{context.partition_key}: {line}")
+    return dg.MetadataValue.text(line)
 
 
 class HistoryConfig(dg.Config):
     source: str = Field(
         default="sample",
         description="sample (the generated history) | api (Spotify recently-played + ReccoBeats "
-        "features) | a path: a privacy-export file, folder or zip",
+        "features) | none (nothing new: an update for a listener without a live source) | a "
+        "path: a privacy-export file, folder or zip",
     )
-    user: str = "me"
+    timezone: str = Field(
+        default="",
+        description="IANA time zone to store for this listener (empty: keep the stored one; "
+        "derived from the export's country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
+    )
 
 
 @dg.asset(
-    group_name="listening",
+    **LISTENING,
     kinds={"postgres"},
-    deps=[catalog_tracks],
     retry_policy=TRANSIENT_RETRY,
-    description="Plays (unique per user, track, start) from privacy exports or the Web API, joined "
-    "to audio features by track id or artist + title; plays without features are kept, marked.",
+    description="A listener's plays (unique per track and start) from privacy exports or the "
+    "Web API, as the export gives them: artist, title, URI, country. Their join to the catalog is "
+    "play_features.",
 )
 def listening_history(
     context: dg.AssetExecutionContext,
@@ -43,177 +63,559 @@ def listening_history(
     database: DatabaseResource,
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
-    db = database.get()
+    user, db = context.partition_key, database.get()
+    _check_zone(config.timezone)
+    if config.source == "none":
+        with db.connect() as conn:
+            ListenerRepository(conn).ensure(user, config.timezone or None)
+            stored = PlayRepository(conn).count(user)
+        line = f"no new source; {stored:,} plays stored"
+        return dg.MaterializeResult(
+            metadata={"source": "none", "inserted": 0, "stored": stored,
+                      "summary": summary(context, line)}
+        )  # fmt: skip
     if config.source == "api":
         from spotify_assets.lib.listening.api import ReccoBeatsClient, ingest_recent
 
         with spotify.client() as client, ReccoBeatsClient() as reccobeats:
-            report = ingest_recent(db, client, reccobeats, config.user)
-        metadata = {k: v for k, v in report.__dict__.items() if v is not None}
+            report = ingest_recent(db, client, reccobeats, user)
+        metadata: dict[str, Any] = {
+            "plays": report.plays, "inserted": report.inserted,
+            "features_fetched": report.features_fetched,
+            "cursor": str(report.cursor_after or ""),
+        }  # fmt: skip
+        if config.timezone:
+            with db.connect() as conn:
+                ListenerRepository(conn).ensure(user, config.timezone)
     else:
         path = ensure_sample(home_dir()).history_dir if config.source == "sample" else config.source
         try:
-            report = import_history(db, Path(path), config.user)
+            imported = import_history(db, Path(path), user, config.timezone or None)
         except CatalogError as exc:
             raise dg.Failure(
                 allow_retries=False, description=f"{exc}; nothing was written"
             ) from exc
         metadata = {
-            "files": len(report.files), "plays": report.plays, "inserted": report.inserted,
-            "episodes_excluded": report.episodes, "audiobooks_excluded": report.audiobooks,
-            "bad_rows": report.bad_rows, "quarantined": report.quarantined,
-            "join": dg.MetadataValue.json(report.join or {}),
+            "files": len(imported.files), "plays": imported.plays, "inserted": imported.inserted,
+            "already_stored": imported.plays - imported.inserted,
+            "episodes_excluded": imported.episodes, "audiobooks_excluded": imported.audiobooks,
+            "videos_excluded": imported.videos,
+            "bad_rows": imported.bad_rows, "newly_quarantined": imported.quarantined,
+            "duplicates": imported.duplicates,
         }  # fmt: skip
-    context.log.info(f"listening_history[{config.source}]: {metadata}")
+    with db.connect() as conn:
+        metadata["stored"] = PlayRepository(conn).count(user)
+    line = f"{metadata.get('plays', 0):,} plays read, {metadata['inserted']:,} new"
+    excluded = [
+        f"{metadata[k]:,} {what}"
+        for k, what in (("episodes_excluded", "podcast episodes"),
+                        ("audiobooks_excluded", "audiobook chapters"),
+                        ("videos_excluded", "videos"))
+        if metadata.get(k)
+    ]  # fmt: skip
+    if excluded:
+        line += f"; excluded {', '.join(excluded)}"
+    if "bad_rows" in metadata:
+        line += (
+            f"; {metadata['bad_rows']:,} unreadable rows ({metadata['newly_quarantined']:,} newly "
+            "quarantined)"
+            if metadata["bad_rows"]
+            else "; no unreadable rows"
+        )
+    line += f"; {metadata['stored']:,} plays stored for {user}"
+    metadata["summary"] = summary(context, line)
     return dg.MaterializeResult(metadata={"source": config.source, **metadata})
 
 
-def plays_of(database: DatabaseResource, user: str):
-    """The listener's plays with features, or a failure that says what to materialize."""
+def _check_zone(timezone: str) -> None:
+    if timezone:
+        try:
+            listener_zone(timezone)
+        except TimezoneError as exc:
+            raise dg.Failure(allow_retries=False, description=str(exc)) from exc
+
+
+@dg.asset(
+    **LISTENING,
+    kinds={"postgres"},
+    deps=[listening_history, catalog_tracks],
+    retry_policy=TRANSIENT_RETRY,
+    description="The listener's plays joined to the catalog as it is now (by track id, else "
+    "artist + title) and to fetched features: recomputed on every retrain and update, so a "
+    "catalog loaded later gives old plays their features.",
+)
+def play_features(context: dg.AssetExecutionContext, database: DatabaseResource):
+    coverage = refresh_joins(database.get(), context.partition_key)
+    if coverage.plays == 0:
+        raise dg.Failure(
+            allow_retries=False,
+            description=f"no plays for {context.partition_key!r}: import a history first "
+            f"(spotify-assets listening import PATH --user {context.partition_key})",
+        )
+    line = coverage.describe()
+    if coverage.share == 0:
+        line += (
+            "; WARNING: no play has audio features, so there are no moods: load a catalog that "
+            "covers this listener (spotify-assets catalog FILE), then retrain"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **coverage.as_dict(),
+            "feature_coverage": dg.MetadataValue.float(coverage.share),
+            "summary": summary(context, line, warn=coverage.share == 0),
+        }
+    )
+
+
+def load_sessions(
+    database: DatabaseResource, user: str, gap_minutes: float = 30, include_skips: bool = True
+) -> pd.DataFrame:
+    """The listener's sessionized plays with features (as joined by play_features)."""
     with database.get().connect() as conn:
-        plays = load_plays(conn, user)
+        plays = PlayRepository(conn).load(user)
     if plays.empty:
         raise dg.Failure(
             allow_retries=False,
-            description=f"no plays for {user!r}: materialize listening_history first",
+            description=f"no plays for {user!r}: import a history first "
+            f"(spotify-assets listening import PATH --user {user})",
         )
-    return plays
+    return sessionize(plays, gap_minutes, include_skips=include_skips)
+
+
+def local_zone(database: DatabaseResource, user: str) -> LocalZone:
+    with database.get().connect() as conn:
+        setting = ListenerRepository(conn).timezone(user)
+        countries = PlayRepository(conn).countries(user)
+    return listener_zone(setting, countries)
 
 
 class MoodConfig(dg.Config):
-    user: str = "me"
-    gap_minutes: int = 30
+    gap_minutes: int = Field(default=30, description="A new session after this many idle minutes.")
     include_skips: bool = True
     seed: int = 0
 
 
-def mood_model_key(user: str) -> str:
-    return f"listening/{user}/mood_model.json"
-
-
 @dg.asset(
-    group_name="listening",
-    deps=[listening_history],
-    description="K-means mood clusters on valence, energy, danceability, acousticness, "
-    "instrumentalness and tempo; K by silhouette (elbow as fallback), readable labels.",
+    **LISTENING,
+    io_manager_key="documents",
+    deps=[play_features],
+    description="The retrain's one mood clustering: split boundaries (60/20/20 of the plays in "
+    "time), then K-means on the training weeks' plays with audio features, K by silhouette; "
+    "readable, distinct labels. Models, predictions and the dashboard all use it.",
 )
 def mood_clusters(
-    context: dg.AssetExecutionContext,
-    config: MoodConfig,
-    database: DatabaseResource,
-    artifacts: ArtifactStoreResource,
-) -> dg.MaterializeResult:
-    plays = sessionize(
-        plays_of(database, config.user), config.gap_minutes, include_skips=config.include_skips
-    )
-    featured = int(plays["has_features"].sum())
-    if featured < 30:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"only {featured} of {len(plays)} plays have audio features; load a "
-            "catalog that covers them or fetch features (source=api uses ReccoBeats)",
+    context: dg.AssetExecutionContext, config: MoodConfig, database: DatabaseResource
+) -> dg.Output[dict]:
+    from spotify_assets.lib.listening.retrain import RetrainError, cluster_training_weeks
+
+    user = context.partition_key
+    plays = load_sessions(database, user, config.gap_minutes, config.include_skips)
+    zone = local_zone(database, user)
+    try:
+        clustering = cluster_training_weeks(plays, seed=config.seed)
+    except RetrainError as exc:
+        raise dg.Failure(allow_retries=False, description=f"{user}: {exc}") from exc
+    moods = clustering.moods
+    if moods is None:
+        line = f"no mood clustering: {clustering.reason}"
+    else:
+        line = (
+            f"K={moods.k} moods ({moods.rule}) from {clustering.fitted_on:,} training-week plays "
+            f"with audio features; times in {zone.describe()}"
         )
-    model = fit_moods(plays, seed=config.seed)
-    clusters = assign(model, plays)
-    uri = artifacts.get().put_json(mood_model_key(config.user), model.to_dict())
-    shares = {model.labels[c]: round(float((clusters == c).mean()), 4) for c in range(model.k)}
-    context.log.info(f"mood_clusters: K={model.k} ({model.rule}), labels {model.labels}")
-    return dg.MaterializeResult(
+    document = {
+        **clustering.to_dict(),
+        "timezone": zone.name,
+        "timezone_source": zone.source,
+        "gap_minutes": config.gap_minutes,
+        "include_skips": config.include_skips,
+        "seed": config.seed,
+    }
+    return dg.Output(
+        document,
         metadata={
-            "plays": len(plays),
-            "plays_with_features": featured,
-            "sessions": int(plays["session_id"].nunique()),
-            "k": model.k,
-            "rule": model.rule,
-            "silhouette": dg.MetadataValue.json(
-                {str(k): round(v, 4) for k, v in model.silhouettes.items()}
-            ),
-            "labels": dg.MetadataValue.json(model.labels),
-            "shares": dg.MetadataValue.json(shares),
-            "model": dg.MetadataValue.url(uri),
-        }
+            "k": moods.k if moods else 0,
+            "labels": dg.MetadataValue.json(moods.labels if moods else []),
+            "fitted_on_plays": clustering.fitted_on,
+            "no_clustering_because": clustering.reason,
+            "timezone": zone.describe(),
+            "validation_from": clustering.boundaries[0].isoformat(),
+            "test_from": clustering.boundaries[1].isoformat(),
+            "summary": summary(context, line, warn=moods is None),
+        },
     )
 
 
-class DriftRunConfig(dg.Config):
-    user: str = "me"
+class ModelsConfig(dg.Config):
+    bootstrap: int = Field(default=500, description="Bootstrap resamples for the CIs.")
+
+
+MOOD_CHECK, SESSION_CHECK = "mood_model_beats_baselines", "session_model_beats_baselines"
 
 
 @dg.asset(
-    group_name="listening",
-    deps=[listening_history],
-    description="Last 7 days vs the 30 before: session duration, sessions/day, tracks/day, "
-    "start-hour entropy and feature distributions, each with a test and minimum sample sizes.",
+    **LISTENING,
+    io_manager_key="documents",
+    description="Next-mood policy and session-start model trained on the clustering's split: "
+    "leak-free datasets, XGBoost with early stopping and calibration, the next-mood model served "
+    "only when it beats repeating the mood on the validation weeks; tested against baselines "
+    "with day-blocked bootstrap CIs. One retrain record (retrain_id) per run.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            MOOD_CHECK,
+            asset="listening_models",
+            description="Macro-F1 of the served next-mood predictor above majority, 'same as "
+            "previous' and 'last known mood' on the test weeks (CI of the difference > 0).",
+        ),
+        dg.AssetCheckSpec(
+            SESSION_CHECK,
+            asset="listening_models",
+            description="PR-AUC above always-negative and the hour-of-week prior (CI of the "
+            "difference > 0).",
+        ),
+    ],
 )
-def drift_report(
+def listening_models(
     context: dg.AssetExecutionContext,
-    config: DriftRunConfig,
+    config: ModelsConfig,
     database: DatabaseResource,
     artifacts: ArtifactStoreResource,
-) -> dg.MaterializeResult:
-    report = detect_drift(sessionize(plays_of(database, config.user)))
-    document = report.to_dict()
-    uri = artifacts.get().put_json(
-        f"listening/{config.user}/drift.json", json.loads(json.dumps(document, default=str))
+    mood_clusters: dict,
+):
+    from spotify_assets.lib.listening.retrain import Clustering, RetrainError, retrain
+    from spotify_assets.lib.store.listening import RetrainRecord, RetrainRepository
+
+    user = context.partition_key
+    clustering = Clustering.from_dict(mood_clusters)
+    zone = mood_clusters["timezone"]
+    plays = load_sessions(
+        database, user, mood_clusters["gap_minutes"], mood_clusters["include_skips"]
     )
-    context.log.info(f"drift_report: drifted {report.drifted_metrics or 'nothing'}")
-    return dg.MaterializeResult(
+    try:
+        run = retrain(
+            plays, clustering, user, zone, n_boot=config.bootstrap, seed=mood_clusters["seed"]
+        )
+    except RetrainError as exc:
+        raise dg.Failure(allow_retries=False, description=f"{user}: {exc}") from exc
+
+    store = artifacts.get()
+    folder = f"listening/{user}/retrains/{run.retrain_id}"
+    keys, uris = {}, {}
+    for name, model in (("session", run.session_model), ("mood", run.mood_model)):
+        if model is not None:
+            keys[name] = f"{folder}/{name}.json"
+            uris[name] = store.put_json(keys[name], _doc(model.to_dict()))
+    models = [
+        {
+            "model": "session", "data_window": run.session_model.data_window,
+            "metrics": run.session_model.metrics, "beats_baseline": run.session_beats_baseline,
+            "artifact": uris["session"],
+        },
+    ]  # fmt: skip
+    if run.mood_result:
+        models.append(
+            {
+                "model": "mood", "data_window": run.mood_result["rows"],
+                "metrics": {"policy": run.policy.to_dict(), **_mood_headline(run.mood_result)},
+                "beats_baseline": run.mood_beats_baseline, "artifact": uris.get("mood"),
+            }
+        )  # fmt: skip
+    with database.get().connect() as conn:
+        RetrainRepository(conn).record(
+            RetrainRecord(
+                run.retrain_id, user, run.trained_at, zone, mood_clusters["boundaries"],
+                mood_clusters["moods"], run.policy.kind, run.summary,
+            ),
+            models,
+        )  # fmt: skip
+    document = {
+        "retrain_id": run.retrain_id,
+        "user_id": user,
+        "trained_at": run.trained_at.isoformat(),
+        "timezone": zone,
+        "clustering": mood_clusters,
+        "policy": run.policy.to_dict(),
+        "models": keys,
+        "metrics": run.metrics(),
+        "summary": run.summary,
+    }
+    metadata = _models_metadata(run)
+    metadata["summary"] = summary(
+        context, f"retrain {run.retrain_id}: {summarize_retrain(document)}"
+    )
+    yield dg.Output(document, metadata=metadata)
+    yield from _checks(run)
+
+
+def _doc(value: dict) -> dict:
+    from spotify_assets.lib.documents import to_jsonable
+
+    return to_jsonable(value)
+
+
+def _mood_headline(result: dict) -> dict:
+    return {
+        m: {
+            "model": result["scores"]["model"][m],
+            "difference": result["difference"][m],
+            "beats_baseline": result["beats_baseline"][m],
+        }
+        for m in ("accuracy", "macro_f1", "roc_auc")
+    }
+
+
+def _models_metadata(run) -> dict[str, Any]:
+    s = run.session_result
+    metadata: dict[str, Any] = {
+        "retrain_id": run.retrain_id,
+        "timezone": run.timezone,
+        "feature_coverage": dg.MetadataValue.float(float(run.summary["share"])),
+        "moods_k": run.summary["k"],
+        "mood_policy": run.policy.kind,
+        "mood_policy_reason": dg.MetadataValue.text(run.policy.reason),
+        "session_hours": run.summary["session_hours"],
+        "session_pr_auc": round(s["scores"]["model"]["pr_auc"]["value"], 4),
+        "session_roc_auc": round(s["scores"]["model"]["roc_auc"]["value"], 4),
+        "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(_doc(s["difference"]["pr_auc"])),
+        "session_ece_before": round(s["ece_before"]["value"], 4),
+        "session_ece_after": round(s["ece_after"]["value"], 4),
+        "metrics_table": dg.MetadataValue.md(metrics_markdown(run.metrics())),
+    }
+    if run.mood_result:
+        m = run.mood_result
+        metadata["mood_rows"] = dg.MetadataValue.json(m["rows"])
+        metadata["mood_macro_f1"] = round(m["scores"]["model"]["macro_f1"]["value"], 4)
+        metadata["mood_macro_f1_vs_best_baseline"] = dg.MetadataValue.json(
+            _doc(m["difference"]["macro_f1"])
+        )
+    return metadata
+
+
+def _checks(run) -> list[dg.AssetCheckResult]:
+    session = run.session_result["difference"]["pr_auc"]
+    results = [
+        dg.AssetCheckResult(
+            check_name=SESSION_CHECK,
+            passed=run.session_beats_baseline,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"PR-AUC {_interval(session)} vs {session['baseline']}",
+            metadata={"difference": dg.MetadataValue.json(_doc(session))},
+        )
+    ]
+    if run.mood_result is None:
+        results.append(
+            dg.AssetCheckResult(
+                check_name=MOOD_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
+                description=f"not evaluated: {run.policy.reason}",
+            )
+        )  # fmt: skip
+    else:
+        mood = run.mood_result["difference"]["macro_f1"]
+        words = f"macro-F1 {_interval(mood)} vs {mood['baseline']}; serving {run.policy.kind}"
+        if run.policy.kind == "repeat_last_mood":
+            words += f": {run.policy.reason}"
+        results.append(
+            dg.AssetCheckResult(
+                check_name=MOOD_CHECK, passed=run.mood_beats_baseline,
+                severity=dg.AssetCheckSeverity.WARN, description=words,
+                metadata={"difference": dg.MetadataValue.json(_doc(mood)),
+                          "policy": dg.MetadataValue.text(run.policy.reason)},
+            )
+        )  # fmt: skip
+    return results
+
+
+def _interval(entry: dict) -> str:
+    return f"{entry['value']:+.3f} [{entry['lo']:+.3f}, {entry['hi']:+.3f}]"
+
+
+def metrics_markdown(metrics: dict) -> str:
+    """The retrain's metrics as a Markdown table (the UI renders it; the CLI prints it)."""
+    rows = ["| task | metric | system | value | 95% CI |", "|---|---|---|---|---|"]
+    for task in ("mood", "session"):
+        for metric, systems in (metrics.get(task) or {}).items():
+            for system, e in systems.items():
+                value = "–" if e["value"] is None else f"{e['value']:.3f}"
+                ci = "–" if e["low"] is None else f"{e['low']:.3f} – {e['high']:.3f}"
+                rows.append(f"| {task} | {metric} | {system} | {value} | {ci} |")
+    return "\n".join(rows)
+
+
+def summarize_retrain(document: dict) -> str:
+    """One line: coverage, K, which mood predictor serves and both headline differences."""
+    s, metrics = document["summary"], document["metrics"]
+    parts = [
+        f"{s['plays']:,} plays ({s['share']:.0%} with features), {s['sessions']:,} sessions, "
+        f"K={s['k']}, times in {document['timezone']}"
+    ]
+    if "mood_difference" in metrics:
+        d = metrics["mood_difference"]["macro_f1"]
+        parts.append(
+            f"next mood: {document['policy']['kind']}, macro-F1 "
+            f"{metrics['mood']['macro_f1']['model']['value']:.3f} ({_interval(d)} vs {d['baseline']})"
+        )
+    else:
+        parts.append("next mood: none (no mood clustering, see mood_clusters)")
+    d = metrics["session_difference"]["pr_auc"]
+    e = metrics["session"]["ece"]
+    parts.append(
+        f"session start: PR-AUC {metrics['session']['pr_auc']['model']['value']:.3f} "
+        f"({_interval(d)} vs {d['baseline']}), ECE {e['before_calibration']['value']:.3f} → "
+        f"{e['after_calibration']['value']:.3f}"
+    )
+    return "; ".join(parts)
+
+
+class PredictionsConfig(dg.Config):
+    hours: int = 24
+
+
+@dg.asset(
+    **LISTENING,
+    io_manager_key="documents",
+    deps=[play_features],
+    description="Between retrains: every play gets a mood from the retrain's clustering, the "
+    "session-start probability for each coming hour, and the likely next mood from the served "
+    "policy; named by the retrain that made them.",
+)
+def listening_predictions(
+    context: dg.AssetExecutionContext,
+    config: PredictionsConfig,
+    database: DatabaseResource,
+    artifacts: ArtifactStoreResource,
+    listening_models: dict,
+) -> dg.Output[dict]:
+    from spotify_assets.lib.listening.predict import predict
+
+    user, run = context.partition_key, listening_models
+    clustering = run["clustering"]
+    plays = load_sessions(database, user, clustering["gap_minutes"], clustering["include_skips"])
+    store = artifacts.get()
+    models = {name: store.get_json(key) for name, key in run["models"].items()}
+    document = predict(plays, run, models, hours=config.hours)
+    top = max(document["next_hours"], key=lambda r: r["probability"], default=None)
+    mood = document["next_mood"]
+    line = (
+        f"with retrain {run['retrain_id']}: next mood "
+        + (
+            f"'{mood['label']}' ({mood['policy']})"
+            if mood
+            else f"unknown ({document['next_mood_reason']})"
+        )
+        + (
+            f"; most likely session start in the next {config.hours} h: "
+            f"{pd.Timestamp(top['hour_start']).tz_convert(run['timezone']):%a %H:00} "
+            f"({top['probability']:.0%})"
+            if top
+            else ""
+        )
+    )
+    return dg.Output(
+        document,
+        metadata={
+            "retrain_id": run["retrain_id"],
+            "plays_with_mood": document["plays_with_mood"],
+            "hours_predicted": len(document["next_hours"]),
+            "peak_hour": top["hour_start"] if top else "",
+            "next_mood": dg.MetadataValue.json(document["next_mood"] or {}),
+            "summary": summary(context, line),
+        },
+    )
+
+
+class DriftConfig(dg.Config):
+    recent_days: int = 7
+    baseline_days: int = 30
+
+
+@dg.asset(
+    **LISTENING,
+    io_manager_key="documents",
+    deps=[play_features],
+    description="Last 7 days vs the 30 before: session duration, sessions/day, tracks/day, "
+    "start-hour entropy and feature distributions, each with a test, an effect-size floor and "
+    "minimum sample sizes ('insufficient data' never alarms).",
+)
+def drift_report(
+    context: dg.AssetExecutionContext, config: DriftConfig, database: DatabaseResource
+) -> dg.Output[dict]:
+    from spotify_assets.lib.listening.drift import INSUFFICIENT, detect_drift
+    from spotify_assets.lib.listening.drift import DriftConfig as Settings
+
+    report = detect_drift(
+        load_sessions(database, context.partition_key),
+        config=Settings(recent_days=config.recent_days, baseline_days=config.baseline_days),
+    )
+    insufficient = sum(1 for m in report.metrics if m.status == INSUFFICIENT)
+    verdict = (
+        "not enough data for any metric"
+        if insufficient == len(report.metrics)
+        else f"drifted: {', '.join(report.drifted_metrics) or 'nothing'}"
+    )
+
+    return dg.Output(
+        report.to_dict(),
         metadata={
             "drifted": report.drifted,
             "drifted_metrics": dg.MetadataValue.json(report.drifted_metrics),
-            "metrics_tested": len(report.metrics),
-            "insufficient": sum(1 for m in report.metrics if "insufficient" in str(m.status)),
-            "report": dg.MetadataValue.url(uri),
-        }
+            "metrics_tested": len(report.metrics) - insufficient,
+            "insufficient": insufficient,
+            "verdict": verdict,
+            "summary": summary(
+                context,
+                f"last {config.recent_days} days vs the {config.baseline_days} before: {verdict}",
+            ),
+        },
     )
 
 
-class DashboardConfig(dg.Config):
-    user: str = "me"
-
-
 @dg.asset(
-    group_name="listening",
-    deps=[mood_clusters, drift_report, dg.AssetKey("listening_predictions")],
-    description="A JSON document (for embedding in a website) and a self-contained HTML page: "
-    "listening by hour × weekday, mood clusters, mood share over time, drift.",
+    **LISTENING,
+    deps=[play_features],
+    description="A JSON document (for embedding in a website) and a self-contained HTML page, in "
+    "the listener's time zone: listening by hour × weekday, moods, mood share over time, "
+    "next-24 h session starts, model vs baselines with CIs, drift, feature coverage.",
 )
 def listening_dashboard(
     context: dg.AssetExecutionContext,
-    config: DashboardConfig,
     database: DatabaseResource,
     artifacts: ArtifactStoreResource,
+    listening_models: dict,
+    listening_predictions: dict,
+    drift_report: dict,
 ) -> dg.MaterializeResult:
     import base64
-    from datetime import UTC, datetime
 
-    from spotify_assets.lib.artifacts import ArtifactNotFound
     from spotify_assets.lib.listening.dashboard import (
         build_dashboard,
         plot_svgs,
         render_html,
         to_json,
     )
-    from spotify_assets.lib.listening.moods import MoodModel
+    from spotify_assets.lib.listening.moods import MoodModel, assign
 
+    user, run = context.partition_key, listening_models
+    clustering = run["clustering"]
+    plays = load_sessions(database, user, clustering["gap_minutes"], clustering["include_skips"])
+    moods = MoodModel.from_dict(clustering["moods"]) if clustering["moods"] else None
+    plays["cluster"] = assign(moods, plays) if moods else -1
+    reasons = {}
+    if moods is None:
+        reasons["mood_clusters"] = reasons["mood_share_by_week"] = clustering["reason"]
+    if "mood" not in run["metrics"]:
+        reasons["mood_model_vs_baselines"] = run["policy"]["reason"]
+    trained = run["summary"]
+    document = build_dashboard(
+        plays, moods, listening_predictions["next_hours"], run["metrics"], drift_report,
+        pd.Timestamp.now(tz="UTC"), timezone=run["timezone"],
+        coverage={"plays": len(plays), "with_features": int(plays["has_features"].sum())},
+        reasons=reasons,
+        run={"retrain_id": run["retrain_id"], "trained_at": run["trained_at"],
+             "mood_policy": trained["mood_policy"],
+             "mood_policy_reason": trained["mood_policy_reason"]},
+    )  # fmt: skip
     store = artifacts.get()
-    plays = sessionize(plays_of(database, config.user))
-    try:
-        model = MoodModel.from_dict(store.get_json(mood_model_key(config.user)))
-        drift = store.get_json(f"listening/{config.user}/drift.json")
-    except ArtifactNotFound as exc:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"{exc}: materialize mood_clusters and drift_report first",
-        ) from exc
-    metrics_key = f"listening/{config.user}/models/metrics.json"
-    metrics = store.get_json(metrics_key) if store.exists(metrics_key) else None
-    predictions_key = f"listening/{config.user}/predictions.json"
-    predictions = (
-        store.get_json(predictions_key)["next_24h"] if store.exists(predictions_key) else None
-    )
-    document = build_dashboard(plays, model, predictions, metrics, drift, datetime.now(UTC))
-    folder = f"listening/{config.user}/dashboard"
+    folder = f"listening/{user}/dashboard"
     json_uri = store.put_bytes(
         f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
     )
@@ -224,216 +626,16 @@ def listening_dashboard(
         )
         for name, svg in plot_svgs(document).items()
     }
-    context.log.info(f"listening_dashboard: {html_uri}")
+
     return dg.MaterializeResult(
         metadata={
+            "retrain_id": run["retrain_id"],
             "plays": document["summary"]["plays"],
             "sessions": document["summary"]["sessions"],
+            "timezone": run["timezone"],
             "json": dg.MetadataValue.url(json_uri),
             "html": dg.MetadataValue.url(html_uri),
+            "summary": summary(context, f"{html_uri} (times in {run['timezone']})"),
             **plots,
-        }
-    )
-
-
-class ModelsConfig(dg.Config):
-    user: str = "me"
-    seed: int = 0
-    bootstrap: int = Field(default=500, description="Bootstrap resamples for the CIs.")
-
-
-MOOD_CHECK, SESSION_CHECK = "mood_model_beats_baselines", "session_model_beats_baselines"
-
-
-@dg.asset(
-    group_name="listening",
-    deps=[mood_clusters],
-    description="Next-mood (multi-class) and session-start-per-hour (binary) XGBoost models: "
-    "leak-free datasets, time split (60/20/20), early stopping, class weights, calibration; "
-    "tested against their baselines with day-blocked bootstrap CIs in the same run.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            MOOD_CHECK,
-            asset="listening_models",
-            description="Macro-F1 above majority class and 'same as previous' (CI of the difference > 0).",
-        ),
-        dg.AssetCheckSpec(
-            SESSION_CHECK,
-            asset="listening_models",
-            description="PR-AUC above always-negative and the hour-of-week prior (CI of the difference > 0).",
-        ),
-    ],
-)
-def listening_models(
-    context: dg.AssetExecutionContext,
-    config: ModelsConfig,
-    database: DatabaseResource,
-    artifacts: ArtifactStoreResource,
-) -> dg.MaterializeResult:
-    from spotify_assets.lib.listening.datasets import (
-        MOOD_FEATURE_COLUMNS,
-        SESSION_FEATURE_COLUMNS,
-        mood_dataset,
-        session_dataset,
-    )
-    from spotify_assets.lib.listening.evaluate import evaluate_mood_bundle, evaluate_session_bundle
-    from spotify_assets.lib.listening.models import (
-        time_boundaries,
-        time_split,
-        train_mood,
-        train_session,
-    )
-
-    plays = sessionize(plays_of(database, config.user))
-    b1, b2 = time_boundaries(plays["played_at"])
-    train_plays = plays[plays["played_at"] < b1]
-    if int(train_plays["has_features"].sum()) < 100:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"{int(train_plays['has_features'].sum())} training plays have audio "
-            "features; the models need at least 100 (load features for the history first)",
-        )
-    # clusters fitted on the training weeks only: the label space must not see the test fold
-    moods = fit_moods(train_plays, seed=config.seed)
-    plays["cluster"] = assign(moods, plays)
-    mood = mood_dataset(plays)
-    mood_split = time_split(mood, boundaries=(b1, b2), target_time_col="target_at")
-    mood_model = train_mood(mood, mood_split, moods.k, MOOD_FEATURE_COLUMNS)
-    mood_result = evaluate_mood_bundle(mood_model, mood, mood_split, n_boot=config.bootstrap)
-    hours = session_dataset(plays)
-    hour_split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
-    session_model = train_session(hours, hour_split, SESSION_FEATURE_COLUMNS)
-    session_result = evaluate_session_bundle(
-        session_model, hours, hour_split, n_boot=config.bootstrap
-    )
-
-    store = artifacts.get()
-    saved, rows = {}, []
-    for name, bundle, result, headline in (
-        ("mood", mood_model, mood_result, "macro_f1"),
-        ("session", session_model, session_result, "pr_auc"),
-    ):
-        document = json.loads(json.dumps(bundle.to_dict(), default=str))
-        saved[name] = store.put_json(f"listening/{config.user}/models/{name}.json", document)
-        beats = bool(result["beats_baseline"][headline])
-        rows.append((name, document.get("data_window", {}), bundle.metrics, beats, saved[name]))
-
-    def ci(entry: dict) -> dict:
-        return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
-
-    metrics_doc = {
-        "macro_f1": {s: ci(v["macro_f1"]) for s, v in mood_result["scores"].items()},
-        "pr_auc": {s: ci(v["pr_auc"]) for s, v in session_result["scores"].items()},
-    }
-    store.put_json(
-        f"listening/{config.user}/models/metrics.json",
-        json.loads(json.dumps(metrics_doc, default=float)),
-    )
-    with database.get().connect() as conn:
-        for name, window, metrics, beats, uri in rows:
-            conn.execute(
-                """INSERT INTO model_runs (user_id, model, data_window, metrics, beats_baseline,
-                       artifact) VALUES (%s, %s, %s, %s, %s, %s)""",
-                (config.user, name, json.dumps(window, default=str),
-                 json.dumps(metrics, default=float), beats, uri),
-            )  # fmt: skip
-    mood_diff = mood_result["difference"]["macro_f1"]
-    session_diff = session_result["difference"]["pr_auc"]
-    context.log.info(
-        f"listening_models: mood macro-F1 {mood_result['scores']['model']['macro_f1']['value']:.3f}"
-        f" (Δ best baseline {mood_diff['value']:+.3f} [{mood_diff['lo']:+.3f}, {mood_diff['hi']:+.3f}]),"
-        f" session PR-AUC {session_result['scores']['model']['pr_auc']['value']:.3f} (Δ "
-        f"{session_diff['value']:+.3f} [{session_diff['lo']:+.3f}, {session_diff['hi']:+.3f}])"
-    )
-    ece = (session_result["ece_before"]["value"], session_result["ece_after"]["value"])
-    return dg.MaterializeResult(
-        metadata={
-            "mood_rows": len(mood),
-            "session_hours": len(hours),
-            "moods_k": moods.k,
-            "mood_macro_f1": round(mood_result["scores"]["model"]["macro_f1"]["value"], 4),
-            "mood_macro_f1_vs_best_baseline": dg.MetadataValue.json(mood_diff),
-            "session_pr_auc": round(session_result["scores"]["model"]["pr_auc"]["value"], 4),
-            "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(session_diff),
-            "session_ece_before": round(ece[0], 4),
-            "session_ece_after": round(ece[1], 4),
-            "mood_model": dg.MetadataValue.url(saved["mood"]),
-            "session_model": dg.MetadataValue.url(saved["session"]),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=MOOD_CHECK, passed=rows[0][3], metadata={"difference": mood_diff}
-            ),
-            dg.AssetCheckResult(
-                check_name=SESSION_CHECK, passed=rows[1][3], metadata={"difference": session_diff}
-            ),
-        ],
-    )
-
-
-class PredictionsConfig(dg.Config):
-    user: str = "me"
-    hours: int = 24
-
-
-@dg.asset(
-    group_name="listening",
-    deps=[listening_history, listening_models],
-    description="Between retrains: new plays assigned to the nearest mood centroid, the "
-    "session-start probability for each of the coming hours and the likely next mood.",
-)
-def listening_predictions(
-    context: dg.AssetExecutionContext,
-    config: PredictionsConfig,
-    database: DatabaseResource,
-    artifacts: ArtifactStoreResource,
-) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from spotify_assets.lib.artifacts import ArtifactNotFound
-    from spotify_assets.lib.listening.datasets import mood_dataset, session_dataset
-    from spotify_assets.lib.listening.models import ModelBundle
-    from spotify_assets.lib.listening.moods import MoodModel
-
-    store = artifacts.get()
-    folder = f"listening/{config.user}"
-    try:
-        moods = MoodModel.from_dict(store.get_json(mood_model_key(config.user)))
-        session_model = ModelBundle.from_dict(store.get_json(f"{folder}/models/session.json"))
-        mood_model = ModelBundle.from_dict(store.get_json(f"{folder}/models/mood.json"))
-    except ArtifactNotFound as exc:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"{exc}: run full_retrain (mood_clusters, listening_models) first",
-        ) from exc
-    plays = sessionize(plays_of(database, config.user))
-    plays["cluster"] = assign(moods, plays)
-    # the history's present: the hour after its latest play (live, that is about now)
-    now = plays["played_at"].max().ceil("h")
-    hours = session_dataset(plays, start=now, end=now + pd.Timedelta(hours=config.hours))
-    probability = session_model.predict_proba(hours)
-    predictions = [
-        {"hour_start": h.isoformat(), "probability": round(float(p), 4)}
-        for h, p in zip(hours["hour_start"], probability, strict=True)
-    ]
-    next_mood = None
-    rows = mood_dataset(plays.assign(cluster=plays["cluster"]))
-    if len(rows):
-        probs = mood_model.predict_proba(rows.tail(1))[0]
-        best = int(probs.argmax())
-        next_mood = {"label": moods.labels[best], "probability": round(float(probs[best]), 4)}
-    uri = store.put_json(
-        f"{folder}/predictions.json",
-        {"generated_at": now.isoformat(), "next_24h": predictions, "next_mood": next_mood},
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "plays_assigned": int((plays["cluster"] >= 0).sum()),
-            "hours_predicted": len(predictions),
-            "peak_hour": max(predictions, key=lambda r: r["probability"])["hour_start"]
-            if predictions
-            else "",
-            "next_mood": dg.MetadataValue.json(next_mood or {}),
-            "predictions": dg.MetadataValue.url(uri),
         }
     )

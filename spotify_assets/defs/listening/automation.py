@@ -1,7 +1,8 @@
-"""Jobs, schedules and the drop-folder sensor of the listening stage."""
+"""Jobs, schedules and the drop-folder sensor of the listening stage; one run per listener."""
 
 import json
 import os
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -13,53 +14,126 @@ from spotify_assets.defs.listening.assets import (
     listening_models,
     listening_predictions,
     mood_clusters,
+    play_features,
 )
+from spotify_assets.defs.partitions import listeners
 from spotify_assets.lib.listening.exports import HISTORY_FILE
 from spotify_assets.lib.store.server import home_dir
+
+DEFAULT_LISTENER = "me"
+API_LISTENER_ENV = "SPOTIFY_ASSETS_API_LISTENER"
+_LISTENER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
+
+
+class ListenerNameError(ValueError):
+    pass
+
+
+def check_listener(name: str) -> str:
+    """A listener name is a partition key and part of artifact paths: keep it plain."""
+    if not _LISTENER_NAME.match(name or ""):
+        raise ListenerNameError(
+            f"listener name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', '@', "
+            "'+' or '-', starting with a letter or digit"
+        )
+    return name
+
 
 import_history_job = dg.define_asset_job(
     "import_history",
     selection=[listening_history],
-    description="Import one privacy-export file, folder or zip into `plays`.",
+    description="Import a privacy-export file, folder or zip into one listener's plays.",
 )
 update_job = dg.define_asset_job(
     "update",
-    selection=[listening_history, listening_predictions, listening_dashboard, drift_report],
-    description="Every 30 minutes: new plays from the API → assign moods and predict → "
-    "dashboard → drift.",
+    selection=[
+        listening_history,
+        play_features,
+        listening_predictions,
+        drift_report,
+        listening_dashboard,
+    ],
+    description="Every 30 minutes: new plays (the API for its listener) → join to the catalog → "
+    "predict with the last retrain → drift → dashboard.",
 )
 full_retrain_job = dg.define_asset_job(
     "full_retrain",
     selection=[
+        play_features,
         mood_clusters,
         listening_models,
         listening_predictions,
         drift_report,
         listening_dashboard,
     ],
-    description="Daily: mood clusters, then the next-mood and session-start models with their "
-    "evaluation, drift, dashboard.",
+    description="Daily: join plays to the catalog, one mood clustering on the training weeks, "
+    "the next-mood and session-start models with their evaluation, predictions, drift, dashboard.",
 )
 
-update_schedule = dg.ScheduleDefinition(
+
+def api_listener() -> str:
+    """The listener whose Spotify account the configured credentials belong to."""
+    return os.environ.get(API_LISTENER_ENV) or DEFAULT_LISTENER
+
+
+def history_source(listener: str) -> dict:
+    source = "api" if listener == api_listener() else "none"
+    return {"ops": {"listening_history": {"config": {"source": source}}}}
+
+
+@dg.schedule(
     job=update_job,
     cron_schedule="*/30 * * * *",
     execution_timezone="UTC",
-    run_config={"ops": {"listening_history": {"config": {"source": "api"}}}},
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Spotify recently-played every 30 minutes (needs the Spotify credentials).",
+    description="Every 30 minutes, one update per listener; the API listener "
+    "($SPOTIFY_ASSETS_API_LISTENER, default 'me') fetches recently-played (needs the Spotify "
+    "credentials), the others refresh predictions from what is stored.",
 )
-full_retrain_schedule = dg.ScheduleDefinition(
+def update_schedule(context: dg.ScheduleEvaluationContext):
+    keys = context.instance.get_dynamic_partitions(listeners.name)
+    if not keys:
+        return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
+    stamp = context.scheduled_execution_time.isoformat()
+    return [
+        dg.RunRequest(run_key=f"update-{k}-{stamp}", partition_key=k, run_config=history_source(k))
+        for k in keys
+    ]
+
+
+@dg.schedule(
     job=full_retrain_job,
     cron_schedule="15 0 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Full retrain daily at 00:15 UTC.",
+    description="Full retrain of every listener daily at 00:15 UTC.",
 )
+def full_retrain_schedule(context: dg.ScheduleEvaluationContext):
+    keys = context.instance.get_dynamic_partitions(listeners.name)
+    if not keys:
+        return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
+    stamp = context.scheduled_execution_time.isoformat()
+    return [dg.RunRequest(run_key=f"retrain-{k}-{stamp}", partition_key=k) for k in keys]
 
 
 def inbox() -> Path:
     return Path(os.environ.get("SPOTIFY_ASSETS_HISTORY_INBOX") or home_dir() / "history_inbox")
+
+
+def _dropped(folder: Path) -> dict[str, tuple[str, list[int]]]:
+    """Export files in the drop folder → (listener, [size, mtime]); a subfolder names the
+    listener, files at the top belong to the default listener."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        if not (HISTORY_FILE.match(path.name) or path.suffix.lower() == ".zip"):
+            continue
+        relative = path.relative_to(folder).parts
+        listener = relative[0] if len(relative) > 1 else DEFAULT_LISTENER
+        stat = path.stat()
+        found[str(path)] = (listener, [stat.st_size, stat.st_mtime_ns])
+    return found
 
 
 @dg.sensor(
@@ -67,28 +141,37 @@ def inbox() -> Path:
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="New or changed export files in the drop folder ($SPOTIFY_ASSETS_HISTORY_INBOX, "
-    "else $SPOTIFY_ASSETS_HOME/history_inbox) → one import run per file.",
+    "else $SPOTIFY_ASSETS_HOME/history_inbox; <folder>/<listener>/… for a named listener, files "
+    "at the top for 'me') → the listener is added as a partition and one import runs per file.",
 )
 def history_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     folder = inbox()
     if not folder.is_dir():
         return dg.SkipReason(f"drop folder {folder} does not exist")
     seen: dict[str, list[int]] = json.loads(context.cursor) if context.cursor else {}
-    current = {
-        str(p): [p.stat().st_size, p.stat().st_mtime_ns]
-        for p in sorted(folder.iterdir())
-        if p.is_file() and (HISTORY_FILE.match(p.name) or p.suffix.lower() == ".zip")
-    }
-    changed = [path for path, stamp in current.items() if seen.get(path) != stamp]
+    current = _dropped(folder)
+    changed = [path for path, (_, stamp) in current.items() if seen.get(path) != stamp]
     if not changed:
         return dg.SkipReason(f"no new export files in {folder}")
+    valid, skipped = [], []
+    for path in changed:
+        try:
+            valid.append((path, check_listener(current[path][0])))
+        except ListenerNameError as exc:
+            skipped.append(f"{path}: {exc}")
+    for message in skipped:
+        context.log.warning(message)
+    known = set(context.instance.get_dynamic_partitions(listeners.name))
+    new = sorted({listener for _, listener in valid} - known)
     return dg.SensorResult(
+        dynamic_partitions_requests=[listeners.build_add_request(new)] if new else [],
         run_requests=[
             dg.RunRequest(
-                run_key=f"history-{Path(path).name}-{current[path][0]}-{current[path][1]}",
+                run_key=f"history-{listener}-{Path(path).name}-{'-'.join(map(str, current[path][1]))}",
+                partition_key=listener,
                 run_config={"ops": {"listening_history": {"config": {"source": path}}}},
             )
-            for path in changed
+            for path, listener in valid
         ],
-        cursor=json.dumps(current),
+        cursor=json.dumps({path: stamp for path, (_, stamp) in current.items()}),
     )

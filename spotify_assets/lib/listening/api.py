@@ -22,9 +22,15 @@ import pandas as pd
 
 from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.listening.exports import API, PLAY_COLUMNS
-from spotify_assets.lib.listening.store import PlayRepository, join_with_catalog
+from spotify_assets.lib.listening.join import join_plays
 from spotify_assets.lib.spotify.client import SpotifyClient, _backoff, _retry_after
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.listening import (
+    ListenerRepository,
+    PlayJoinRepository,
+    PlayRepository,
+    TrackFeatureRepository,
+)
 
 log = logging.getLogger(__name__)
 RECCOBEATS_BATCH = 40  # the most ids ReccoBeats takes per audio-features call
@@ -167,7 +173,6 @@ class IngestReport:
     features_fetched: int
     cursor_before: int | None
     cursor_after: int | None
-    join: dict | None
 
 
 def ingest_recent(
@@ -186,23 +191,26 @@ def ingest_recent(
     before = int(before_text) if before_text else None
     plays, after = fetch_recent(client, before)
     if plays.empty:
-        return IngestReport(0, 0, 0, before, before, None)
+        return IngestReport(0, 0, 0, before, before)
 
     with db.connect() as conn:  # which tracks still lack features, outside the write
-        joined, _ = join_with_catalog(conn, plays)
-    missing = joined.loc[~joined["has_features"], "track_id"].dropna().unique().tolist()
+        catalog = PlayJoinRepository(conn).catalog()
+        fetched = TrackFeatureRepository(conn).known(plays["play_key"].tolist())
+    joined, _ = join_plays(plays, catalog)
+    lacking = ~joined["has_features"] & ~joined["play_key"].isin(fetched)
+    missing = joined.loc[lacking, "track_id"].dropna().unique().tolist()
     features = reccobeats.audio_features(missing) if missing else {}
 
     with db.connect() as conn, conn.transaction():
+        ListenerRepository(conn).ensure(user_id)
         repo = PlayRepository(conn)
         if features:
-            frame = pd.DataFrame.from_dict(features, orient="index").rename_axis("track_id")
-            repo.upsert_features(frame.reset_index().assign(source="reccobeats"))
-        joined, join = join_with_catalog(conn, plays)
-        counts = repo.upsert(joined.assign(user_id=user_id))
+            frame = pd.DataFrame.from_dict(features, orient="index").rename_axis("track_key")
+            TrackFeatureRepository(conn).upsert(frame.reset_index().assign(source="reccobeats"))
+        counts = repo.upsert(plays.assign(user_id=user_id))
         if after is not None:
             repo.set_cursor(user_id, API, str(after))  # only with the plays it covers
     log.info(
         "%s: %d plays (%d new), cursor %s → %s", user_id, len(plays), counts.inserted, before, after
     )
-    return IngestReport(len(plays), counts.inserted, len(features), before, after, join)
+    return IngestReport(len(plays), counts.inserted, len(features), before, after)

@@ -4,6 +4,13 @@ Every feature of a row is computed from plays that started at or before the row'
 (the current play's start for moods, the hour's start for sessions, strictly before it there).
 Final session lengths and durations from `sessionize` are never used: they are known only once
 the session is over.
+
+Besides the current and recent moods, a mood row carries what "same mood as before" cannot
+know: how long the current mood has lasted, the person's own mood-to-mood transition rates by
+part of day (counted over earlier plays only), skips, the session's mood mix so far, and what
+followed this very track the earlier times the person played it (people replay playlists and
+albums in order). Most real plays have no audio features, so "the current mood" is the last
+mood known in the session.
 """
 
 from __future__ import annotations
@@ -31,6 +38,31 @@ MOOD_FEATURE_COLUMNS: list[str] = [
     "length_so_far",
     "minutes_since_session_start",
 ]
+SKIP_MS = 30_000  # Spotify counts a play under 30 s as a skip
+SKIP_WINDOW = 5
+DAY_PARTS = ((0, 6), (6, 12), (12, 18), (18, 24))  # night, morning, afternoon, evening
+MEMORY_COLUMNS: list[str] = [
+    "last_known",  # the last mood known in the session, the current play included (-1: none)
+    "plays_since_known",
+    "dwell",  # plays in a row with the current mood
+    "minutes_in_mood",
+    "is_skip",
+    "skip_rate_window",
+    "successor_last",  # the mood that followed this track the last time it was played (-1)
+    "successor_n",  # earlier plays of this track with a known next mood
+    "transitions_n",  # earlier transitions counted for (last mood, part of day)
+]
+
+
+def mood_feature_columns(n_classes: int) -> list[str]:
+    """Every mood feature: the base columns, memory columns and per-mood columns."""
+    per_mood = [
+        f"{prefix}_{j}" for prefix in ("last_is", "session_share", "successor_share", "transition")
+        for j in range(n_classes)
+    ]  # fmt: skip
+    return [*MOOD_FEATURE_COLUMNS, *MEMORY_COLUMNS, *per_mood]
+
+
 SESSION_FEATURE_COLUMNS: list[str] = [
     *CALENDAR_COLUMNS,
     "starts_same_hour_7d",
@@ -39,10 +71,6 @@ SESSION_FEATURE_COLUMNS: list[str] = [
     "hours_since_last_play",
     "plays_prev_24h",
 ]
-FEATURE_COLUMNS: dict[str, list[str]] = {
-    "mood": MOOD_FEATURE_COLUMNS,
-    "session": SESSION_FEATURE_COLUMNS,
-}
 
 
 def calendar_features(times: pd.Series, tz: str = "UTC") -> pd.DataFrame:
@@ -63,17 +91,24 @@ def calendar_features(times: pd.Series, tz: str = "UTC") -> pd.DataFrame:
 
 
 def mood_dataset(
-    plays: pd.DataFrame, cluster_col: str = "cluster", tz: str = "UTC"
+    plays: pd.DataFrame,
+    n_classes: int | None = None,
+    cluster_col: str = "cluster",
+    tz: str = "UTC",
+    keep_all: bool = False,
 ) -> pd.DataFrame:
     """One row per play whose next play in the same session has a known cluster (target).
 
-    `plays` is `sessionize` output with a cluster per play (-1 when unknown). Besides
-    MOOD_FEATURE_COLUMNS the frame carries `played_at` (decision time, for splits), `target_at`
-    (the next play's start, for purging split boundaries), `session_id`, `user_id` and `target`.
+    `plays` is `sessionize` output with a cluster per play (-1 when unknown); `n_classes` is the
+    clustering's K (default: the largest cluster + 1). Besides `mood_feature_columns(K)` the
+    frame carries `played_at` (decision time, for splits), `target_at` (the next play's start,
+    for purging split boundaries), `session_id`, `user_id` and `target`. With `keep_all`, every
+    play is a row (target -1 where unknown): the latest play is what a prediction starts from.
     """
     df = plays.sort_values(["user_id", "played_at"], kind="mergesort").reset_index(drop=True)
     session = df["session_id"]
     cluster = df[cluster_col].fillna(-1).astype(np.int64)
+    k = int(n_classes if n_classes is not None else max(int(cluster.max()) + 1, 1))
 
     out = pd.DataFrame(index=df.index)
     out["cluster_0"] = cluster
@@ -102,14 +137,135 @@ def mood_dataset(
     out["length_so_far"] = df["length_so_far"].astype(np.int64)
     out["minutes_since_session_start"] = df["minutes_since_session_start"].astype(float)
 
-    next_session = session.shift(-1)
-    out["target"] = cluster.shift(-1).fillna(-1).astype(np.int64)
+    same_session_next = session.shift(-1).eq(session)
+    target = cluster.shift(-1).where(same_session_next, -1).fillna(-1).astype(np.int64)
+    local_hour = pd.to_datetime(df["played_at"], utc=True).dt.tz_convert(tz).dt.hour
+    out = out.join(_memory_features(df, cluster, target, local_hour.to_numpy(), k))
+
+    out["target"] = target
     out["target_at"] = df["played_at"].shift(-1)
     out["played_at"] = df["played_at"]
     out["session_id"] = session
     out["user_id"] = df["user_id"]
-    keep = next_session.eq(session) & out["target"].ge(0)
-    return out[keep].reset_index(drop=True)
+    if keep_all:
+        return out
+    return out[out["target"].ge(0)].reset_index(drop=True)
+
+
+def _track_keys(df: pd.DataFrame) -> pd.Series:
+    """What identifies a track across plays: the play key, else the track id, else the names."""
+    if "play_key" in df.columns:
+        return df["play_key"].astype(object)
+    if "track_id" in df.columns:
+        names = [
+            f"{a}|{t}"
+            for a, t in zip(
+                df.get("artist_name", df.index), df.get("track_name", df.index), strict=True
+            )
+        ]
+        return (
+            df["track_id"]
+            .astype(object)
+            .where(df["track_id"].notna(), pd.Series(names, index=df.index))
+        )
+    return pd.Series(np.arange(len(df)), index=df.index).astype(object)  # no identity known
+
+
+def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(codes), k))
+    known = (codes >= 0) & (codes < k)
+    out[np.flatnonzero(known), codes[known]] = 1.0
+    return out
+
+
+def _memory_features(
+    df: pd.DataFrame, cluster: pd.Series, target: pd.Series, hour: np.ndarray, k: int
+) -> pd.DataFrame:
+    """Per play: what the person's own past says about the next mood, from earlier plays only."""
+    session = df["session_id"]
+    out = pd.DataFrame(index=df.index)
+    known_cluster = cluster.where(cluster >= 0)
+    last_known = known_cluster.groupby(session, sort=False).ffill().fillna(-1).astype(np.int64)
+    out["last_known"] = last_known
+    seen = known_cluster.notna().astype(np.int64).groupby(session, sort=False).cumsum()
+    since = df.groupby([session, seen], sort=False).cumcount()
+    out["plays_since_known"] = np.where(last_known >= 0, since, -1)
+    run = (last_known != last_known.groupby(session, sort=False).shift(1)).cumsum()
+    out["dwell"] = np.where(last_known >= 0, df.groupby(run, sort=False).cumcount() + 1, 0)
+    run_start = df.groupby(run, sort=False)["played_at"].transform("min")
+    minutes = (df["played_at"] - run_start).dt.total_seconds() / 60.0
+    out["minutes_in_mood"] = np.where(last_known >= 0, minutes, np.nan)
+
+    ms = pd.to_numeric(df["ms_played"], errors="coerce")
+    skip = (ms < SKIP_MS).astype(float).where(ms.notna())
+    out["is_skip"] = skip
+    out["skip_rate_window"] = skip.groupby(session, sort=False).transform(
+        lambda s: s.rolling(SKIP_WINDOW, min_periods=1).mean()
+    )
+
+    lk = last_known.to_numpy()
+    for j, column in enumerate(_one_hot(lk, k).T):
+        out[f"last_is_{j}"] = column
+    counts = pd.DataFrame(_one_hot(cluster.to_numpy(), k), index=df.index)
+    so_far = counts.groupby(session.to_numpy(), sort=False).cumsum().to_numpy()
+    total = so_far.sum(axis=1, keepdims=True)
+    shares = np.divide(so_far, total, out=np.zeros_like(so_far), where=total > 0)
+    for j in range(k):
+        out[f"session_share_{j}"] = shares[:, j]
+
+    # what followed this track before: successor moods of its earlier plays (all in the past,
+    # since an earlier play's next play started no later than this one)
+    keys = _track_keys(df).to_numpy()
+    nxt = target.to_numpy()
+    followed = pd.DataFrame(_one_hot(nxt, k), index=df.index)
+    earlier = followed.groupby(keys, sort=False).cumsum().to_numpy() - followed.to_numpy()
+    n_earlier = earlier.sum(axis=1, keepdims=True)
+    successor_share = np.divide(earlier, n_earlier, out=np.zeros_like(earlier), where=n_earlier > 0)
+    for j in range(k):
+        out[f"successor_share_{j}"] = successor_share[:, j]
+    out["successor_n"] = n_earlier[:, 0]
+    last_next = pd.Series(np.where(nxt >= 0, nxt, np.nan), index=df.index)
+    previous = last_next.groupby(keys, sort=False).shift(1)
+    out["successor_last"] = previous.groupby(keys, sort=False).ffill().fillna(-1).astype(np.int64)
+
+    rates, counted = _online_transitions(lk, nxt, _day_part(hour), session.to_numpy(), k)
+    for j in range(k):
+        out[f"transition_{j}"] = rates[:, j]
+    out["transitions_n"] = counted
+    return out
+
+
+def _day_part(hour: np.ndarray) -> np.ndarray:
+    part = np.zeros(len(hour), dtype=np.int64)
+    for i, (lo, hi) in enumerate(DAY_PARTS):
+        part[(hour >= lo) & (hour < hi)] = i
+    return part
+
+
+def _online_transitions(
+    last_known: np.ndarray, nxt: np.ndarray, part: np.ndarray, session: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(next mood | last mood, part of day) from the transitions completed before each play.
+
+    Play i's transition (its last mood → the next play's mood) is known once play i+1 starts,
+    so it is counted from row i+1 on. A uniform prior of weight 1 smooths sparse cells.
+    """
+    counts: dict[tuple[int, int], np.ndarray] = {}
+    rates = np.empty((len(nxt), k))
+    counted = np.zeros(len(nxt))
+    prior = np.full(k, 1.0 / k)
+    for i in range(len(nxt)):
+        if i > 0 and nxt[i - 1] >= 0 and session[i - 1] == session[i]:
+            cell = counts.setdefault((int(last_known[i - 1]), int(part[i - 1])), np.zeros(k))
+            cell[nxt[i - 1]] += 1.0
+        cell = counts.get((int(last_known[i]), int(part[i])))
+        if cell is None:
+            rates[i] = prior
+        else:
+            n = cell.sum()
+            rates[i] = (cell + prior) / (n + 1.0)
+            counted[i] = n
+    return rates, counted
 
 
 def _same_hour_counts(starts_per_hour: np.ndarray, days: int) -> np.ndarray:

@@ -151,11 +151,11 @@ def fit_calibrator(p: np.ndarray, y: np.ndarray, kind: str | None = None) -> Cal
     return Calibrator("platt", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
 
 
-# -- model bundles --------------------------------------------------------------------------
+# -- trained models --------------------------------------------------------------------------
 
 
 @dataclass
-class ModelBundle:
+class TrainedModel:
     """A trained booster and everything needed to reuse or audit it."""
 
     task: str  # "mood" | "session"
@@ -193,7 +193,7 @@ class ModelBundle:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelBundle:
+    def from_dict(cls, data: dict[str, Any]) -> TrainedModel:
         booster = xgb.Booster()
         booster.load_model(bytearray(data["booster_json"].encode("utf-8")))
         cal = data.get("calibrator")
@@ -215,7 +215,7 @@ class ModelBundle:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> ModelBundle:
+    def load(cls, path: str | Path) -> TrainedModel:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
@@ -266,7 +266,7 @@ def train_mood(
     n_classes: int,
     feature_columns: list[str],
     params: dict[str, Any] | None = None,
-) -> ModelBundle:
+) -> TrainedModel:
     """Multi-class next-mood model; balanced class weights so rare moods are not ignored."""
     params = {**MOOD_PARAMS, **(params or {}), "num_class": n_classes}
     y = data["target"].to_numpy(dtype=int)
@@ -276,7 +276,7 @@ def train_mood(
     per_class = dict(zip(y_train, w_train, strict=True))
     w_val = np.array([per_class.get(c, 1.0) for c in y[split.val]])
     booster, best = _fit(params, data[feature_columns], y, split, (w_train, w_val), "mlogloss")
-    return ModelBundle(
+    return TrainedModel(
         "mood", booster, list(feature_columns), params, best, n_classes,
         _window(data, "played_at", split),
     )  # fmt: skip
@@ -288,7 +288,7 @@ def train_session(
     feature_columns: list[str],
     params: dict[str, Any] | None = None,
     calibration: str | None = None,
-) -> ModelBundle:
+) -> TrainedModel:
     """Binary session-start model, up-weighted positives, calibrated on the validation fold.
 
     The validation fold serves both early stopping and calibration; the test fold stays unseen.
@@ -298,10 +298,10 @@ def train_session(
     neg = int(split.train.sum()) - pos
     params = {**SESSION_PARAMS, **(params or {}), "scale_pos_weight": max(neg, 1) / pos}
     booster, best = _fit(params, data[feature_columns], y, split, None, "aucpr")
-    bundle = ModelBundle(
+    model = TrainedModel(
         "session", booster, list(feature_columns), params, best, 2,
         _window(data, "hour_start", split),
     )  # fmt: skip
-    p_val = bundle.predict_proba(data[split.val], calibrated=False)
-    bundle.calibrator = fit_calibrator(p_val, y[split.val], calibration)
-    return bundle
+    p_val = model.predict_proba(data[split.val], calibrated=False)
+    model.calibrator = fit_calibrator(p_val, y[split.val], calibration)
+    return model

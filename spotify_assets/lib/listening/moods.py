@@ -129,39 +129,72 @@ def label_cluster(raw_centroid: Sequence[float] | Mapping[str, float]) -> str:
     return f"{energy} energy, {valence}, {texture}"
 
 
-# Secondary descriptors used to tell apart clusters that share a base name.
+# Words for a cluster that sits above / below the others sharing its base name, per feature.
 _DESCRIPTORS = {
     "danceability": ("danceable", "less danceable"),
     "instrumentalness": ("instrumental", "vocal"),
     "tempo_norm": ("faster", "slower"),
+    "valence": ("brighter", "darker"),
+    "energy": ("more intense", "softer"),
+    "acousticness": ("more acoustic", "more produced"),
 }
+_MAX_TRAITS = 3
 
 
 def cluster_labels(raw_centroids: np.ndarray, std_centroids: np.ndarray) -> list[str]:
-    """Names for all clusters, made distinct: duplicates get their most distinguishing trait.
+    """Names for all clusters, every one distinct and in words.
 
-    The trait is the secondary feature (danceability, instrumentalness, tempo) whose standardized
-    value deviates most from the duplicates' mean; a numeric suffix settles any remaining tie.
+    Clusters sharing a base name get, one at a time, the trait (feature) on which they deviate
+    most from the others sharing it, until the names differ (at most three traits). Clusters
+    whose centroids are identical on every feature are named by their rounded values.
     """
     base = [label_cluster(c) for c in raw_centroids]
     labels = list(base)
-    for name in set(base):
-        idx = [i for i, b in enumerate(base) if b == name]
-        if len(idx) < 2:
-            continue
-        cols = [MOOD_FEATURES.index(f) for f in _DESCRIPTORS]
-        sub = std_centroids[np.ix_(idx, cols)]
-        dev = sub - sub.mean(axis=0)
-        for row, i in enumerate(idx):
-            j = int(np.argmax(np.abs(dev[row])))
-            up, down = _DESCRIPTORS[MOOD_FEATURES[cols[j]]]
-            labels[i] = f"{name}, {up if dev[row, j] >= 0 else down}"
-    seen: dict[str, int] = {}
+    cols = [MOOD_FEATURES.index(f) for f in _DESCRIPTORS]
+    for _ in range(_MAX_TRAITS):
+        groups: dict[str, list[int]] = {}
+        for i, label in enumerate(labels):
+            groups.setdefault(label, []).append(i)
+        clashes = [idx for idx in groups.values() if len(idx) > 1]
+        if not clashes:
+            return labels
+        for idx in clashes:
+            sub = std_centroids[np.ix_(idx, cols)]
+            dev = sub - sub.mean(axis=0)
+            for row, i in enumerate(idx):
+                used = labels[i]
+                order = np.argsort(-np.abs(dev[row]), kind="stable")
+                for j in order:
+                    up, down = _DESCRIPTORS[MOOD_FEATURES[cols[j]]]
+                    word = up if dev[row, j] >= 0 else down
+                    if abs(dev[row, j]) > 1e-9 and up not in used and down not in used:
+                        labels[i] = f"{used}, {word}"
+                        break
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
     for i, label in enumerate(labels):
-        if labels.count(label) > 1:
-            seen[label] = seen.get(label, 0) + 1
-            labels[i] = f"{label} #{seen[label]}"
-    return labels
+        if counts[label] > 1:
+            c = dict(zip(MOOD_FEATURES, raw_centroids[i], strict=True))
+            labels[i] = (
+                f"{label} (energy {c['energy']:.2f}, valence {c['valence']:.2f}, "
+                f"{c['tempo_norm'] * 250:.0f} BPM)"
+            )
+    return _settle(labels)
+
+
+def _settle(labels: list[str]) -> list[str]:
+    """Identical centroids (a degenerate fit): say so in words rather than with a number."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(
+            label
+            if seen[label] == 1
+            else f"{label}, same profile as another cluster ({seen[label]})"
+        )
+    return out
 
 
 @dataclass

@@ -10,7 +10,9 @@ import psycopg
 
 from spotify_assets.lib.store.bulk import copy_upsert
 
-COLUMNS = ["stage", "source_file", "source_sha256", "line", "record_id", "reason", "raw"]
+COLUMNS = [
+    "stage", "source_file", "source_sha256", "line", "record_id", "reason", "raw", "user_id",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,16 @@ class QuarantineRepository:
         self.conn = conn
 
     def add(
-        self, stage: str, source_file: str, source_sha256: str, records: list[QuarantineRecord]
+        self,
+        stage: str,
+        source_file: str,
+        source_sha256: str,
+        records: list[QuarantineRecord],
+        user_id: str | None = None,
     ) -> int:
-        """Record rejected rows once per (stage, file content, line); returns rows added."""
+        """Record rejected rows once per (stage, file content, line); returns rows added.
+
+        `user_id` marks personal rows (a listening history) so they go with that person."""
         frame = pd.DataFrame(
             {
                 "stage": stage,
@@ -38,6 +47,7 @@ class QuarantineRepository:
                 "record_id": [r.record_id for r in records],
                 "reason": [r.reason for r in records],
                 "raw": [r.raw for r in records],
+                "user_id": user_id,
             },
             columns=COLUMNS,
         )
@@ -45,7 +55,7 @@ class QuarantineRepository:
             self.conn,
             "quarantine",
             frame,
-            key=["stage", "source_sha256", "line"],
+            key=["stage", "source_sha256", "line", "user_id"],
             update=False,
             touch=None,
         )

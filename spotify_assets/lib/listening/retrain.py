@@ -1,0 +1,306 @@
+"""One retrain of a listener's models: split, one clustering, next-mood policy, session model.
+
+The time split is decided first, and the mood clustering is fitted on the training weeks only;
+that one clustering then labels the datasets, the predictions and the dashboard until the next
+retrain, so a mood id always means the same thing within a retrain (`retrain_id`).
+
+Most plays of a real person have no audio features. The mood half degrades in words (no
+clustering, or repeating the last mood serves) rather than failing; the session model needs
+only play times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spotify_assets.lib.hashing import stable_hash
+from spotify_assets.lib.listening.datasets import (
+    SESSION_FEATURE_COLUMNS,
+    mood_dataset,
+    mood_feature_columns,
+    session_dataset,
+)
+from spotify_assets.lib.listening.evaluate import (
+    evaluate_mood,
+    evaluate_session,
+    hour_of_week_prior,
+    mood_baselines,
+)
+from spotify_assets.lib.listening.models import (
+    TrainedModel,
+    time_boundaries,
+    time_split,
+    train_mood,
+    train_session,
+)
+from spotify_assets.lib.listening.mood_policy import (
+    MODEL,
+    REPEAT,
+    MoodPolicy,
+    PolicyRows,
+    choose_policy,
+    rule_predictions,
+    split_by_day,
+)
+from spotify_assets.lib.listening.moods import MoodModel, assign, fit_moods
+from spotify_assets.lib.versions import LISTENING_MODELS_VERSION
+
+MIN_MOOD_PLAYS = 50  # training plays with features needed to cluster moods
+MIN_MODEL_ROWS = 100  # training transitions needed to fit the next-mood model
+MIN_DAYS = 14  # days of history the session model needs (train, validation and test weeks)
+
+
+class RetrainError(ValueError):
+    """The history cannot support a retrain at all; the message says what is missing."""
+
+
+@dataclass
+class Clustering:
+    """The retrain's one clustering, fitted on the training weeks, or why there is none."""
+
+    boundaries: tuple[pd.Timestamp, pd.Timestamp]
+    moods: MoodModel | None
+    reason: str = ""
+    fitted_on: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "boundaries": [b.isoformat() for b in self.boundaries],
+            "moods": self.moods.to_dict() if self.moods else None,
+            "reason": self.reason,
+            "fitted_on": self.fitted_on,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Clustering:
+        b1, b2 = (pd.Timestamp(b) for b in data["boundaries"])
+        moods = MoodModel.from_dict(data["moods"]) if data.get("moods") else None
+        return cls((b1, b2), moods, data.get("reason", ""), int(data.get("fitted_on", 0)))
+
+
+def coverage(plays: pd.DataFrame) -> dict[str, Any]:
+    """How many plays have audio features (and so a mood): the normal case is a minority."""
+    n, featured = len(plays), int(plays["has_features"].sum())
+    return {"plays": n, "with_features": featured, "share": round(featured / n, 4) if n else 0.0}
+
+
+def cluster_training_weeks(plays: pd.DataFrame, seed: int = 0) -> Clustering:
+    """Split boundaries from all plays, then moods fitted on the training weeks' featured plays."""
+    days = plays["played_at"].dt.normalize().nunique() if len(plays) else 0
+    if len(plays) < 3 or days < MIN_DAYS:
+        raise RetrainError(
+            f"{len(plays)} plays over {days} days: the models need at least {MIN_DAYS} days of "
+            "listening (import a longer history)"
+        )
+    b1, b2 = time_boundaries(plays["played_at"])
+    train = plays[plays["played_at"] < b1]
+    featured = int(train["has_features"].sum())
+    if featured < MIN_MOOD_PLAYS:
+        reason = (
+            f"only {featured} of the training weeks' plays have audio features (moods need "
+            f"{MIN_MOOD_PLAYS}; {coverage(plays)['share']:.0%} of all plays have them): load a "
+            "catalog that covers this listener's songs (spotify-assets catalog FILE), then retrain"
+        )
+        return Clustering((b1, b2), None, reason, featured)
+    return Clustering((b1, b2), fit_moods(train, seed=seed), "", featured)
+
+
+@dataclass
+class Retrain:
+    retrain_id: str
+    user_id: str
+    trained_at: pd.Timestamp
+    timezone: str
+    clustering: Clustering
+    policy: MoodPolicy
+    mood_model: TrainedModel | None
+    session_model: TrainedModel
+    mood_result: dict[str, Any] | None
+    session_result: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mood_beats_baseline(self) -> bool:
+        return bool(self.mood_result and self.mood_result["beats_baseline"]["macro_f1"])
+
+    @property
+    def session_beats_baseline(self) -> bool:
+        return bool(self.session_result["beats_baseline"]["pr_auc"])
+
+    def metrics(self) -> dict[str, Any]:
+        """Headline metrics with CIs for every system: what the dashboard and status show."""
+
+        def table(result: dict[str, Any], metric: str) -> dict[str, Any]:
+            return {s: _ci(v[metric]) for s, v in result["scores"].items()}
+
+        out: dict[str, Any] = {}
+        if self.mood_result:
+            out["mood"] = {
+                m: table(self.mood_result, m) for m in ("macro_f1", "accuracy", "roc_auc")
+            }
+            out["mood_difference"] = self.mood_result["difference"]
+        s = self.session_result
+        out["session"] = {m: table(s, m) for m in ("pr_auc", "roc_auc")}
+        out["session"]["ece"] = {
+            "before_calibration": _ci(s["ece_before"]),
+            "after_calibration": _ci(s["ece_after"]),
+            "hour_of_week_prior": _ci(s["scores"]["hour_of_week_prior"]["ece"]),
+        }
+        out["session_difference"] = s["difference"]
+        return out
+
+
+def _ci(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
+
+
+def retrain_id(user_id: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> str:
+    """Readable and unique: the time it was trained and a hash of what it was trained on."""
+    digest = stable_hash(
+        "lr",
+        {
+            "user": user_id,
+            "at": trained_at.isoformat(),
+            "plays": len(plays),
+            "last": plays["played_at"].max().isoformat() if len(plays) else None,
+            "version": LISTENING_MODELS_VERSION,
+        },
+    )
+    return f"{trained_at.strftime('%Y%m%dT%H%M%SZ')}-{digest[-8:]}"
+
+
+def retrain(
+    plays: pd.DataFrame,
+    clustering: Clustering,
+    user_id: str,
+    timezone: str = "UTC",
+    n_boot: int = 500,
+    seed: int = 0,
+    trained_at: pd.Timestamp | None = None,
+) -> Retrain:
+    """Train and evaluate both models on sessionized plays with the retrain's clustering."""
+    trained_at = trained_at or pd.Timestamp.now(tz="UTC").floor("s")
+    b1, b2 = clustering.boundaries
+    plays = plays.copy()
+    plays["cluster"] = (
+        assign(clustering.moods, plays) if clustering.moods else np.full(len(plays), -1)
+    )
+    majority = -1
+    if clustering.moods:
+        k = clustering.moods.k
+        mood_model, policy, mood_result, majority = _mood(
+            plays, k, (b1, b2), timezone, n_boot, seed
+        )
+    else:
+        mood_model, mood_result = None, None
+        policy = MoodPolicy(REPEAT, reason=f"no mood clustering: {clustering.reason}")
+
+    hours = session_dataset(plays, tz=timezone)
+    split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
+    if not split.test.any() or hours.loc[split.train, "target"].nunique() < 2:
+        raise RetrainError(
+            "too few listening sessions in the training weeks to model session starts"
+        )
+    session_model = train_session(hours, split, SESSION_FEATURE_COLUMNS)
+    test = hours[split.test]
+    session_result = evaluate_session(
+        test["target"].to_numpy(), session_model.predict_proba(test, calibrated=False),
+        session_model.predict_proba(test), hour_of_week_prior(hours[split.train], test),
+        test["hour_start"], n_boot=n_boot, seed=seed, tz=timezone,
+    )  # fmt: skip
+    session_model.metrics = _headline(session_result, ("pr_auc", "roc_auc", "f1@0.3"))
+    session_model.metrics["ece_before"] = session_result["ece_before"]
+    session_model.metrics["ece_after"] = session_result["ece_after"]
+
+    summary = {
+        **coverage(plays),
+        "sessions": int(plays["session_id"].nunique()),
+        "k": clustering.moods.k if clustering.moods else 0,
+        "mood_rows": mood_result["rows"] if mood_result else 0,
+        "session_hours": len(hours),
+        "timezone": timezone,
+        "boundaries": [b1.isoformat(), b2.isoformat()],
+        "mood_policy": policy.kind,
+        "mood_policy_reason": policy.reason,
+        "majority_mood": majority,
+    }
+    return Retrain(
+        retrain_id(user_id, trained_at, plays), user_id, trained_at, timezone, clustering,
+        policy, mood_model, session_model, mood_result, session_result, summary,
+    )  # fmt: skip
+
+
+def _mood(
+    plays: pd.DataFrame,
+    k: int,
+    boundaries: tuple[pd.Timestamp, pd.Timestamp],
+    timezone: str,
+    n_boot: int,
+    seed: int,
+) -> tuple[TrainedModel | None, MoodPolicy, dict[str, Any] | None, int]:
+    """The next-mood model, the policy that serves, its test evaluation, the majority mood."""
+    data = mood_dataset(plays, k, tz=timezone)
+    split = time_split(data, boundaries=boundaries, target_time_col="target_at")
+    y = data["target"].to_numpy(dtype=int)
+    train_y = y[split.train]
+    majority = int(np.bincount(train_y if len(train_y) else y, minlength=k).argmax())
+    rules = rule_predictions(data, majority)
+
+    local_days = _local_days(data["played_at"], timezone)
+    val = split.val
+    earlier = np.zeros(len(data), dtype=bool)
+    earlier[np.flatnonzero(val)] = split_by_day(local_days[val])[0]
+    model, note = None, ""
+    if split.train.sum() >= MIN_MODEL_ROWS and earlier.any():
+        # early stopping sees only the earlier validation days: the later ones confirm
+        model = train_mood(data, replace(split, val=earlier), k, mood_feature_columns(k))
+    else:
+        note = f"{int(split.train.sum())} training transitions (the model needs {MIN_MODEL_ROWS})"
+    rows = PolicyRows(
+        y[val], {name: r[val] for name, r in rules.items()},
+        model.predict_proba(data[val]) if model is not None and val.any() else None,
+        local_days[val],
+    )  # fmt: skip
+    policy = choose_policy(rows, k, n_boot=n_boot, seed=seed, model_note=note)
+    if policy.kind != MODEL and model is not None:
+        model.metrics["served"] = False
+    test = split.test
+    if not test.any():
+        return model, policy, None, majority
+    proba = model.predict_proba(data[test]) if model is not None else None
+    served, scores = policy.predict({n: r[test] for n, r in rules.items()}, proba, k)
+    baselines = mood_baselines(
+        data.loc[test, "cluster_0"].to_numpy(), data.loc[test, "last_known"].to_numpy(), majority
+    )
+    result = evaluate_mood(
+        y[test], served, scores, baselines, data.loc[test, "played_at"], n_boot=n_boot, seed=seed,
+        tz=timezone,
+    )  # fmt: skip
+    result["rows"] = {
+        "train": int(split.train.sum()),
+        "val": int(val.sum()),
+        "test": int(test.sum()),
+    }
+    result["policy"] = policy.to_dict()
+    if model is not None:
+        model.metrics.update(_headline(result, ("accuracy", "macro_f1", "roc_auc")))
+    return model, policy, result, majority
+
+
+def _local_days(times: pd.Series, timezone: str) -> np.ndarray:
+    return pd.to_datetime(times, utc=True).dt.tz_convert(timezone).dt.date.to_numpy()
+
+
+def _headline(result: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        m: {
+            "model": result["scores"]["model"][m],
+            "difference": result["difference"][m],
+            "beats_baseline": result["beats_baseline"][m],
+        }
+        for m in metrics
+    }

@@ -1,0 +1,253 @@
+"""The listening tables: listeners, plays, play_joins, track_features, history cursors, and the
+retrain records (`listening_retrains` + `model_runs`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from spotify_assets.lib.documents import to_jsonable
+from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
+
+PLAY_KEY = ["user_id", "play_key", "played_at"]
+PLAY_WRITE_COLUMNS = [
+    "user_id", "play_key", "played_at", "ended_at", "ms_played", "track_id", "artist_name",
+    "track_name", "album_name", "source", "platform", "reason_start", "reason_end", "shuffle",
+    "skipped", "conn_country",
+]  # fmt: skip
+FEATURE_COLUMNS = ["track_key", *AUDIO_FEATURES, "source"]
+_HAS_FEATURES = " AND ".join(f"{c} IS NOT NULL" for c in ("danceability", "energy", "valence"))
+
+
+class ListenerRepository:
+    """A listener's own settings (today: the time zone)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def ensure(self, user_id: str, timezone: str | None = None) -> None:
+        """Create the listener; a given time zone replaces the stored one."""
+        self.conn.execute(
+            """INSERT INTO listeners (user_id, timezone) VALUES (%s, %s)
+               ON CONFLICT (user_id) DO UPDATE
+               SET timezone = coalesce(EXCLUDED.timezone, listeners.timezone), updated_at = now()""",
+            (user_id, timezone or None),
+        )
+
+    def timezone(self, user_id: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT timezone FROM listeners WHERE user_id = %s", (user_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def all(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT user_id FROM listeners ORDER BY user_id")]
+
+
+class PlayRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
+        """Insert new plays; a play already stored (same user, key and start) is left alone."""
+        rows = _write_ready(frame).drop_duplicates(PLAY_KEY)
+        return copy_upsert(self.conn, "plays", rows, key=PLAY_KEY, update=False, touch=None)
+
+    def count(self, user_id: str | None = None) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM plays WHERE %(u)s::text IS NULL OR user_id = %(u)s",
+            {"u": user_id},
+        ).fetchone()[0]
+
+    def countries(self, user_id: str) -> dict[str, int]:
+        """Plays per connection country, most frequent first."""
+        rows = self.conn.execute(
+            """SELECT conn_country, count(*) FROM plays
+               WHERE user_id = %s AND conn_country IS NOT NULL
+               GROUP BY 1 ORDER BY 2 DESC, 1""",
+            (user_id,),
+        ).fetchall()
+        return {country: n for country, n in rows}
+
+    def distinct_tracks(self, user_id: str) -> pd.DataFrame:
+        """One row per play key of the listener, with its play count: what the join needs."""
+        rows = self.conn.execute(
+            """SELECT play_key, max(track_id), max(artist_name), max(track_name), count(*)
+               FROM plays WHERE user_id = %s GROUP BY play_key ORDER BY play_key""",
+            (user_id,),
+        ).fetchall()
+        return pd.DataFrame(
+            rows, columns=["play_key", "track_id", "artist_name", "track_name", "plays"]
+        )
+
+    def load(self, user_id: str) -> pd.DataFrame:
+        """Every play of `user_id` in time order, with the audio features of what was played.
+
+        Features come from the catalog track the play joined to, else from `track_features`
+        (by the play key); NaN when neither knows it, which is normal for most real plays.
+        """
+        features = sql.SQL(", ").join(
+            sql.SQL("coalesce(t.{0}, f.{0}) AS {0}").format(sql.Identifier(c))
+            for c in AUDIO_FEATURES
+        )
+        query = sql.SQL(
+            """SELECT p.user_id, p.play_key, p.played_at, p.ended_at, p.ms_played, p.track_id,
+                      p.artist_name, p.track_name, p.skipped, p.source, p.conn_country,
+                      j.catalog_track_id, coalesce(j.join_method, 'none') AS join_method,
+                      {features}
+               FROM plays p
+               LEFT JOIN play_joins j ON j.play_key = p.play_key
+               LEFT JOIN tracks t ON t.track_id = j.catalog_track_id
+               LEFT JOIN track_features f ON f.track_key = p.play_key
+               WHERE p.user_id = %s
+               ORDER BY p.played_at, p.play_key"""
+        ).format(features=features)
+        with self.conn.cursor() as cur:
+            cur.execute(query, (user_id,))
+            frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+        for column in ("played_at", "ended_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        for column in AUDIO_FEATURES:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        frame["has_features"] = frame[list(AUDIO_FEATURES)].notna().all(axis=1)
+        return frame
+
+    def cursor(self, user_id: str, source: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT cursor FROM history_cursors WHERE user_id = %s AND source = %s",
+            (user_id, source),
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, user_id: str, source: str, cursor: str) -> None:
+        self.conn.execute(
+            """INSERT INTO history_cursors (user_id, source, cursor) VALUES (%s, %s, %s)
+               ON CONFLICT (user_id, source)
+               DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()""",
+            (user_id, source, cursor),
+        )
+
+
+class TrackFeatureRepository:
+    """Audio features of played tracks that the catalog may lack (ReccoBeats, an export's
+    feature columns), keyed by play key."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
+        """FEATURE_COLUMNS, one row per key; a changed value is rewritten."""
+        rows = frame[FEATURE_COLUMNS].drop_duplicates("track_key", keep="last")
+        return copy_upsert(self.conn, "track_features", rows, key=["track_key"])
+
+    def known(self, keys: list[str]) -> set[str]:
+        found = self.conn.execute(
+            "SELECT track_key FROM track_features WHERE track_key = ANY(%s)", (keys,)
+        )
+        return {row[0] for row in found}
+
+
+class PlayJoinRepository:
+    """Which catalog track each play key joined to, refreshed whenever the catalog changes."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def catalog(self) -> pd.DataFrame:
+        """The catalog as `join_plays` wants it."""
+        rows = self.conn.execute(
+            f"SELECT track_id, name, artists, popularity, ({_HAS_FEATURES}) FROM tracks"
+        ).fetchall()
+        return pd.DataFrame(
+            rows, columns=["track_id", "name", "artists", "popularity", "has_features"]
+        )
+
+    def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
+        """play_key, catalog_track_id, join_method; only changed joins are rewritten."""
+        rows = frame[["play_key", "catalog_track_id", "join_method"]]
+        return copy_upsert(self.conn, "play_joins", rows, key=["play_key"], touch="joined_at")
+
+
+@dataclass(frozen=True)
+class RetrainRecord:
+    retrain_id: str
+    user_id: str
+    trained_at: pd.Timestamp
+    timezone: str
+    boundaries: dict[str, Any]
+    moods: dict[str, Any] | None
+    mood_policy: str
+    summary: dict[str, Any]
+
+
+class RetrainRepository:
+    """One row per retrain in `listening_retrains`, and one per model in `model_runs` (the
+    metrics history)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def record(self, record: RetrainRecord, models: list[dict[str, Any]]) -> None:
+        """The retrain and its model runs, once (a rerun of the same retrain id is a no-op)."""
+        inserted = self.conn.execute(
+            """INSERT INTO listening_retrains (retrain_id, user_id, trained_at, timezone,
+                   boundaries, moods, mood_policy, summary)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (retrain_id) DO NOTHING RETURNING retrain_id""",
+            (record.retrain_id, record.user_id, record.trained_at, record.timezone,
+             _json(record.boundaries), None if record.moods is None else _json(record.moods),
+             record.mood_policy, _json(record.summary)),
+        ).fetchone()  # fmt: skip
+        if inserted is None:
+            return
+        for model in models:
+            self.conn.execute(
+                """INSERT INTO model_runs (retrain_id, user_id, model, trained_at, data_window,
+                       metrics, beats_baseline, artifact)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                (record.retrain_id, record.user_id, model["model"], record.trained_at,
+                 _json(model["data_window"]), _json(model["metrics"]),
+                 bool(model["beats_baseline"]), model.get("artifact")),
+            )  # fmt: skip
+
+    def latest(self, user_id: str) -> RetrainRecord | None:
+        row = self.conn.execute(
+            """SELECT retrain_id, user_id, trained_at, timezone, boundaries, moods, mood_policy,
+                      summary
+               FROM listening_retrains WHERE user_id = %s
+               ORDER BY trained_at DESC, retrain_id DESC LIMIT 1""",
+            (user_id,),
+        ).fetchone()
+        return RetrainRecord(*row) if row else None
+
+    def model_runs(self, retrain_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            """SELECT model, metrics, beats_baseline, artifact FROM model_runs
+               WHERE retrain_id = %s ORDER BY model""",
+            (retrain_id,),
+        ).fetchall()
+        return [
+            {"model": m, "metrics": metrics, "beats_baseline": beats, "artifact": artifact}
+            for m, metrics, beats, artifact in rows
+        ]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(to_jsonable(value))
+
+
+def _write_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """PLAY_WRITE_COLUMNS with types COPY reads back: nullable ints and booleans, text."""
+    rows = frame.reindex(columns=PLAY_WRITE_COLUMNS).copy()
+    rows["ms_played"] = rows["ms_played"].astype("Int64")
+    for column in ("shuffle", "skipped"):
+        rows[column] = rows[column].astype("boolean")
+    for column in ("played_at", "ended_at"):
+        rows[column] = pd.to_datetime(rows[column], utc=True)
+    return rows
