@@ -25,11 +25,13 @@ from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.listening.mood_policy import REPEAT
 from spotify_assets.lib.listening.retrain import cluster_training_weeks, retrain
-from spotify_assets.lib.listening.sessions import sessionize
-from spotify_assets.lib.listening.store import import_history, refresh_joins
-from spotify_assets.lib.listening.timezones import listener_zone
+from spotify_assets.lib.listening.store import (
+    import_history,
+    listener_zone_of,
+    load_sessions,
+    refresh_joins,
+)
 from spotify_assets.lib.store import Database, resolve_database_url
-from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository
 from spotify_assets.lib.store.server import with_database
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -73,11 +75,8 @@ def evaluate(user: str, path: Path, url: str, n_boot: int) -> dict:
     db = Database(url)
     imported = import_history(db, path, user)
     coverage = refresh_joins(db, user)
-    with db.connect() as conn:
-        plays = sessionize(PlayRepository(conn).load(user))
-        zone = listener_zone(
-            ListenerRepository(conn).timezone(user), PlayRepository(conn).countries(user)
-        )
+    plays = load_sessions(db, user)
+    zone = listener_zone_of(db, user)
     clustering = cluster_training_weeks(plays)
     run = retrain(plays, clustering, user, zone.name, n_boot=n_boot)
     row = {

@@ -329,11 +329,32 @@ LISTENING_ORDER = (
 )  # fmt: skip
 
 
+def _listeners_with_plays() -> set[str]:
+    from spotify_assets.defs.resources import database_resource
+    from spotify_assets.lib.store.listening import ListenerRepository
+
+    with database_resource().get().connect() as conn:
+        return set(ListenerRepository(conn).with_plays())
+
+
+def _known_listeners(instance) -> set[str]:
+    """Listener partitions, after adding any listener the database has plays for (a database
+    from before partitions, or one filled by another instance)."""
+    from spotify_assets.defs.partitions import listeners
+
+    known = set(instance.get_dynamic_partitions(listeners.name))
+    stored = _listeners_with_plays()
+    if missing := sorted(stored - known):
+        instance.add_dynamic_partitions(listeners.name, missing)
+    return known | stored
+
+
 def _listening_job(
     job: str, user: str, run_config: dict, add: bool = False, indent: str = ""
 ) -> int:
     """Launch a listening job from the definitions for one listener (the partition); print one
-    summary line per step, or the failure once, without a stack trace."""
+    summary line per step, or the failure once, without a stack trace. With `add`, a listener
+    new to this instance becomes a partition, removed again if the run stored nothing."""
     import dagster as dg
 
     from spotify_assets.definitions import defs
@@ -342,21 +363,24 @@ def _listening_job(
     _dagster_env()
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     with dg.DagsterInstance.get() as instance:
-        known = set(instance.get_dynamic_partitions(listeners.name))
-        if user not in known:
-            if not add:
-                print(
-                    f"error: no listener {user!r} yet (known: {', '.join(sorted(known)) or 'none'})"
-                    f": import a history first: spotify-assets listening import PATH --user {user}",
-                    file=sys.stderr,
-                )
-                return 2
+        known = _known_listeners(instance)
+        new = user not in known
+        if new and not add:
+            print(
+                f"error: no listener {user!r} yet (known: {', '.join(sorted(known)) or 'none'})"
+                f": import a history first: spotify-assets listening import PATH --user {user}",
+                file=sys.stderr,
+            )
+            return 2
+        if new:
             instance.add_dynamic_partitions(listeners.name, [user])
         print(f"{indent}{job} for {user} …", flush=True)
         result = defs().resolve_job_def(job).execute_in_process(
             instance=instance, partition_key=user, run_config={**run_config, **quiet},
             raise_on_error=False,
         )  # fmt: skip
+        if new and not result.success and user not in _listeners_with_plays():
+            instance.delete_dynamic_partition(listeners.name, user)  # nothing was stored
     lines = {
         asset: meta["summary"] for asset, meta in _metadata(result).items() if "summary" in meta
     }
@@ -389,76 +413,83 @@ def _root_cause(error) -> str:
     return message if error.cls_name == "Failure" else f"{error.cls_name}: {message}"
 
 
-def _set_timezone(user: str, timezone: str | None) -> int:
-    if not timezone:
-        return 0
-    from spotify_assets.defs.resources import database_resource
+def _check_listening_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, before anything is started or stored."""
+    from spotify_assets.defs.listening.automation import (
+        ListenerNameError,
+        api_listener,
+        check_listener,
+    )
     from spotify_assets.lib.listening.timezones import TimezoneError, validate
-    from spotify_assets.lib.store.listening import ListenerRepository
 
     try:
-        validate(timezone)
-    except TimezoneError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    with database_resource().get().connect() as conn:
-        ListenerRepository(conn).ensure(user, timezone)
-    return 0
+        check_listener(args.user)
+        if args.timezone:
+            validate(args.timezone)
+    except (ListenerNameError, TimezoneError) as exc:
+        return str(exc)
+    if args.action == "import" and not args.path:
+        return "listening import needs a PATH (file, folder or zip)"
+    if args.action == "import" and not Path(args.path).exists():
+        return f"{args.path}: no such file or folder"
+    if args.action == "retrain" and args.bootstrap < 50:
+        return f"--bootstrap {args.bootstrap}: use at least 50 resamples for a CI"
+    if args.action == "update" and args.source == "api" and args.user != api_listener():
+        return (
+            f"--source api reads the Spotify account of listener {api_listener()!r} "
+            f"($SPOTIFY_ASSETS_API_LISTENER), not {args.user!r}"
+        )
+    return None
 
 
-def _check_user(user: str) -> int:
-    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
+def _store_timezone(user: str, timezone: str | None) -> None:
+    if timezone:
+        from spotify_assets.defs.resources import database_resource
+        from spotify_assets.lib.store.listening import ListenerRepository
 
-    try:
-        check_listener(user)
-    except ListenerNameError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        with database_resource().get().connect() as conn:
+            ListenerRepository(conn).ensure(user, timezone)
 
 
 def cmd_listening(args: argparse.Namespace) -> int:
     """import | retrain | update | status for one listener (`--user`, the partition key)."""
-    if code := _check_user(args.user):
-        return code
-    if args.action == "import":
-        if not args.path:
-            print("error: listening import needs a PATH (file, folder or zip)", file=sys.stderr)
-            return 2
-        if not Path(args.path).exists():
-            print(f"error: {args.path}: no such file or folder", file=sys.stderr)
-            return 2
-        config = {
-            "ops": {
-                "listening_history": {
-                    "config": {"source": str(Path(args.path).resolve()),
-                               "timezone": args.timezone or ""}
-                }
-            }
-        }  # fmt: skip
-        return _listening_job("import_history", args.user, config, add=True)
+    if problem := _check_listening_args(args):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.action == "status":
         return _listening_status(args.user)
-    if code := _set_timezone(args.user, args.timezone):
-        return code
+    if args.action == "import":
+        config = {"source": str(Path(args.path).resolve()), "timezone": args.timezone or ""}
+        run_config = {"ops": {"listening_history": {"config": config}}}
+        return _listening_job("import_history", args.user, run_config, add=True)
     if args.action == "retrain":
-        config = {"ops": {"listening_models": {"config": {"bootstrap": args.bootstrap}}}}
-        return _listening_job("full_retrain", args.user, config)
-    source = args.source or "none"
-    if source not in ("none", "api", "sample"):
-        source = str(Path(source).resolve())
-    config = {"ops": {"listening_history": {"config": {"source": source}}}}
-    return _listening_job("update", args.user, config)
+        job = "full_retrain"
+        run_config = {"ops": {"listening_models": {"config": {"bootstrap": args.bootstrap}}}}
+    else:
+        job = "update"
+        source = args.source or "none"
+        if source not in ("none", "api", "sample"):
+            source = str(Path(source).resolve())
+        run_config = {"ops": {"listening_history": {"config": {"source": source}}}}
+    if args.timezone:  # stored only for a listener that exists
+        import dagster as dg
+
+        _dagster_env()
+        with dg.DagsterInstance.get() as instance:
+            known = args.user in _known_listeners(instance)
+        if known:
+            _store_timezone(args.user, args.timezone)
+    return _listening_job(job, args.user, run_config)
 
 
 def _listening_status(user: str) -> int:
-    from spotify_assets.defs.artifacts import artifact_store_resource
+    from spotify_assets.defs.artifacts import artifact_store_resource, document_key
     from spotify_assets.defs.resources import database_resource
     from spotify_assets.lib.artifacts import ArtifactNotFound
     from spotify_assets.lib.listening.status import format_status, listener_status
 
     try:
-        drift = artifact_store_resource().get().get_json(f"assets/drift_report/{user}.json")
+        drift = artifact_store_resource().get().get_json(document_key("drift_report", user))
     except ArtifactNotFound:
         drift = None
     print(format_status(listener_status(database_resource().get(), user, drift)))
@@ -725,7 +756,44 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("listening", "import-history") and not args.verbose:
         logging.getLogger("spotify_assets").setLevel(logging.WARNING)  # the steps' lines say it
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted; committed work is kept, rerun to finish", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose or not _expected(exc):
+            raise
+        print(f"error: {_explain(exc)}", file=sys.stderr)
+        return 1
+
+
+def _expected(exc: Exception) -> bool:
+    """Failures a user can act on (a database out of reach, a bad setting), said in one line;
+    anything else is a bug and keeps its traceback."""
+    import psycopg
+
+    from spotify_assets.lib.artifacts import ArtifactError
+    from spotify_assets.lib.listening.timezones import TimezoneError
+
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, psycopg.OperationalError | TimezoneError | ArtifactError) or bool(
+        names & {"DagsterPostgresException", "OperationalError"}
+    )
+
+
+def _explain(exc: Exception) -> str:
+    from spotify_assets.lib.artifacts import ArtifactError
+    from spotify_assets.lib.listening.timezones import TimezoneError
+
+    if isinstance(exc, TimezoneError | ArtifactError):
+        return str(exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"the database cannot be reached ({first}). Check DATABASE_URL / DAGSTER_PG_URL, or "
+        "that the embedded server can start; work committed before this is kept, so rerunning "
+        "the command finishes the rest"
+    )
 
 
 if __name__ == "__main__":

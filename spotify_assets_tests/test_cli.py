@@ -193,3 +193,9 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     assert failed.returncode == 1
     assert failed.stderr.count("StreamingHistory0.json: not valid JSON") == 1, failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
+    # a new listener whose first import fails is not left behind as an empty partition
+    assert cli(cli_env, "listening", "import", str(truncated), "--user", "nobody").returncode == 1
+    gone = cli(cli_env, "listening", "retrain", "--user", "nobody")
+    assert gone.returncode == 2 and "no listener 'nobody'" in gone.stderr
+    api = cli(cli_env, "listening", "update", "--user", "ravi", "--source", "api")
+    assert api.returncode == 2 and "Spotify account of listener 'me'" in api.stderr

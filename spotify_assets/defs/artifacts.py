@@ -70,8 +70,8 @@ class DocumentIOManager(dg.ConfigurableIOManager):
 
     @staticmethod
     def key(context: dg.OutputContext | dg.InputContext) -> str:
-        partition = context.asset_partition_key if context.has_asset_partitions else "all"
-        return f"assets/{'/'.join(context.asset_key.path)}/{partition}.json"
+        partition = context.asset_partition_key if context.has_asset_partitions else None
+        return document_key(context.asset_key.to_user_string(), partition)
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
         if obj is None:
@@ -90,6 +90,11 @@ class DocumentIOManager(dg.ConfigurableIOManager):
                 description=f"{asset} has not been materialized{where} yet: run the job that "
                 f"makes it first (for listening: `spotify-assets listening retrain`) ({exc})",
             ) from exc
+
+
+def document_key(asset: str, partition: str | None = None) -> str:
+    """Where `DocumentIOManager` keeps an asset's document (for readers outside a run)."""
+    return f"assets/{asset}/{partition or 'all'}.json"
 
 
 def document_io_manager() -> DocumentIOManager:

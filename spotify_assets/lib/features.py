@@ -13,3 +13,8 @@ AUDIO_FEATURES = (
     "valence",
     "tempo",
 )
+# What a play needs for a mood: a track "has features" when all of these are known. One
+# definition for the catalog join, fetched features, coverage figures and the clustering.
+MOOD_FEATURES_NEEDED = (
+    "valence", "energy", "danceability", "acousticness", "instrumentalness", "tempo",
+)  # fmt: skip

@@ -28,6 +28,7 @@ SECRETS = {
     "username": "planted_username_q7x",
     "offline_timestamp": "1699999999123456",
     "zz_unknown_field_k9": "planted-mystery-4242",
+    "platform": "Android OS 10 API 29 (planted-maker, SM-PLANT99)",  # a device fingerprint
 }
 # field names alone must not leak either (a quarantine `raw` is keyed by them)
 SECRET_NAMES = ("zz_unknown_field_k9", "ip_addr", "user_agent", "username", "offline_timestamp")
@@ -38,7 +39,6 @@ CANARY_BAD = "Canary Song Quarantined"  # a bad row's track name: must be in qua
 def _extended(i: int, **fields) -> dict:
     return {
         "ts": f"2024-02-01T10:{i:02d}:00Z",
-        "platform": "android",
         "ms_played": 120_000,
         "conn_country": "FR",
         "master_metadata_track_name": CANARY_GOOD,

@@ -242,18 +242,6 @@ def test_run_info_is_shown():
     assert "<b>repeat_last_mood</b>: the model did not beat it" in html
 
 
-def test_legacy_flat_metrics_still_show():
-    flat = {"macro_f1": {"model": {"value": 0.4, "low": 0.3, "high": 0.5}},
-            "pr_auc": {"model": {"value": 0.2, "low": None, "high": None}}}  # fmt: skip
-    document = build_dashboard(_plays(["2024-01-01T10:00:00Z"]), None, None, flat, None,
-                               GENERATED_AT)  # fmt: skip
-    assert document["metrics"]["mood"]["macro_f1"]["model"]["value"] == 0.4
-    assert document["metrics"]["session"]["pr_auc"]["model"]["value"] == 0.2
-
-
-# --- colours and axes ---------------------------------------------------------------------------
-
-
 def _lab(hex_color: str) -> tuple[float, float, float]:
     """sRGB hex to CIE L*a*b* (D65), written out here independently of the code under test."""
     rgb = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]

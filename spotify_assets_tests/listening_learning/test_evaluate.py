@@ -106,3 +106,14 @@ def test_a_served_baseline_ties_its_baseline_exactly():
     d = result["difference"]["macro_f1"]
     assert d["baseline"] == "last_known_mood" and d["value"] == d["lo"] == d["hi"] == 0.0
     assert not result["beats_baseline"]["macro_f1"]
+
+
+def test_no_win_is_claimed_over_too_few_days():
+    """Three days give an interval over three day-blocks: not evidence of anything."""
+    n = 72
+    hours = pd.Series(pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC"))  # 3 days
+    y = (RNG.random(n) < 0.3).astype(int)
+    p = np.clip(0.1 + 0.8 * y, 0, 1)
+    result = evaluate_session(y, p, p, np.full(n, 0.3), hours, n_boot=100)
+    assert result["difference"]["pr_auc"]["lo"] > 0  # looks like a win
+    assert result["days"] == 3 and not result["beats_baseline"]["pr_auc"]

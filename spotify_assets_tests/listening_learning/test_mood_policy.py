@@ -84,3 +84,10 @@ def test_a_gain_only_on_the_choosing_days_does_not_serve():
 def test_policy_round_trips():
     policy = choose_policy(_rows(800, 0.8), K, n_boot=50)
     assert MoodPolicy.from_dict(policy.to_dict()) == policy
+
+
+def test_too_few_days_to_confirm_repeat_and_say_why():
+    rows = _rows(800, 0.9)
+    rows.days = np.repeat(np.arange(4), 200)  # 800 rows on 4 days: 2 days to confirm on
+    policy = choose_policy(rows, K, n_boot=50)
+    assert policy.kind == REPEAT and "needs 7 of them" in policy.reason

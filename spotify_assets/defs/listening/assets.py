@@ -19,9 +19,10 @@ from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog import CatalogError
-from spotify_assets.lib.listening.sessions import sessionize
-from spotify_assets.lib.listening.store import import_history, refresh_joins
-from spotify_assets.lib.listening.timezones import LocalZone, TimezoneError, listener_zone
+from spotify_assets.lib.documents import to_jsonable
+from spotify_assets.lib.listening.store import import_history, listener_zone_of, refresh_joins
+from spotify_assets.lib.listening.store import load_sessions as stored_sessions
+from spotify_assets.lib.listening.timezones import TimezoneError, validate
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository
 from spotify_assets.lib.store.server import home_dir
@@ -130,7 +131,7 @@ def listening_history(
 def _check_zone(timezone: str) -> None:
     if timezone:
         try:
-            listener_zone(timezone)
+            validate(timezone)
         except TimezoneError as exc:
             raise dg.Failure(allow_retries=False, description=str(exc)) from exc
 
@@ -171,22 +172,14 @@ def load_sessions(
     database: DatabaseResource, user: str, gap_minutes: float = 30, include_skips: bool = True
 ) -> pd.DataFrame:
     """The listener's sessionized plays with features (as joined by play_features)."""
-    with database.get().connect() as conn:
-        plays = PlayRepository(conn).load(user)
+    plays = stored_sessions(database.get(), user, gap_minutes, include_skips)
     if plays.empty:
         raise dg.Failure(
             allow_retries=False,
             description=f"no plays for {user!r}: import a history first "
             f"(spotify-assets listening import PATH --user {user})",
         )
-    return sessionize(plays, gap_minutes, include_skips=include_skips)
-
-
-def local_zone(database: DatabaseResource, user: str) -> LocalZone:
-    with database.get().connect() as conn:
-        setting = ListenerRepository(conn).timezone(user)
-        countries = PlayRepository(conn).countries(user)
-    return listener_zone(setting, countries)
+    return plays
 
 
 class MoodConfig(dg.Config):
@@ -210,7 +203,7 @@ def mood_clusters(
 
     user = context.partition_key
     plays = load_sessions(database, user, config.gap_minutes, config.include_skips)
-    zone = local_zone(database, user)
+    zone = listener_zone_of(database.get(), user)
     try:
         clustering = cluster_training_weeks(plays, seed=config.seed)
     except RetrainError as exc:
@@ -301,32 +294,16 @@ def listening_models(
     store = artifacts.get()
     folder = f"listening/{user}/retrains/{run.retrain_id}"
     keys, uris = {}, {}
-    for name, model in (("session", run.session_model), ("mood", run.mood_model)):
-        if model is not None:
-            keys[name] = f"{folder}/{name}.json"
-            uris[name] = store.put_json(keys[name], _doc(model.to_dict()))
-    models = [
-        {
-            "model": "session", "data_window": run.session_model.data_window,
-            "metrics": run.session_model.metrics, "beats_baseline": run.session_beats_baseline,
-            "artifact": uris["session"],
-        },
-    ]  # fmt: skip
-    if run.mood_result:
-        models.append(
-            {
-                "model": "mood", "data_window": run.mood_result["rows"],
-                "metrics": {"policy": run.policy.to_dict(), **_mood_headline(run.mood_result)},
-                "beats_baseline": run.mood_beats_baseline, "artifact": uris.get("mood"),
-            }
-        )  # fmt: skip
+    for name, model in run.serving_models.items():
+        keys[name] = f"{folder}/{name}.json"
+        uris[name] = store.put_json(keys[name], to_jsonable(model.to_dict()))
     with database.get().connect() as conn:
         RetrainRepository(conn).record(
             RetrainRecord(
                 run.retrain_id, user, run.trained_at, zone, mood_clusters["boundaries"],
                 mood_clusters["moods"], run.policy.kind, run.summary,
             ),
-            models,
+            run.model_runs(uris),
         )  # fmt: skip
     document = {
         "retrain_id": run.retrain_id,
@@ -347,23 +324,6 @@ def listening_models(
     yield from _checks(run)
 
 
-def _doc(value: dict) -> dict:
-    from spotify_assets.lib.documents import to_jsonable
-
-    return to_jsonable(value)
-
-
-def _mood_headline(result: dict) -> dict:
-    return {
-        m: {
-            "model": result["scores"]["model"][m],
-            "difference": result["difference"][m],
-            "beats_baseline": result["beats_baseline"][m],
-        }
-        for m in ("accuracy", "macro_f1", "roc_auc")
-    }
-
-
 def _models_metadata(run) -> dict[str, Any]:
     s = run.session_result
     metadata: dict[str, Any] = {
@@ -376,7 +336,9 @@ def _models_metadata(run) -> dict[str, Any]:
         "session_hours": run.summary["session_hours"],
         "session_pr_auc": round(s["scores"]["model"]["pr_auc"]["value"], 4),
         "session_roc_auc": round(s["scores"]["model"]["roc_auc"]["value"], 4),
-        "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(_doc(s["difference"]["pr_auc"])),
+        "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(
+            to_jsonable(s["difference"]["pr_auc"])
+        ),
         "session_ece_before": round(s["ece_before"]["value"], 4),
         "session_ece_after": round(s["ece_after"]["value"], 4),
         "metrics_table": dg.MetadataValue.md(metrics_markdown(run.metrics())),
@@ -386,7 +348,7 @@ def _models_metadata(run) -> dict[str, Any]:
         metadata["mood_rows"] = dg.MetadataValue.json(m["rows"])
         metadata["mood_macro_f1"] = round(m["scores"]["model"]["macro_f1"]["value"], 4)
         metadata["mood_macro_f1_vs_best_baseline"] = dg.MetadataValue.json(
-            _doc(m["difference"]["macro_f1"])
+            to_jsonable(m["difference"]["macro_f1"])
         )
     return metadata
 
@@ -399,7 +361,7 @@ def _checks(run) -> list[dg.AssetCheckResult]:
             passed=run.session_beats_baseline,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"PR-AUC {_interval(session)} vs {session['baseline']}",
-            metadata={"difference": dg.MetadataValue.json(_doc(session))},
+            metadata={"difference": dg.MetadataValue.json(to_jsonable(session))},
         )
     ]
     if run.mood_result is None:
@@ -418,7 +380,7 @@ def _checks(run) -> list[dg.AssetCheckResult]:
             dg.AssetCheckResult(
                 check_name=MOOD_CHECK, passed=run.mood_beats_baseline,
                 severity=dg.AssetCheckSeverity.WARN, description=words,
-                metadata={"difference": dg.MetadataValue.json(_doc(mood)),
+                metadata={"difference": dg.MetadataValue.json(to_jsonable(mood)),
                           "policy": dg.MetadataValue.text(run.policy.reason)},
             )
         )  # fmt: skip

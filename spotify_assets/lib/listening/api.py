@@ -138,7 +138,6 @@ def plays_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 "track_name": track.get("name"),
                 "album_name": (track.get("album") or {}).get("name"),
                 "source": API,
-                "platform": None,
                 "reason_start": None,
                 "reason_end": None,
                 "shuffle": None,

@@ -44,7 +44,6 @@ PLOTS = (
 )
 PANELS = (*PLOTS, "drift")  # keys of `reasons`
 # A reason given for this older panel name applies to both model panels.
-_REASON_ALIASES = {"model_vs_baseline": ("mood_model_vs_baselines", "session_model_vs_baselines")}
 
 DRIFT_DETECTED, NO_DRIFT, NOT_ENOUGH_DATA = "drift detected", "no drift", "not enough data"
 
@@ -68,7 +67,6 @@ SYSTEM_NAMES = {
 # Per-metric system order where it differs from SYSTEM_ORDER (ECE reads before → after → prior).
 _METRIC_SYSTEM_ORDER = {"ece": ("before_calibration", "after_calibration", "hour_of_week_prior")}
 _RAW_FEATURES = (*MOOD_FEATURES[:-1], "tempo")  # columns `mood_matrix` reads
-_LEGACY_SECTIONS = {"macro_f1": "mood", "accuracy": "mood", "pr_auc": "session"}
 
 
 def _num(value: Any, digits: int = 6) -> float | None:
@@ -278,15 +276,8 @@ def _section(section: Any, preferred: Sequence[str]) -> dict[str, dict[str, Any]
 
 def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
     """`{"mood": {metric: {system: {value, low, high}}}, "session": {...}}`, a missing section
-    None. The older flat `{metric: {system: ...}}` (macro_f1 → mood, pr_auc → session) is read
-    too, so metrics stored by an earlier model run still show."""
+    None."""
     metrics = metrics or {}
-    if metrics and not ({"mood", "session"} & set(metrics)):
-        nested: dict[str, dict[str, Any]] = {}
-        for name, systems in metrics.items():
-            if name in _LEGACY_SECTIONS:
-                nested.setdefault(_LEGACY_SECTIONS[name], {})[name] = systems
-        metrics = nested
     return {
         "mood": _section(metrics.get("mood"), MOOD_METRICS),
         "session": _section(metrics.get("session"), SESSION_METRICS),
@@ -459,10 +450,7 @@ def build_dashboard(
         "drift": _drift(drift, tz),
     }
     empty = _default_reasons(document, mood_model, predictions_24h, metrics)
-    given: dict[str, str] = {}
-    for name, text in (reasons or {}).items():
-        for panel in _REASON_ALIASES.get(name, (name,)):
-            given[panel] = str(text)
+    given = {str(name): str(text) for name, text in (reasons or {}).items()}
     document["reasons"] = {
         panel: given.get(panel, default) for panel, default in sorted(empty.items())
     }

@@ -5,7 +5,8 @@ Every feature of a row is computed from plays that started at or before the row'
 Final session lengths and durations from `sessionize` are never used: they are known only once
 the session is over.
 
-Besides the current and recent moods, a mood row carries what "same mood as before" cannot
+A mood row is decided as the current play ends (its length and whether it was skipped are
+known then, the next play has not started). Besides the current and recent moods, it carries what "same mood as before" cannot
 know: how long the current mood has lasted, the person's own mood-to-mood transition rates by
 part of day (counted over earlier plays only), skips, the session's mood mix so far, and what
 followed this very track the earlier times the person played it (people replay playlists and
@@ -40,7 +41,7 @@ MOOD_FEATURE_COLUMNS: list[str] = [
 ]
 SKIP_MS = 30_000  # Spotify counts a play under 30 s as a skip
 SKIP_WINDOW = 5
-DAY_PARTS = ((0, 6), (6, 12), (12, 18), (18, 24))  # night, morning, afternoon, evening
+DAY_PARTS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 MEMORY_COLUMNS: list[str] = [
     "last_known",  # the last mood known in the session, the current play included (-1: none)
     "plays_since_known",
@@ -214,8 +215,8 @@ def _memory_features(
         out[f"session_share_{j}"] = shares[:, j]
 
     # what followed this track before: successor moods of its earlier plays (all in the past,
-    # since an earlier play's next play started no later than this one)
-    keys = _track_keys(df).to_numpy()
+    # since an earlier play's next play started no later than this one), per listener
+    keys = (df["user_id"].astype(str) + "\x1f" + _track_keys(df).astype(str)).to_numpy()
     nxt = target.to_numpy()
     followed = pd.DataFrame(_one_hot(nxt, k), index=df.index)
     earlier = followed.groupby(keys, sort=False).cumsum().to_numpy() - followed.to_numpy()
@@ -228,37 +229,52 @@ def _memory_features(
     previous = last_next.groupby(keys, sort=False).shift(1)
     out["successor_last"] = previous.groupby(keys, sort=False).ffill().fillna(-1).astype(np.int64)
 
-    rates, counted = _online_transitions(lk, nxt, _day_part(hour), session.to_numpy(), k)
+    rates, counted = _online_transitions(
+        lk, nxt, day_part_index(hour), session.to_numpy(), df["user_id"].to_numpy(), k
+    )
     for j in range(k):
         out[f"transition_{j}"] = rates[:, j]
     out["transitions_n"] = counted
     return out
 
 
-def _day_part(hour: np.ndarray) -> np.ndarray:
+def day_part_index(hour: np.ndarray) -> np.ndarray:
+    """0 night, 1 morning, 2 afternoon, 3 evening (DAY_PARTS), from local hours."""
     part = np.zeros(len(hour), dtype=np.int64)
-    for i, (lo, hi) in enumerate(DAY_PARTS):
-        part[(hour >= lo) & (hour < hi)] = i
+    for i, (lo, hi) in enumerate(DAY_PARTS.values()):
+        part[(np.asarray(hour) >= lo) & (np.asarray(hour) < hi)] = i
     return part
 
 
+def local_times(times: pd.Series | np.ndarray, tz: str) -> pd.Series:
+    """Timestamps (UTC or aware) in the listener's zone, with a fresh index."""
+    return pd.to_datetime(pd.Series(times).reset_index(drop=True), utc=True).dt.tz_convert(tz)
+
+
 def _online_transitions(
-    last_known: np.ndarray, nxt: np.ndarray, part: np.ndarray, session: np.ndarray, k: int
+    last_known: np.ndarray,
+    nxt: np.ndarray,
+    part: np.ndarray,
+    session: np.ndarray,
+    user: np.ndarray,
+    k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """P(next mood | last mood, part of day) from the transitions completed before each play.
+    """P(next mood | last mood, part of day) from the listener's transitions completed before
+    each play.
 
     Play i's transition (its last mood → the next play's mood) is known once play i+1 starts,
     so it is counted from row i+1 on. A uniform prior of weight 1 smooths sparse cells.
     """
-    counts: dict[tuple[int, int], np.ndarray] = {}
+    counts: dict[tuple[object, int, int], np.ndarray] = {}
     rates = np.empty((len(nxt), k))
     counted = np.zeros(len(nxt))
     prior = np.full(k, 1.0 / k)
     for i in range(len(nxt)):
         if i > 0 and nxt[i - 1] >= 0 and session[i - 1] == session[i]:
-            cell = counts.setdefault((int(last_known[i - 1]), int(part[i - 1])), np.zeros(k))
+            key = (user[i - 1], int(last_known[i - 1]), int(part[i - 1]))
+            cell = counts.setdefault(key, np.zeros(k))
             cell[nxt[i - 1]] += 1.0
-        cell = counts.get((int(last_known[i]), int(part[i])))
+        cell = counts.get((user[i], int(last_known[i]), int(part[i])))
         if cell is None:
             rates[i] = prior
         else:

@@ -13,9 +13,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from spotify_assets.lib.listening.datasets import DAY_PARTS, day_part_index, local_times
+
 N_BOOT = 500
+# Fewer distinct days than this and day-block resamples are too few to tell anything: an
+# interval over 3 days is 3 points wide. No "beats" is claimed below it.
+MIN_DAYS = 7
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
-DAY_PARTS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 
 # -- metrics (plain numpy: they run thousands of times inside the bootstrap) -----------------
 
@@ -120,8 +124,11 @@ def _compare(
     resamples: Sequence[np.ndarray],
     higher_is_better: Sequence[str],
     n: int,
+    days: int,
 ) -> dict[str, Any]:
-    """Every scorer x metric with CIs, then model − best baseline per metric (paired)."""
+    """Every scorer x metric with CIs, then model − best baseline per metric (paired).
+
+    "Beats" needs the difference's CI above 0 over at least MIN_DAYS distinct days."""
     table = {
         name: {m: estimate(lambda idx, f=f, m=m: f(m, idx), resamples, n) for m in metrics}
         for name, f in scorers.items()
@@ -133,26 +140,18 @@ def _compare(
         base = scorers[best]
         diff = estimate(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples, n)
         differences[m] = {"baseline": best, **diff}
-        beats[m] = bool(diff["lo"] > 0)
-    return {"scores": table, "difference": differences, "beats_baseline": beats}
+        beats[m] = bool(diff["lo"] > 0) and days >= MIN_DAYS
+    return {"scores": table, "difference": differences, "beats_baseline": beats, "days": days}
 
 
 def day_part(hours: pd.Series | np.ndarray) -> np.ndarray:
-    hours = np.asarray(hours)
-    out = np.empty(len(hours), dtype=object)
-    for name, (lo, hi) in DAY_PARTS.items():
-        out[(hours >= lo) & (hours < hi)] = name
-    return out
-
-
-def _local(times: pd.Series, tz: str) -> pd.Series:
-    return pd.to_datetime(pd.Series(times).reset_index(drop=True), utc=True).dt.tz_convert(tz)
+    """Day-part names ("night", …) of local hours."""
+    return np.array(list(DAY_PARTS), dtype=object)[day_part_index(np.asarray(hours))]
 
 
 # -- mood ----------------------------------------------------------------------------------
 
 MOOD_METRICS = ("accuracy", "macro_f1", "roc_auc")
-MOOD_BASELINES = ("majority", "same_as_previous", "last_known_mood")
 
 
 def mood_baselines(
@@ -204,10 +203,11 @@ def evaluate_mood(
 
         return score
 
-    local = _local(played_at, tz)
-    resamples = resample_indices(len(y), local.dt.date.to_numpy(), n_boot, seed)
+    local = local_times(played_at, tz)
+    days = local.dt.date.to_numpy()
+    resamples = resample_indices(len(y), days, n_boot, seed)
     scorers = {name: scorer(name) for name in preds}
-    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(y))
+    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(y), len(set(days)))
     model = scorers["model"]
     result["macro_f1_vs_each"] = {  # paired, against every baseline, not only the best
         b: estimate(lambda idx, f=scorers[b]: model("macro_f1", idx) - f("macro_f1", idx),
@@ -282,11 +282,13 @@ def evaluate_session(
 
         return score
 
-    local = _local(hour_start, tz)
-    resamples = resample_indices(len(y), local.dt.date.to_numpy(), n_boot, seed)
+    local = local_times(hour_start, tz)
+    days = local.dt.date.to_numpy()
+    resamples = resample_indices(len(y), days, n_boot, seed)
     scorers = {name: scorer(name) for name in rank}
     metrics = ["pr_auc", "roc_auc", *f1_names, "ece"]
-    result = _compare(scorers, metrics, resamples, ["pr_auc", "roc_auc", *f1_names], len(y))
+    higher = ["pr_auc", "roc_auc", *f1_names]
+    result = _compare(scorers, metrics, resamples, higher, len(y), len(set(days)))
     raw, cal = np.asarray(p_raw), np.asarray(p_cal)
     result["ece_before"] = estimate(lambda idx: ece(y[idx], raw[idx]), resamples, len(y))
     result["ece_after"] = estimate(lambda idx: ece(y[idx], cal[idx]), resamples, len(y))

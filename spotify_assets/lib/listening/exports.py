@@ -46,7 +46,7 @@ from spotify_assets.lib.features import AUDIO_FEATURES
 BASIC, EXTENDED, CSV, API = "basic_export", "extended_export", "csv", "api"
 PLAY_COLUMNS = [
     "play_key", "played_at", "ended_at", "ms_played", "track_id", "artist_name", "track_name",
-    "album_name", "source", "platform", "reason_start", "reason_end", "shuffle", "skipped",
+    "album_name", "source", "reason_start", "reason_end", "shuffle", "skipped",
     "conn_country",
 ]  # fmt: skip
 FEATURE_FRAME_COLUMNS = ["track_key", *AUDIO_FEATURES]
@@ -311,7 +311,6 @@ def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, p
             "track_name": _col(frame, "trackName"),
             "album_name": None,
             "source": source,
-            "platform": None,
             "reason_start": None,
             "reason_end": None,
             "shuffle": None,
@@ -340,7 +339,6 @@ def _extended(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series
             "track_name": _col(frame, "master_metadata_track_name"),
             "album_name": _col(frame, "master_metadata_album_album_name"),
             "source": source,
-            "platform": _col(frame, "platform"),
             "reason_start": _col(frame, "reason_start"),
             "reason_end": _col(frame, "reason_end"),
             "shuffle": _col(frame, "shuffle").map(_bool),

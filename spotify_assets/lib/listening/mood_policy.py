@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.listening.evaluate import estimate, macro_f1, resample_indices
+from spotify_assets.lib.listening.evaluate import MIN_DAYS, estimate, macro_f1, resample_indices
 
 REPEAT, SUCCESSOR, MODEL = "repeat_last_mood", "successor_memory", "model"
 TAUS = (-0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -113,12 +113,21 @@ def choose_policy(
                                   "confirm_rows": len(confirm.y)}  # fmt: skip
     if model_note:
         validation["model_note"] = model_note
-    if n < MIN_VALIDATION_ROWS or not len(select.y) or not len(confirm.y):
+    if n < MIN_VALIDATION_ROWS:
         return MoodPolicy(
             REPEAT,
             reason=f"only {n} validation transitions with a known mood (need "
             f"{MIN_VALIDATION_ROWS}): this listener's data cannot support more than repeating "
             "the last mood",
+            validation=validation,
+        )
+    confirm_days = len(set(confirm.days))
+    if not len(select.y) or confirm_days < MIN_DAYS:
+        return MoodPolicy(
+            REPEAT,
+            reason=f"the validation weeks hold {len(set(rows.days))} days with known moods; "
+            f"confirming a learned policy needs {MIN_DAYS} of them after the days it is chosen "
+            "on: this listener's data cannot support more than repeating the last mood",
             validation=validation,
         )
     scores = {key: macro_f1(select.y, pred, n_classes) for key, pred in select.candidates().items()}

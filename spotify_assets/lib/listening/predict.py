@@ -82,6 +82,7 @@ def _next_mood(
     return {
         "cluster": cluster,
         "label": moods.labels[cluster],
-        "probability": round(float(scores[0, cluster]), 4),
+        # a rule has no probability: only the model's (with its stay bonus) is one
+        "probability": round(float(scores[0, cluster]), 4) if policy.kind == MODEL else None,
         "policy": policy.kind,
     }

@@ -20,6 +20,7 @@ import pandas as pd
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.listening.datasets import (
     SESSION_FEATURE_COLUMNS,
+    local_times,
     mood_dataset,
     mood_feature_columns,
     session_dataset,
@@ -131,6 +132,37 @@ class Retrain:
     def session_beats_baseline(self) -> bool:
         return bool(self.session_result["beats_baseline"]["pr_auc"])
 
+    @property
+    def serving_models(self) -> dict[str, TrainedModel]:
+        """The models predictions need: the session model, and the mood model if it serves."""
+        models = {"session": self.session_model}
+        if self.policy.kind == MODEL and self.mood_model is not None:
+            models["mood"] = self.mood_model
+        return models
+
+    def model_runs(self, artifacts: dict[str, str]) -> list[dict[str, Any]]:
+        """Rows for `model_runs`: what served, its test metrics next to the baselines, and the
+        model file when a model served (a rule has none)."""
+        rows = [
+            {
+                "model": "session", "data_window": self.session_model.data_window,
+                "metrics": self.session_model.metrics,
+                "beats_baseline": self.session_beats_baseline,
+                "artifact": artifacts.get("session"),
+            }
+        ]  # fmt: skip
+        if self.mood_result:
+            rows.append(
+                {
+                    "model": "mood", "data_window": self.mood_result["rows"],
+                    "metrics": {"served": self.policy.kind, "policy": self.policy.to_dict(),
+                                **_headline(self.mood_result, ("accuracy", "macro_f1", "roc_auc"))},
+                    "beats_baseline": self.mood_beats_baseline,
+                    "artifact": artifacts.get("mood"),
+                }
+            )  # fmt: skip
+        return rows
+
     def metrics(self) -> dict[str, Any]:
         """Headline metrics with CIs for every system: what the dashboard and status show."""
 
@@ -201,7 +233,7 @@ def retrain(
 
     hours = session_dataset(plays, tz=timezone)
     split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
-    if not split.test.any() or hours.loc[split.train, "target"].nunique() < 2:
+    if not (split.val.any() and split.test.any()) or hours.loc[split.train, "target"].nunique() < 2:
         raise RetrainError(
             "too few listening sessions in the training weeks to model session starts"
         )
@@ -250,7 +282,7 @@ def _mood(
     majority = int(np.bincount(train_y if len(train_y) else y, minlength=k).argmax())
     rules = rule_predictions(data, majority)
 
-    local_days = _local_days(data["played_at"], timezone)
+    local_days = local_times(data["played_at"], timezone).dt.date.to_numpy()
     val = split.val
     earlier = np.zeros(len(data), dtype=bool)
     earlier[np.flatnonzero(val)] = split_by_day(local_days[val])[0]
@@ -258,16 +290,16 @@ def _mood(
     if split.train.sum() >= MIN_MODEL_ROWS and earlier.any():
         # early stopping sees only the earlier validation days: the later ones confirm
         model = train_mood(data, replace(split, val=earlier), k, mood_feature_columns(k))
-    else:
+    elif split.train.sum() < MIN_MODEL_ROWS:
         note = f"{int(split.train.sum())} training transitions (the model needs {MIN_MODEL_ROWS})"
+    else:
+        note = "no validation transitions to early-stop on"
     rows = PolicyRows(
         y[val], {name: r[val] for name, r in rules.items()},
         model.predict_proba(data[val]) if model is not None and val.any() else None,
         local_days[val],
     )  # fmt: skip
     policy = choose_policy(rows, k, n_boot=n_boot, seed=seed, model_note=note)
-    if policy.kind != MODEL and model is not None:
-        model.metrics["served"] = False
     test = split.test
     if not test.any():
         return model, policy, None, majority
@@ -286,13 +318,7 @@ def _mood(
         "test": int(test.sum()),
     }
     result["policy"] = policy.to_dict()
-    if model is not None:
-        model.metrics.update(_headline(result, ("accuracy", "macro_f1", "roc_auc")))
     return model, policy, result, majority
-
-
-def _local_days(times: pd.Series, timezone: str) -> np.ndarray:
-    return pd.to_datetime(times, utc=True).dt.tz_convert(timezone).dt.date.to_numpy()
 
 
 def _headline(result: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from spotify_assets.lib.listening.sessions import sessionize
-from spotify_assets.lib.listening.timezones import listener_zone
+from spotify_assets.lib.listening.store import listener_zone_of, load_sessions
 from spotify_assets.lib.store.database import Database
-from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository, RetrainRepository
+from spotify_assets.lib.store.listening import RetrainRepository
 
 
 def listener_status(db: Database, user_id: str, drift: dict[str, Any] | None = None) -> dict:
     """Plays, feature coverage (as last joined), sessions, time zone, the last retrain's K,
     policy and metrics against baselines, and the last drift report when given."""
+    plays = load_sessions(db, user_id)
+    zone = listener_zone_of(db, user_id)
     with db.connect() as conn:
-        plays = PlayRepository(conn).load(user_id)
-        zone = listener_zone(
-            ListenerRepository(conn).timezone(user_id), PlayRepository(conn).countries(user_id)
-        )
         repo = RetrainRepository(conn)
         last = repo.latest(user_id)
         runs = repo.model_runs(last.retrain_id) if last else []
@@ -26,7 +23,7 @@ def listener_status(db: Database, user_id: str, drift: dict[str, Any] | None = N
         status["first_play"] = plays["played_at"].min().isoformat()
         status["last_play"] = plays["played_at"].max().isoformat()
         status["with_features"] = int(plays["has_features"].sum())
-        status["sessions"] = int(sessionize(plays)["session_id"].nunique())
+        status["sessions"] = int(plays["session_id"].nunique())
     if last:
         status["retrain"] = {
             "retrain_id": last.retrain_id,

@@ -19,6 +19,8 @@ import psycopg
 
 from spotify_assets.lib.listening.exports import ImportReport, RejectedRow, read_history
 from spotify_assets.lib.listening.join import join_plays
+from spotify_assets.lib.listening.sessions import sessionize
+from spotify_assets.lib.listening.timezones import LocalZone, listener_zone
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import (
     ListenerRepository,
@@ -103,6 +105,23 @@ class Coverage:
         )
 
 
+def listener_zone_of(db: Database, user_id: str) -> LocalZone:
+    """The listener's local zone: their setting, else their plays' main country, else default."""
+    with db.connect() as conn:
+        setting = ListenerRepository(conn).timezone(user_id)
+        countries = PlayRepository(conn).countries(user_id)
+    return listener_zone(setting, countries)
+
+
+def load_sessions(
+    db: Database, user_id: str, gap_minutes: float = 30, include_skips: bool = True
+) -> pd.DataFrame:
+    """The listener's plays with features (as last joined), sessionized; empty when none."""
+    with db.connect() as conn:
+        plays = PlayRepository(conn).load(user_id)
+    return sessionize(plays, gap_minutes, include_skips=include_skips) if len(plays) else plays
+
+
 def refresh_joins(db: Database, user_id: str) -> Coverage:
     """Join the listener's distinct tracks to the catalog as it is now; store and count."""
     with db.connect() as conn:
@@ -111,6 +130,9 @@ def refresh_joins(db: Database, user_id: str) -> Coverage:
             return Coverage(0, 0, 0, 0, 0)
         catalog = PlayJoinRepository(conn).catalog()
         featured = TrackFeatureRepository(conn).known(tracks["play_key"].tolist())
+    # A name-keyed play joins by its name alone: an id a notebook added to a basic export is a
+    # guess, and the join must be a function of the play key (the table is shared).
+    tracks.loc[tracks["play_key"].str.startswith("name:"), "track_id"] = None
     joined, _ = join_plays(tracks, catalog, featured_ids=())
     joined["has_features"] |= joined["play_key"].isin(featured)
     with db.connect() as conn, conn.transaction():

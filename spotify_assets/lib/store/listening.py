@@ -12,17 +12,17 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.documents import to_jsonable
-from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
 PLAY_KEY = ["user_id", "play_key", "played_at"]
 PLAY_WRITE_COLUMNS = [
     "user_id", "play_key", "played_at", "ended_at", "ms_played", "track_id", "artist_name",
-    "track_name", "album_name", "source", "platform", "reason_start", "reason_end", "shuffle",
+    "track_name", "album_name", "source", "reason_start", "reason_end", "shuffle",
     "skipped", "conn_country",
 ]  # fmt: skip
 FEATURE_COLUMNS = ["track_key", *AUDIO_FEATURES, "source"]
-_HAS_FEATURES = " AND ".join(f"{c} IS NOT NULL" for c in ("danceability", "energy", "valence"))
+_HAS_FEATURES = " AND ".join(f"{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
 
 
 class ListenerRepository:
@@ -46,8 +46,13 @@ class ListenerRepository:
         ).fetchone()
         return row[0] if row else None
 
-    def all(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT user_id FROM listeners ORDER BY user_id")]
+    def with_plays(self) -> list[str]:
+        """Listeners that have stored plays."""
+        rows = self.conn.execute(
+            """SELECT user_id FROM listeners l
+               WHERE EXISTS (SELECT FROM plays p WHERE p.user_id = l.user_id) ORDER BY user_id"""
+        )
+        return [r[0] for r in rows]
 
 
 class PlayRepository:
@@ -115,7 +120,7 @@ class PlayRepository:
             frame[column] = pd.to_datetime(frame[column], utc=True)
         for column in AUDIO_FEATURES:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-        frame["has_features"] = frame[list(AUDIO_FEATURES)].notna().all(axis=1)
+        frame["has_features"] = frame[list(MOOD_FEATURES_NEEDED)].notna().all(axis=1)
         return frame
 
     def cursor(self, user_id: str, source: str) -> str | None:
@@ -147,8 +152,10 @@ class TrackFeatureRepository:
         return copy_upsert(self.conn, "track_features", rows, key=["track_key"])
 
     def known(self, keys: list[str]) -> set[str]:
+        """Which of `keys` have the features a mood needs."""
         found = self.conn.execute(
-            "SELECT track_key FROM track_features WHERE track_key = ANY(%s)", (keys,)
+            f"SELECT track_key FROM track_features WHERE track_key = ANY(%s) AND {_HAS_FEATURES}",
+            (keys,),
         )
         return {row[0] for row in found}
 

@@ -11,8 +11,10 @@ CREATE TABLE listeners (
 );
 INSERT INTO listeners (user_id) SELECT DISTINCT user_id FROM plays ON CONFLICT DO NOTHING;
 
--- Country of the connection (extended exports), for the listener's local time. Nothing finer.
+-- Country of the connection (extended exports), for the listener's local time. Nothing finer:
+-- the device string (`platform`, e.g. "Android OS 10 (samsung, SM-G973F)") is not kept.
 ALTER TABLE plays ADD COLUMN conn_country text CHECK (conn_country ~ '^[A-Z]{2}$');
+ALTER TABLE plays DROP COLUMN platform;
 
 -- The join moves out of `plays`: it is a function of the play key and the catalog, refreshed
 -- on every retrain and update by the `play_features` asset.
@@ -52,7 +54,10 @@ ALTER TABLE model_runs ADD COLUMN retrain_id text REFERENCES listening_retrains 
 ALTER TABLE model_runs ALTER COLUMN artifact DROP NOT NULL;  -- a mood run served by a rule has no model file
 
 -- Rejected history rows belong to a person: keep whose they are, so they can be deleted with
--- the rest of that person's data.
+-- the rest of that person's data. Rows quarantined before this kept whole raw records (IP
+-- addresses, user agents) and full local paths, with no owner: they go; a re-import of the file
+-- quarantines its bad rows again, keeping only what explains them.
+DELETE FROM quarantine WHERE stage = 'listening_history';
 ALTER TABLE quarantine ADD COLUMN user_id text;
 ALTER TABLE quarantine DROP CONSTRAINT quarantine_stage_source_sha256_line_key;
 ALTER TABLE quarantine ADD CONSTRAINT quarantine_row_key
