@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -34,6 +35,27 @@ def _dagster_env(env: dict | None = None) -> dict:
     env.setdefault("DAGSTER_HOME", str(_dagster_home()))
     env.setdefault("DAGSTER_PG_URL", dagster_storage_url())
     return env
+
+
+@contextlib.contextmanager
+def _instance():
+    """The Dagster instance (on the embedded or configured Postgres), after releasing what
+    runs of dead CLI processes on this host still hold (their `gpu` pool slot above all)."""
+    import dagster as dg
+
+    from spotify_assets.defs.runs import reap_dead_runs
+
+    _dagster_env()
+    with dg.DagsterInstance.get() as instance:
+        for reaped in reap_dead_runs(instance):
+            print(f"note: {reaped.describe()}", file=sys.stderr)
+        yield instance
+
+
+def _tags() -> dict[str, str]:
+    from spotify_assets.defs.runs import run_tags
+
+    return run_tags()
 
 
 SEED_QUERIES = (
@@ -83,18 +105,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  catalog:   {source}" + ("" if args.catalog else f"\n             ({LABEL})"))
     print(f"  bundle:    {bundle.name} ({bundle.hash}, {bundle.embedding.model})")
 
-    _dagster_env()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     resources = {"database": database, "compute": compute}
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         base = dg.materialize(
             [catalog_tracks, track_analyses, no_duplicate_track_ids, every_track_described],
             resources=resources,
             instance=instance,
+            tags=_tags(),
             run_config={"ops": {"catalog_tracks": {"config": {"path": source}}}, **quiet},
             raise_on_error=False,
         )
-        metadata = _metadata(base)
+        metadata, bundled = _metadata(base), None
         if base.success:
             if bundle.hash not in instance.get_dynamic_partitions(model_bundles.name):
                 instance.add_dynamic_partitions(model_bundles.name, [bundle.hash])
@@ -103,14 +125,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 selection=[track_embeddings, search_index, search_evaluation],
                 resources=resources,
                 instance=instance,
+                tags=_tags(),
                 partition_key=bundle.hash,
                 run_config=quiet,
                 raise_on_error=False,
             )
             metadata.update(_metadata(bundled))
-    if not base.success or not bundled.success:
-        print("\nthe demo run failed; see the log above", file=sys.stderr)
-        return 1
+    for result in (base, bundled):
+        if result is not None and not result.success:
+            _print_failures(result)
+            print(f"the demo run failed; run id {result.run_id}", file=sys.stderr)
+            return 1
 
     with db.connect() as conn:
         tracks = TrackRepository(conn).count()
@@ -246,33 +271,31 @@ def _sort(
     if evaluate:
         bundled.append(match_evaluation)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    _dagster_env()
     every = [catalog_tracks, track_embeddings, playlists, candidates, *bundled]
     every = list(dict.fromkeys(every))
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         if bundle.hash not in instance.get_dynamic_partitions(model_bundles.name):
             instance.add_dynamic_partitions(model_bundles.name, [bundle.hash])
         names = {a.key.to_user_string() for a in unpartitioned}
         first = unpartitioned and dg.materialize(
-            every, selection=unpartitioned, resources=resources, instance=instance,
+            every, selection=unpartitioned, resources=resources, instance=instance, tags=_tags(),
             run_config={"ops": {k: v for k, v in ops.items() if k in names}, **quiet},
             raise_on_error=False,
         )  # fmt: skip
         if first and not first.success:
-            print("loading playlists / candidates failed; see the log above", file=sys.stderr)
+            _print_failures(first)
+            print("loading playlists / candidates failed", file=sys.stderr)
             return 1
         names = {a.key.to_user_string() for a in bundled}
         second = dg.materialize(
-            every, selection=bundled, resources=resources, instance=instance,
+            every, selection=bundled, resources=resources, instance=instance, tags=_tags(),
             partition_key=bundle.hash,
             run_config={"ops": {k: v for k, v in ops.items() if k in names}, **quiet},
             raise_on_error=False,
         )  # fmt: skip
     if not second.success:
-        print(
-            "matching failed; see the log above (is the bundle embedded? run `demo`)",
-            file=sys.stderr,
-        )
+        _print_failures(second)
+        print("matching failed (is the bundle embedded? run `demo`)", file=sys.stderr)
         return 1
     metadata = _metadata(second)
     m = metadata.get("match_results", {})
@@ -323,6 +346,7 @@ def _listening_demo() -> int:
 
 # -- listening ---------------------------------------------------------------------------------
 
+LISTENING_JOBS = ("import_history", "update", "full_retrain")
 LISTENING_ORDER = (
     "listening_history", "play_features", "mood_clusters", "listening_models",
     "listening_predictions", "drift_report", "listening_dashboard",
@@ -355,14 +379,12 @@ def _listening_job(
     """Launch a listening job from the definitions for one listener (the partition); print one
     summary line per step, or the failure once, without a stack trace. With `add`, a listener
     new to this instance becomes a partition, removed again if the run stored nothing."""
-    import dagster as dg
 
     from spotify_assets.definitions import defs
     from spotify_assets.defs.partitions import listeners
 
-    _dagster_env()
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         known = _known_listeners(instance)
         new = user not in known
         if new and not add:
@@ -376,7 +398,7 @@ def _listening_job(
             instance.add_dynamic_partitions(listeners.name, [user])
         print(f"{indent}{job} for {user} …", flush=True)
         result = defs().resolve_job_def(job).execute_in_process(
-            instance=instance, partition_key=user, run_config={**run_config, **quiet},
+            instance=instance, tags=_tags(), partition_key=user, run_config={**run_config, **quiet},
             raise_on_error=False,
         )  # fmt: skip
         if new and not result.success and user not in _listeners_with_plays():
@@ -472,10 +494,7 @@ def cmd_listening(args: argparse.Namespace) -> int:
             source = str(Path(source).resolve())
         run_config = {"ops": {"listening_history": {"config": {"source": source}}}}
     if args.timezone:  # stored only for a listener that exists
-        import dagster as dg
-
-        _dagster_env()
-        with dg.DagsterInstance.get() as instance:
+        with _instance() as instance:
             known = args.user in _known_listeners(instance)
         if known:
             _store_timezone(args.user, args.timezone)
@@ -515,13 +534,28 @@ def cmd_sort(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """Exit 0 with hits; 1 with none (stderr says why) or when the model is missing; 2 for a
+    bad input (one line on stderr, before the database or the model is touched)."""
+    from spotify_assets.lib.bundles import BundleError, load_bundles
+    from spotify_assets.lib.search import SearchInputError
+    from spotify_assets.lib.search.service import check_request
+
+    for stream in (sys.stdout, sys.stderr):  # odd catalog text never crashes the printing
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        check_request(args.query, args.where, args.limit)
+        bundles = load_bundles()
+        bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    except (SearchInputError, BundleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
     from spotify_assets.defs.resources import compute_resource, database_resource
-    from spotify_assets.lib.bundles import load_bundles
-    from spotify_assets.lib.search import FilterError
+    from spotify_assets.lib.models.embedder import DimensionMismatch
+    from spotify_assets.lib.models.resolve import ModelNotAvailable
     from spotify_assets.lib.search.service import format_result, search
 
-    bundles = load_bundles()
-    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
     db = database_resource().get()
     try:
         result = search(
@@ -533,26 +567,29 @@ def cmd_search(args: argparse.Namespace) -> int:
             where=args.where,
             understand=not args.no_understand,
         )
-    except FilterError as exc:
+    except SearchInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not result.hits:
-        print(format_result(result))
-        print(f"no results: is bundle {bundle.name} embedded? run `spotify-assets demo` first")
+    except (ModelNotAvailable, DimensionMismatch) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {first}", file=sys.stderr)
         return 1
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
     print(format_result(result))
+    if not result.hits:
+        print(f"no results: {result.why_empty}", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_bundles(args: argparse.Namespace) -> int:
-    import dagster as dg
 
     from spotify_assets.defs.partitions import model_bundles
     from spotify_assets.lib.bundles import load_bundles
 
     catalog = load_bundles()
-    _dagster_env()
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         known = set(instance.get_dynamic_partitions(model_bundles.name))
         if args.action == "add":
             bundle = catalog.by_name(args.name)
@@ -614,12 +651,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if not Path(args.path).exists():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
-    _dagster_env()
     config = {"path": str(Path(args.path).resolve()), "format": args.format}
-    with dg.DagsterInstance.get() as instance:
+    with _instance() as instance:
         result = dg.materialize(
             [catalog_tracks, no_duplicate_track_ids], resources={"database": database_resource()},
-            instance=instance, raise_on_error=False,
+            instance=instance, tags=_tags(), raise_on_error=False,
             run_config={"ops": {"catalog_tracks": {"config": config}},
                         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )  # fmt: skip
@@ -634,12 +670,75 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Delete one person's data everywhere: database rows, artifacts, listener runs."""
+    import dagster as dg
+
+    from spotify_assets.defs.artifacts import artifact_store_resource, document_key
+    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
+    from spotify_assets.defs.partitions import listeners
+    from spotify_assets.defs.resources import database_resource
+    from spotify_assets.lib.store.personal import forget
+
+    try:
+        check_listener(args.user)
+    except ListenerNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.yes:
+        print(
+            f"this deletes everything of {args.user!r}: plays, settings, quarantined rows, "
+            "retrains and models, their playlists, candidate lists and suggestions, dashboards "
+            "and the listener's run history. Rerun with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+    with database_resource().get().connect() as conn:
+        rows = forget(conn, args.user)
+    store = artifact_store_resource().get()
+    listening_assets = (*LISTENING_ORDER,)
+    keys = store.list(f"listening/{args.user}/") + [
+        key for asset in listening_assets if store.exists(key := document_key(asset, args.user))
+    ]
+    for key in keys:
+        store.delete(key)
+    runs = 0
+    with _instance() as instance:
+        for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": args.user})):
+            selected = {k.to_user_string() for k in (run.asset_selection or ())}
+            if selected & set(listening_assets) or run.job_name in LISTENING_JOBS:
+                instance.delete_run(run.run_id)
+                runs += 1
+        if instance.has_dynamic_partition(listeners.name, args.user):
+            instance.delete_dynamic_partition(listeners.name, args.user)
+    deleted = ", ".join(f"{table} {n}" for table, n in rows.items() if n)
+    print(
+        f"forgot {args.user!r}: rows deleted: {deleted or 'none'}; {len(keys)} artifact(s); "
+        f"{runs} run(s) and the listener partition"
+    )
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from spotify_assets.doctor import diagnose, format_report, required_ok
 
+    if args.fix:
+        with _instance() as instance:  # reaps and reports dead CLI runs on the way in
+            stuck = [r.run_id for r in instance.get_runs(filters=_live_runs_here())]
+        print(f"fix: {len(stuck)} run(s) of this host still running, all with a live process")
     checks = diagnose()
     print(format_report(checks))
     return 0 if required_ok(checks) else 1
+
+
+def _live_runs_here():
+    import socket
+
+    import dagster as dg
+
+    from spotify_assets.defs.runs import HOST_TAG, LIVE_STATUSES
+
+    return dg.RunsFilter(statuses=LIVE_STATUSES, tags={HOST_TAG: socket.gethostname()})
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -661,8 +760,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     find = sub.add_parser("search", help="hybrid semantic search over the embedded catalog")
-    find.add_argument("query")
-    find.add_argument("--limit", type=int, default=10)
+    find.add_argument("query", help='words to search for; "" with --where lists matches')
+    find.add_argument(
+        "--limit", default="10", help="hits to show, 1 to 500 (checked by the search)"
+    )
     find.add_argument("--bundle", help="model bundle name (default: the default bundle)")
     find.add_argument("--where", help='explicit filters, e.g. "tempo>140 and valence<0.3"')
     find.add_argument(
@@ -735,7 +836,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     catalog.set_defaults(func=cmd_catalog)
 
+    forget_cmd = sub.add_parser(
+        "forget", help="delete one person's data everywhere (database, artifacts, runs)"
+    )
+    forget_cmd.add_argument("--user", required=True, help="the listener / playlist owner")
+    forget_cmd.add_argument("--yes", action="store_true", help="really delete")
+    forget_cmd.set_defaults(func=cmd_forget)
+
     doctor = sub.add_parser("doctor", help="what is available here and what is missing")
+    doctor.add_argument(
+        "--fix",
+        action="store_true",
+        help="mark runs of dead CLI processes on this host failed and free their pool slots",
+    )
     doctor.set_defaults(func=cmd_doctor)
 
     sample = sub.add_parser("sample", help="write the generated sample world to a folder")

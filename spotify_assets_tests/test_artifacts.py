@@ -179,6 +179,14 @@ def test_bad_keys_rejected(store, tmp_path):
     assert store.list() == []
 
 
+def test_delete(store):
+    store.put_bytes("a/one.json", b"1")
+    store.put_bytes("a/two.json", b"2")
+    assert store.delete("a/one.json") is True
+    assert store.list("a/") == ["a/two.json"] and not store.exists("a/one.json")
+    assert store.delete("a/one.json") is False
+
+
 def test_json_roundtrip(store):
     report = {"model": "mood", "auc": 0.87, "labels": ["calm", "hype"], "note": "café ☕"}
     store.put_json("reports/mood/metrics.json", report)

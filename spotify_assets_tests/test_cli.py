@@ -199,3 +199,21 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     assert gone.returncode == 2 and "no listener 'nobody'" in gone.stderr
     api = cli(cli_env, "listening", "update", "--user", "ravi", "--source", "api")
     assert api.returncode == 2 and "Spotify account of listener 'me'" in api.stderr
+
+    # forget one person: everything of theirs goes, another listener's data stays
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Streaming_History_Audio_2026.json").write_text(json.dumps(plays[:200]))
+    assert cli(cli_env, "listening", "import", str(other), "--user", "mina").returncode == 0
+    assert cli(cli_env, "forget", "--user", "ravi").returncode == 2  # needs --yes
+    forgot = cli(cli_env, "forget", "--user", "ravi", "--yes")
+    assert forgot.returncode == 0, forgot.stderr[-2000:]
+    assert re.search(r"plays \d+", forgot.stdout) and "listener partition" in forgot.stdout
+    assert "ravi: 0 plays" in cli(cli_env, "listening", "status", "--user", "ravi").stdout
+    assert not (tmp_path / "home" / "artifacts" / "listening" / "ravi").exists() or not any(
+        p.is_file() for p in (tmp_path / "home" / "artifacts" / "listening" / "ravi").rglob("*")
+    )
+    kept = sum(1 for p in plays[:200] if not p["spotify_episode_uri"])
+    assert f"mina: {kept} plays" in cli(cli_env, "listening", "status", "--user", "mina").stdout
+    again = cli(cli_env, "listening", "retrain", "--user", "ravi")
+    assert again.returncode == 2 and "no listener 'ravi'" in again.stderr

@@ -89,6 +89,10 @@ class ArtifactStore(ABC):
         """Sorted keys starting with `prefix` (a plain string prefix, as in S3)."""
 
     @abstractmethod
+    def delete(self, key: str) -> bool:
+        """Remove the artifact; False when there was none."""
+
+    @abstractmethod
     def uri(self, key: str) -> str: ...
 
     def put_json(self, key: str, obj: Any) -> str:
@@ -171,6 +175,13 @@ class LocalArtifactStore(ArtifactStore):
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def delete(self, key: str) -> bool:
+        path = self.path(key)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
     def list(self, prefix: str = "") -> list[str]:
         _check_prefix(prefix)
         base = self.root / prefix.rpartition("/")[0]  # only walk the folder the prefix is in
@@ -246,6 +257,12 @@ class S3ArtifactStore(ArtifactStore):
         except _Missing:
             self._check_bucket(key)  # HEAD answers a bare 404 for a missing bucket too
             return False
+        return True
+
+    def delete(self, key: str) -> bool:
+        if not self.exists(key):
+            return False
+        self._call("delete", key, "delete_object", Key=self.object_key(key))
         return True
 
     def list(self, prefix: str = "") -> list[str]:

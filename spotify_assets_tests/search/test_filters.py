@@ -53,3 +53,31 @@ def test_filters_validate_columns_and_operators():
         Filter("name", "=", "x")
     with pytest.raises(FilterError, match="unknown operator"):
         Filter("tempo", "~", 1.0)
+
+
+def test_where_quotes_case_and_aliases():
+    def parsed(text):
+        return [(f.column, f.op, f.value) for f in parse_where(text)]
+
+    assert parsed("genre='rock and roll' AND Tempo == 120") == [
+        ("genre", "=", "rock and roll"),
+        ("tempo", "=", 120.0),
+    ]
+    doubled = "genre='it''s' and subgenre!=" + '"a ""b"""' + " and key<>-1"
+    assert parsed(doubled) == [
+        ("genre", "=", "it's"),
+        ("subgenre", "!=", 'a "b"'),
+        ("key", "!=", -1.0),
+    ]
+    assert parsed("tempo>1e2 and tempo>100 and loudness>=-.5") == [
+        ("tempo", ">", 100.0),
+        ("loudness", ">=", -0.5),
+    ]  # a repeated clause counts once
+    assert parsed("  ") == []
+
+
+def test_understood_filters_say_where_they_came_from():
+    [fast] = parse_query("fast songs")
+    assert fast.understood and fast.describe() == "tempo > 140 (from “fast”)"
+    [explicit] = parse_where("tempo>140")
+    assert not explicit.understood and explicit.describe() == "tempo > 140"

@@ -104,3 +104,45 @@ def test_connection_strings_become_urls_dagster_can_use():
     assert as_url("postgresql://u@h/d") == "postgresql+psycopg2://u@h/d"
     assert describe_url(tcp) == "postgres db:5433/d"  # no password
     assert describe_url(socket) == "postgres /tmp/pg dir/dagster"
+
+
+def test_a_connection_lost_mid_step_is_a_retryable_one_line_failure(database_url):
+    """The step's connection is terminated by the server in its first attempt: the failure says
+    what happened in one line and the retry (the asset's RetryPolicy) finishes the work."""
+    import dagster as dg
+    import psycopg
+
+    from spotify_assets.lib.store.database import DatabaseUnavailable
+
+    attempts = []
+
+    @dg.asset(retry_policy=dg.RetryPolicy(max_retries=1))
+    def writes_a_row(context) -> None:
+        db = Database(database_url)
+        attempts.append(context.retry_number)
+        with db.connect() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS lost (n int PRIMARY KEY)")
+        with db.connect() as conn:
+            if context.retry_number == 0:
+                pid = conn.info.backend_pid
+                with psycopg.connect(database_url, autocommit=True) as other:
+                    other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            conn.execute("INSERT INTO lost VALUES (1) ON CONFLICT DO NOTHING")
+
+    result = dg.materialize([writes_a_row], raise_on_error=False)
+    assert result.success and attempts == [0, 1]
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    message = retries[0].event_specific_data.error.cause.message
+    assert "DatabaseUnavailable" in message and "went away" in message
+    assert message.count("\n") <= 1  # one line
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM lost").fetchone()[0] == 1
+
+    refused = Database("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        with refused.connect():
+            pass
+    except DatabaseUnavailable as exc:
+        assert "cannot be reached" in str(exc) and "127.0.0.1:1" in str(exc)
+    else:
+        raise AssertionError("a refused connection must raise DatabaseUnavailable")

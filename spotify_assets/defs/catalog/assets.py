@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.catalog import CatalogError, QuarantineRatioError, load_catalog
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.server import home_dir
 
@@ -53,8 +53,14 @@ def catalog_tracks(
 ) -> dg.MaterializeResult:
     source = catalog_source(config.path)
     context.log.info(f"loading catalog from {source} (format: {config.format})")
+    refused = None
     try:
-        report = load_catalog(database.get(), source, config.format)
+        report = load_catalog(
+            database.get(), source, config.format, max_quarantine_ratio=config.max_quarantine_ratio
+        )
+    except QuarantineRatioError as exc:  # nothing was written; the blocking check says why
+        report, refused = exc.report, str(exc)
+        context.log.error(refused)
     except CatalogError as exc:
         raise dg.Failure(
             allow_retries=False,
@@ -83,6 +89,7 @@ def catalog_tracks(
             "memberships_written": report.memberships_written,
             "rows_per_second": round(report.rows_read / max(report.seconds, 1e-9)),
             "database": database.where(),
+            **({"refused": refused} if refused else {}),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -91,7 +98,8 @@ def catalog_tracks(
                 metadata={"ratio": ratio, "threshold": config.max_quarantine_ratio},
                 description=None
                 if ratio <= config.max_quarantine_ratio
-                else f"{report.quarantined} of {report.rows_read} rows rejected; "
+                else refused
+                or f"{report.quarantined} of {report.rows_read} rows rejected; "
                 "see the quarantine table for reasons",
             )
         ],

@@ -48,6 +48,12 @@ class HistoryConfig(dg.Config):
         description="IANA time zone to store for this listener (empty: keep the stored one; "
         "derived from the export's country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
     )
+    earliest_play: str = Field(
+        default="", description="Plays before this date are quarantined (empty: 2008-10-01)."
+    )
+    latest_play: str = Field(
+        default="", description="Plays after this date are quarantined (empty: tomorrow)."
+    )
 
 
 @dg.asset(
@@ -91,7 +97,10 @@ def listening_history(
     else:
         path = ensure_sample(home_dir()).history_dir if config.source == "sample" else config.source
         try:
-            imported = import_history(db, Path(path), user, config.timezone or None)
+            imported = import_history(
+                db, Path(path), user, config.timezone or None,
+                config.earliest_play or None, config.latest_play or None,
+            )  # fmt: skip
         except CatalogError as exc:
             raise dg.Failure(
                 allow_retries=False, description=f"{exc}; nothing was written"

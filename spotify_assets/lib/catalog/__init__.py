@@ -1,6 +1,6 @@
 """Catalog ingestion: detect a source format, validate rows, load tracks idempotently."""
 
-from spotify_assets.lib.catalog.errors import CatalogError
+from spotify_assets.lib.catalog.errors import CatalogError, QuarantineRatioError
 from spotify_assets.lib.catalog.formats import FORMATS, CatalogFormat, detect_format
 from spotify_assets.lib.catalog.load import CatalogLoadReport, load_catalog
 
@@ -9,6 +9,7 @@ __all__ = [
     "CatalogError",
     "CatalogFormat",
     "CatalogLoadReport",
+    "QuarantineRatioError",
     "detect_format",
     "load_catalog",
 ]

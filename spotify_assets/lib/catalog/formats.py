@@ -148,6 +148,7 @@ def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFor
     """The format of a file with these columns, or a CatalogError naming what is missing."""
     columns = [str(c).strip() for c in columns]
     present = set(columns)
+    shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
     if requested != "auto":
         if requested not in FORMATS:
             raise CatalogError(
@@ -174,7 +175,6 @@ def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFor
             f"detected format {closest.name} ({closest.description}) but required columns are "
             f"missing: {', '.join(closest.missing(present))}"
         )
-    shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
     raise CatalogError(
         f"unknown catalog format: columns [{shown}] match none of {', '.join(FORMATS)}; "
         "pass the format explicitly or convert the file"

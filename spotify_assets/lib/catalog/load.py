@@ -1,4 +1,9 @@
-"""Load one catalog file into Postgres in a single transaction."""
+"""Load one catalog file into Postgres in a single transaction.
+
+With `max_quarantine_ratio`, the share of rejected rows is checked after validation and
+before the transaction: a file over it raises `QuarantineRatioError` (a CatalogError) and
+writes nothing, neither tracks nor quarantine rows.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from spotify_assets.lib.catalog.errors import CatalogError, QuarantineRatioError
 from spotify_assets.lib.catalog.formats import detect_format
 from spotify_assets.lib.catalog.reader import read_table
-from spotify_assets.lib.catalog.validate import validate
+from spotify_assets.lib.catalog.validate import ValidatedCatalog, validate
 from spotify_assets.lib.hashing import file_sha256
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.playlists import PlaylistRepository
@@ -50,14 +56,25 @@ class CatalogLoadReport:
         return {**asdict(self), "written": self.written, "quarantine_ratio": self.quarantine_ratio}
 
 
-def load_catalog(db: Database, path: str | Path, fmt: str = "auto") -> CatalogLoadReport:
+def load_catalog(
+    db: Database,
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    max_quarantine_ratio: float | None = None,
+) -> CatalogLoadReport:
     """Validate `path` and merge it into `tracks` (+ playlists, quarantine) atomically.
 
-    Raises CatalogError, before anything is written, when the file cannot be loaded at all.
+    Raises CatalogError, before anything is written, when the file cannot be loaded at all,
+    and QuarantineRatioError (a CatalogError) when more than `max_quarantine_ratio` of its
+    rows are rejected (None: no limit).
     """
     started = time.perf_counter()
     table = read_table(path)
-    detected = detect_format(table.frame.columns, fmt)
+    try:
+        detected = detect_format(table.frame.columns, fmt)
+    except CatalogError as exc:  # say which file
+        raise CatalogError(f"{table.path}: {exc}") from None
     sha = file_sha256(table.path)
     log.info("%s: %d rows, format %s", table.path, len(table.frame), detected.name)
     checked = validate(table, detected, sha)
@@ -67,6 +84,13 @@ def load_catalog(db: Database, path: str | Path, fmt: str = "auto") -> CatalogLo
         checked.duplicates,
         len(checked.quarantine),
     )
+
+    if max_quarantine_ratio is not None and checked.rows_read:
+        ratio = len(checked.quarantine) / checked.rows_read
+        if ratio > max_quarantine_ratio:
+            raise _too_many_rejected(
+                table.path, sha, detected.name, checked, ratio, started, max_quarantine_ratio
+            )
 
     playlists_written = memberships_written = 0
     with db.connect() as conn, conn.transaction():
@@ -98,3 +122,36 @@ def load_catalog(db: Database, path: str | Path, fmt: str = "auto") -> CatalogLo
     )
     log.debug("catalog load: %s", report.as_dict())
     return report
+
+
+def _too_many_rejected(
+    path: str,
+    sha: str,
+    fmt: str,
+    checked: ValidatedCatalog,
+    ratio: float,
+    started: float,
+    threshold: float,
+) -> QuarantineRatioError:
+    first = "; ".join(f"line {r.line}: {r.reason[:200]}" for r in checked.quarantine[:3])
+    message = (
+        f"{path}: {len(checked.quarantine):,} of {checked.rows_read:,} rows rejected "
+        f"(ratio {ratio:.2%}, threshold {threshold:.2%}); nothing was written. "
+        f"First reasons: {first}"
+    )
+    report = CatalogLoadReport(
+        source_file=path,
+        source_sha256=sha,
+        format=fmt,
+        rows_read=checked.rows_read,
+        valid_tracks=len(checked.tracks),
+        duplicates=checked.duplicates,
+        quarantined=len(checked.quarantine),
+        quarantine_new=0,
+        inserted=0,
+        updated=0,
+        unchanged=0,
+        seconds=time.perf_counter() - started,
+        reasons=checked.reasons,
+    )
+    return QuarantineRatioError(message, report)

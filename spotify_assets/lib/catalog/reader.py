@@ -81,6 +81,9 @@ def read_table(path: str | Path) -> RawTable:
         kind = "csv"
 
     frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.columns.duplicated().any():
+        twice = sorted({c[:40] for c in frame.columns[frame.columns.duplicated()]})
+        raise CatalogError(f"{path}: column names occur more than once: {', '.join(twice[:10])}")
     if len(frame) == 0:
         raise CatalogError(f"{path}: has a header but no data rows")
     return RawTable(frame=frame.reset_index(drop=True), kind=kind, path=str(path.resolve()))

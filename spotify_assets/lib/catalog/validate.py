@@ -1,6 +1,12 @@
 """Turn raw rows into canonical tracks; rows that fail get a reason instead of a place.
 
 Everything is vectorized with pandas: a 600K-row file is validated in a few seconds.
+
+Every stored value is checked (see `values`): numbers must be finite and in range, text
+(track id, name, each artist, album, genre, release date, playlist fields) must hold no NUL or
+other control character and at most 1,000 characters, and a parquet cell holding a list,
+object or bytes where text is expected is refused; a failing row is quarantined with one reason
+per failing field ("track_name: contains a NUL character; energy: inf is not a finite number").
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pandas as pd
 
 from spotify_assets.lib.catalog.formats import CatalogFormat
 from spotify_assets.lib.catalog.reader import RawTable
+from spotify_assets.lib.catalog.values import CONTROL, MAX_TEXT, kind_of, text_problem
 from spotify_assets.lib.hashing import stable_hash, stable_hash_frame
 from spotify_assets.lib.store.quarantine import QuarantineRecord
 from spotify_assets.lib.versions import CATALOG_SCHEMA_VERSION
@@ -53,6 +60,8 @@ HASHED_FIELDS = (
 _TRUE = {"true", "1", "yes", "t"}
 _FALSE = {"false", "0", "no", "f"}
 _QUOTED = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)\"""")
+_MAX_ARTISTS_TEXT = 10 * MAX_TEXT  # a longer artists cell is not parsed (nor cached)
+_CONTAINERS = (dict, list, tuple, set, np.ndarray, bytes, bytearray)
 
 
 @dataclass
@@ -74,9 +83,11 @@ def _parse_artist_list(text: str) -> tuple[str, ...]:
         return (text,) if text else ()
     if text.startswith('["'):
         try:
-            return tuple(str(a) for a in json.loads(text))
-        except json.JSONDecodeError:
-            pass
+            names = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON after all, or nested absurdly deep
+            names = None
+        if isinstance(names, list) and all(isinstance(a, str) for a in names):
+            return tuple(names)
     return tuple(
         (single if single or not double else double).replace("\\'", "'").replace('\\"', '"')
         for single, double in _QUOTED.findall(text)
@@ -86,8 +97,10 @@ def _parse_artist_list(text: str) -> tuple[str, ...]:
 def parse_artists(values: pd.Series, style: str | None) -> pd.Series:
     """Artist lists as Python lists: `['A', 'B']`, `A;B`, or one name per cell."""
     text = values.fillna("").astype(str)
-    if style == "list":
-        return text.map(lambda t: list(_parse_artist_list(t)))
+    if style == "list":  # an overlong cell stays one "name", refused by the length check
+        return text.map(
+            lambda t: list(_parse_artist_list(t)) if len(t) <= _MAX_ARTISTS_TEXT else [t]
+        )
     if style == "semicolon":
         return text.map(lambda t: [a.strip() for a in t.split(";") if a.strip()])
     return text.map(lambda t: [t.strip()] if t.strip() else [])
@@ -117,13 +130,39 @@ def _numbers(
         reason[empty] = f"{name}: missing"
     unparsed = ~empty & values.isna()
     _explain(reason, unparsed, f"{name}: not a number (", text.str.slice(0, 40), ")")
-    ok = values.notna()
+    infinite = values.notna() & ~np.isfinite(values)
+    _explain(reason, infinite, f"{name}: ", text.str.slice(0, 40), " is not a finite number")
+    ok = values.notna() & ~infinite
     out_of_range = ok & ((values < low) | (values > high))
     _explain(reason, out_of_range, f"{name}: ", values, f" outside [{low:g}, {high:g}]")
     if integer:
         fractional = ok & ~out_of_range & (values != np.floor(values))
         _explain(reason, fractional, f"{name}: ", values, " is not an integer")
     return values, reason
+
+
+def _kind_reasons(raw: pd.Series, name: str) -> pd.Series:
+    """A reason for cells holding a list, an object or bytes where text is expected (parquet
+    can hold them; CSV cells are always text)."""
+    reason = pd.Series("", index=raw.index, dtype=object)
+    if raw.dtype == object:
+        wrong = raw.map(lambda v: isinstance(v, _CONTAINERS)).astype(bool)
+        if wrong.any():
+            reason[wrong] = [f"{name}: expected text, got {kind_of(v)}" for v in raw[wrong]]
+    return reason
+
+
+def _text_reasons(text: pd.Series, name: str, index: pd.Index) -> pd.Series:
+    """A reason for text that cannot be stored (NUL or control characters, over MAX_TEXT);
+    `text` may repeat index values (one row's artists), `index` is the rows'."""
+    reason = pd.Series("", index=index, dtype=object)
+    if text.empty:
+        return reason
+    flagged = (text.str.len() > MAX_TEXT) | text.str.contains(CONTROL, regex=True)
+    for row, value in text[flagged.fillna(False).astype(bool)].items():
+        if not reason.at[row] and (why := text_problem(value)):
+            reason.at[row] = f"{name}: {why}"
+    return reason
 
 
 def _booleans(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
@@ -138,9 +177,10 @@ def _booleans(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
 
 
 def _jsonable(value):
+    """A raw cell for the quarantine (which makes it safe for jsonb: NaN, inf, NUL, ...)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, str | int | float | bool):
+    if isinstance(value, str | int | float | bool | dict | list | tuple | np.ndarray):
         return value
     if hasattr(value, "item"):
         return _jsonable(value.item())
@@ -161,10 +201,17 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
 
     out["track_id"] = _as_text(src["track_id"])
     reasons.append(pd.Series(np.where(out["track_id"] == "", "track_id: missing", ""), raw.index))
+    reasons.append(_kind_reasons(src["track_id"], "track_id"))
+    reasons.append(_text_reasons(out["track_id"], "track_id", raw.index))
     out["name"] = _as_text(src["name"])
     reasons.append(pd.Series(np.where(out["name"] == "", "track_name: missing", ""), raw.index))
+    reasons.append(_kind_reasons(src["name"], "track_name"))
+    reasons.append(_text_reasons(out["name"], "track_name", raw.index))
     if "artists" in src:
+        reasons.append(_kind_reasons(src["artists"], "artists"))
         out["artists"] = parse_artists(src["artists"], fmt.artists_style)
+        names = out["artists"].explode().dropna().astype(str)
+        reasons.append(_text_reasons(names, "artists", raw.index))
     else:
         out["artists"] = [[] for _ in range(n)]
 
@@ -184,7 +231,14 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
         out["explicit"] = None
     for name in TEXT_FIELDS:
         text = _as_text(src[name]) if name in src else pd.Series("", index=raw.index)
+        if name in src:
+            reasons.append(_kind_reasons(src[name], name))
+            reasons.append(_text_reasons(text, name, raw.index))
         out[name] = text.where(text != "", None)
+    for column in fmt.playlist_columns:  # written to `playlists`: the same rules
+        if column in raw:
+            reasons.append(_kind_reasons(raw[column], column))
+            reasons.append(_text_reasons(_as_text(raw[column]), column, raw.index))
     year = out["release_date"].fillna("").str.extract(r"^(\d{4})", expand=False)
     out["release_year"] = pd.to_numeric(year, errors="coerce")
 
@@ -196,7 +250,7 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
         bad_rows = problems[bad]
         raw_bad = raw[bad]
         for idx in bad_rows.index:
-            reason = "; ".join(r for r in bad_rows.loc[idx] if r)
+            reason = "; ".join(dict.fromkeys(r for r in bad_rows.loc[idx] if r))
             raw_record = {str(k): _jsonable(v) for k, v in raw_bad.loc[idx].items()}
             quarantine.append(
                 QuarantineRecord(

@@ -20,28 +20,58 @@ Accepted layouts:
 
 Personal fields (IP addresses, user agents, user names, ...) never leave this module: plays
 keep `PLAY_COLUMNS` only, and a rejected row keeps only the fields in `QUARANTINE_FIELDS`.
+
+Hostile input. Every value that is stored is checked before it can reach the database, and a
+row that fails is quarantined with the field and the reason ("trackName: contains a NUL
+character", "ts: 2098-01-01 is after the latest plausible play (2026-11-30)"):
+- end times must be timestamps inside the plausible window: from `earliest` (default
+  2008-10-01, Spotify's launch; the play's start, end − ms_played, counts) to `latest` (default
+  one day after now);
+- ms_played must be a finite, non-negative integer under 2^31 (NaN, infinities, text, objects
+  and booleans are refused);
+- stored text (names, track URI, reason_start / reason_end) must be text, not an object, list
+  or number, with no NUL or other control character, no unpaired surrogate, and at most
+  1,000 characters (`values.MAX_TEXT`);
+- a CSV row with more or fewer fields than its header is quarantined.
+Fields that are never stored (platform, offline_timestamp, ...) are not read, so an odd value
+there quarantines nothing; conn_country, shuffle and skipped are read leniently (an odd value
+becomes unknown). Audio features of CSV conversions that are not finite numbers in range are
+dropped and counted, as before.
+A whole file is refused with one `HistoryError` when it is not the data it claims to be: not
+UTF-8, not JSON / CSV, empty, a JSON object, nesting deeper than any export, or larger than
+`max_file_bytes` (default 256 MB; a zip member is streamed and stops at the cap whatever its
+header says). A zip member whose name leaves the archive ("../x", "/etc/x"), that is a
+symbolic link or encrypted refuses the zip. In a folder, a file (or symbolic link) whose real
+path lies outside the folder refuses the import, naming the link; a link to a file inside the
+folder is followed, and each real file is read once. Linked folders are not descended into.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import re
+import stat
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from spotify_assets.lib.catalog.errors import CatalogError
 from spotify_assets.lib.catalog.names import name_key
+from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, json_int, parse_number
 from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.store.quarantine import safe_raw
 
 BASIC, EXTENDED, CSV, API = "basic_export", "extended_export", "csv", "api"
 PLAY_COLUMNS = [
@@ -103,6 +133,23 @@ _FEATURE_RANGES = {
 _INTEGER_FEATURES = ("key", "mode")
 _MIN_FEATURE_COLUMNS = 3  # fewer of AUDIO_FEATURES' names than this: a coincidence, not features
 _MISSING_TEXT = frozenset({"nan", "none", "null", "na", "n/a"})
+# The plausible play window's default: from Spotify's launch to one day after now.
+SPOTIFY_LAUNCH = datetime(2008, 10, 1, tzinfo=UTC)
+LATEST_MARGIN = timedelta(days=1)
+MAX_FILE_BYTES = 256 * 2**20  # one history file or zip member, uncompressed
+_CHUNK = 1 << 20
+_MAX_MS = 2**31 - 1  # plays.ms_played is an integer
+# Stored fields checked per layout: the end time, the duration, then text, in reason order.
+_TIME_FIELD = {"basic_export": "endTime", "extended_export": "ts"}
+_MS_FIELD = {"basic_export": "msPlayed", "extended_export": "ms_played"}
+_TEXT_FIELDS = {
+    "basic_export": ("artistName", "trackName"),
+    "extended_export": (
+        "spotify_track_uri", "master_metadata_track_name", "master_metadata_album_artist_name",
+        "master_metadata_album_album_name", "reason_start", "reason_end",
+    ),
+}  # fmt: skip
+_BOM = b"\xef\xbb\xbf"
 
 
 class HistoryError(CatalogError):
@@ -150,7 +197,17 @@ class History:
 @dataclass(frozen=True)
 class _Source:
     name: str  # shown in errors and quarantine: path, or "archive.zip!member"
-    data: bytes
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Plausible play times: a play must start at or after `earliest` and end by `latest`."""
+
+    earliest: pd.Timestamp
+    latest: pd.Timestamp
+    launch: bool  # earliest is the default (Spotify's launch), said so in reasons
 
 
 @dataclass
@@ -165,17 +222,32 @@ class _Parsed:
     feature_values_dropped: int = 0
 
 
-def read_history(path: str | Path) -> History:
-    """All plays in a history file, a folder of them, or a zip of them."""
-    sources = list(_sources(Path(path)))
-    parsed = [_parse(source) for source in sources]  # raises before anything is returned
+def read_history(
+    path: str | Path,
+    *,
+    earliest: datetime | str | None = None,
+    latest: datetime | str | None = None,
+    max_file_bytes: int | None = None,
+) -> History:
+    """All plays in a history file, a folder of them, or a zip of them.
+
+    Plays outside [`earliest`, `latest`] (default: 2008-10-01, Spotify's launch, to one day
+    after now; naive times are UTC) are quarantined as implausible. A file or zip member over
+    `max_file_bytes` (default `MAX_FILE_BYTES`, 256 MB) refuses the import."""
+    window = _window(earliest, latest)
+    cap = MAX_FILE_BYTES if max_file_bytes is None else int(max_file_bytes)
+    names: list[str] = []
+    parsed: list[_Parsed] = []
+    for source in _sources(Path(path), cap):  # one file in memory at a time
+        names.append(source.name)
+        parsed.append(_parse(source, window))  # raises before anything is returned
     frames = [p.plays for p in parsed if not p.plays.empty]
     plays = pd.concat(frames, ignore_index=True) if frames else _empty()
     before = len(plays)
     plays = plays.drop_duplicates(["play_key", "played_at"], ignore_index=True)
     rejected = [row for p in parsed for row in p.rejected]
     report = ImportReport(
-        files=[s.name for s in sources],
+        files=names,
         rows_read=sum(p.rows for p in parsed),
         plays=len(plays),
         episodes=sum(p.episodes for p in parsed),
@@ -189,6 +261,18 @@ def read_history(path: str | Path) -> History:
     return History(plays, rejected, report, _features([p.features for p in parsed]))
 
 
+def _window(earliest: datetime | str | None, latest: datetime | str | None) -> _Window:
+    def utc(value: datetime | str) -> pd.Timestamp:
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+
+    low = utc(SPOTIFY_LAUNCH if earliest is None else earliest)
+    high = utc(datetime.now(UTC) + LATEST_MARGIN if latest is None else latest)
+    if low >= high:
+        raise ValueError(f"empty play window: earliest {low} is not before latest {high}")
+    return _Window(low, high, launch=earliest is None)
+
+
 # -- finding files --------------------------------------------------------------------------
 
 
@@ -200,103 +284,381 @@ def _not_found(path: Path, where: str) -> HistoryError:
     )
 
 
-def _sources(path: Path) -> Iterator[_Source]:
+def _sources(path: Path, cap: int) -> Iterator[_Source]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and HISTORY_FILE.match(p.name))
-        if not files:
-            raise _not_found(path, "folder")
-        for file in files:
-            yield _Source(str(file), file.read_bytes())
-    elif path.suffix.lower() == ".zip":
-        yield from _zip_sources(path)
+        yield from _folder_sources(path, cap)
+    elif path.suffix.lower() == ".zip" and path.is_file():
+        yield from _zip_sources(path, cap)
     elif path.is_file():
-        yield _Source(str(path), path.read_bytes())
+        yield _file_source(path, str(path), cap)
     else:
         raise HistoryError(f"{path}: no such file or folder")
 
 
-def _zip_sources(path: Path) -> Iterator[_Source]:
+def _folder_sources(path: Path, cap: int) -> Iterator[_Source]:
+    """History files under `path`, each real file once; none may lead outside the folder."""
+    root = path.resolve()
+    files = sorted(p for p in path.rglob("*") if HISTORY_FILE.match(p.name) and p.is_file())
+    if not files:
+        raise _not_found(path, "folder")
+    real: dict[Path, Path] = {}
+    for file in files:  # checked before any file is read
+        target = file.resolve()
+        if not target.is_relative_to(root):
+            raise HistoryError(
+                f"{file}: a symbolic link to {target}, outside the imported folder {path}; "
+                "refused. Copy the file into the folder to import it."
+            )
+        real.setdefault(target, file)
+    for target, file in sorted(real.items(), key=lambda item: str(item[1])):
+        yield _file_source(target, str(file), cap)
+
+
+def _file_source(path: Path, name: str, cap: int) -> _Source:
+    try:
+        size = path.stat().st_size
+        if size > cap:
+            raise _too_large(name, cap, f"{size:,} bytes")
+        with path.open("rb") as handle:
+            return _read(handle, name, cap)
+    except OSError as exc:
+        raise HistoryError(f"{name}: cannot be read ({exc})") from exc
+
+
+def _too_large(name: str, cap: int, size: str) -> HistoryError:
+    return HistoryError(
+        f"{name}: larger than the {cap:,}-byte limit for one history file ({size}); real "
+        "export files are a few MB. Refused; pass a larger max_file_bytes if it is genuine."
+    )
+
+
+def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
+    """Why an archive member cannot be trusted, or None."""
+    name = info.filename
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        return "has a path that leaves the archive (path traversal)"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    return None
+
+
+def _zip_sources(path: Path, cap: int) -> Iterator[_Source]:
     try:
         with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            for info in infos:
+                if why := _unsafe_member(info):
+                    raise HistoryError(
+                        f"{path}: archive member {info.filename!r} {why}; a Spotify export "
+                        "never holds one. Refused."
+                    )
             members = sorted(
-                info.filename
-                for info in archive.infolist()
-                if not info.is_dir() and HISTORY_FILE.match(Path(info.filename).name)
+                (i for i in infos if not i.is_dir() and HISTORY_FILE.match(Path(i.filename).name)),
+                key=lambda i: i.filename,
             )
             if not members:
                 raise _not_found(path, "zip")
-            for member in members:
-                yield _Source(f"{path}!{member}", archive.read(member))
-    except (zipfile.BadZipFile, OSError) as exc:
+            for info in members:
+                name = f"{path}!{info.filename}"
+                if info.flag_bits & 0x1:
+                    raise HistoryError(f"{name}: the member is encrypted; refused")
+                if info.file_size > cap:  # the header's word; the read below checks anyway
+                    raise _too_large(name, cap, f"{info.file_size:,} bytes by its header")
+                with archive.open(info) as member:
+                    yield _read(member, name, cap)
+    except HistoryError:
+        raise
+    except (
+        zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+        RuntimeError, NotImplementedError, ValueError,
+    ) as exc:  # fmt: skip
         raise HistoryError(f"{path}: not a readable zip file ({exc})") from exc
+
+
+def _read(stream: IO[bytes], name: str, cap: int) -> _Source:
+    """The whole of `stream` as text, read in chunks and stopped at `cap` bytes. The first
+    bytes must look like the file's kind, so a binary blob is refused at its first chunk."""
+    digest, buffer, looked = hashlib.sha256(), bytearray(), False
+    while chunk := stream.read(_CHUNK):
+        if len(buffer) + len(chunk) > cap:
+            raise _too_large(name, cap, "more bytes than that")
+        looked = looked or _sniff(name, chunk, at_start=not buffer)
+        digest.update(chunk)
+        buffer.extend(chunk)
+    if not looked:
+        raise HistoryError(f"{name}: the file is empty or blank; is it a history file?")
+    try:
+        text = buffer.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HistoryError(f"{name}: not UTF-8 text; is it a history file? ({exc})") from exc
+    return _Source(name, text, digest.hexdigest())
+
+
+def _sniff(name: str, chunk: bytes, at_start: bool) -> bool:
+    """Whether the chunk holds the file's first non-blank byte, which must be right (`[` for
+    JSON, text for CSV): a HistoryError when it is not."""
+    if at_start and chunk.startswith(_BOM):
+        chunk = chunk[len(_BOM) :]
+    rest = chunk.lstrip(b" \t\r\n")
+    if not rest:
+        return False
+    byte = rest[0]
+    if name.lower().endswith(".json") and byte != ord("["):
+        if byte == ord("{"):
+            raise HistoryError(
+                f"{name}: not a streaming history: expected a JSON list of plays, "
+                "found a JSON object"
+            )
+        raise HistoryError(
+            f"{name}: not valid JSON, truncated or corrupted? (expected a JSON list of "
+            f"plays; the file starts with byte 0x{byte:02x})"
+        )
+    if name.lower().endswith(".csv") and (byte < 0x20 or byte == 0x7F):
+        raise HistoryError(f"{name}: binary data (byte 0x{byte:02x}), not CSV text")
+    return True
 
 
 # -- parsing one file -----------------------------------------------------------------------
 
 
-def _parse(source: _Source) -> _Parsed:
-    records, layout, kind = _records(source)
-    sha = hashlib.sha256(source.data).hexdigest()
+def _parse(source: _Source, window: _Window) -> _Parsed:
+    try:
+        return _parse_file(source, window)
+    except RecursionError:  # a value nested deeper than the checks below expect
+        raise HistoryError(
+            f"{source.name}: nested deeper than any real export; not a streaming history"
+        ) from None
+
+
+def _parse_file(source: _Source, window: _Window) -> _Parsed:
+    records, layout, kind, broken = _records(source)
     if not records:
         return _Parsed(_empty(), [], 0)
     if layout == "video":  # counted, never read further: nothing of a video is kept
         return _Parsed(_empty(), [], len(records), videos=len(records))
-    frame = pd.DataFrame.from_records(records)
+    frame = _frame(records)
+    problems = _check(frame, layout, window, broken)
     if layout == BASIC:
         plays, episodes, audiobooks = _basic(frame, kind)
     else:
         plays, episodes, audiobooks = _extended(frame, kind)
-    return _finish(plays, episodes, audiobooks, _feature_values(frame), source.name, sha, records)
+    features = _feature_values(frame)
+    return _finish(plays, episodes, audiobooks, features, problems, broken, source, records)
 
 
-def _records(source: _Source) -> tuple[list[dict], str, str]:
-    """The file's records, its layout (BASIC, EXTENDED or "video") and its kind (the play
-    `source`: BASIC, EXTENDED or CSV)."""
-    name = source.name
+def _records(source: _Source) -> tuple[list[dict], str, str, dict[int, str]]:
+    """The file's records, its layout (BASIC, EXTENDED or "video"), its kind (the play
+    `source`: BASIC, EXTENDED or CSV), and the reasons of records that are broken as a whole
+    (a CSV row with the wrong number of fields) by record index."""
+    name, text = source.name, source.text
     basename = re.split(r"[/\\!]", name)[-1]
     video = bool(_VIDEO_FILE.match(basename))
-    try:
-        text = source.data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HistoryError(f"{name}: not UTF-8 text; is it a history file? ({exc})") from exc
     if name.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        columns = set(reader.fieldnames or ())
-        try:
-            records = list(reader)
-        except csv.Error as exc:
-            raise HistoryError(f"{name}: malformed CSV ({exc})") from exc
+        records, columns, broken = _csv_records(text, name)
         if video:
-            return records, "video", CSV
+            return records, "video", CSV, {}
         if {"ts", "ms_played"} <= columns:
-            return records, EXTENDED, CSV
+            return records, EXTENDED, CSV, broken
         if {"endTime", "msPlayed"} <= columns:
-            return records, BASIC, CSV
+            return records, BASIC, CSV, broken
         raise HistoryError(
             f"{name}: not a streaming-history CSV: it lacks ts/ms_played (extended export) "
-            f"and endTime/msPlayed (basic export); its columns are {sorted(columns)[:30]}"
+            f"and endTime/msPlayed (basic export); its columns are "
+            f"{sorted(c[:40] for c in columns)[:30]}"
         )
     if not name.lower().endswith(".json"):
         raise HistoryError(f"{name}: not a history file: expected .json, .csv or .zip")
     try:
-        records = json.loads(text)
-    except json.JSONDecodeError as exc:
+        records = json.loads(text, parse_int=json_int)
+    except RecursionError:
+        raise HistoryError(
+            f"{name}: JSON nested deeper than any real export (a play is one flat object); "
+            "not a streaming history"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, and numbers Python cannot hold
         raise HistoryError(f"{name}: not valid JSON, truncated or corrupted? ({exc})") from exc
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise HistoryError(f"{name}: not a streaming history: expected a JSON list of plays")
     if video:
-        return records, "video", EXTENDED
+        return records, "video", EXTENDED, {}
     if not records:
-        return [], EXTENDED, EXTENDED
+        return [], EXTENDED, EXTENDED, {}
     keys = set(records[0])
     if {"endTime", "msPlayed"} <= keys:
-        return records, BASIC, BASIC
+        return records, BASIC, BASIC, {}
     if {"ts", "ms_played"} <= keys:
-        return records, EXTENDED, EXTENDED
+        return records, EXTENDED, EXTENDED, {}
     raise HistoryError(
         f"{name}: not a streaming history: records have neither endTime/msPlayed (basic export) "
-        f"nor ts/ms_played (extended export); keys are {sorted(keys)[:8]}"
+        f"nor ts/ms_played (extended export); keys are {sorted(k[:40] for k in keys)[:8]}"
     )
+
+
+def _csv_records(text: str, name: str) -> tuple[list[dict], set[str], dict[int, str]]:
+    """Rows as dicts by header name (blank lines skipped), and the reasons of rows whose
+    number of fields differs from the header's."""
+    records: list[dict] = []
+    broken: dict[int, str] = {}
+    with _csv_field_limit(len(text) + 1):  # a long name is a row's problem, not the file's
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            header = next(reader, [])
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    broken[len(records)] = (
+                        f"CSV row has {len(row)} fields, the header has {len(header)} "
+                        "(truncated or shifted row?)"
+                    )
+                records.append(dict(zip(header, row, strict=False)))
+        except csv.Error as exc:
+            raise HistoryError(f"{name}: malformed CSV ({exc})") from exc
+    return records, set(header), broken
+
+
+@contextlib.contextmanager
+def _csv_field_limit(size: int) -> Iterator[None]:
+    """Let the csv module read fields up to `size` characters (its default is 128 KB)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    """The fields this module reads (QUARANTINE_FIELDS) as object columns, None where a
+    record lacks one; fields it does not read are never looked at, so an odd value there
+    (a nested `platform`, a strange `offline_timestamp`) cannot matter."""
+    present: set[str] = set()
+    for record in records:
+        present.update(k for k in record if k in QUARANTINE_FIELDS)
+    columns = {k: pd.Series([r.get(k) for r in records], dtype=object) for k in sorted(present)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+# -- checking stored values -----------------------------------------------------------------
+
+
+def _check(frame: pd.DataFrame, layout: str, window: _Window, broken: dict[int, str]) -> pd.Series:
+    """The first reason each row cannot be stored as it is (None when it can), checking the
+    end time, the duration and the stored text; bad values are set to None in `frame`."""
+    problems: list[str | None] = [None] * len(frame)
+    for index, why in broken.items():
+        problems[index] = why
+    time_field, ms_field = _TIME_FIELD[layout], _MS_FIELD[layout]
+    ended = _check_end(frame, time_field, layout, window, problems)
+    ms = _check_ms(frame, ms_field, problems)
+    for name in _TEXT_FIELDS[layout]:
+        _check_text(frame, name, problems)
+    # the start (end - ms_played), computed only where both are sound, is what must be late
+    # enough: a long play that ended just after the window opened started before it
+    sound = pd.Series([p is None for p in problems], index=frame.index)
+    sound &= ended.notna() & ms.notna()
+    if sound.any():
+        starts = ended[sound] - pd.to_timedelta(ms[sound].astype("int64"), unit="ms")
+        for index in starts.index[starts < window.earliest]:
+            problems[index] = (
+                f"{time_field}: the play would start {_day(starts.at[index])}, before the "
+                f"earliest plausible play ({_earliest(window)})"
+            )
+    frame[time_field] = ended
+    frame[ms_field] = ms
+    return pd.Series(problems, index=frame.index, dtype=object)
+
+
+def _check_text(frame: pd.DataFrame, name: str, problems: list[str | None]) -> None:
+    if name not in frame.columns:
+        return
+    values = _col(frame, name).tolist()
+    for index, value in enumerate(values):
+        if value is None or (type(value) is str and len(value) <= MAX_TEXT and value.isprintable()):
+            continue  # the common case, without a function call
+        if why := check_text(value):
+            problems[index] = problems[index] or f"{name}: {why}"
+            values[index] = None
+    frame[name] = pd.Series(values, index=frame.index, dtype=object)
+
+
+def _check_ms(frame: pd.DataFrame, name: str, problems: list[str | None]) -> pd.Series:
+    """ms_played as floats (NaN where unusable), a reason for each unusable one."""
+    raw = frame[name].tolist() if name in frame.columns else [None] * len(frame)
+    out = np.full(len(raw), np.nan)
+    for index, value in enumerate(raw):
+        number, why = parse_number(value)
+        if number is None:
+            why = f"{name}: {why or 'missing'}"
+        elif number < 0:
+            why = f"{name}: {number:g} is negative"
+        elif number % 1:
+            why = f"{name}: {number:g} is not an integer"
+        elif number > _MAX_MS:
+            why = f"{name}: {number:g} is out of range (over {_MAX_MS:,} ms)"
+        else:
+            out[index] = number + 0.0  # -0 is 0
+            continue
+        problems[index] = problems[index] or why
+    return pd.Series(out, index=frame.index)
+
+
+def _check_end(
+    frame: pd.DataFrame, name: str, layout: str, window: _Window, problems: list[str | None]
+) -> pd.Series:
+    """End times (NaT where unusable), a reason for each missing, unreadable or implausible."""
+    if name not in frame.columns:
+        frame[name] = None
+    _check_text(frame, name, problems)
+    text = _col(frame, name)
+    ended = _basic_end(text) if layout == BASIC else _timestamps(text, "ISO8601")
+    for index in ended.index[ended.isna()]:
+        if problems[index] is None:
+            value = text.at[index]
+            problems[index] = (
+                f"{name}: end time missing"
+                if value is None
+                else f"{name}: end time {value[:40]!r} is not a timestamp"
+            )
+    for index in ended.index[ended > window.latest]:
+        problems[index] = problems[index] or (
+            f"{name}: {_day(ended.at[index])} is after the latest plausible play "
+            f"({_day(window.latest)})"
+        )
+    for index in ended.index[ended < window.earliest]:
+        problems[index] = problems[index] or (
+            f"{name}: {_day(ended.at[index])} is before the earliest plausible play "
+            f"({_earliest(window)})"
+        )
+    return ended
+
+
+def _timestamps(text: pd.Series, fmt: str) -> pd.Series:
+    """UTC timestamps, NaT where unreadable; one by one when the batch trips over a value."""
+    try:
+        return pd.to_datetime(text, format=fmt, utc=True, errors="coerce")
+    except (ValueError, OverflowError, TypeError):
+        pass
+
+    def one(value: object) -> pd.Timestamp:
+        try:
+            return pd.to_datetime(value, format=fmt, utc=True, errors="coerce")
+        except (ValueError, OverflowError, TypeError):
+            return pd.NaT
+
+    return pd.to_datetime(text.map(one), utc=True)
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    return f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"
+
+
+def _earliest(window: _Window) -> str:
+    return _day(window.earliest) + (", Spotify's launch" if window.launch else "")
+
+
+# -- the two layouts ------------------------------------------------------------------------
 
 
 def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -304,8 +666,8 @@ def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, p
     episodes = _any_set(frame, ("episodeName", "podcastName"))  # StreamingHistory_podcast_N
     plays = pd.DataFrame(
         {
-            "ended_at": _basic_end(_col(frame, "endTime")),
-            "ms_played": pd.to_numeric(_col(frame, "msPlayed"), errors="coerce"),
+            "ended_at": frame["endTime"],
+            "ms_played": frame["msPlayed"],
             "track_id": _conversion_track_ids(frame),
             "artist_name": _col(frame, "artistName"),
             "track_name": _col(frame, "trackName"),
@@ -330,10 +692,8 @@ def _extended(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series
     uris = _col(frame, "spotify_track_uri").astype(object)
     plays = pd.DataFrame(
         {
-            "ended_at": pd.to_datetime(
-                _col(frame, "ts"), format="ISO8601", utc=True, errors="coerce"
-            ),
-            "ms_played": pd.to_numeric(_col(frame, "ms_played"), errors="coerce"),
+            "ended_at": frame["ts"],
+            "ms_played": frame["ms_played"],
             "track_id": _nullable(uris.map(_track_id)),
             "artist_name": _col(frame, "master_metadata_album_artist_name"),
             "track_name": _col(frame, "master_metadata_track_name"),
@@ -357,31 +717,31 @@ def _finish(
     episodes: pd.Series,
     audiobooks: pd.Series,
     features: pd.DataFrame | None,
-    name: str,
-    sha: str,
+    problems: pd.Series,
+    broken: dict[int, str],
+    source: _Source,
     records: list[dict],
 ) -> _Parsed:
     """Drop episodes/audiobooks, set aside unreadable rows, derive start time and play key."""
     keys = _name_keys(plays["artist_name"], plays["track_name"])
-    ms = plays["ms_played"]
-    reason = pd.Series(None, index=plays.index, dtype=object)
+    reason = problems.copy()
     unkeyed = plays["track_id"].isna() & keys.eq("")
     named = plays["artist_name"].notna() & plays["track_name"].notna()
-    checks = [
-        (plays["ended_at"].isna(), "end time missing or not a timestamp"),
-        (ms.isna() | (ms < 0) | (ms % 1 != 0), "ms_played missing, negative or not an integer"),
-        (ms > 2**31 - 1, "ms_played out of range"),
+    checks = [  # after the value checks of `_check`, which come first
         (plays.get("bad_uri", pd.Series(False, index=plays.index)).eq(True), "malformed track URI"),
         # e.g. a song titled ":)": there is nothing a name key can be made of
         (unkeyed & named, "no track id, and artist + title have no letters or digits"),
         (unkeyed, "no track id and no artist + title"),
     ]
     for failed, why in reversed(checks):  # the first failing check names the reason
-        reason = reason.mask(failed.astype(bool), why)
+        reason = reason.mask(failed.astype(bool) & problems.isna(), why)
     content = ~(episodes | audiobooks)
+    content[list(broken)] = True  # a broken CSV row is refused whatever it seems to be
     bad = content & reason.notna()
     rejected = [
-        RejectedRow(name, sha, int(i), str(reason.at[i]), _quarantine_raw(records[int(i)]))
+        RejectedRow(
+            source.name, source.sha256, int(i), str(reason.at[i]), _quarantine_raw(records[int(i)])
+        )
         for i in plays.index[bad]
     ]
     good = plays[content & ~bad].drop(columns="bad_uri", errors="ignore").copy()
@@ -399,8 +759,8 @@ def _finish(
         good[PLAY_COLUMNS].reset_index(drop=True),
         rejected,
         len(plays),
-        int(episodes.sum()),
-        int(audiobooks.sum()),
+        int((episodes & ~content).sum()),
+        int((audiobooks & ~content).sum()),
         features=kept_features,
         feature_values_dropped=dropped,
     )
@@ -423,11 +783,12 @@ def _valid_features(values: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     clean, dropped = {}, 0
     for column in AUDIO_FEATURES:
         raw = values[column]
-        numbers = pd.to_numeric(raw, errors="coerce").astype(float)
         missing_text = raw.map(lambda v: isinstance(v, str) and v.strip().lower() in _MISSING_TEXT)
-        unreadable = raw.notna() & numbers.isna() & ~missing_text.astype(bool)
+        parsed = [parse_number(v) for v in raw.where(~missing_text.astype(bool), None)]
+        numbers = pd.Series([n for n, _ in parsed], index=raw.index, dtype=float)
+        unreadable = pd.Series([why is not None for _, why in parsed], index=raw.index)
         low, high = _FEATURE_RANGES[column]
-        valid = numbers.between(low, high) & np.isfinite(numbers)
+        valid = numbers.between(low, high)
         if column in _INTEGER_FEATURES:
             valid &= numbers % 1 == 0
         out_of_range = numbers.notna() & ~valid
@@ -478,10 +839,10 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def _basic_end(text: pd.Series) -> pd.Series:
     """Basic `endTime` ("2020-01-01 10:00", UTC); conversions may add seconds or a "T"."""
-    ended = pd.to_datetime(text, format="%Y-%m-%d %H:%M", utc=True, errors="coerce")
+    ended = _timestamps(text, "%Y-%m-%d %H:%M")
     retry = ended.isna() & text.notna()
     if retry.any():
-        ended[retry] = pd.to_datetime(text[retry], format="ISO8601", utc=True, errors="coerce")
+        ended[retry] = _timestamps(text[retry], "ISO8601")
     return ended
 
 
@@ -534,14 +895,18 @@ def _country(value: object) -> str | None:
 
 
 def _bool(value: object) -> bool | None:
-    """JSON booleans, and the "True"/"False" strings of CSV conversions."""
+    """JSON booleans, and the "True"/"False" strings of CSV conversions; None otherwise."""
     if isinstance(value, bool) or value is None:
         return value
+    if not isinstance(value, str | int):
+        return None
     text = str(value).strip().lower()
     return {"true": True, "false": False, "1": True, "0": False}.get(text)
 
 
 def _quarantine_raw(record: dict) -> dict[str, Any]:
-    """The record's QUARANTINE_FIELDS, as JSON values; every other field is dropped."""
-    kept = {k: v for k, v in record.items() if isinstance(k, str) and k in QUARANTINE_FIELDS}
-    return json.loads(json.dumps(kept, default=str))
+    """The record's QUARANTINE_FIELDS, as JSON values safe for jsonb; every other field is
+    dropped."""
+    return safe_raw(
+        {k: v for k, v in record.items() if isinstance(k, str) and k in QUARANTINE_FIELDS}
+    )

@@ -36,10 +36,17 @@ EXPORT_FEATURES = "export"
 
 
 def import_history(
-    db: Database, path: str | Path, user_id: str = "me", timezone: str | None = None
+    db: Database,
+    path: str | Path,
+    user_id: str = "me",
+    timezone: str | None = None,
+    earliest: str | None = None,
+    latest: str | None = None,
 ) -> ImportReport:
-    """Parse and store every play under `path` for `user_id`; all or nothing."""
-    history = read_history(path)  # raises HistoryError before anything is written
+    """Parse and store every play under `path` for `user_id`; all or nothing. Plays outside
+    [earliest, latest] (default: Spotify's launch to tomorrow) are quarantined."""
+    # raises HistoryError before anything is written
+    history = read_history(path, earliest=earliest or None, latest=latest or None)
     plays = history.plays.assign(user_id=user_id)
     features = history.features
     with db.connect() as conn, conn.transaction():

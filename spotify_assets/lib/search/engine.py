@@ -8,6 +8,7 @@ filter the candidates, falling back to exact when too few survive.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.bundles import validate_bundle_hash
-from spotify_assets.lib.search.filters import TEXT_COLUMNS, Filter
+from spotify_assets.lib.search.filters import INTEGER_COLUMNS, TEXT_COLUMNS, Filter
 from spotify_assets.lib.store.embeddings import FILTER_COLUMNS, index_name, vector_cast
 
 EXACT_THRESHOLD = 20_000  # rows: below this, exact search over the filtered rows
@@ -27,6 +28,7 @@ DETAIL_COLUMNS = (
     "artists",
     "genre",
     "release_year",
+    "popularity",
     "tempo",
     "energy",
     "valence",
@@ -38,7 +40,7 @@ DETAIL_COLUMNS = (
 
 @dataclass
 class SearchPlan:
-    strategy: str  # exact | hnsw | hnsw→exact
+    strategy: str  # exact | hnsw | hnsw→exact | filters only
     filtered_rows: int | None = None
     candidates: int | None = None
     ef_search: int | None = None
@@ -48,20 +50,25 @@ class SearchPlan:
 class SearchHit:
     rank: int
     track_id: str
-    score: float  # cosine similarity
+    score: float  # cosine similarity; NaN when listed by filters alone (no query)
     details: dict = field(default_factory=dict)
 
 
-def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list]:
+def where_sql(filters: Sequence[Filter]) -> tuple[sql.Composable, list]:
+    """The filters as a predicate on `track_embeddings e`: whitelisted identifiers, values as
+    parameters. Whole numbers on integer columns are sent as integers, so the B-tree is used."""
     parts: list[sql.Composable] = [sql.SQL("TRUE")]
     params: list = []
     for f in filters:
         column = sql.SQL("e.{}").format(sql.Identifier(f.column))
+        value = f.value
         if f.column in TEXT_COLUMNS:
             parts.append(sql.SQL("lower({}) {} lower(%s)").format(column, sql.SQL(f.op)))
         else:
             parts.append(sql.SQL("{} {} %s").format(column, sql.SQL(f.op)))
-        params.append(f.value)
+            if f.column in INTEGER_COLUMNS and float(value).is_integer() and abs(value) < 2**53:
+                value = int(value)
+        params.append(value)
     return sql.SQL(" AND ").join(parts), params
 
 
@@ -113,7 +120,7 @@ def search_vectors(
     if query.shape != (dims,):
         raise ValueError(f"query vector has shape {query.shape}, bundle declares {dims} dims")
     limit = max(1, int(limit))
-    where, params = _where(filters)
+    where, params = where_sql(filters)
     with conn.transaction():
         # Vectors and filter columns are read from memory or SSD: with the default (spinning
         # disk) page cost the planner prefers whole-table scans to the filter's B-tree.
@@ -146,6 +153,34 @@ def search_vectors(
         for rank, (track_id, distance) in enumerate(rows, start=1)
     ]
     return hits, plan
+
+
+def filtered_tracks(
+    conn: psycopg.Connection,
+    bundle_hash: str,
+    filters: Sequence[Filter],
+    limit: int = 10,
+) -> tuple[list[SearchHit], SearchPlan]:
+    """Without a query: the bundle's embedded tracks that pass `filters`, most popular first
+    (scores are NaN)."""
+    validate_bundle_hash(bundle_hash)
+    limit = max(1, int(limit))
+    where, params = where_sql(filters)
+    with conn.transaction():
+        conn.execute("SET LOCAL random_page_cost = 1.1")
+        kept = _kept_rows(conn, bundle_hash, where, params, EXACT_THRESHOLD)
+        statement = sql.SQL(
+            """SELECT e.track_id FROM track_embeddings e
+               WHERE e.bundle_hash = {bundle} AND {where}
+               ORDER BY e.popularity DESC NULLS LAST, e.track_id LIMIT %s"""
+        ).format(bundle=sql.Literal(bundle_hash), where=where)
+        rows = conn.execute(statement, [*params, limit]).fetchall()
+        details = _details(conn, [r[0] for r in rows])
+    hits = [
+        SearchHit(rank, track_id, math.nan, details.get(track_id, {}))
+        for rank, (track_id,) in enumerate(rows, start=1)
+    ]
+    return hits, SearchPlan("filters only", filtered_rows=kept)
 
 
 def _indexed_rows(conn: psycopg.Connection, bundle_hash: str) -> int | None:

@@ -1,14 +1,41 @@
-"""Natural-language search: parse filters, embed the query, search, explain."""
+"""Natural-language search: check the inputs, parse filters, embed the query, search, explain.
+
+Every input is checked before any SQL runs (SearchInputError, one line). With an empty query
+and `where` filters, the search lists the matching tracks by popularity instead. An empty
+result carries `why_empty`, from counts per filter (lib/search/explain.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.embeddings import Embedder
-from spotify_assets.lib.search.engine import SearchHit, SearchPlan, search_vectors
-from spotify_assets.lib.search.filters import Filter, parse_query, parse_where
+from spotify_assets.lib.search.engine import (
+    SearchHit,
+    SearchPlan,
+    filtered_tracks,
+    search_vectors,
+)
+from spotify_assets.lib.search.explain import explain_empty
+from spotify_assets.lib.search.filters import (
+    Filter,
+    format_value,
+    parse_query,
+    parse_where,
+    range_notes,
+)
+from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
 from spotify_assets.lib.store.database import Database
+
+
+@dataclass
+class SearchRequest:
+    query: str  # normalised; "" lists the tracks the filters match
+    filters: list[Filter]  # explicit (--where) only
+    limit: int
+    notes: list[str] = field(default_factory=list)  # warnings: what was removed, odd ranges
 
 
 @dataclass
@@ -17,6 +44,20 @@ class SearchResult:
     filters: list[Filter]
     hits: list[SearchHit]
     plan: SearchPlan
+    notes: list[str] = field(default_factory=list)
+    why_empty: str | None = None  # set when hits is empty
+
+
+def check_request(
+    query: str | bytes | None, where: str | None = None, limit: int | str | None = 10
+) -> SearchRequest:
+    """The inputs checked and normalised, without touching the database or the model."""
+    text, notes = normalize_query(query)
+    filters = parse_where(where)
+    number = parse_limit(limit)
+    if not text and not filters:
+        raise empty_query_error(notes)
+    return SearchRequest(text, filters, number, notes + range_notes(filters))
 
 
 def known_genres(db: Database) -> list[str]:
@@ -31,36 +72,40 @@ def search(
     bundle: ModelBundle,
     embedder: Embedder,
     query: str,
-    limit: int = 10,
+    limit: int | str = 10,
     where: str | None = None,
     understand: bool = True,
     genres: list[str] | None = None,
 ) -> SearchResult:
-    """`understand`: also apply filters stated in the query's words ("fast", "sad", "80s")."""
-    filters = parse_where(where)
-    if understand:
-        stated = parse_query(query, genres if genres is not None else known_genres(db))
+    """`understand`: also apply filters stated in the query's words ("fast", "sad", "80s").
+
+    Raises SearchInputError (FilterError for filters) before any SQL for a bad input."""
+    request = check_request(query, where, limit)
+    filters = list(request.filters)
+    if understand and request.query:
+        stated = parse_query(request.query, genres if genres is not None else known_genres(db))
         explicit = {f.column for f in filters}
         filters += [f for f in stated if f.column not in explicit]
-    vector = embedder.embed([query], "query")[0]
+    vector = embedder.embed([request.query], "query")[0] if request.query else None
     with db.connect() as conn:
-        hits, plan = search_vectors(
-            conn, bundle.hash, bundle.embedding.dims, vector, filters, limit
-        )
-    return SearchResult(query, filters, hits, plan)
+        if vector is None:
+            hits, plan = filtered_tracks(conn, bundle.hash, filters, request.limit)
+        else:
+            hits, plan = search_vectors(
+                conn, bundle.hash, bundle.embedding.dims, vector, filters, request.limit
+            )
+        why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
+    return SearchResult(request.query, filters, hits, plan, request.notes, why)
 
 
 def format_result(result: SearchResult) -> str:
-    lines = [f"query: {result.query}"]
+    lines = [f"query: {result.query or '(none: tracks the filters match, most popular first)'}"]
     understood = ", ".join(f.describe() for f in result.filters) or "none"
     lines.append(f"filters understood: {understood}")
     lines.append(
         f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.filtered_rows})"
     )
-    why = "semantic match" + "".join(
-        f", {f.column} {f.op} {f.value if isinstance(f.value, str) else f'{f.value:g}'}"
-        for f in result.filters
-    )
+    conditions = [f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters]
     for hit in result.hits:
         d = hit.details
         artists = ", ".join(d.get("artists") or []) or "?"
@@ -68,8 +113,14 @@ def format_result(result: SearchResult) -> str:
             f"tempo {d.get('tempo') or 0:.0f}, energy {d.get('energy') or 0:.2f}, "
             f"valence {d.get('valence') or 0:.2f}, acoustic {d.get('acousticness') or 0:.2f}"
         )
+        if math.isnan(hit.score):
+            score = f"popularity {d.get('popularity') if d.get('popularity') is not None else '?'}"
+            why = ", ".join(conditions)
+        else:
+            score = f"score {hit.score:.3f}"
+            why = ", ".join(["semantic match", *conditions])
         lines.append(
             f"{hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
-            f"score {hit.score:.3f} | {features} | why: {why}"
+            f"{score} | {features} | why: {why}"
         )
     return "\n".join(lines)

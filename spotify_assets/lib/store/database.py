@@ -14,6 +14,8 @@ from importlib import resources
 import psycopg
 from pgvector.psycopg import register_vector
 
+from spotify_assets.lib.store.server import describe_url
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -25,6 +27,11 @@ _migrated_lock = threading.Lock()
 
 class MigrationError(RuntimeError):
     pass
+
+
+class DatabaseUnavailable(psycopg.OperationalError):
+    """The database could not be reached or went away mid-step. What was committed is kept and
+    every write is idempotent, so retrying (or rerunning) finishes the rest."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,38 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        """A connection; commits when the block succeeds, rolls back when it raises."""
-        self.migrate()
-        with psycopg.connect(self.url) as conn:
-            register_vector(conn)
-            yield conn
+        """A connection; commits when the block succeeds, rolls back when it raises. A lost or
+        refused connection becomes `DatabaseUnavailable`, one line saying so."""
+        try:
+            self.migrate()
+            with psycopg.connect(self.url) as conn:
+                register_vector(conn)
+                yield conn
+        except DatabaseUnavailable:
+            raise
+        except psycopg.OperationalError as exc:
+            if not _connection_lost(exc):
+                raise
+            raise DatabaseUnavailable(
+                f"the database {_where(self.url)} cannot be reached or went away "
+                f"({_first_line(exc)}); committed work is kept, a retry or rerun does the rest"
+            ) from exc
+
+
+def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    """Refused, dropped or shut down (SQLSTATE class 08, 57P01-03, or no server answer at all),
+    as opposed to an operational error of one statement (a timeout, a cancel)."""
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _where(url: str) -> str:
+    try:
+        return describe_url(url)
+    except Exception:  # an unparsable URL is what the user must fix; do not hide the error
+        return "(unparsable DATABASE_URL)"

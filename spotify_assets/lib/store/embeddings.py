@@ -25,6 +25,8 @@ FILTER_COLUMNS = (
     "subgenre",
 )
 TEXT_FILTER_COLUMNS = ("genre", "subgenre")
+# integer / smallint in migration 0003; the other non-text filter columns are double precision
+INTEGER_FILTER_COLUMNS = ("key", "mode", "popularity", "release_year", "duration_ms")
 
 
 def to_array(value) -> np.ndarray:

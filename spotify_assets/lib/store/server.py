@@ -7,6 +7,7 @@ every process of a Dagster run shares the same server, and it stops after the la
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -31,6 +32,7 @@ def home_dir() -> Path:
 def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop"):
     """Start (or join) the embedded server; returns the pgserver handle."""
     pgdata = pgdata or home_dir() / "pgdata"
+    forget_dead_handles(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         try:
@@ -44,6 +46,40 @@ def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop
         server = pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
     log.info("embedded Postgres at %s", pgdata)
     return server
+
+
+HANDLES = ".handle_pids.json"  # pgserver's list of processes using the server
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop processes that no longer exist from pgserver's handle list.
+
+    pgserver stops the server when the last process in that list exits; a killed process never
+    removes itself, so without this the server would never stop. Returns the pids dropped."""
+    path = Path(pgdata) / HANDLES
+    try:
+        pids = [int(p) for p in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+    dead = [pid for pid in pids if not process_exists(pid)]
+    if dead:
+        # pgserver rewrites this list without a lock too: re-read right before writing so that
+        # a process that just added itself is not lost
+        fresh = [int(p) for p in json.loads(path.read_text())]
+        path.write_text(json.dumps([pid for pid in fresh if pid not in dead]))
+        log.info("embedded Postgres: forgot %d dead process(es) %s", len(dead), dead)
+    return dead
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -1,0 +1,39 @@
+"""One person's data, everywhere the app keeps it, for `spotify-assets forget`.
+
+Plays, settings, history cursors, quarantined rows, retrains and model runs are keyed by the
+listener; playlists, candidate lists and match results by their owner. Shared, non-personal
+facts stay: catalog tracks and their features, catalog playlists, and which catalog track a
+play key joins to (a play key that no remaining play uses is dropped with them).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+PERSONAL_PLAYLIST_SOURCES = ("export", "spotify", "sample")  # not a catalog's own playlists
+
+# (table, WHERE clause on %(user)s), in an order that respects foreign keys
+_DELETES = (
+    ("model_runs", "user_id = %(user)s"),
+    ("listening_retrains", "user_id = %(user)s"),
+    ("plays", "user_id = %(user)s"),
+    ("history_cursors", "user_id = %(user)s"),
+    ("listeners", "user_id = %(user)s"),
+    ("quarantine", "user_id = %(user)s"),
+    ("match_contexts", "owner = %(user)s"),  # match_results cascade
+    ("candidates", "owner = %(user)s"),
+    ("playlists", "owner = %(user)s AND source = ANY(%(sources)s)"),  # members, profiles cascade
+)
+
+
+def forget(conn: psycopg.Connection, user: str) -> dict[str, int]:
+    """Delete everything of `user` in one transaction; rows deleted per table."""
+    params = {"user": user, "sources": list(PERSONAL_PLAYLIST_SOURCES)}
+    counts = {}
+    with conn.transaction():
+        for table, where in _DELETES:
+            counts[table] = conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+        counts["play_joins"] = conn.execute(
+            "DELETE FROM play_joins j WHERE NOT EXISTS (SELECT FROM plays p WHERE p.play_key = j.play_key)"
+        ).rowcount
+    return counts
