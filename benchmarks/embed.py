@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spotify_assets.lib.analyses.describe import analyze
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.catalog.formats import detect_format
 from spotify_assets.lib.catalog.reader import read_table
 from spotify_assets.lib.catalog.validate import validate
-from spotify_assets.lib.describe import analyze
 from spotify_assets.lib.models.embedder import SentenceEmbedder, cpu_supports_bf16
 from spotify_assets.lib.models.resolve import resolve_model_dir
 from spotify_assets.lib.sample import generate_tracks

@@ -45,7 +45,7 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.listening.exports import HistoryError
-from spotify_assets.lib.listening.store import import_history
+from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import with_database
 from spotify_assets_tests.hostile.corpus import (
@@ -186,7 +186,7 @@ class _SearchWorld:
     def get(self):
         if self._ready is None:
             from spotify_assets.lib.models.embedder import load_embedder
-            from spotify_assets_tests.search.test_hostile_inputs import BUNDLE, _load
+            from spotify_assets_tests.hostile.test_search_inputs import BUNDLE, _load
 
             db = _fresh(self.url, self.name)
             embedder = load_embedder(BUNDLE.embedding, "cpu", "fp32")
@@ -199,7 +199,7 @@ class _SearchWorld:
 class SearchCase:
     """One `search QUERY --where W --limit N` input from the search matrix."""
 
-    case: object  # spotify_assets_tests.search.hostile_cases.HostileCase
+    case: object  # spotify_assets_tests.hostile.search_cases.HostileCase
     world: _SearchWorld
     section: str = "search"
 
@@ -247,7 +247,7 @@ def sections(
         (f"catalog imports ({base.origin} base)", list(catalog_cases(base))),
     ]
     if url:
-        from spotify_assets_tests.search.hostile_cases import HOSTILE_CASES
+        from spotify_assets_tests.hostile.search_cases import HOSTILE_CASES
 
         world = _SearchWorld(url)
         out.append(("search inputs", [SearchCase(c, world) for c in HOSTILE_CASES]))

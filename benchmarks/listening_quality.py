@@ -23,14 +23,14 @@ import psycopg
 
 from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.documents import to_jsonable
-from spotify_assets.lib.listening.mood_policy import REPEAT
-from spotify_assets.lib.listening.retrain import cluster_training_weeks, retrain
-from spotify_assets.lib.listening.store import (
+from spotify_assets.lib.listening.ingest import (
     import_history,
     listener_zone_of,
     load_sessions,
     refresh_joins,
 )
+from spotify_assets.lib.listening.mood_policy import REPEAT
+from spotify_assets.lib.listening.retrain import cluster_training_weeks, retrain
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import with_database
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from spotify_assets.lib.analyses import update_track_analyses
+from spotify_assets.lib.analyses.update import update_track_analyses
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.catalog import load_catalog
-from spotify_assets.lib.embeddings import update_track_embeddings
-from spotify_assets.lib.emotions import update_track_emotions
+from spotify_assets.lib.embeddings.update import update_track_embeddings
+from spotify_assets.lib.emotions.update import update_track_emotions
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.evaluate import EvalInputs, evaluate_matching
+from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
 from spotify_assets.lib.models.embedder import load_embedder
 from spotify_assets.lib.models.emotions import load_emotion_model
 from spotify_assets.lib.playlists.update import update_playlist_profiles

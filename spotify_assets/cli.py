@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 selection=[track_embeddings, search_index, search_evaluation],
                 resources=resources,
                 instance=instance,
-                tags=_tags(),
+                tags={**_tags(), "bundle": bundle.name},
                 partition_key=bundle.hash,
                 run_config=quiet,
                 raise_on_error=False,
@@ -288,8 +289,8 @@ def _sort(
             return 1
         names = {a.key.to_user_string() for a in bundled}
         second = dg.materialize(
-            every, selection=bundled, resources=resources, instance=instance, tags=_tags(),
-            partition_key=bundle.hash,
+            every, selection=bundled, resources=resources, instance=instance,
+            tags={**_tags(), "bundle": bundle.name}, partition_key=bundle.hash,
             run_config={"ops": {k: v for k, v in ops.items() if k in names}, **quiet},
             raise_on_error=False,
         )  # fmt: skip
@@ -634,10 +635,35 @@ def cmd_dev(args: argparse.Namespace) -> int:
         f"Dagster instance: {describe_url(env['DAGSTER_PG_URL'])} (DAGSTER_HOME {env['DAGSTER_HOME']})"
     )
     print(" ".join(command))
+    cwd = REPO_ROOT if workspace.exists() else None
+    return _run_forwarding_signals(command, env, cwd)
+
+
+def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> int:
+    """Run `command` in its own process group and pass SIGINT / SIGTERM on to the whole group
+    (webserver, daemon, code server), so stopping this process leaves none of them behind;
+    then exit normally, which lets the embedded server stop with its last user."""
+    import signal
+
+    child = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, _frame) -> None:
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.call(command, env=env, cwd=REPO_ROOT if workspace.exists() else None)
-    except KeyboardInterrupt:
-        return 0
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        with contextlib.suppress(ProcessLookupError):  # stragglers of the group
+            os.killpg(child.pid, signal.SIGTERM)
+            time.sleep(3)
+            os.killpg(child.pid, signal.SIGKILL)
+    return 0 if received else code
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:

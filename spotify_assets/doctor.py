@@ -197,7 +197,12 @@ def _python_checks() -> list[Check]:
 def _database_checks() -> list[Check]:
     import psycopg
 
-    from spotify_assets.lib.store.database import load_migrations
+    from spotify_assets.lib.store.database import (
+        applied_migration_count,
+        load_migrations,
+        server_version,
+        vector_extension,
+    )
     from spotify_assets.lib.store.server import describe_url, resolve_database_url
 
     explicit = bool(os.environ.get("DATABASE_URL"))
@@ -216,14 +221,9 @@ def _database_checks() -> list[Check]:
         return [Check("database", False, f"{source}: {_first_line(exc)}", remedy, required=True)]
     try:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
-            vector = conn.execute(
-                "SELECT default_version, installed_version FROM pg_available_extensions "
-                "WHERE name = 'vector'"
-            ).fetchone()
-            applied = None
-            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0]:
-                applied = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+            version = server_version(conn)
+            vector = vector_extension(conn)
+            applied = applied_migration_count(conn)
     except psycopg.Error as exc:
         detail = f"{where} ({source}) unreachable: {_first_line(exc)}"
         return [Check("database", False, detail, remedy, required=True)]
@@ -315,6 +315,7 @@ def _instance_postgres_check(settings: dict[str, Any], launched_by_cli: bool) ->
     import psycopg
     from psycopg.conninfo import make_conninfo
 
+    from spotify_assets.lib.store.database import server_version
     from spotify_assets.lib.store.server import describe_url
 
     env_names: list[str] = []
@@ -353,7 +354,7 @@ def _instance_postgres_check(settings: dict[str, Any], launched_by_cli: bool) ->
     try:
         where = describe_url(url)
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
+            version = server_version(conn)
     except Exception as exc:
         return Check(
             "dagster storage",

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ def cli(env, *args):
     )
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
     catalog = tmp_path / "small.csv"
     generate_tracks(n_tracks=200, seed=8).to_csv(catalog, index=False)
@@ -58,6 +60,7 @@ def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
     assert re.search(r"e5-large-instruct .*\[not registered\]", listed.stdout)
 
 
+@pytest.mark.slow
 def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli_env):
     from spotify_assets.lib.sample import GENERATOR_VERSION, write_sample
 
@@ -92,6 +95,7 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
     assert missing.returncode == 2 and "--file" in missing.stderr
 
 
+@pytest.mark.slow
 def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
     """`spotify-assets dev`: embedded Postgres, a `dagster` database for the instance, the UI."""
     import signal
@@ -136,11 +140,31 @@ def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
                 for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             }
         assert {"runs", "event_logs"} <= tables  # the instance's storage lives there
+
+        # SIGTERM to the wrapper alone stops the whole group and then the embedded server
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=90) == 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _session_processes(process.pid):
+            time.sleep(1)
+        assert _session_processes(process.pid) == [], "dagster processes were left behind"
+        postmaster = pgdata / "postmaster.pid"
+        while time.monotonic() < deadline and postmaster.exists():
+            time.sleep(1)
+        assert not postmaster.exists(), "the embedded server kept running"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
 
 
+def _session_processes(session: int) -> list[str]:
+    """Processes (pid and command) still in the session a test started."""
+    out = subprocess.run(["ps", "-eo", "pid=,sid=,args="], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.split()[1:2] == [str(session)]]
+
+
+@pytest.mark.slow
 def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     import json
 

@@ -1,7 +1,22 @@
 import dagster as dg
 
+from spotify_assets.lib.bundles import load_bundles
+
 # One partition per model bundle, keyed by its hex hash (see lib/bundles.py).
 model_bundles = dg.DynamicPartitionsDefinition(name="model_bundle")
+
+
+def bundle_tags(bundle_hash: str) -> dict[str, str]:
+    """Tags naming the bundle of a run, so runs read "minilm-offline", not a bare hash."""
+    return {"bundle": load_bundles().name_of(bundle_hash)}
+
+
+# Runs of a bundle-partitioned job carry the bundle's name as a tag (UI launches included).
+BUNDLE_RUN_CONFIG = dg.PartitionedConfig(
+    partitions_def=model_bundles,
+    run_config_for_partition_key_fn=lambda _key: {},
+    tags_for_partition_key_fn=bundle_tags,
+)
 
 # Steps that talk to a database, a model server or an API retry transient failures (a dropped
 # connection, a 5xx after the client's own retries); their writes are idempotent, so a retry

@@ -143,6 +143,16 @@ class BundleCatalog:
     def default_bundle(self) -> ModelBundle:
         return self.by_name(self.default)
 
+    def name_of(self, bundle_hash: str) -> str:
+        """The configured name of a bundle hash, or "unconfigured" for one no longer in the
+        bundles file (its rows stay; its spec is gone)."""
+        names = {b.hash: name for name, b in self.bundles.items()}
+        return names.get(bundle_hash, "unconfigured")
+
+    def describe(self, bundle_hash: str) -> str:
+        """ "minilm-offline (3fdea9bf…)": what a person reads wherever a partition key appears."""
+        return f"{self.name_of(bundle_hash)} ({bundle_hash[:8]}…)"
+
 
 def _read(text: str, origin: str) -> dict[str, Any]:
     data = yaml.safe_load(text) or {}

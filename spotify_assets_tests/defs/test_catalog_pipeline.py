@@ -103,6 +103,7 @@ def test_too_many_quarantined_rows_block_downstream(database_url, instance, cata
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_real_tidytuesday_through_dagster(database_url, instance, shared_data):
     result = run(database_url, instance, shared_data / "tidytuesday" / "spotify_songs.parquet")

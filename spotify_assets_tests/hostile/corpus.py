@@ -39,7 +39,7 @@ from psycopg import sql
 from spotify_assets.lib.catalog import CatalogError, load_catalog
 from spotify_assets.lib.listening import exports
 from spotify_assets.lib.listening.exports import HistoryError
-from spotify_assets.lib.listening.store import import_history
+from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database
 
 # Planted in fields that are never stored; found anywhere in the database = a leak.

@@ -18,7 +18,7 @@ from spotify_assets.lib.catalog import CatalogError, QuarantineRatioError, load_
 from spotify_assets.lib.catalog.values import check_text, parse_number
 from spotify_assets.lib.listening import exports
 from spotify_assets.lib.listening.exports import HistoryError, read_history
-from spotify_assets.lib.listening.store import import_history
+from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store.quarantine import (
     MAX_RAW_CHARS,
     QuarantineRecord,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from spotify_assets.lib import versions
-from spotify_assets.lib.describe import content_hash
+from spotify_assets.lib.analyses.describe import content_hash
 from spotify_assets.lib.hashing import canonical_json, stable_hash, stable_hash_frame
 from spotify_assets.lib.sample import generate_tracks
 

@@ -66,6 +66,7 @@ def two_tiny_bundles(path: Path, model_dir: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_backfill_over_two_bundles_through_graphql_and_the_asset_graph_in_chromium(
     database_url, dagster_pg_url, pg_instance, tmp_path, tiny_model_dir, monkeypatch
 ):

@@ -4,7 +4,7 @@ import dagster as dg
 
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.analyses import update_track_analyses
+from spotify_assets.lib.analyses.update import update_track_analyses
 
 
 @dg.asset(

@@ -9,12 +9,13 @@ import dagster as dg
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_source, catalog_tracks
 from spotify_assets.defs.embeddings.assets import track_embeddings
-from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.partitions import BUNDLE_RUN_CONFIG, bundle_tags, model_bundles
 from spotify_assets.lib.hashing import file_sha256
 
 refresh_catalog_job = dg.define_asset_job(
     "refresh_catalog",
     selection=[catalog_tracks, track_analyses, track_embeddings],
+    config=BUNDLE_RUN_CONFIG,
     description="Load the catalog file and embed new or changed tracks for one bundle.",
 )
 
@@ -68,7 +69,7 @@ def catalog_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
                 partition_key=bundle,
                 run_key=f"catalog-{digest}-{bundle}",
                 run_config=config,
-                tags={"catalog_sha256": current["sha256"]},
+                tags={"catalog_sha256": current["sha256"], **bundle_tags(bundle)},
             )
             for bundle in bundles
         ],

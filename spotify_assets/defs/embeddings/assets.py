@@ -6,7 +6,7 @@ from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.bundles import BundleError, load_bundles
-from spotify_assets.lib.embeddings import update_track_embeddings
+from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.models.embedder import DimensionMismatch
 from spotify_assets.lib.models.resolve import ModelNotAvailable
 from spotify_assets.lib.store.analyses import AnalysisRepository

@@ -5,7 +5,7 @@ import dagster as dg
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
-from spotify_assets.lib.emotions import update_track_emotions
+from spotify_assets.lib.emotions.update import update_track_emotions
 from spotify_assets.lib.models.embedder import LazyEmbedder
 from spotify_assets.lib.models.resolve import ModelNotAvailable
 from spotify_assets.lib.store.embeddings import EmbeddingRepository

@@ -20,8 +20,8 @@ from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog import CatalogError
 from spotify_assets.lib.documents import to_jsonable
-from spotify_assets.lib.listening.store import import_history, listener_zone_of, refresh_joins
-from spotify_assets.lib.listening.store import load_sessions as stored_sessions
+from spotify_assets.lib.listening.ingest import import_history, listener_zone_of, refresh_joins
+from spotify_assets.lib.listening.ingest import load_sessions as stored_sessions
 from spotify_assets.lib.listening.timezones import TimezoneError, validate
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository

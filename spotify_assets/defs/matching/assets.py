@@ -14,7 +14,7 @@ from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.bundles import BundleError, load_bundles
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.evaluate import EvalInputs, evaluate_matching
+from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
 from spotify_assets.lib.matching.run import MatchError, run_matching
 from spotify_assets.lib.models.embedder import LazyEmbedder
 from spotify_assets.lib.models.resolve import ModelNotAvailable

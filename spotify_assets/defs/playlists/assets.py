@@ -10,7 +10,7 @@ from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.partitions import TRANSIENT_RETRY
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog import CatalogError
-from spotify_assets.lib.playlists.load import store_candidates, store_playlists
+from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
     PlaylistData,
     export_playlists,
@@ -20,6 +20,7 @@ from spotify_assets.lib.playlists.sources import (
     sample_playlists,
 )
 from spotify_assets.lib.sample import ensure_sample
+from spotify_assets.lib.store.playlists import PlaylistRepository
 from spotify_assets.lib.store.server import home_dir
 from spotify_assets.lib.store.tracks import TrackRepository
 
@@ -77,11 +78,7 @@ def playlists(
     try:
         if config.source == "catalog":
             with db.connect() as conn:
-                count, members = conn.execute(
-                    """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
-                       LEFT JOIN playlist_tracks m USING (playlist_id) WHERE p.owner = %s""",
-                    (config.owner,),
-                ).fetchone()
+                count, members = PlaylistRepository(conn).owner_counts(config.owner)
             context.log.info(f"playlists: {count} playlists came with the catalog")
             return dg.MaterializeResult(
                 metadata={"source": "catalog", "playlists": count, "memberships": members}

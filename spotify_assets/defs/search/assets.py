@@ -7,7 +7,7 @@ import dagster as dg
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.partitions import model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
-from spotify_assets.lib.evaluation import evaluate_search
+from spotify_assets.lib.search.evaluation import evaluate_search
 from spotify_assets.lib.store.embeddings import EmbeddingRepository, index_name
 from spotify_assets.lib.store.evaluations import EvaluationRepository
 
@@ -25,8 +25,8 @@ def search_index(
     bundle = bundle_for(context)
     started = time.perf_counter()
     with database.get().connect() as conn:
-        conn.execute("SET maintenance_work_mem = '512MB'")
         repo = EmbeddingRepository(conn)
+        repo.use_index_build_memory()
         synced = repo.sync_filter_columns(bundle.hash)  # tracks may have changed since embedding
         built = repo.ensure_index(bundle.hash, bundle.embedding.dims)
         vectors = repo.count(bundle.hash)

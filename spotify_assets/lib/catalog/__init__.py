@@ -2,7 +2,7 @@
 
 from spotify_assets.lib.catalog.errors import CatalogError, QuarantineRatioError
 from spotify_assets.lib.catalog.formats import FORMATS, CatalogFormat, detect_format
-from spotify_assets.lib.catalog.load import CatalogLoadReport, load_catalog
+from spotify_assets.lib.catalog.ingest import CatalogLoadReport, load_catalog
 
 __all__ = [
     "FORMATS",

@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pandas as pd
 
 from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.http import RetryingHTTP
 from spotify_assets.lib.listening.exports import API, PLAY_COLUMNS
 from spotify_assets.lib.listening.join import join_plays
-from spotify_assets.lib.spotify.client import SpotifyClient, _backoff, _retry_after
+from spotify_assets.lib.spotify.client import SpotifyClient
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import (
     ListenerRepository,
@@ -58,9 +58,9 @@ class ReccoBeatsClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
-        self._sleep = sleep
-        self._log = log or (lambda _message: None)
-        self._http = httpx.Client(timeout=timeout)
+        self._http = RetryingHTTP(
+            ReccoBeatsError, timeout=timeout, max_retries=max_retries, sleep=sleep, log=log
+        )
 
     def __enter__(self) -> ReccoBeatsClient:
         return self
@@ -85,26 +85,10 @@ class ReccoBeatsClient:
         return found
 
     def _get(self, path: str, params: Mapping[str, Any]) -> dict:
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self._http.get(self.base_url + path, params=params)
-            except httpx.TransportError as exc:
-                if last:
-                    raise ReccoBeatsError(path, None, f"{type(exc).__name__}: {exc}") from exc
-                delay = _backoff(attempt)
-                self._log(f"{path}: {type(exc).__name__}; retry in {delay:g}s")
-            else:
-                status = response.status_code
-                if response.is_success:
-                    return response.json() if response.content else {}
-                if last or not (status == 429 or status >= 500):
-                    raise ReccoBeatsError(path, status, response.text[:200])
-                delay = _retry_after(response) if status == 429 else None
-                delay = _backoff(attempt) if delay is None else delay
-                self._log(f"{path}: {status}; retry in {delay:g}s")
-            self._sleep(delay)
-        raise AssertionError("unreachable")
+        response = self._http.request("GET", self.base_url + path, what=path, params=params)
+        if not response.is_success:
+            raise self._http.failure(path, response)
+        return response.json() if response.content else {}
 
 
 def _spotify_id(href: object) -> str | None:

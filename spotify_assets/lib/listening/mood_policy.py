@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.listening.evaluate import MIN_DAYS, estimate, macro_f1, resample_indices
+from spotify_assets.lib.listening.evaluation import MIN_DAYS, estimate, macro_f1, resample_indices
 
 REPEAT, SUCCESSOR, MODEL = "repeat_last_mood", "successor_memory", "model"
 TAUS = (-0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)

@@ -25,7 +25,7 @@ from spotify_assets.lib.listening.datasets import (
     mood_feature_columns,
     session_dataset,
 )
-from spotify_assets.lib.listening.evaluate import (
+from spotify_assets.lib.listening.evaluation import (
     evaluate_mood,
     evaluate_session,
     hour_of_week_prior,

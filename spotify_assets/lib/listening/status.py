@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spotify_assets.lib.listening.store import listener_zone_of, load_sessions
+from spotify_assets.lib.listening.ingest import listener_zone_of, load_sessions
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import RetrainRepository
 

@@ -18,7 +18,7 @@ import pandas as pd
 from spotify_assets.lib import versions
 from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
-from spotify_assets.lib.embeddings import update_track_embeddings
+from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.explain import closest_features, reason_text

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
+from spotify_assets.lib.playlists.profiles import SPREAD_FLOOR, Profiles, TrackArrays
 
 SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre")
 # computed alongside, for the learned ranker only (stage 1 is the seed's heuristic)
@@ -135,6 +135,97 @@ def combine(signals: dict[str, np.ndarray], profiles: Profiles, config: MatchCon
     return Stage1(signals, parts, score.astype(np.float32))
 
 
+def leave_one_out(
+    signals: dict[str, np.ndarray],
+    songs: TrackArrays,
+    profiles: Profiles,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> None:
+    """Overwrite the signals of member pairs (song rows[i] is in playlist cols[i]) with their
+    values against the playlist without that song. In place; vectorized over pairs."""
+    if not len(rows):
+        return
+    n = profiles.count[cols] - 1
+    ok = n >= 1
+    rows, cols, n = rows[ok], cols[ok], n[ok]
+    emb = songs.embeddings[rows].astype(np.float64)
+    rest = profiles.emb_sum[cols] - emb
+    norms = np.linalg.norm(rest, axis=1)
+    sem = np.einsum("ij,ij->i", emb, rest) / np.maximum(norms, 1e-9)
+    signals["sem_centroid"][rows, cols] = sem
+
+    x = songs.features[rows]
+    known = np.isfinite(x)
+    xk = np.where(known, x, 0.0)
+    f_n = profiles.feat_n[cols] - known
+    f_sum = profiles.feat_sum[cols] - xk
+    f_sq = profiles.feat_sumsq[cols] - xk**2
+    mean = np.divide(f_sum, f_n, out=np.tile(profiles.global_mean, (len(rows), 1)), where=f_n > 0)
+    var = np.divide(f_sq, f_n, out=np.zeros_like(f_sq), where=f_n > 0) - mean**2
+    std = np.where(f_n > 1, np.sqrt(np.clip(var, 0, None)), profiles.global_std)
+    spread = np.maximum(std, SPREAD_FLOOR * profiles.global_std)
+    z = (x - mean) / spread
+    fin = np.isfinite(z)
+    count = fin.sum(axis=1)
+    msd = np.divide(np.where(fin, z * z, 0).sum(axis=1), count, out=np.full(len(rows), 4.0),
+                    where=count > 0)  # fmt: skip
+    signals["acoustic"][rows, cols] = np.exp(-0.5 * msd)
+
+    b = songs.emotions[rows]
+    e_rest = profiles.emotion_sum[cols] - b
+    total = e_rest.sum(axis=1, keepdims=True)
+    dist = np.divide(e_rest, total, out=np.full_like(e_rest, 1 / b.shape[1]), where=total > 0)
+    signals["emotion"][rows, cols] = _js_rows(b, dist)
+
+    if profiles.artist_counts is not None:
+        codes = songs.artist[rows]
+        valid = (codes >= 0) & (codes < profiles.artist_counts.shape[1])
+        own = np.zeros(len(rows))
+        if valid.any():
+            counts = profiles.artist_counts.tocsr()
+            own[valid] = np.asarray(counts[cols[valid], codes[valid]]).ravel()
+        signals["artist"][rows, cols] = np.where(valid, (own - valid) / n, 0.0)
+    if profiles.ctx_sum is not None:
+        c = songs.context[rows]
+        c_known = np.isfinite(c)
+        ck = np.where(c_known, c, 0.0)
+        c_n = profiles.ctx_n[cols] - c_known
+        c_mean = np.divide(
+            profiles.ctx_sum[cols] - ck, c_n, out=np.full_like(ck, np.nan), where=c_n > 0
+        )
+        c_sq = np.divide(
+            profiles.ctx_sumsq[cols] - ck**2, c_n, out=np.zeros_like(ck), where=c_n > 0
+        )
+        c_std = np.where(
+            c_n > 1, np.sqrt(np.clip(c_sq - c_mean**2, 0, None)), profiles.ctx_global_std
+        )
+        c_spread = np.maximum(np.nan_to_num(c_std, nan=1.0), SPREAD_FLOOR * profiles.ctx_global_std)
+        z = (c - c_mean) / c_spread
+        close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), 0.5)
+        signals["year"][rows, cols] = close[:, 0]
+        signals["popularity"][rows, cols] = close[:, 1]
+
+    for name, codes, counts in (
+        ("genre", songs.genre[rows], profiles.genre_counts),
+        ("subgenre", songs.subgenre[rows], profiles.subgenre_counts),
+    ):
+        valid = codes >= 0
+        own = np.zeros(len(rows))
+        own[valid] = counts[cols[valid], codes[valid]]
+        total = counts[cols].sum(axis=1) - valid
+        share = np.divide(own - valid, total, out=np.zeros(len(rows)), where=total > 0)
+        signals[name][rows, cols] = np.where(valid, share, 0.0)
+
+
+def _js_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    eps = 1e-9
+    a, b = a + eps, b + eps
+    m = 0.5 * (a + b)
+    js = 0.5 * (a * np.log(a / m)).sum(axis=1) + 0.5 * (b * np.log(b / m)).sum(axis=1)
+    return 1.0 - np.clip(js / np.log(2.0), 0.0, 1.0)
+
+
 def stage1(
     songs: TrackArrays,
     profiles: Profiles,
@@ -146,8 +237,6 @@ def stage1(
     song inside a centroid would otherwise look far closer to it than any newcomer can)."""
     signals = compute_signals(songs, profiles)
     if members is not None and members.any():
-        from spotify_assets.lib.matching.ranker import leave_one_out
-
         rows, cols = np.nonzero(members)
         leave_one_out(signals, songs, profiles, rows, cols)
     return combine(signals, profiles, config)

@@ -29,7 +29,7 @@ import numpy as np
 
 from spotify_assets.lib.bundles import EmotionSpec
 from spotify_assets.lib.models.embedder import dedupe
-from spotify_assets.lib.models.modal_backend import MapFunction
+from spotify_assets.lib.models.modal_backend import MapFunction, map_batches
 from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 # The order of SamLowe/roberta-base-go_emotions' config id2label: the stored column order.
@@ -283,6 +283,8 @@ class ModalEmotions:
     """The classifier on Modal: `function` is `classify_emotions` from spotify_assets.modal_app
     (or a stand-in), returning (batch index, [{label: sigmoid score}, ...]) per batch."""
 
+    function_name = "classify_emotions"
+
     def __init__(self, function: MapFunction, model: str, batch_size: int = 64):
         self.function = function
         self.model = model
@@ -293,22 +295,15 @@ class ModalEmotions:
             return np.zeros((0, N_LABELS), dtype=np.float32)
         unique, inverse = dedupe(texts)
         batches = [unique[i : i + self.batch_size] for i in range(0, len(unique), self.batch_size)]
-        out = np.empty((len(unique), N_LABELS), dtype=np.float32)
-        seen: set[int] = set()
-        # Results may complete in any order: each carries its batch index.
-        for index, rows in self.function.map(
-            range(len(batches)), batches, kwargs={"model": self.model}, order_outputs=False
-        ):
-            if len(rows) != len(batches[index]):
-                raise ValueError(
-                    f"{self.model} returned {len(rows)} rows for {len(batches[index])} texts"
-                )
-            start = index * self.batch_size
-            out[start : start + len(rows)] = scores_from_rows(rows, self.model)
-            seen.add(index)
-        if len(seen) != len(batches):
-            raise RuntimeError(f"Modal returned {len(seen)} of {len(batches)} batches")
-        return out[inverse]
+        parts = map_batches(
+            self.function, self.function_name, batches, {"model": self.model}, self._check
+        )
+        return np.concatenate(parts)[inverse]
+
+    def _check(self, rows: Sequence[Mapping[str, float]], batch: Sequence[str]) -> np.ndarray:
+        if len(rows) != len(batch):
+            raise ValueError(f"{self.model} returned {len(rows)} rows for {len(batch)} texts")
+        return scores_from_rows(rows, self.model)
 
 
 @lru_cache(maxsize=2)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from spotify_assets.lib.bundles import RerankerSpec
-from spotify_assets.lib.models.modal_backend import MapFunction
+from spotify_assets.lib.models.modal_backend import MapFunction, map_batches
 from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 Pair = tuple[str, str]
@@ -115,6 +115,8 @@ class ModalReranker(_Counting):
     """The cross-encoder on Modal: `function` is `rerank_pairs` from spotify_assets.modal_app
     (or a stand-in), returning (batch index, [logit, ...]) per batch."""
 
+    function_name = "rerank_pairs"
+
     def __init__(
         self, function: MapFunction, model: str, batch_size: int = 64, max_tokens: int = 512
     ):
@@ -126,22 +128,14 @@ class ModalReranker(_Counting):
 
     def _logits(self, pairs: list[Pair]) -> np.ndarray:
         batches = [pairs[i : i + self.batch_size] for i in range(0, len(pairs), self.batch_size)]
-        out = np.empty(len(pairs), dtype=np.float32)
-        seen: set[int] = set()
-        # Results may complete in any order: each carries its batch index.
-        for index, logits in self.function.map(
-            range(len(batches)),
+        parts = map_batches(
+            self.function,
+            self.function_name,
             batches,
-            kwargs={"model": self.model, "max_tokens": self.max_tokens},
-            order_outputs=False,
-        ):
-            batch = check_logits(logits, len(batches[index]), self.model)
-            start = index * self.batch_size
-            out[start : start + len(batch)] = batch
-            seen.add(index)
-        if len(seen) != len(batches):
-            raise RuntimeError(f"Modal returned {len(seen)} of {len(batches)} batches")
-        return out
+            {"model": self.model, "max_tokens": self.max_tokens},
+            lambda logits, batch: check_logits(logits, len(batch), self.model),
+        )
+        return np.concatenate(parts)
 
 
 @lru_cache(maxsize=2)

@@ -15,7 +15,7 @@ import pandas as pd
 import psycopg
 
 from spotify_assets.lib.bundles import ModelBundle
-from spotify_assets.lib.matching.inputs import (
+from spotify_assets.lib.playlists.inputs import (
     PlaylistSet,
     catalog_feature_stats,
     load_playlists,

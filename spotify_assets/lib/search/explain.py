@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from itertools import combinations
 
 import psycopg
-from psycopg import sql
 
 from spotify_assets.lib.bundles import validate_bundle_hash
-from spotify_assets.lib.search.engine import where_sql
 from spotify_assets.lib.search.filters import (
     TEXT_COLUMNS,
     Filter,
@@ -22,17 +20,14 @@ from spotify_assets.lib.search.filters import (
     format_value,
     shown,
 )
+from spotify_assets.lib.store.search import SearchRepository
 
 MAX_VALUES_SHOWN = 8
 
 
 def count_matching(conn: psycopg.Connection, bundle_hash: str, filters: Sequence[Filter]) -> int:
     """Embedded tracks of the bundle that pass every filter (no filters: all its vectors)."""
-    where, params = where_sql(filters)
-    statement = sql.SQL(
-        "SELECT count(*) FROM track_embeddings e WHERE e.bundle_hash = %s AND {}"
-    ).format(where)
-    return conn.execute(statement, [bundle_hash, *params]).fetchone()[0]
+    return SearchRepository(conn).count_matching(bundle_hash, filters)
 
 
 def _tracks(n: int) -> str:
@@ -41,27 +36,16 @@ def _tracks(n: int) -> str:
 
 def _catalog_holds(conn: psycopg.Connection, bundle_hash: str, column: str) -> str | None:
     """'tempo in this catalog: 61.2 to 189.1', or None when no track has a value."""
-    ident = sql.Identifier(column)
+    repo = SearchRepository(conn)
     if column in TEXT_COLUMNS:
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT DISTINCT lower(e.{c}) FROM track_embeddings e "
-                "WHERE e.bundle_hash = %s AND e.{c} IS NOT NULL ORDER BY 1"
-            ).format(c=ident),
-            (bundle_hash,),
-        ).fetchall()
+        rows = repo.distinct_lower_values(bundle_hash, column)
         if not rows:
             return None
         values = [shown(r[0], 30) for r in rows]
         listed = ", ".join(values[:MAX_VALUES_SHOWN])
         more = f", … ({len(values)} in all)" if len(values) > MAX_VALUES_SHOWN else ""
         return f"{column} values in this catalog: {listed}{more}"
-    low, high = conn.execute(
-        sql.SQL(
-            "SELECT min(e.{c}), max(e.{c}) FROM track_embeddings e WHERE e.bundle_hash = %s"
-        ).format(c=ident),
-        (bundle_hash,),
-    ).fetchone()
+    low, high = repo.value_range(bundle_hash, column)
     if low is None:
         return None
     low, high = format_number(round(float(low), 3)), format_number(round(float(high), 3))

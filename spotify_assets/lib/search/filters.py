@@ -322,7 +322,7 @@ def range_notes(filters: list[Filter]) -> list[str]:
     return notes
 
 
-# (pattern, filters) — bands agree with the words track descriptions use (lib/describe.py).
+# (pattern, filters) — bands agree with the words track descriptions use (lib/analyses/describe.py).
 _WORD_RULES: list[tuple[str, list[tuple[str, str, float]]]] = [
     (r"\b(very fast|fast|uptempo|up-tempo)\b", [("tempo", ">", 140)]),
     (r"\b(slow|slower)\b", [("tempo", "<", 100)]),

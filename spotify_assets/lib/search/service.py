@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
-from spotify_assets.lib.embeddings import Embedder
+from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.search.engine import (
     SearchHit,
     SearchPlan,
@@ -28,6 +28,7 @@ from spotify_assets.lib.search.filters import (
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.tracks import TrackRepository
 
 
 @dataclass
@@ -62,9 +63,7 @@ def check_request(
 
 def known_genres(db: Database) -> list[str]:
     with db.connect() as conn:
-        return [
-            r[0] for r in conn.execute("SELECT DISTINCT genre FROM tracks WHERE genre IS NOT NULL")
-        ]
+        return TrackRepository(conn).genres()
 
 
 def search(

@@ -13,12 +13,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from spotify_assets.lib.http import RetryingHTTP
+
 CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 # Refresh this long before Spotify says the token expires, so no call races the expiry.
 TOKEN_MARGIN_S = 60.0
-# A Retry-After longer than this is capped: a stuck job is worse than one more 429.
-MAX_RETRY_AFTER_S = 60.0
-BACKOFF_BASE_S = 0.5
 TRACKS_BATCH = 50
 
 
@@ -71,9 +70,15 @@ class SpotifyClient:
         self.api_base = api_base.rstrip("/")
         self.token_url = token_url
         self.max_retries = max_retries
-        self._sleep = sleep
         self._log = log or (lambda _message: None)
-        self._http = httpx.Client(timeout=timeout)
+        self._http = RetryingHTTP(
+            SpotifyAPIError,
+            describe=_error_message,
+            timeout=timeout,
+            max_retries=max_retries,
+            sleep=sleep,
+            log=self._log,
+        )
         self._access_token: str | None = None
         self._expires_at = 0.0
 
@@ -168,7 +173,7 @@ class SpotifyClient:
         refreshed = False
         while True:
             headers = {"Authorization": f"Bearer {self._token()}"}
-            response = self._send(what, "GET", url, params=params, headers=headers)
+            response = self._http.request("GET", url, what=what, params=params, headers=headers)
             if response.status_code == 401 and not refreshed:
                 self._log(f"{what}: 401 ({_error_message(response)}); refreshing the access token")
                 self._access_token = None
@@ -176,7 +181,7 @@ class SpotifyClient:
                 continue
             if response.is_success:
                 return response.json() if response.content else {}
-            raise SpotifyAPIError(what, response.status_code, _error_message(response))
+            raise self._http.failure(what, response)
 
     def _token(self) -> str:
         if self._access_token is None or time.monotonic() >= self._expires_at:
@@ -186,10 +191,10 @@ class SpotifyClient:
 
     def _refresh(self) -> None:
         what = urlsplit(self.token_url).path
-        response = self._send(
-            what,
+        response = self._http.request(
             "POST",
             self.token_url,
+            what=what,
             data={"grant_type": "refresh_token", "refresh_token": self.refresh_token},
             auth=(self.client_id, self._client_secret),
         )
@@ -201,7 +206,7 @@ class SpotifyClient:
                 "(a revoked refresh token needs a new authorization)"
             )
         if not response.is_success:
-            raise SpotifyAPIError(what, response.status_code, _error_message(response))
+            raise self._http.failure(what, response)
         body = response.json()
         if not body.get("access_token"):
             raise SpotifyAPIError(what, response.status_code, "token response has no access_token")
@@ -210,41 +215,6 @@ class SpotifyClient:
         if body.get("refresh_token"):  # Spotify may rotate it; the old one can stop working
             self.refresh_token = body["refresh_token"]
         self._log("access token refreshed")
-
-    def _send(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request, retried on 429, 5xx and transport errors; other answers are returned."""
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                if last:
-                    raise SpotifyAPIError(
-                        what, None, f"{type(exc).__name__} after {attempt + 1} attempts: {exc}"
-                    ) from exc
-                delay = _backoff(attempt)
-                self._log(f"{what}: {type(exc).__name__}; retry in {delay:g}s")
-            else:
-                status = response.status_code
-                if last or not (status == 429 or status >= 500):
-                    return response
-                delay = _retry_after(response) if status == 429 else None
-                delay = _backoff(attempt) if delay is None else delay
-                self._log(f"{what}: {status}; retry in {delay:g}s")
-            self._sleep(delay)
-        raise AssertionError("unreachable")
-
-
-def _backoff(attempt: int) -> float:
-    return BACKOFF_BASE_S * 2**attempt
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -94,6 +94,26 @@ def apply_migrations(url: str) -> list[int]:
     return applied_now
 
 
+def server_version(conn: psycopg.Connection) -> str:
+    return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def vector_extension(conn: psycopg.Connection) -> tuple[str, str | None] | None:
+    """(default_version, installed_version) of pgvector on this server; None when the server
+    does not offer it."""
+    return conn.execute(
+        "SELECT default_version, installed_version FROM pg_available_extensions "
+        "WHERE name = 'vector'"
+    ).fetchone()
+
+
+def applied_migration_count(conn: psycopg.Connection) -> int | None:
+    """Migrations recorded in `schema_migrations`; None before the table exists."""
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0]:
+        return conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+    return None
+
+
 class Database:
     """A Postgres database, migrated on first use in each process."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,3 +137,54 @@ class EmbeddingRepository:
         )
         self.conn.execute("ANALYZE track_embeddings")
         return True
+
+    def use_index_build_memory(self) -> None:
+        """More maintenance memory for this session, so an HNSW build stays in memory."""
+        self.conn.execute("SET maintenance_work_mem = '512MB'")
+
+    def described(self, bundle_hash: str) -> list[tuple[str, str, str]]:
+        """(track_id, content_hash, description) of every track embedded under the bundle,
+        by track id."""
+        return self.conn.execute(
+            """SELECT e.track_id, e.content_hash, a.description FROM track_embeddings e
+               JOIN track_analyses a USING (track_id)
+               WHERE e.bundle_hash = %s ORDER BY e.track_id""",
+            (bundle_hash,),
+        ).fetchall()
+
+    def vectors(self, bundle_hash: str, track_ids: list[str]) -> dict[str, Any]:
+        """track_id → stored vector (as psycopg reads it; `to_array` makes it float32)."""
+        return dict(
+            self.conn.execute(
+                """SELECT track_id, embedding FROM track_embeddings
+                   WHERE bundle_hash = %s AND track_id = ANY(%s)""",
+                (bundle_hash, track_ids),
+            ).fetchall()
+        )
+
+    def match_rows(
+        self, bundle_hash: str, features: Sequence[str], track_ids: Sequence[str] | None = None
+    ) -> list[tuple]:
+        """What matching reads per track embedded under the bundle (all, or `track_ids`), by
+        track id: track_id, embedding, each of `features`, genre, subgenre, emotion buckets
+        (NULL without emotions for this content hash), name, artists, description,
+        content_hash, top_labels, top_bucket, release_year, popularity."""
+        feature_cols = sql.SQL(", ").join(
+            sql.SQL("t.{}").format(sql.Identifier(f)) for f in features
+        )
+        only = sql.SQL("AND e.track_id = ANY(%s)") if track_ids is not None else sql.SQL("")
+        query = sql.SQL(
+            """SELECT e.track_id, e.embedding, {features}, t.genre, t.subgenre, em.buckets,
+                      t.name, t.artists, a.description, e.content_hash, em.top_labels,
+                      em.top_bucket, t.release_year, t.popularity
+               FROM track_embeddings e
+               JOIN tracks t USING (track_id)
+               JOIN track_analyses a USING (track_id)
+               LEFT JOIN track_emotions em
+                 ON em.bundle_hash = e.bundle_hash AND em.track_id = e.track_id
+                    AND em.content_hash = e.content_hash
+               WHERE e.bundle_hash = %s {only}
+               ORDER BY e.track_id"""
+        ).format(features=feature_cols, only=only)
+        params = [bundle_hash] + ([list(track_ids)] if track_ids is not None else [])
+        return self.conn.execute(query, params).fetchall()

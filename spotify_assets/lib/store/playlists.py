@@ -61,3 +61,33 @@ class PlaylistRepository:
         return self.conn.execute(
             "SELECT (SELECT count(*) FROM playlists), (SELECT count(*) FROM playlist_tracks)"
         ).fetchone()
+
+    def owner_counts(self, owner: str) -> tuple[int, int]:
+        """(playlists, memberships) of one owner."""
+        return self.conn.execute(
+            """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
+               LEFT JOIN playlist_tracks m USING (playlist_id) WHERE p.owner = %s""",
+            (owner,),
+        ).fetchone()
+
+    def frames(self, owner: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(playlists: playlist_id, name, description ('' when none), subgenre, ordered by name
+        and id; memberships: playlist_id, track_id, position) of `owner`, or of everyone."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                """SELECT playlist_id, name, coalesce(description, '') AS description, subgenre
+                   FROM playlists WHERE %s::text IS NULL OR owner = %s
+                   ORDER BY name, playlist_id""",
+                (owner, owner),
+            )
+            playlists = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+            cur.execute(
+                """SELECT m.playlist_id, m.track_id, m.position FROM playlist_tracks m
+                   JOIN playlists p USING (playlist_id)
+                   WHERE %s::text IS NULL OR p.owner = %s""",
+                (owner, owner),
+            )
+            memberships = pd.DataFrame(
+                cur.fetchall(), columns=["playlist_id", "track_id", "position"]
+            )
+        return playlists, memberships

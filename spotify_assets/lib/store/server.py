@@ -44,7 +44,7 @@ def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop
                 "with pgvector."
             ) from exc
         server = pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
-    log.info("embedded Postgres at %s", pgdata)
+    log.debug("embedded Postgres at %s", pgdata)
     return server
 
 

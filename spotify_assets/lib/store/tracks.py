@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import psycopg
 
@@ -71,3 +73,21 @@ class TrackRepository:
                 )
             )
             return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    def genres(self) -> list[str]:
+        """The catalog's distinct genres (no order)."""
+        return [
+            r[0]
+            for r in self.conn.execute("SELECT DISTINCT genre FROM tracks WHERE genre IS NOT NULL")
+        ]
+
+    def mean_and_spread(self, columns: Sequence[str]) -> tuple:
+        """One row: avg and stddev_pop of each column over the whole catalog, in pairs
+        (avg(c1), stddev_pop(c1), avg(c2), …); None where no track has a value."""
+        parts = [
+            psycopg.sql.SQL("avg({0}), stddev_pop({0})").format(psycopg.sql.Identifier(c))
+            for c in columns
+        ]
+        return self.conn.execute(
+            psycopg.sql.SQL("SELECT {} FROM tracks").format(psycopg.sql.SQL(", ").join(parts))
+        ).fetchone()

@@ -1,0 +1,82 @@
+"""Keep `track_analyses` in step with `tracks`: recompute only what changed (by content hash)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from spotify_assets.lib import versions
+from spotify_assets.lib.analyses.describe import DESCRIPTION_INPUTS, analyze, content_hash
+from spotify_assets.lib.store.analyses import AnalysisRepository
+from spotify_assets.lib.store.bulk import frame_rows
+from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.tracks import TrackRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisReport:
+    tracks: int
+    written: int
+    unchanged: int
+    extractor_version: int
+    seconds: float
+    examples: list[str]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def update_track_analyses(
+    db: Database,
+    batch_size: int = 5000,
+    progress: Callable[[str], None] = log.info,
+) -> AnalysisReport:
+    """Analyse new or changed tracks, in batches that each commit on their own.
+
+    A killed run keeps the batches it committed; the rerun skips them by content hash.
+    """
+    started = time.perf_counter()
+    with db.connect() as conn:
+        tracks = TrackRepository(conn).frame(["track_id", *DESCRIPTION_INPUTS])
+        stored = AnalysisRepository(conn).content_hashes()
+    records = [
+        dict(zip(tracks.columns, row, strict=True)) for row in frame_rows(tracks, tracks.columns)
+    ]
+    hashes = [content_hash(r) for r in records]
+    todo = [r for r, h in zip(records, hashes, strict=True) if stored.get(r["track_id"]) != h]
+    progress(f"track_analyses: {len(records)} tracks, {len(todo)} new or changed")
+
+    written = 0
+    examples: list[str] = []
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        results = [analyze(r) for r in batch]
+        frame = pd.DataFrame(
+            {
+                "track_id": [r["track_id"] for r in batch],
+                "content_hash": [a.content_hash for a in results],
+                "extractor_version": versions.EXTRACTOR_VERSION,
+                "analysis": [a.analysis for a in results],
+                "description": [a.description for a in results],
+            }
+        )
+        with db.connect() as conn, conn.transaction():
+            written += AnalysisRepository(conn).upsert(frame).written
+        examples.extend(a.description for a in results[: max(0, 3 - len(examples))])
+        elapsed = time.perf_counter() - started
+        progress(f"track_analyses: {start + len(batch)}/{len(todo)} done ({elapsed:.1f}s)")
+
+    return AnalysisReport(
+        tracks=len(records),
+        written=written,
+        unchanged=len(records) - len(todo),
+        extractor_version=versions.EXTRACTOR_VERSION,
+        seconds=time.perf_counter() - started,
+        examples=examples,
+    )

@@ -1,0 +1,1 @@
+"""Track embeddings: keep one vector per (track, bundle, content hash) in `track_embeddings`."""

@@ -1,0 +1,215 @@
+"""Search reads over `track_embeddings` (and `tracks` for display): filtered vector queries, the
+counts that choose a strategy or explain an empty result, and search evaluation's ground truth.
+
+The search strategy (exact vs HNSW, ef_search sizing, fallbacks) lives in lib/search/engine.py;
+this module only holds the SQL it runs. Filters become a predicate on `track_embeddings e` with
+whitelisted identifiers and every value as a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from spotify_assets.lib.store.embeddings import (
+    FILTER_COLUMNS,
+    INTEGER_FILTER_COLUMNS,
+    TEXT_FILTER_COLUMNS,
+    index_name,
+    vector_cast,
+)
+
+
+class FilterLike(Protocol):
+    """What a predicate needs of a filter (lib/search/filters.py's Filter)."""
+
+    column: str
+    op: str
+    value: Any
+
+
+def where_sql(filters: Sequence[FilterLike]) -> tuple[sql.Composable, list]:
+    """The filters as a predicate on `track_embeddings e`: whitelisted identifiers, values as
+    parameters. Whole numbers on integer columns are sent as integers, so the B-tree is used."""
+    parts: list[sql.Composable] = [sql.SQL("TRUE")]
+    params: list = []
+    for f in filters:
+        column = sql.SQL("e.{}").format(sql.Identifier(f.column))
+        value = f.value
+        if f.column in TEXT_FILTER_COLUMNS:
+            parts.append(sql.SQL("lower({}) {} lower(%s)").format(column, sql.SQL(f.op)))
+        else:
+            parts.append(sql.SQL("{} {} %s").format(column, sql.SQL(f.op)))
+            if (
+                f.column in INTEGER_FILTER_COLUMNS
+                and float(value).is_integer()
+                and abs(value) < 2**53
+            ):
+                value = int(value)
+        params.append(value)
+    return sql.SQL(" AND ").join(parts), params
+
+
+class SearchRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def prefer_index_scans(self) -> None:
+        """For the current transaction: vectors and filter columns are read from memory or SSD;
+        with the default (spinning disk) page cost the planner prefers whole-table scans to the
+        filter's B-tree."""
+        self.conn.execute("SET LOCAL random_page_cost = 1.1")
+
+    def exact(
+        self,
+        bundle_hash: str,
+        dims: int,
+        query: np.ndarray,
+        where: sql.Composable,
+        params: list,
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        """(track_id, cosine distance) of the nearest filtered rows, computed exactly."""
+        statement = sql.SQL(
+            """WITH scored AS MATERIALIZED (
+                   SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast} AS distance
+                   FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where})
+               SELECT track_id, distance FROM scored ORDER BY distance, track_id LIMIT %s"""
+        ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
+        return self.conn.execute(statement, [query, *params, limit]).fetchall()
+
+    def hnsw(
+        self,
+        bundle_hash: str,
+        dims: int,
+        query: np.ndarray,
+        where: sql.Composable,
+        params: list,
+        limit: int,
+        candidates: int,
+    ) -> list[tuple[str, float]]:
+        """(track_id, cosine distance): `candidates` nearest from the HNSW index (ef_search
+        raised to match for this transaction), then filtered."""
+        self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(candidates),))
+        statement = sql.SQL(
+            """WITH nearest AS MATERIALIZED (
+                   SELECT track_id, {columns}, (embedding::{cast}) <=> %s::{cast} AS distance
+                   FROM track_embeddings WHERE bundle_hash = {bundle}
+                   ORDER BY (embedding::{cast}) <=> %s::{cast} LIMIT %s)
+               SELECT e.track_id, e.distance FROM nearest e
+               WHERE {where} ORDER BY e.distance, e.track_id LIMIT %s"""
+        ).format(
+            cast=vector_cast(dims),
+            bundle=sql.Literal(bundle_hash),
+            where=where,
+            columns=sql.SQL(", ").join(map(sql.Identifier, FILTER_COLUMNS)),
+        )
+        return self.conn.execute(statement, [query, query, candidates, *params, limit]).fetchall()
+
+    def most_popular(
+        self, bundle_hash: str, where: sql.Composable, params: list, limit: int
+    ) -> list[tuple[str]]:
+        """(track_id,) of the bundle's embedded tracks that pass the filters, most popular
+        first."""
+        statement = sql.SQL(
+            """SELECT e.track_id FROM track_embeddings e
+               WHERE e.bundle_hash = {bundle} AND {where}
+               ORDER BY e.popularity DESC NULLS LAST, e.track_id LIMIT %s"""
+        ).format(bundle=sql.Literal(bundle_hash), where=where)
+        return self.conn.execute(statement, [*params, limit]).fetchall()
+
+    def indexed_rows(self, bundle_hash: str) -> int | None:
+        """Vectors under the bundle's HNSW index (from statistics), or None without an index."""
+        row = self.conn.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE relname = %s AND relkind = 'i'",
+            (index_name(bundle_hash),),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] < 0:  # never analysed
+            return self.conn.execute(
+                "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)
+            ).fetchone()[0]
+        return int(row[0])
+
+    def kept_rows(self, bundle_hash: str, where: sql.Composable, params: list, cap: int) -> int:
+        """Rows the filters keep, counted only up to cap + 1: enough to choose a strategy."""
+        statement = sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM track_embeddings e "
+            "WHERE e.bundle_hash = {} AND {} LIMIT %s) kept"
+        ).format(sql.Literal(bundle_hash), where)
+        return self.conn.execute(statement, [*params, cap + 1]).fetchone()[0]
+
+    def estimated_rows(self, bundle_hash: str, where: sql.Composable, params: list) -> float:
+        """The planner's row estimate for the filters (B-tree statistics), for sizing
+        ef_search."""
+        statement = sql.SQL(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM track_embeddings e WHERE e.bundle_hash = {} AND {}"
+        ).format(sql.Literal(bundle_hash), where)
+        return float(self.conn.execute(statement, params).fetchone()[0][0]["Plan"]["Plan Rows"])
+
+    def details(self, track_ids: list[str], columns: Sequence[str]) -> dict[str, dict]:
+        """track_id → {column: value} from `tracks`, for showing hits."""
+        if not track_ids:
+            return {}
+        statement = sql.SQL("SELECT track_id, {} FROM tracks WHERE track_id = ANY(%s)").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        return {
+            row[0]: dict(zip(columns, row[1:], strict=True))
+            for row in self.conn.execute(statement, (track_ids,))
+        }
+
+    def count_matching(self, bundle_hash: str, filters: Sequence[FilterLike]) -> int:
+        """Embedded tracks of the bundle that pass every filter (no filters: all its vectors)."""
+        where, params = where_sql(filters)
+        statement = sql.SQL(
+            "SELECT count(*) FROM track_embeddings e WHERE e.bundle_hash = %s AND {}"
+        ).format(where)
+        return self.conn.execute(statement, [bundle_hash, *params]).fetchone()[0]
+
+    def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
+        """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out."""
+        return self.conn.execute(
+            sql.SQL(
+                "SELECT DISTINCT lower(e.{c}) FROM track_embeddings e "
+                "WHERE e.bundle_hash = %s AND e.{c} IS NOT NULL ORDER BY 1"
+            ).format(c=sql.Identifier(column)),
+            (bundle_hash,),
+        ).fetchall()
+
+    def value_range(self, bundle_hash: str, column: str) -> tuple[Any, Any]:
+        """(min, max) of a numeric filter column over the bundle's vectors; (None, None) when
+        no track has a value."""
+        return self.conn.execute(
+            sql.SQL(
+                "SELECT min(e.{c}), max(e.{c}) FROM track_embeddings e WHERE e.bundle_hash = %s"
+            ).format(c=sql.Identifier(column)),
+            (bundle_hash,),
+        ).fetchone()
+
+    def ground_truth_tracks(self, bundle_hash: str) -> list[tuple]:
+        """(track_id, genre, valence, tempo, acousticness, instrumentalness, energy,
+        speechiness, popularity) of every track embedded under the bundle."""
+        return self.conn.execute(
+            """SELECT t.track_id, t.genre, t.valence, t.tempo, t.acousticness,
+                      t.instrumentalness, t.energy, t.speechiness, t.popularity
+               FROM tracks t JOIN track_embeddings e
+                 ON e.track_id = t.track_id AND e.bundle_hash = %s""",
+            (bundle_hash,),
+        ).fetchall()
+
+    def ground_truth_playlists(self, bundle_hash: str) -> list[tuple[str, list[str]]]:
+        """(name, member track ids in playlist order) of every playlist with at least 5
+        members embedded under the bundle, by playlist id."""
+        return self.conn.execute(
+            """SELECT p.name, array_agg(m.track_id ORDER BY m.position)
+               FROM playlists p JOIN playlist_tracks m USING (playlist_id)
+               JOIN track_embeddings e ON e.track_id = m.track_id AND e.bundle_hash = %s
+               GROUP BY p.playlist_id, p.name HAVING count(*) >= 5 ORDER BY p.playlist_id""",
+            (bundle_hash,),
+        ).fetchall()

@@ -1,0 +1,124 @@
+"""Playlist and candidate sources, and storing them (real Postgres)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
+from spotify_assets.lib.playlists.sources import (
+    export_playlists,
+    ids_from_csv,
+    liked_from_library,
+    recent_from_history,
+    sample_playlists,
+)
+from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
+from spotify_assets.lib.store.matching import CandidateRepository
+from spotify_assets.lib.store.tracks import TrackRepository
+
+
+@pytest.fixture
+def catalog(tmp_path, db):
+    tracks = generate_tracks(n_tracks=200, seed=3)
+    path = tmp_path / "tracks.csv"
+    tracks.to_csv(path, index=False)
+    load_catalog(db, path)
+    return tracks
+
+
+def test_sample_playlists_store_ordered_members_and_drop_unknown_tracks(tmp_path, db, catalog):
+    lists = generate_playlists(catalog, seed=3)[:4]
+    lists[0]["tracks"].append("UnknownTrackId00000000")
+    path = tmp_path / "playlists.json"
+    path.write_text(json.dumps({"playlists": lists}))
+    report = store_playlists(db, sample_playlists(path), "me", "sample")
+    assert report.playlists == 4
+    assert report.tracks_not_in_catalog == 1
+    assert report.memberships == sum(len(p["tracks"]) for p in lists) - 1
+    with db.connect() as conn:
+        stored = conn.execute(
+            "SELECT track_id FROM playlist_tracks WHERE playlist_id = %s ORDER BY position",
+            (lists[1]["playlist_id"],),
+        ).fetchall()
+        owner = conn.execute("SELECT DISTINCT owner FROM playlists").fetchall()
+    assert [r[0] for r in stored] == lists[1]["tracks"]
+    assert owner == [("me",)]
+
+    # a song removed from a playlist leaves it; reloading the same data writes nothing
+    removed = lists[1]["tracks"].pop(0)
+    path.write_text(json.dumps({"playlists": lists}))
+    again = store_playlists(db, sample_playlists(path), "me", "sample")
+    assert again.memberships_removed == 1 and again.playlists_written == 0
+    with db.connect() as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM playlist_tracks WHERE playlist_id = %s AND track_id = %s",
+            (lists[1]["playlist_id"], removed),
+        ).fetchone()[0]
+    assert left == 0
+    assert store_playlists(db, sample_playlists(path), "me", "sample").memberships_removed == 0
+
+
+def test_export_playlists_match_by_uri_and_by_artist_and_title(tmp_path, db, catalog):
+    rows = catalog.head(3)
+    artists = [json.loads(a)[0] for a in rows.artists]
+    items = [
+        # 1: by URI
+        {"track": {"trackName": "whatever", "artistName": "x", "albumName": "",
+                   "trackUri": f"spotify:track:{rows.track_id.iloc[0]}"}},
+        # 2: by name, with casing, a feat. and a remaster suffix and no URI
+        {"track": {"trackName": rows.track_name.iloc[1].upper() + " - Remastered 2011",
+                   "artistName": f"{artists[1]} feat. Someone", "albumName": ""}},
+        # 3: unknown song
+        {"track": {"trackName": "Not In The Catalog", "artistName": "Nobody", "albumName": ""}},
+        # 4: an episode is skipped, not matched
+        {"track": None, "episode": {"episodeName": "Ep 1", "showName": "Show"}},
+    ]  # fmt: skip
+    path = tmp_path / "Playlist1.json"
+    path.write_text(json.dumps({"playlists": [{"name": "Road Songs", "items": items}]}))
+    with db.connect() as conn:
+        frame = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
+    data = export_playlists(path, frame)
+    assert data.items == 3 and data.unmatched == 1
+    assert data.match_rate == pytest.approx(2 / 3)
+    assert data.memberships["track_id"].tolist() == rows.track_id.iloc[:2].tolist()
+    report = store_playlists(db, data, "me", "export")
+    assert report.memberships == 2 and report.match_rate == pytest.approx(0.6667, abs=1e-4)
+
+
+def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
+    ids = catalog.track_id.tolist()
+    library = tmp_path / "YourLibrary.json"
+    library.write_text(
+        json.dumps({"tracks": [{"uri": f"spotify:track:{t}"} for t in ids[:5]] + [{"uri": ""}]})
+    )
+    assert liked_from_library(library) == ids[:5]
+    lists = generate_playlists(catalog, seed=3)
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(generate_history(catalog, lists, seed=3, days=30)))
+    recent = recent_from_history(history, days=7)
+    assert recent and set(recent) <= set(ids)
+    csv = tmp_path / "ids.csv"
+    pd.DataFrame({"track_id": [f"spotify:track:{ids[0]}", ids[1], ids[1], "nope"]}).to_csv(
+        csv, index=False
+    )
+    assert ids_from_csv(csv) == [ids[0], ids[1], "nope"]
+    stored, unknown = store_candidates(db, "me", "file", ids_from_csv(csv))
+    assert (stored, unknown) == (2, 1)
+    store_candidates(db, "me", "file", ids[5:8])  # replacing the list, not appending
+    with db.connect() as conn:
+        assert CandidateRepository(conn).track_ids("me", "file") == ids[5:8]
+
+
+def test_unreadable_sources_say_what_is_wrong(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(CatalogError, match=r"bad\.json"):
+        sample_playlists(bad)
+    with pytest.raises(CatalogError, match=r"YourLibrary\.json"):
+        liked_from_library(bad)
+    two = tmp_path / "two.csv"
+    two.write_text("a,b\n1,2\n")
+    with pytest.raises(CatalogError, match="track_id"):
+        ids_from_csv(two)

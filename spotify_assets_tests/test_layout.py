@@ -1,0 +1,206 @@
+"""The package's layout rules, read from the source (nothing is imported):
+
+- `spotify_assets.lib` is pure domain code: nothing in it imports Dagster;
+- its imports form no cycle, between modules or between its top-level packages (so imports flow
+  one way, e.g. playlists → matching, never back);
+- SQL lives only in `spotify_assets/lib/store/` repositories: elsewhere in the package no
+  `execute(` call, no `psycopg.sql` composition and no string that reads as a SQL statement.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "spotify_assets"
+LIB = PACKAGE / "lib"
+STORE = LIB / "store"
+LIB_NAME = "spotify_assets.lib"
+
+# A statement, not a word: uppercase keywords as SQL is written in this project.
+SQL_STATEMENT = re.compile(
+    r"\bSELECT\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\w+(\s+\w+)?\s+SET\b"
+    r"|\b(CREATE|ALTER|DROP)\s+(UNIQUE\s+)?(TABLE|INDEX|EXTENSION|DATABASE)\b|\bTRUNCATE\b"
+    r"|\bSET\s+(LOCAL\s+)?[a-z_.]+\s*(=|TO\b)|\bSHOW\s+[a-z_]+\b|\bANALYZE\s+[a-z_]+\b"
+)
+EXECUTE_CALLS = {"execute", "executemany"}
+
+
+def _modules(root: Path, name: str) -> dict[str, Path]:
+    """Dotted module name → file, for every module under `root` (a package named `name`)."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = [p for p in path.relative_to(root).with_suffix("").parts if p != "__init__"]
+        out[".".join([name, *parts])] = path
+    return out
+
+
+def _imported(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """(dotted name, line) of everything a module imports, module level or inside functions;
+    `from a import b` yields a.b (b may be a module or a name in a)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def lib_import_graph() -> dict[str, set[str]]:
+    """Module → the `spotify_assets.lib` modules it imports."""
+    modules = _modules(LIB, LIB_NAME)
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        for name, _ in _imported(ast.parse(path.read_text(), str(path))):
+            if name.startswith(LIB_NAME + "."):
+                target = resolve(name)
+                if target and target != module:
+                    graph[module].add(target)
+    return graph
+
+
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same graph between lib's top-level packages (a root module counts as its own)."""
+
+    def top(module: str) -> str:
+        return module[len(LIB_NAME) + 1 :].split(".")[0] or "<lib>"
+
+    out: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        out.setdefault(top(module), set())
+        for target in targets:
+            if top(target) != top(module):
+                out[top(module)].add(top(target))
+    for targets in list(out.values()):
+        for target in targets:
+            out.setdefault(target, set())
+    return out
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_lib_modules_import_each_other_without_cycles():
+    graph = lib_import_graph()
+    assert len(graph) > 50, "the graph should cover all of spotify_assets.lib"
+    assert cycles(graph) == []
+
+
+def test_lib_packages_import_each_other_without_cycles():
+    graph = package_graph(lib_import_graph())
+    assert cycles(graph) == []
+    assert "matching" not in graph["playlists"], "playlists must not import matching"
+
+
+def test_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_lib_never_imports_dagster():
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {name}"
+        for path in sorted(LIB.rglob("*.py"))
+        for name, line in _imported(ast.parse(path.read_text(), str(path)))
+        if name.split(".")[0] == "dagster" or name.startswith("dagster_")
+    ]
+    assert offenders == []
+
+
+def sql_outside_store() -> list[str]:
+    """`file:line: what` for SQL anywhere in the package but lib/store."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(STORE):
+            continue
+        where = path.relative_to(PACKAGE.parent)
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in EXECUTE_CALLS
+            ):
+                found.append(f"{where}:{node.lineno}: .{node.func.attr}(")
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (match := SQL_STATEMENT.search(node.value))
+            ):
+                found.append(f"{where}:{node.lineno}: {match.group(0)!r}")
+        for name, line in _imported(tree):
+            if name in ("psycopg.sql", "psycopg.sql.SQL"):
+                found.append(f"{where}:{line}: import {name}")
+    return found
+
+
+def test_sql_lives_only_in_store_repositories():
+    assert sql_outside_store() == []
+
+
+def test_the_sql_check_sees_sql():
+    samples = [
+        "SELECT count(*) FROM tracks",
+        "INSERT INTO plays (a) VALUES (%s)",
+        "DELETE FROM candidates WHERE owner = %s",
+        "UPDATE track_embeddings e SET x = 1",
+        "SET LOCAL random_page_cost = 1.1",
+        "SET maintenance_work_mem = '512MB'",
+        "SHOW server_version",
+        "CREATE INDEX i ON t (c)",
+    ]
+    assert [s for s in samples if not SQL_STATEMENT.search(s)] == []
+    prose = ["Select a playlist", "the update sets the cursor", "show the server's version"]
+    assert [s for s in prose if SQL_STATEMENT.search(s)] == []
