@@ -9,7 +9,6 @@ reported but never fail it. Secret values are never printed.
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 import sys
@@ -20,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from spotify_assets.settings import other_variables, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONNECT_TIMEOUT_S = 5
@@ -124,10 +125,11 @@ def _secret_values() -> set[str]:
     """Secret env values and the passwords inside the database URLs."""
     from psycopg.conninfo import conninfo_to_dict
 
-    values = {os.environ.get(name, "") for name in SECRET_ENV}
+    values = set(settings().secrets()) | set(other_variables(*SECRET_ENV).values())
+    urls = {"DATABASE_URL": settings().database_url, "DAGSTER_PG_URL": settings().dagster_pg_url}
     for name in URL_ENV:
         try:
-            password = conninfo_to_dict(_libpq_url(os.environ.get(name, ""))).get("password")
+            password = conninfo_to_dict(_libpq_url(urls[name])).get("password")
         except Exception:  # not a valid URL: the database check says so
             continue
         values |= {str(password or ""), quote(str(password or ""), safe="")}
@@ -205,7 +207,7 @@ def _database_checks() -> list[Check]:
     )
     from spotify_assets.lib.store.server import describe_url, resolve_database_url
 
-    explicit = bool(os.environ.get("DATABASE_URL"))
+    explicit = bool(settings().database_url)
     source = "DATABASE_URL" if explicit else "embedded pgserver"
     remedy = (
         "start that server or fix DATABASE_URL (postgresql://USER:PASSWORD@HOST:5432/DB, a "
@@ -266,7 +268,7 @@ def _first_line(exc: BaseException) -> str:
 def _instance_checks() -> list[Check]:
     import yaml
 
-    home = os.environ.get("DAGSTER_HOME")
+    home = settings().dagster_home
     path = Path(home) / "dagster.yaml" if home else REPO_ROOT / "dagster.yaml"
     origin = (
         f"$DAGSTER_HOME/dagster.yaml ({path})"
@@ -281,10 +283,10 @@ def _instance_checks() -> list[Check]:
         )
         return [Check("dagster instance", True, detail)]
     config = yaml.safe_load(path.read_text("utf-8")) or {}
-    kind, settings = _storage(config)
+    kind, storage = _storage(config)
     checks = [Check("dagster instance", True, f"{origin}; storage: {kind}")]
     if kind == "postgres":
-        checks.append(_instance_postgres_check(settings or {}, launched_by_cli=not home))
+        checks.append(_instance_postgres_check(storage or {}, launched_by_cli=not home))
     return checks
 
 
@@ -307,7 +309,7 @@ def _setting(value: Any) -> tuple[str | None, str | None]:
     """(value, None), or (None, NAME) for an `{env: NAME}` that is unset."""
     if isinstance(value, dict) and "env" in value:
         name = str(value["env"])
-        return os.environ.get(name) or None, name
+        return other_variables(name).get(name), name
     return (str(value) if value is not None else None), None
 
 
@@ -370,14 +372,14 @@ def _instance_postgres_check(settings: dict[str, Any], launched_by_cli: bool) ->
 
 
 def _backend() -> str:
-    return os.environ.get("SPOTIFY_ASSETS_COMPUTE_BACKEND") or "local"
+    return settings().compute_backend or "local"
 
 
 def _modal_tokens() -> str | None:
     """Where Modal's credentials come from, or None."""
-    if all(os.environ.get(name) for name in MODAL_ENV):
+    if settings().modal_token_id and settings().modal_token_secret:
         return "MODAL_TOKEN_ID / MODAL_TOKEN_SECRET"
-    config = Path(os.environ.get("MODAL_CONFIG_PATH", "~/.modal.toml")).expanduser()
+    config = settings().modal_config_path
     return str(config) if config.exists() else None
 
 
@@ -424,8 +426,7 @@ def _local_compute_check(active: bool) -> Check:
         import torch
     except ImportError as exc:
         return Check(name, False, f"torch: {exc}", "scripts/setup.sh (torch==2.13.0 CPU first)")
-    device = os.environ.get("SPOTIFY_ASSETS_DEVICE") or "auto"
-    precision = os.environ.get("SPOTIFY_ASSETS_PRECISION") or "auto"
+    device, precision = settings().device, settings().precision
     if torch.cuda.is_available():
         hardware = f"cuda ({torch.cuda.get_device_name(0)})"
         bf16 = torch.cuda.is_bf16_supported()
@@ -442,9 +443,9 @@ def _local_compute_check(active: bool) -> Check:
 
 
 def _models_folder_checks() -> list[Check]:
-    folder = os.environ.get("SPOTIFY_ASSETS_MODELS")
-    hf_home = os.environ.get("HF_HOME") or "~/.cache/huggingface"
-    offline = "offline" if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True") else "online"
+    folder = settings().models_dir
+    hf_home = settings().hf_home
+    offline = "offline" if settings().hf_offline else "online"
     cache = f"Hugging Face cache {hf_home} ({offline}; nothing is downloaded at run time)"
     if not folder:
         return [Check("models folder", True, f"SPOTIFY_ASSETS_MODELS unset; {cache}")]
@@ -517,7 +518,7 @@ def _model_check(name: str, model: str, source: str, required: bool = False) -> 
 def _artifact_checks() -> list[Check]:
     from spotify_assets.lib.artifacts import ArtifactError, parse_location
 
-    value = os.environ.get("SPOTIFY_ASSETS_ARTIFACTS") or ""
+    value = settings().artifacts
     try:
         kind, where, prefix = parse_location(value)
     except ArtifactError as exc:
@@ -525,16 +526,12 @@ def _artifact_checks() -> list[Check]:
     if kind == "local":
         origin = "SPOTIFY_ASSETS_ARTIFACTS" if value else "default"
         return [Check("artifacts", True, f"local folder {where} ({origin})")]
-    keys = all(os.environ.get(n) for n in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
-    other = [
-        n
-        for n in (
-            "AWS_PROFILE",
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    keys = len(other_variables("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")) == 2
+    other = list(
+        other_variables(
+            "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"
         )
-        if os.environ.get(n)
-    ]
+    )
     credentials = (
         "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set"
         if keys
@@ -542,8 +539,8 @@ def _artifact_checks() -> list[Check]:
         if other
         else "no AWS credentials in the environment"
     )
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "unset"
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+    region = settings().aws_region or "unset"
+    endpoint = settings().aws_endpoint_url or "AWS"
     location = f"s3://{where}/{prefix}" if prefix else f"s3://{where}"
     return [
         Check(
@@ -557,7 +554,9 @@ def _artifact_checks() -> list[Check]:
 
 
 def _spotify_checks() -> list[Check]:
-    missing = [name for name in SPOTIFY_ENV if not os.environ.get(name)]
+    s = settings()
+    values = (s.spotify_client_id, s.spotify_client_secret, s.spotify_refresh_token)
+    missing = [name for name, value in zip(SPOTIFY_ENV, values, strict=True) if not value]
     detail = (
         "SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET, SPOTIFY_REFRESH_TOKEN set"
         if not missing

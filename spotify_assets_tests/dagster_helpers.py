@@ -12,6 +12,20 @@ def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> d
     return {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
 
 
+def check_evaluations(result: dg.ExecuteInProcessResult) -> dict:
+    """Check name → its AssetCheckEvaluation (passed, description, metadata)."""
+    return {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def one_sentence(text: str | None) -> bool:
+    """A non-empty single line that ends like a sentence and has no second sentence in it."""
+    return bool(text) and "\n" not in text and text.endswith(".") and ". " not in text[:-1]
+
+
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
     return {
         e.event_specific_data.check_name: e.event_specific_data.passed

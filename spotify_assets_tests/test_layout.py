@@ -4,7 +4,8 @@
 - its imports form no cycle, between modules or between its top-level packages (so imports flow
   one way, e.g. playlists → matching, never back);
 - SQL lives only in `spotify_assets/lib/store/` repositories: elsewhere in the package no
-  `execute(` call, no `psycopg.sql` composition and no string that reads as a SQL statement.
+  `execute(` call, no `psycopg.sql` composition and no string that reads as a SQL statement;
+- settings come from the environment only through `spotify_assets/settings.py`.
 """
 
 from __future__ import annotations
@@ -204,3 +205,26 @@ def test_the_sql_check_sees_sql():
     assert [s for s in samples if not SQL_STATEMENT.search(s)] == []
     prose = ["Select a playlist", "the update sets the cursor", "show the server's version"]
     assert [s for s in prose if SQL_STATEMENT.search(s)] == []
+
+
+def environment_reads() -> list[str]:
+    """`file:line` for every `os.environ` / `os.getenv` in the package outside settings.py and
+    the CLI (which passes the environment on to the processes it starts)."""
+    allowed = {PACKAGE / "settings.py", *(PACKAGE / "cli").rglob("*.py")}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("environ", "getenv")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "os"
+            ):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: os.{node.attr}")
+    return found
+
+
+def test_settings_are_read_from_the_environment_in_one_place():
+    assert environment_reads() == []

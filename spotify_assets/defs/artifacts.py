@@ -1,14 +1,12 @@
 """The artifact store as a Dagster resource: a local folder by default, S3 via dagster-aws."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
-from spotify_assets.defs.resources import env_setting as _env
-from spotify_assets.defs.resources import setting_value as _value
+from spotify_assets.defs.failures import input_failure
 from spotify_assets.lib.artifacts import (
     ArtifactNotFound,
     ArtifactStore,
@@ -17,9 +15,8 @@ from spotify_assets.lib.artifacts import (
     parse_location,
 )
 from spotify_assets.lib.documents import to_jsonable
-
-LOCATION_ENV = "SPOTIFY_ASSETS_ARTIFACTS"
-ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+from spotify_assets.lib.errors import InputError
+from spotify_assets.settings import settings
 
 
 class ArtifactStoreResource(dg.ConfigurableResource):
@@ -35,7 +32,7 @@ class ArtifactStoreResource(dg.ConfigurableResource):
 
     def get(self) -> ArtifactStore:
         if self._store is None:
-            location = _value(self.location) or os.environ.get(LOCATION_ENV, "")
+            location = self.location or settings().artifacts
             kind, where, prefix = parse_location(location)
             if kind == "local":
                 self._store = LocalArtifactStore(Path(where))
@@ -47,18 +44,15 @@ class ArtifactStoreResource(dg.ConfigurableResource):
         return self.get().location
 
     def _s3_client(self):
-        endpoint = _value(self.endpoint_url) or os.environ.get(ENDPOINT_ENV, "")
-        s3 = S3Resource(region_name=_value(self.region_name) or None, endpoint_url=endpoint or None)
+        endpoint = self.endpoint_url or settings().aws_endpoint_url
+        region = self.region_name or settings().aws_region
+        s3 = S3Resource(region_name=region or None, endpoint_url=endpoint or None)
         return s3.get_client()
 
 
 def artifact_store_resource() -> ArtifactStoreResource:
-    """Settings from the environment when set (shown as env vars in the UI)."""
-    return ArtifactStoreResource(
-        location=_env(LOCATION_ENV, ""),
-        region_name=_env("AWS_REGION", ""),
-        endpoint_url=_env(ENDPOINT_ENV, ""),
-    )
+    """Empty fields: the settings (SPOTIFY_ASSETS_ARTIFACTS, AWS_REGION, AWS_ENDPOINT_URL)."""
+    return ArtifactStoreResource()
 
 
 class DocumentIOManager(dg.ConfigurableIOManager):
@@ -85,10 +79,11 @@ class DocumentIOManager(dg.ConfigurableIOManager):
         except ArtifactNotFound as exc:
             asset = context.asset_key.to_user_string()
             where = f" for {context.asset_partition_key!r}" if context.has_asset_partitions else ""
-            raise dg.Failure(
-                allow_retries=False,
-                description=f"{asset} has not been materialized{where} yet: run the job that "
-                f"makes it first (for listening: `spotify-assets listening retrain`) ({exc})",
+            raise input_failure(
+                InputError(
+                    f"{asset} has not been materialized{where} yet: run the job that makes it "
+                    f"first (for listening: `spotify-assets listening retrain`) ({exc})"
+                )
             ) from exc
 
 

@@ -26,3 +26,11 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPO
 # One partition per listener (a person's history, models and dashboard), keyed by the name used
 # with `--user`; added on import, like bundles.
 listeners = dg.DynamicPartitionsDefinition(name="listener")
+
+
+def ensure_bundle_partition(instance: dg.DagsterInstance, bundle_hash: str) -> bool:
+    """Add the bundle as a `model_bundle` partition unless it is one; True when added."""
+    if instance.has_dynamic_partition(model_bundles.name, bundle_hash):
+        return False
+    instance.add_dynamic_partitions(model_bundles.name, [bundle_hash])
+    return True

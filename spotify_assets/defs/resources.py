@@ -1,23 +1,22 @@
-"""Resources shared by every stage."""
+"""Resources shared by every stage.
 
-import os
+A field left empty takes its value from `spotify_assets.settings` (the environment) when the
+resource is used, so secrets and URLs with passwords never appear in run configs or the UI.
+Outside a run, the CLI builds them with `dg.build_resources`."""
 
 import dagster as dg
 from pydantic import PrivateAttr
 
+from spotify_assets.defs.failures import input_failure
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.models.embedder import load_embedder
 from spotify_assets.lib.models.emotions import ModalEmotions, load_emotion_model
 from spotify_assets.lib.models.modal_backend import ModalEmbedder, lookup_function
 from spotify_assets.lib.models.reranker import ModalReranker, load_reranker
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import describe_url
-
-
-def setting_value(setting: str) -> str:
-    """A setting's value also outside a Dagster run, where an EnvVar field still holds the
-    variable's name (the CLI builds these resources directly)."""
-    return (setting.get_value("") or "") if isinstance(setting, dg.EnvVar) else setting
+from spotify_assets.settings import settings
 
 
 class DatabaseResource(dg.ConfigurableResource):
@@ -28,7 +27,7 @@ class DatabaseResource(dg.ConfigurableResource):
 
     def get(self) -> Database:
         if self._db is None:
-            self._db = Database(resolve_database_url(setting_value(self.url) or None))
+            self._db = Database(resolve_database_url(self.url or None))
         return self._db
 
     def where(self) -> str:
@@ -36,124 +35,112 @@ class DatabaseResource(dg.ConfigurableResource):
 
 
 class ComputeResource(dg.ConfigurableResource):
-    """Where GPU-heavy work runs: `local` (this machine, CUDA when present) or `modal`."""
+    """Where GPU-heavy work runs: `local` (this machine, CUDA when present) or `modal`.
+    Empty fields take their setting (SPOTIFY_ASSETS_COMPUTE_BACKEND, _DEVICE, _PRECISION)."""
 
-    backend: str = "local"
-    device: str = "auto"
-    precision: str = "auto"  # fp32 | bf16 | auto (bf16 on capable CPUs if it matches fp32)
+    backend: str = ""
+    device: str = ""
+    precision: str = ""  # fp32 | bf16 | auto (bf16 on capable CPUs if it matches fp32)
     batch_size: int = 64
     modal_app: str = "spotify-assets"
 
+    @property
+    def _backend(self) -> str:
+        return self.backend or settings().compute_backend
+
+    @property
+    def _device(self) -> str:
+        return self.device or settings().device
+
+    @property
+    def _precision(self) -> str:
+        return self.precision or settings().precision
+
     def _check_backend(self) -> None:
-        if setting_value(self.backend) not in ("local", "modal"):
-            raise ValueError(
-                f"unknown compute backend {setting_value(self.backend)!r}; use local or modal"
-            )
+        if self._backend not in ("local", "modal"):
+            raise ValueError(f"unknown compute backend {self._backend!r}; use local or modal")
 
     def embedder(self, bundle: ModelBundle):
         self._check_backend()
-        if setting_value(self.backend) == "local":
-            return load_embedder(
-                bundle.embedding,
-                setting_value(self.device),
-                setting_value(self.precision),
-                self.batch_size,
-            )
-        return ModalEmbedder(bundle.embedding, lookup_function(setting_value(self.modal_app)))
+        if self._backend == "local":
+            return load_embedder(bundle.embedding, self._device, self._precision, self.batch_size)
+        return ModalEmbedder(bundle.embedding, lookup_function(self.modal_app))
 
     def emotion_model(self, bundle: ModelBundle, embedder=None):
         """The bundle's emotion runner: zero-shot reuses `embedder` (already on this backend)."""
         self._check_backend()
         spec = bundle.emotion
-        if spec.backend == "classifier" and setting_value(self.backend) == "modal":
+        if spec.backend == "classifier" and self._backend == "modal":
             return ModalEmotions(
-                lookup_function(setting_value(self.modal_app), "classify_emotions"),
-                spec.model or spec.source,
+                lookup_function(self.modal_app, "classify_emotions"), spec.model or spec.source
             )
-        return load_emotion_model(spec, embedder, setting_value(self.device))
+        return load_emotion_model(spec, embedder, self._device)
 
     def reranker(self, bundle: ModelBundle):
         """The bundle's cross-encoder, or None when it has none."""
         self._check_backend()
         if bundle.reranker is None:
             return None
-        if setting_value(self.backend) == "modal":
+        if self._backend == "modal":
             return ModalReranker(
-                lookup_function(setting_value(self.modal_app), "rerank_pairs"),
+                lookup_function(self.modal_app, "rerank_pairs"),
                 bundle.reranker.model,
                 max_tokens=bundle.reranker.max_tokens,
             )
-        return load_reranker(bundle.reranker, setting_value(self.device))
+        return load_reranker(bundle.reranker, self._device)
 
 
 class SpotifyResource(dg.ConfigurableResource):
-    """The Spotify Web API for one person (OAuth refresh-token flow). Secrets come from
-    SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET / SPOTIFY_REFRESH_TOKEN."""
+    """The Spotify Web API for one person (OAuth refresh-token flow). Empty fields take their
+    setting: SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET / SPOTIFY_REFRESH_TOKEN (secrets never
+    appear in the run config), SPOTIFY_API_BASE, SPOTIFY_TOKEN_URL."""
 
     client_id: str = ""
     client_secret: str = ""
     refresh_token: str = ""
-    api_base: str = "https://api.spotify.com"
-    token_url: str = "https://accounts.spotify.com/api/token"
+    api_base: str = ""
+    token_url: str = ""
 
     def client(self):
         from spotify_assets.lib.spotify.client import SpotifyClient
 
+        s = settings()
+        client_id = self.client_id or s.spotify_client_id
+        client_secret = self.client_secret or s.spotify_client_secret
+        refresh_token = self.refresh_token or s.spotify_refresh_token
         missing = [
             name
             for name, value in (
-                ("SPOTIFY_CLIENT_ID", setting_value(self.client_id)),
-                ("SPOTIFY_CLIENT_SECRET", setting_value(self.client_secret)),
-                ("SPOTIFY_REFRESH_TOKEN", setting_value(self.refresh_token)),
+                ("SPOTIFY_CLIENT_ID", client_id),
+                ("SPOTIFY_CLIENT_SECRET", client_secret),
+                ("SPOTIFY_REFRESH_TOKEN", refresh_token),
             )
             if not value
         ]
         if missing:
-            raise dg.Failure(
-                allow_retries=False,
-                description=f"the Spotify source needs {', '.join(missing)} in the environment "
-                "(see README: Spotify account)",
+            raise input_failure(
+                InputError(
+                    f"the Spotify source needs {', '.join(missing)} in the environment "
+                    "(see README: Spotify account)"
+                )
             )
         return SpotifyClient(
-            setting_value(self.client_id),
-            setting_value(self.client_secret),
-            setting_value(self.refresh_token),
-            api_base=setting_value(self.api_base),
-            token_url=setting_value(self.token_url),
-        )
-
-
-def env_setting(name: str, default: str) -> str | dg.EnvVar:
-    """An EnvVar when the variable is set (the UI then shows where a setting comes from)."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
+            client_id, client_secret, refresh_token,
+            api_base=self.api_base or s.spotify_api_base,
+            token_url=self.token_url or s.spotify_token_url,
+        )  # fmt: skip
 
 
 def compute_resource() -> ComputeResource:
-    return ComputeResource(
-        backend=env_setting("SPOTIFY_ASSETS_COMPUTE_BACKEND", "local"),
-        device=env_setting("SPOTIFY_ASSETS_DEVICE", "auto"),
-        precision=env_setting("SPOTIFY_ASSETS_PRECISION", "auto"),
-    )
+    return ComputeResource()
 
 
 def database_resource() -> DatabaseResource:
-    """`DATABASE_URL` from the environment when set (shown as an env var in the UI)."""
-    if os.environ.get("DATABASE_URL"):
-        return DatabaseResource(url=dg.EnvVar("DATABASE_URL"))
     return DatabaseResource()
 
 
 def spotify_resource() -> SpotifyResource:
-    settings = {
-        "client_id": "SPOTIFY_CLIENT_ID",
-        "client_secret": "SPOTIFY_CLIENT_SECRET",
-        "refresh_token": "SPOTIFY_REFRESH_TOKEN",
-        "api_base": "SPOTIFY_API_BASE",
-        "token_url": "SPOTIFY_TOKEN_URL",
-    }
-    return SpotifyResource(
-        **{key: dg.EnvVar(env) for key, env in settings.items() if os.environ.get(env)}
-    )
+    return SpotifyResource()
 
 
 @dg.definitions

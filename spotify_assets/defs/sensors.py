@@ -9,7 +9,12 @@ from spotify_assets.defs.matching.assets import (
     match_results,
     playlist_profiles,
 )
-from spotify_assets.defs.partitions import BUNDLE_RUN_CONFIG, bundle_tags, model_bundles
+from spotify_assets.defs.partitions import (
+    BUNDLE_RUN_CONFIG,
+    bundle_tags,
+    ensure_bundle_partition,
+    model_bundles,
+)
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.lib.bundles import load_bundles
 
@@ -55,9 +60,11 @@ def model_bundle_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult 
 
 @dg.op(description="Add every configured bundle as a model_bundle partition.")
 def register_configured_bundles(context: dg.OpExecutionContext) -> list[str]:
-    new = new_bundle_hashes(context.instance)
-    if new:
-        context.instance.add_dynamic_partitions(model_bundles.name, new)
+    new = [
+        h
+        for h in new_bundle_hashes(context.instance)
+        if ensure_bundle_partition(context.instance, h)
+    ]
     names = load_bundles()
     context.log.info(
         f"registered {len(new)} new bundle(s): "

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spotify_assets.lib.store.server import home_dir
+from spotify_assets.settings import home_dir
 
 _TMP_SUFFIX = ".artifact-tmp"  # in-progress local writes; never a key, never listed
 _CHUNK = 1024 * 1024

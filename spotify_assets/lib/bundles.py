@@ -8,7 +8,6 @@ outputs changes: a model, its revision or dims, text formatting, or an algorithm
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -18,13 +17,15 @@ from typing import Any
 import yaml
 
 from spotify_assets.lib import versions
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.hashing import canonical_json
+from spotify_assets.settings import settings
 
 HASH_LENGTH = 16
 _HEX = re.compile(rf"^[0-9a-f]{{{HASH_LENGTH}}}$")
 
 
-class BundleError(ValueError):
+class BundleError(InputError):
     pass
 
 
@@ -169,7 +170,7 @@ def load_bundles(extra: str | Path | None = None) -> BundleCatalog:
     )
     raw = dict(base["bundles"])
     default = base.get("default")
-    extra = extra or os.environ.get("SPOTIFY_ASSETS_BUNDLES")
+    extra = extra or settings().bundles_file
     if extra:
         path = Path(extra)
         if not path.exists():

@@ -17,8 +17,8 @@ from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.defs.sensors import model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
+from spotify_assets_tests.dagster_helpers import check_evaluations, one_sentence, write_catalog
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
-from spotify_assets_tests.dagster_helpers import write_catalog
 from spotify_assets_tests.tiny_models import write_bundles_file
 
 BASE = [catalog_tracks, track_analyses]
@@ -84,6 +84,18 @@ def test_default_bundle_embeds_once_and_then_only_what_changed(database_url, ins
         meta(first, "track_embeddings")["reused"],
     ) == (N, 0)
     assert meta(first, "track_embeddings")["dims"] == 384
+    assert meta(first, "track_embeddings")["dagster/row_count"] == N
+    complete = check_evaluations(first)["embeddings_complete"]
+    assert complete.description == f"{N} analysed tracks, each with one unit-norm 384-dim vector."
+    assert one_sentence(complete.description)
+    assert complete.metadata["max_norm_error"].value < complete.metadata["threshold"].value
+    # the model load has a line before it and one after, with its duration
+    logs = [
+        e.user_message for e in instance.all_logs(first.run_id) if e.step_key == "track_embeddings"
+    ]
+    model = DEFAULT.embedding.model
+    assert any(line.startswith(f"loading embedding model {model} from ") for line in logs)
+    assert any(line.startswith(f"loaded embedding model {model} in ") for line in logs)
     assert meta(first, "search_index")["built_now"] is True
     assert meta(first, "search_evaluation")["constraints/hybrid_p@10"] >= 0.0
     before = rows(database_url, DEFAULT.hash)
@@ -150,6 +162,8 @@ def test_wrong_dims_fail_before_any_write(
     assert not result.success
     failure = result.failure_data_for_node("track_embeddings")
     assert "produces 32-dim vectors but the bundle declares 64" in failure.error.message
+    # a bundle that lies about its dims is an input error: not retried by the RetryPolicy
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM track_embeddings").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM model_bundles").fetchone()[0] == 0

@@ -28,8 +28,9 @@ from spotify_assets.defs.listening.automation import (
 )
 from spotify_assets.defs.partitions import listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
+from spotify_assets.lib.listening.sparklines import MARKDOWN_INLINE_LIMIT
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
-from spotify_assets_tests.dagster_helpers import check_outcomes
+from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
 LISTENING = [
@@ -102,6 +103,25 @@ def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
         assert models["timezone"] == {"ana": "Europe/Berlin", "ben": "Asia/Tokyo"}[name]
         checks = check_outcomes(result)
         assert set(checks) == {"mood_model_beats_baselines", "session_model_beats_baselines"}
+        # each check: the difference and its CI as numbers, and one sentence saying what it means
+        for evaluation in check_evaluations(result).values():
+            numbers = {k: v.value for k, v in evaluation.metadata.items()}
+            assert {"value", "lower", "upper", "threshold"} <= set(numbers)
+            assert numbers["lower"] <= numbers["upper"] and numbers["threshold"] == 0.0
+            assert one_sentence(evaluation.description), evaluation.description
+            assert "95% CI [" in evaluation.description
+        for table in (models["mood_metrics"], models["session_metrics"]):
+            assert isinstance(table, dg.TableMetadataValue)
+            assert [c.name for c in table.schema.columns] == ["metric", "system", "value", "95% CI"]
+        systems = {r.data["system"] for r in models["session_metrics"].records}
+        assert {"model", "hour_of_week_prior"} <= systems
+        # the dashboard's overview opens with two small plots (inline: under the UI's limit)
+        board = meta(result, "listening_dashboard")
+        assert list(board)[:3] == ["plays_by_hour", "next_24h_session_start", "html"]
+        for plot in ("plays_by_hour", "next_24h_session_start"):
+            assert len(board[plot]) < MARKDOWN_INLINE_LIMIT, board[plot]
+            assert "(data:image/svg+xml," in board[plot]
+        assert meta(result, "listening_history")["dagster/row_count"] == loaded["stored"]
 
         run_doc = json.loads(
             (tmp_path / f"artifacts/assets/listening_models/{name}.json").read_text()
@@ -184,6 +204,8 @@ def test_a_truncated_export_fails_clearly_and_writes_nothing(db, database_url, i
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "StreamingHistory0.json" in failure.event_specific_data.error.message
+    # bad input fails once, although listening_history retries transient errors
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     with db.connect() as conn:  # (migrates: the failure came before any connection)
         assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
 

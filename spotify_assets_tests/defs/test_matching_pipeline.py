@@ -22,7 +22,7 @@ from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource, SpotifyResource
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.sample import generate_liked, generate_playlists, generate_tracks
-from spotify_assets_tests.dagster_helpers import check_outcomes
+from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 from spotify_assets_tests.tiny_models import (
     build_tiny_cross_encoder,
@@ -143,6 +143,16 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     for system in ("stage1", "ranker", "baseline_popular", "baseline_genre", "baseline_audio"):
         assert 0 <= evaluation[f"{system}/ndcg@10"] <= 1
         assert 0 < evaluation[f"{system}/mrr"] <= 1
+    # the headline metrics as a table of four columns, one row per system
+    table = evaluation["results"]
+    assert isinstance(table, dg.TableMetadataValue) and len(table.schema.columns) == 4
+    systems = {r.data["system"].removesuffix(" (final)") for r in table.records}
+    assert {"stage1", "ranker", "baseline_popular"} <= systems
+    gate = check_evaluations(first)["matching_gate"]
+    assert one_sentence(gate.description), gate.description
+    assert gate.metadata["value"].value == pytest.approx(evaluation["ndcg@10"], abs=1e-4)
+    assert profiles["dagster/row_count"] == profiles["dagster/partition_row_count"] == len(lists)
+    assert matches["dagster/row_count"] > 0
     # the sample's playlists are audio rules: the system must beat picking the biggest playlist
     assert evaluation["ranker/ndcg@10"] > evaluation["baseline_popular/ndcg@10"]
 

@@ -2,14 +2,18 @@
 
 import dagster as dg
 
+from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.analyses.update import update_track_analyses
+from spotify_assets.lib.store.analyses import AnalysisRepository
 
 
 @dg.asset(
     group_name="analyses",
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    owners=["team:search"],
+    metadata=tables.TRACK_ANALYSES,
     deps=[catalog_tracks],
     description="Words for each track's audio features and metadata; only changed tracks rerun.",
 )
@@ -17,8 +21,11 @@ def track_analyses(
     context: dg.AssetExecutionContext, database: DatabaseResource
 ) -> dg.MaterializeResult:
     report = update_track_analyses(database.get(), progress=context.log.info)
+    with database.get().connect() as conn:
+        stored = AnalysisRepository(conn).count()
     return dg.MaterializeResult(
         metadata={
+            **tables.rows(stored),
             "tracks": report.tracks,
             "written": report.written,
             "unchanged": report.unchanged,

@@ -1,16 +1,18 @@
 """catalog_tracks: a catalog file (CSV / parquet, several layouts) → the `tracks` table."""
 
-import os
-
 import dagster as dg
 from pydantic import Field
 
+from spotify_assets.defs import tables
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.catalog import CatalogError, QuarantineRatioError, load_catalog
+from spotify_assets.lib.catalog import QuarantineRatioError, load_catalog
 from spotify_assets.lib.sample import ensure_sample
-from spotify_assets.lib.store.server import home_dir
+from spotify_assets.lib.store.tracks import TrackRepository
+from spotify_assets.settings import home_dir, settings
 
 QUARANTINE_CHECK = "quarantine_ratio_below_threshold"
+OWNERS = ["team:catalog"]
 
 
 class CatalogConfig(dg.Config):
@@ -28,16 +30,14 @@ class CatalogConfig(dg.Config):
 
 
 def catalog_source(path: str) -> str:
-    return (
-        path
-        or os.environ.get("SPOTIFY_ASSETS_CATALOG")
-        or str(ensure_sample(home_dir()).tracks_csv)
-    )
+    return path or settings().catalog or str(ensure_sample(home_dir()).tracks_csv)
 
 
 @dg.asset(
     group_name="catalog",
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    metadata=tables.TRACKS,
     description="Tracks with audio features, validated and merged idempotently into `tracks`.",
     check_specs=[
         dg.AssetCheckSpec(
@@ -54,20 +54,20 @@ def catalog_tracks(
     source = catalog_source(config.path)
     context.log.info(f"loading catalog from {source} (format: {config.format})")
     refused = None
-    try:
-        report = load_catalog(
-            database.get(), source, config.format, max_quarantine_ratio=config.max_quarantine_ratio
-        )
-    except QuarantineRatioError as exc:  # nothing was written; the blocking check says why
-        report, refused = exc.report, str(exc)
-        context.log.error(refused)
-    except CatalogError as exc:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"catalog source rejected, nothing was written: {exc}",
-            metadata={"source": source, "format": config.format},
-        ) from exc
-    ratio = report.quarantine_ratio
+    rejected = {"source": source, "format": config.format}
+    with input_errors("catalog source rejected", nothing_written=True, metadata=rejected):
+        try:
+            report = load_catalog(
+                database.get(),
+                source,
+                config.format,
+                max_quarantine_ratio=config.max_quarantine_ratio,
+            )
+        except QuarantineRatioError as exc:  # nothing was written; the blocking check says why
+            report, refused = exc.report, str(exc)
+            context.log.error(refused)
+    with database.get().connect() as conn:
+        stored = TrackRepository(conn).count()
     context.log.info(
         f"catalog: {report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.duplicates} duplicate ids, {report.quarantined} quarantined"
@@ -89,18 +89,31 @@ def catalog_tracks(
             "memberships_written": report.memberships_written,
             "rows_per_second": round(report.rows_read / max(report.seconds, 1e-9)),
             "database": database.where(),
+            **tables.rows(stored),
             **({"refused": refused} if refused else {}),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=QUARANTINE_CHECK,
-                passed=ratio <= config.max_quarantine_ratio,
-                metadata={"ratio": ratio, "threshold": config.max_quarantine_ratio},
-                description=None
-                if ratio <= config.max_quarantine_ratio
-                else refused
-                or f"{report.quarantined} of {report.rows_read} rows rejected; "
-                "see the quarantine table for reasons",
-            )
-        ],
+        check_results=[quarantine_check(report, config.max_quarantine_ratio, refused)],
+    )
+
+
+def quarantine_check(report, threshold: float, refused: str | None) -> dg.AssetCheckResult:
+    ratio = report.quarantine_ratio
+    passed = ratio <= threshold
+    counts = f"{report.quarantined:,} of {report.rows_read:,} rows rejected ({ratio:.1%})"
+    if passed:
+        description = f"{counts}, within the {threshold:.1%} threshold."
+    else:
+        description = refused or (
+            f"{counts}, above the {threshold:.1%} threshold; see the quarantine table for reasons."
+        )
+    return dg.AssetCheckResult(
+        check_name=QUARANTINE_CHECK,
+        passed=passed,
+        metadata={
+            "ratio": ratio,
+            "threshold": threshold,
+            "quarantined": report.quarantined,
+            "rows_read": report.rows_read,
+        },
+        description=description,
     )

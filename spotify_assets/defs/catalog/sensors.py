@@ -1,7 +1,6 @@
 """Watch the catalog file: when it changes, load it and embed what is new, per bundle."""
 
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -46,7 +45,7 @@ def fingerprint(path: Path, previous: dict | None) -> dict:
     "registered bundle: load, describe and embed only what is new.",
 )
 def catalog_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-    path = Path(catalog_source(os.environ.get("SPOTIFY_ASSETS_CATALOG", "")))
+    path = Path(catalog_source(""))
     if not path.exists():
         return dg.SkipReason(f"catalog file {path} does not exist")
     previous = json.loads(context.cursor) if context.cursor else None

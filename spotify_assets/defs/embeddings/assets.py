@@ -2,15 +2,18 @@
 
 import dagster as dg
 
+from spotify_assets.defs import models, tables
 from spotify_assets.defs.analyses.assets import track_analyses
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
-from spotify_assets.lib.bundles import BundleError, load_bundles
+from spotify_assets.defs.verdicts import plural
+from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.embeddings.update import update_track_embeddings
-from spotify_assets.lib.models.embedder import DimensionMismatch
-from spotify_assets.lib.models.resolve import ModelNotAvailable
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
+
+NORM_TOLERANCE = 1e-3
 
 
 class EmbeddingConfig(dg.Config):
@@ -18,16 +21,16 @@ class EmbeddingConfig(dg.Config):
 
 
 def bundle_for(context: dg.AssetExecutionContext):
-    try:
+    with input_errors():
         return load_bundles().by_hash(context.partition_key)
-    except BundleError as exc:
-        raise dg.Failure(allow_retries=False, description=str(exc)) from exc
 
 
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="embeddings",
-    kinds={"postgres", "pgvector"},
+    kinds={"sentence-transformers", "pytorch", "pgvector", "postgres"},
+    owners=["team:search"],
+    metadata=tables.TRACK_EMBEDDINGS,
     partitions_def=model_bundles,
     deps=[track_analyses],
     pool="gpu",
@@ -48,20 +51,16 @@ def track_embeddings(
     compute: ComputeResource,
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
-    try:
-        embedder = compute.embedder(bundle)
+    with input_errors(bundle.name, nothing_written=True):
+        embedder = models.embedder(context, compute, bundle)
         report = update_track_embeddings(
             database.get(), bundle, embedder, config.batch_size, progress=context.log.info
         )
-    except (DimensionMismatch, ModelNotAvailable) as exc:
-        raise dg.Failure(
-            allow_retries=False, description=f"{bundle.name}: {exc}; nothing was written"
-        ) from exc
     with database.get().connect() as conn:
         analysed = AnalysisRepository(conn).count()
         stats = EmbeddingRepository(conn).stats(bundle.hash)
     return dg.MaterializeResult(
-        check_results=[completeness_check(stats, analysed)],
+        check_results=[completeness_check(stats, analysed, bundle.embedding.dims)],
         metadata={
             "bundle": bundle.name,
             "model": bundle.embedding.model,
@@ -72,18 +71,37 @@ def track_embeddings(
             "texts_per_second": round(report.texts_per_second, 1),
             "precision": report.precision,
             "backend": compute.backend,
+            **tables.rows(stats["rows"], partitioned=True),
         },
     )
 
 
-def completeness_check(stats: dict, analysed: int) -> dg.AssetCheckResult:
+def completeness_check(stats: dict, analysed: int, dims: int) -> dg.AssetCheckResult:
     rows = stats["rows"]
-    norms_ok = rows == 0 or max(abs(stats["min_norm"] - 1), abs(stats["max_norm"] - 1)) < 1e-3
+    norm_error = 0.0 if rows == 0 else max(abs(stats["min_norm"] - 1), abs(stats["max_norm"] - 1))
+    norms_ok = norm_error < NORM_TOLERANCE
+    one_dims = stats["distinct_dims"] <= 1
+    problems = []
+    if rows != analysed:
+        problems.append(f"{plural(rows, 'vector')} for {plural(analysed, 'analysed track')}")
+    if not one_dims:
+        problems.append(f"{stats['distinct_dims']} different dims")
+    if not norms_ok:
+        problems.append(f"norms off 1 by up to {norm_error:.2g} (tolerance {NORM_TOLERANCE:g})")
+    if problems:
+        description = "Incomplete: " + "; ".join(problems) + "."
+    else:
+        description = (
+            f"{plural(rows, 'analysed track')}, each with one unit-norm {dims}-dim vector."
+        )
     return dg.AssetCheckResult(
         check_name="embeddings_complete",
-        passed=rows == analysed and norms_ok and stats["distinct_dims"] <= 1,
+        passed=rows == analysed and norms_ok and one_dims,
         metadata={
             "tracks_with_analyses": analysed,
             **{k: v for k, v in stats.items() if v is not None},
+            "max_norm_error": round(norm_error, 6),
+            "threshold": NORM_TOLERANCE,
         },
+        description=description,
     )

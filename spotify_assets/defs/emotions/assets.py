@@ -2,12 +2,13 @@
 
 import dagster as dg
 
+from spotify_assets.defs import models, tables
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.defs.verdicts import plural
 from spotify_assets.lib.emotions.update import update_track_emotions
-from spotify_assets.lib.models.embedder import LazyEmbedder
-from spotify_assets.lib.models.resolve import ModelNotAvailable
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.matching import EmotionRepository
 
@@ -15,7 +16,9 @@ from spotify_assets.lib.store.matching import EmotionRepository
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="matching",
-    kinds={"postgres"},
+    kinds={"huggingface", "sentence-transformers", "postgres"},
+    owners=["team:matching"],
+    metadata=tables.TRACK_EMOTIONS,
     partitions_def=model_bundles,
     deps=[track_embeddings],
     pool="gpu",
@@ -41,27 +44,17 @@ def track_emotions(
         context.log.info(f"bundle {bundle.name} has no emotion model; nothing to do")
         report = None
     else:
-        try:
-            embedder = LazyEmbedder(lambda: compute.embedder(bundle))
-            model = compute.emotion_model(bundle, embedder)
+        with input_errors(bundle.name, nothing_written=True):
+            embedder = models.lazy_embedder(context, compute, bundle)
+            model = models.emotion_model(context, compute, bundle, embedder)
             report = update_track_emotions(db, bundle, model, progress=context.log.info)
-        except ModelNotAvailable as exc:
-            raise dg.Failure(
-                allow_retries=False, description=f"{bundle.name}: {exc}; nothing was written"
-            ) from exc
     with db.connect() as conn:
         rows = EmotionRepository(conn).count(bundle.hash)
         vectors = EmbeddingRepository(conn).count(bundle.hash)
         buckets = EmotionRepository(conn).summary(bundle.hash)
     expected = 0 if report is None else vectors
     return dg.MaterializeResult(
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="emotions_complete",
-                passed=rows == expected,
-                metadata={"rows": rows, "expected": expected},
-            )
-        ],
+        check_results=[emotions_check(rows, expected, bundle.name, report is None)],
         metadata={
             "bundle": bundle.name,
             "backend": bundle.emotion.backend,
@@ -71,5 +64,26 @@ def track_emotions(
             "reused": report.reused if report else 0,
             "seconds": report.seconds if report else 0.0,
             "top_buckets": dg.MetadataValue.json(buckets),
+            **tables.rows(rows, partitioned=True),
         },
+    )
+
+
+def emotions_check(rows: int, expected: int, bundle: str, no_model: bool) -> dg.AssetCheckResult:
+    if no_model:
+        description = (
+            f"Bundle {bundle} has no emotion model; {plural(rows, 'distribution')} stored."
+        )
+    elif rows == expected:
+        description = f"{plural(rows, 'embedded track')}, each with one emotion distribution."
+    else:
+        description = (
+            f"{plural(rows, 'distribution')} for {plural(expected, 'embedded track')}: "
+            "rerun track_emotions for this bundle."
+        )
+    return dg.AssetCheckResult(
+        check_name="emotions_complete",
+        passed=rows == expected,
+        metadata={"rows": rows, "expected": expected, "missing": expected - rows},
+        description=description,
     )

@@ -7,6 +7,7 @@ Documents (the clustering, the retrain summary, predictions, drift) pass between
 the `documents` IO manager, so each dependency is an input, not an artifact key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +15,36 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spotify_assets.defs import tables
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.failures import input_errors, input_failure
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
-from spotify_assets.lib.catalog import CatalogError
+from spotify_assets.defs.verdicts import difference_metadata, difference_sentence
 from spotify_assets.lib.documents import to_jsonable
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.listening.ingest import import_history, listener_zone_of, refresh_joins
 from spotify_assets.lib.listening.ingest import load_sessions as stored_sessions
-from spotify_assets.lib.listening.timezones import TimezoneError, validate
+from spotify_assets.lib.listening.timezones import validate
 from spotify_assets.lib.sample import ensure_sample
-from spotify_assets.lib.store.listening import ListenerRepository, PlayRepository
-from spotify_assets.lib.store.server import home_dir
+from spotify_assets.lib.store.listening import (
+    ListenerRepository,
+    PlayJoinRepository,
+    PlayRepository,
+)
+from spotify_assets.settings import home_dir
 
 LISTENING = {"group_name": "listening", "partitions_def": listeners, "owners": ["team:listening"]}
+# The `update` job (schedule: every 30 minutes) refreshes these: late after 40 minutes (a tick
+# missed), stale after an hour.
+EVERY_30_MINUTES = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=1), warn_window=timedelta(minutes=40)
+)
+# The `full_retrain` job (schedule: daily at 00:15 UTC) retrains: due by 01:15 UTC each day.
+DAILY_RETRAIN = dg.FreshnessPolicy.cron(
+    deadline_cron="15 1 * * *", lower_bound_delta=timedelta(hours=1), timezone="UTC"
+)
 
 
 def summary(context: dg.AssetExecutionContext, line: str, warn: bool = False) -> dg.MetadataValue:
@@ -58,7 +75,9 @@ class HistoryConfig(dg.Config):
 
 @dg.asset(
     **LISTENING,
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    metadata=tables.PLAYS,
+    freshness_policy=EVERY_30_MINUTES,
     retry_policy=TRANSIENT_RETRY,
     description="A listener's plays (unique per track and start) from privacy exports or the "
     "Web API, as the export gives them: artist, title, URI, country. Their join to the catalog is "
@@ -79,7 +98,7 @@ def listening_history(
         line = f"no new source; {stored:,} plays stored"
         return dg.MaterializeResult(
             metadata={"source": "none", "inserted": 0, "stored": stored,
-                      "summary": summary(context, line)}
+                      "summary": summary(context, line), **tables.rows(stored, partitioned=True)}
         )  # fmt: skip
     if config.source == "api":
         from spotify_assets.lib.listening.api import ReccoBeatsClient, ingest_recent
@@ -96,15 +115,11 @@ def listening_history(
                 ListenerRepository(conn).ensure(user, config.timezone)
     else:
         path = ensure_sample(home_dir()).history_dir if config.source == "sample" else config.source
-        try:
+        with input_errors(nothing_written=True):
             imported = import_history(
                 db, Path(path), user, config.timezone or None,
                 config.earliest_play or None, config.latest_play or None,
             )  # fmt: skip
-        except CatalogError as exc:
-            raise dg.Failure(
-                allow_retries=False, description=f"{exc}; nothing was written"
-            ) from exc
         metadata = {
             "files": len(imported.files), "plays": imported.plays, "inserted": imported.inserted,
             "already_stored": imported.plays - imported.inserted,
@@ -134,20 +149,26 @@ def listening_history(
         )
     line += f"; {metadata['stored']:,} plays stored for {user}"
     metadata["summary"] = summary(context, line)
-    return dg.MaterializeResult(metadata={"source": config.source, **metadata})
+    return dg.MaterializeResult(
+        metadata={
+            "source": config.source,
+            **metadata,
+            **tables.rows(metadata["stored"], partitioned=True),
+        }
+    )
 
 
 def _check_zone(timezone: str) -> None:
     if timezone:
-        try:
+        with input_errors():
             validate(timezone)
-        except TimezoneError as exc:
-            raise dg.Failure(allow_retries=False, description=str(exc)) from exc
 
 
 @dg.asset(
     **LISTENING,
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    metadata=tables.PLAY_JOINS,
+    freshness_policy=EVERY_30_MINUTES,
     deps=[listening_history, catalog_tracks],
     retry_policy=TRANSIENT_RETRY,
     description="The listener's plays joined to the catalog as it is now (by track id, else "
@@ -155,13 +176,12 @@ def _check_zone(timezone: str) -> None:
     "catalog loaded later gives old plays their features.",
 )
 def play_features(context: dg.AssetExecutionContext, database: DatabaseResource):
-    coverage = refresh_joins(database.get(), context.partition_key)
+    user = context.partition_key
+    coverage = refresh_joins(database.get(), user)
     if coverage.plays == 0:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"no plays for {context.partition_key!r}: import a history first "
-            f"(spotify-assets listening import PATH --user {context.partition_key})",
-        )
+        raise input_failure(no_plays(user))
+    with database.get().connect() as conn:
+        joins = PlayJoinRepository(conn).count(user)
     line = coverage.describe()
     if coverage.share == 0:
         line += (
@@ -173,21 +193,26 @@ def play_features(context: dg.AssetExecutionContext, database: DatabaseResource)
             **coverage.as_dict(),
             "feature_coverage": dg.MetadataValue.float(coverage.share),
             "summary": summary(context, line, warn=coverage.share == 0),
+            **tables.rows(joins, partitioned=True),
         }
+    )
+
+
+def no_plays(user: str) -> InputError:
+    return InputError(
+        f"no plays for {user!r}: import a history first "
+        f"(spotify-assets listening import PATH --user {user})"
     )
 
 
 def load_sessions(
     database: DatabaseResource, user: str, gap_minutes: float = 30, include_skips: bool = True
 ) -> pd.DataFrame:
-    """The listener's sessionized plays with features (as joined by play_features)."""
+    """The listener's sessionized plays with features (as joined by play_features); a listener
+    without plays is an input error, a non-retried failure of the step."""
     plays = stored_sessions(database.get(), user, gap_minutes, include_skips)
     if plays.empty:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"no plays for {user!r}: import a history first "
-            f"(spotify-assets listening import PATH --user {user})",
-        )
+        raise input_failure(no_plays(user))
     return plays
 
 
@@ -199,6 +224,8 @@ class MoodConfig(dg.Config):
 
 @dg.asset(
     **LISTENING,
+    kinds={"scikitlearn", "json"},
+    freshness_policy=DAILY_RETRAIN,
     io_manager_key="documents",
     deps=[play_features],
     description="The retrain's one mood clustering: split boundaries (60/20/20 of the plays in "
@@ -208,15 +235,13 @@ class MoodConfig(dg.Config):
 def mood_clusters(
     context: dg.AssetExecutionContext, config: MoodConfig, database: DatabaseResource
 ) -> dg.Output[dict]:
-    from spotify_assets.lib.listening.retrain import RetrainError, cluster_training_weeks
+    from spotify_assets.lib.listening.retrain import cluster_training_weeks
 
     user = context.partition_key
     plays = load_sessions(database, user, config.gap_minutes, config.include_skips)
     zone = listener_zone_of(database.get(), user)
-    try:
+    with input_errors(user):
         clustering = cluster_training_weeks(plays, seed=config.seed)
-    except RetrainError as exc:
-        raise dg.Failure(allow_retries=False, description=f"{user}: {exc}") from exc
     moods = clustering.moods
     if moods is None:
         line = f"no mood clustering: {clustering.reason}"
@@ -257,6 +282,8 @@ MOOD_CHECK, SESSION_CHECK = "mood_model_beats_baselines", "session_model_beats_b
 
 @dg.asset(
     **LISTENING,
+    kinds={"xgboost", "scikitlearn", "json"},
+    freshness_policy=DAILY_RETRAIN,
     io_manager_key="documents",
     description="Next-mood policy and session-start model trained on the clustering's split: "
     "leak-free datasets, XGBoost with early stopping and calibration, the next-mood model served "
@@ -284,7 +311,7 @@ def listening_models(
     artifacts: ArtifactStoreResource,
     mood_clusters: dict,
 ):
-    from spotify_assets.lib.listening.retrain import Clustering, RetrainError, retrain
+    from spotify_assets.lib.listening.retrain import Clustering, retrain
     from spotify_assets.lib.store.listening import RetrainRecord, RetrainRepository
 
     user = context.partition_key
@@ -293,12 +320,10 @@ def listening_models(
     plays = load_sessions(
         database, user, mood_clusters["gap_minutes"], mood_clusters["include_skips"]
     )
-    try:
+    with input_errors(user):
         run = retrain(
             plays, clustering, user, zone, n_boot=config.bootstrap, seed=mood_clusters["seed"]
         )
-    except RetrainError as exc:
-        raise dg.Failure(allow_retries=False, description=f"{user}: {exc}") from exc
 
     store = artifacts.get()
     folder = f"listening/{user}/retrains/{run.retrain_id}"
@@ -345,55 +370,107 @@ def _models_metadata(run) -> dict[str, Any]:
         "session_hours": run.summary["session_hours"],
         "session_pr_auc": round(s["scores"]["model"]["pr_auc"]["value"], 4),
         "session_roc_auc": round(s["scores"]["model"]["roc_auc"]["value"], 4),
-        "session_pr_auc_vs_best_baseline": dg.MetadataValue.json(
-            to_jsonable(s["difference"]["pr_auc"])
+        "session_pr_auc_vs_best_baseline": dg.MetadataValue.text(
+            difference_sentence("pr_auc", s["difference"]["pr_auc"], s.get("days"))
         ),
         "session_ece_before": round(s["ece_before"]["value"], 4),
         "session_ece_after": round(s["ece_after"]["value"], 4),
-        "metrics_table": dg.MetadataValue.md(metrics_markdown(run.metrics())),
+        **metrics_tables(run.metrics()),
     }
     if run.mood_result:
         m = run.mood_result
         metadata["mood_rows"] = dg.MetadataValue.json(m["rows"])
         metadata["mood_macro_f1"] = round(m["scores"]["model"]["macro_f1"]["value"], 4)
-        metadata["mood_macro_f1_vs_best_baseline"] = dg.MetadataValue.json(
-            to_jsonable(m["difference"]["macro_f1"])
+        metadata["mood_macro_f1_vs_best_baseline"] = dg.MetadataValue.text(
+            difference_sentence("macro_f1", m["difference"]["macro_f1"], m.get("days"))
         )
     return metadata
 
 
 def _checks(run) -> list[dg.AssetCheckResult]:
-    session = run.session_result["difference"]["pr_auc"]
+    """Each check: model − best baseline and its CI as numbers, and one sentence."""
+    s = run.session_result
+    session = s["difference"]["pr_auc"]
     results = [
         dg.AssetCheckResult(
             check_name=SESSION_CHECK,
             passed=run.session_beats_baseline,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"PR-AUC {_interval(session)} vs {session['baseline']}",
-            metadata={"difference": dg.MetadataValue.json(to_jsonable(session))},
+            description=difference_sentence("pr_auc", session, s.get("days")),
+            metadata={
+                **difference_metadata(session, s.get("days")),
+                "baseline": dg.MetadataValue.text(session["baseline"]),
+            },
         )
     ]
     if run.mood_result is None:
         results.append(
             dg.AssetCheckResult(
                 check_name=MOOD_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
-                description=f"not evaluated: {run.policy.reason}",
+                description=f"Not evaluated: {run.policy.reason.rstrip('.')}.",
+                metadata={"moods_k": int(run.summary["k"] or 0), "test_rows": 0},
             )
         )  # fmt: skip
     else:
-        mood = run.mood_result["difference"]["macro_f1"]
-        words = f"macro-F1 {_interval(mood)} vs {mood['baseline']}; serving {run.policy.kind}"
+        m = run.mood_result
+        mood = m["difference"]["macro_f1"]
+        words = difference_sentence("macro_f1", mood, m.get("days")).rstrip(".")
+        words += f"; serving {run.policy.kind.replace('_', ' ')}"
         if run.policy.kind == "repeat_last_mood":
-            words += f": {run.policy.reason}"
+            words += f" ({run.policy.reason.rstrip('.')})"
         results.append(
             dg.AssetCheckResult(
                 check_name=MOOD_CHECK, passed=run.mood_beats_baseline,
-                severity=dg.AssetCheckSeverity.WARN, description=words,
-                metadata={"difference": dg.MetadataValue.json(to_jsonable(mood)),
+                severity=dg.AssetCheckSeverity.WARN, description=words + ".",
+                metadata={**difference_metadata(mood, m.get("days")),
+                          "test_rows": int(m["rows"]["test"]),
+                          "baseline": dg.MetadataValue.text(mood["baseline"]),
                           "policy": dg.MetadataValue.text(run.policy.reason)},
             )
         )  # fmt: skip
     return results
+
+
+def metrics_tables(metrics: dict) -> dict[str, dg.TableMetadataValue]:
+    """The retrain's metrics as `mood_metrics` and `session_metrics`: one row per metric and
+    system, its value on the test weeks and 95% CI; four columns, so each fits the UI's
+    metadata column without scrolling."""
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("metric", "string"),
+            dg.TableColumn("system", "string", description="The model or a baseline."),
+            dg.TableColumn("value", "float", description="On the test weeks."),
+            dg.TableColumn("95% CI", "string", description="Day-blocked bootstrap."),
+        ]
+    )
+    tables = {}
+    for task in ("mood", "session"):
+        records = [
+            dg.TableRecord(
+                {
+                    "metric": metric,
+                    "system": system,
+                    "value": _rounded(e["value"], 3),
+                    "95% CI": _interval_text(e["low"], e["high"]),
+                }
+            )
+            for metric, systems in (metrics.get(task) or {}).items()
+            for system, e in systems.items()
+        ]
+        if records:
+            tables[f"{task}_metrics"] = dg.MetadataValue.table(records, schema)
+    return tables
+
+
+def _interval_text(low, high) -> str:
+    low, high = _rounded(low, 2), _rounded(high, 2)
+    return "–" if low is None or high is None else f"{low:.2f}–{high:.2f}"
+
+
+def _rounded(value, digits: int) -> float | None:
+    if value is None or not pd.notna(value):
+        return None
+    return round(float(value), digits)
 
 
 def _interval(entry: dict) -> str:
@@ -443,6 +520,8 @@ class PredictionsConfig(dg.Config):
 
 @dg.asset(
     **LISTENING,
+    kinds={"xgboost", "json"},
+    freshness_policy=EVERY_30_MINUTES,
     io_manager_key="documents",
     deps=[play_features],
     description="Between retrains: every play gets a mood from the retrain's clustering, the "
@@ -501,6 +580,8 @@ class DriftConfig(dg.Config):
 
 @dg.asset(
     **LISTENING,
+    kinds={"scipy", "json"},
+    freshness_policy=EVERY_30_MINUTES,
     io_manager_key="documents",
     deps=[play_features],
     description="Last 7 days vs the 30 before: session duration, sessions/day, tracks/day, "
@@ -542,6 +623,8 @@ def drift_report(
 
 @dg.asset(
     **LISTENING,
+    kinds={"html", "json"},
+    freshness_policy=EVERY_30_MINUTES,
     deps=[play_features],
     description="A JSON document (for embedding in a website) and a self-contained HTML page, in "
     "the listener's time zone: listening by hour × weekday, moods, mood share over time, "
@@ -600,13 +683,40 @@ def listening_dashboard(
 
     return dg.MaterializeResult(
         metadata={
+            # first: two small plots the asset's overview shows without a click, and the page
+            **glance_plots(document),
+            "html": dg.MetadataValue.url(html_uri),
             "retrain_id": run["retrain_id"],
             "plays": document["summary"]["plays"],
             "sessions": document["summary"]["sessions"],
             "timezone": run["timezone"],
             "json": dg.MetadataValue.url(json_uri),
-            "html": dg.MetadataValue.url(html_uri),
             "summary": summary(context, f"{html_uri} (times in {run['timezone']})"),
+            # the dashboard's full plots (large: the UI shows them behind "[Show Markdown]")
             **plots,
         }
     )
+
+
+def glance_plots(document: dict) -> dict[str, dg.MetadataValue]:
+    """Plays by hour of day and the next 24 hours' session-start probability as tiny bar
+    charts: markdown under the UI's 1,000-character limit, so they show inline."""
+    from spotify_assets.lib.listening.sparklines import bars_markdown
+
+    tz = document["timezone"]
+    heat = document["listening_by_hour"]
+    by_hour = [sum(row[h] for row in heat["plays"]) for h in range(len(heat["cols"]))]
+    preds = document["next_24h"]
+    start = f", from {pd.Timestamp(preds[0]['hour_start']).strftime('%a %H:00')}" if preds else ""
+    return {
+        "plays_by_hour": dg.MetadataValue.md(
+            bars_markdown(f"Plays by hour of day, 00–23 ({tz})", by_hour)
+        ),
+        "next_24h_session_start": dg.MetadataValue.md(
+            bars_markdown(
+                f"Session-start probability, next 24 hours{start} ({tz})",
+                [p["probability"] for p in preds],
+                color="steelblue",
+            )
+        ),
+    }

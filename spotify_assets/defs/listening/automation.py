@@ -1,7 +1,6 @@
 """Jobs, schedules and the drop-folder sensor of the listening stage; one run per listener."""
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from spotify_assets.defs.listening.assets import (
 )
 from spotify_assets.defs.partitions import listeners
 from spotify_assets.lib.listening.exports import HISTORY_FILE
-from spotify_assets.lib.store.server import home_dir
+from spotify_assets.settings import settings
 
 DEFAULT_LISTENER = "me"
 API_LISTENER_ENV = "SPOTIFY_ASSETS_API_LISTENER"
@@ -73,7 +72,7 @@ full_retrain_job = dg.define_asset_job(
 
 def api_listener() -> str:
     """The listener whose Spotify account the configured credentials belong to."""
-    return os.environ.get(API_LISTENER_ENV) or DEFAULT_LISTENER
+    return settings().api_listener or DEFAULT_LISTENER
 
 
 def history_source(listener: str) -> dict:
@@ -117,7 +116,7 @@ def full_retrain_schedule(context: dg.ScheduleEvaluationContext):
 
 
 def inbox() -> Path:
-    return Path(os.environ.get("SPOTIFY_ASSETS_HISTORY_INBOX") or home_dir() / "history_inbox")
+    return settings().history_inbox
 
 
 def _dropped(folder: Path) -> dict[str, tuple[str, list[int]]]:

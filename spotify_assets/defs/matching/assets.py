@@ -1,30 +1,36 @@
 """playlist_profiles[bundle] → match_results[bundle], and match_evaluation[bundle] (the gate)."""
 
-import os
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spotify_assets.defs import models, tables
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.defs.verdicts import numbers, signed
 from spotify_assets.lib.bundles import BundleError, load_bundles
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
-from spotify_assets.lib.matching.run import MatchError, run_matching
-from spotify_assets.lib.models.embedder import LazyEmbedder
-from spotify_assets.lib.models.resolve import ModelNotAvailable
+from spotify_assets.lib.matching.run import run_matching
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.update import update_playlist_profiles
 from spotify_assets.lib.playlists.world import load_world
 from spotify_assets.lib.store.evaluations import EvaluationRepository
+from spotify_assets.lib.store.matching import MatchRepository, ProfileRepository
+from spotify_assets.settings import settings
 
 GATE = "matching_gate"
 SUITE = "matching"
+OWNERS = ["team:matching"]
+# The evaluation's headline metrics, the columns of its `results` tables (every metric is also
+# its own numeric metadata entry, e.g. `stage1/recall@5`).
+TABLE_METRICS = ("ndcg@10", "mrr", "recall@10")
 
 
 class ProfilesConfig(dg.Config):
@@ -34,7 +40,9 @@ class ProfilesConfig(dg.Config):
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="matching",
-    kinds={"postgres", "pgvector"},
+    kinds={"sentence-transformers", "pgvector", "postgres"},
+    owners=OWNERS,
+    metadata=tables.PLAYLIST_PROFILES,
     partitions_def=model_bundles,
     deps=[playlists, track_embeddings, track_emotions],
     description=(
@@ -49,21 +57,22 @@ def playlist_profiles(
     compute: ComputeResource,
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
-    embedder = LazyEmbedder(lambda: compute.embedder(bundle))
-    try:
+    embedder = models.lazy_embedder(context, compute, bundle)
+    with input_errors(bundle.name):
         report = update_playlist_profiles(
             database.get(), bundle, embedder, config.owner or None, progress=context.log.info
         )
-    except ModelNotAvailable as exc:
-        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
-    if report.playlists == 0:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"no playlists for owner {config.owner!r}: materialize `playlists` first",
-        )
+        if report.playlists == 0:
+            raise InputError(
+                f"no playlists for owner {config.owner!r}: materialize `playlists` first"
+            )
+    with database.get().connect() as conn:
+        stored = ProfileRepository(conn).count(bundle.hash)
     metadata = report.as_dict()
     metadata["types"] = dg.MetadataValue.json(report.types)
-    return dg.MaterializeResult(metadata={"bundle": bundle.name, **metadata})
+    return dg.MaterializeResult(
+        metadata={"bundle": bundle.name, **metadata, **tables.rows(stored, partitioned=True)}
+    )
 
 
 class MatchConfigDagster(dg.Config):
@@ -88,7 +97,9 @@ class MatchConfigDagster(dg.Config):
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="matching",
-    kinds={"postgres"},
+    kinds={"xgboost", "sentence-transformers", "postgres"},
+    owners=OWNERS,
+    metadata=tables.MATCH_RESULTS,
     partitions_def=model_bundles,
     deps=[playlist_profiles, candidates],
     pool="gpu",
@@ -105,20 +116,20 @@ def match_results(
     artifacts: ArtifactStoreResource,
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
-    try:
+    with input_errors(bundle.name):
         report = run_matching(
             database.get(),
             bundle,
             config.match_config(),
             config.owner,
             config.list,
-            LazyEmbedder(lambda: compute.embedder(bundle)),
-            lambda: compute.reranker(bundle),
+            models.lazy_embedder(context, compute, bundle),
+            lambda: models.reranker(context, compute, bundle),
             progress=context.log.info,
             artifacts=artifacts.get(),
         )
-    except (MatchError, ModelNotAvailable) as exc:
-        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
+    with database.get().connect() as conn:
+        stored = MatchRepository(conn).count(report.context_hash)
     metadata = report.as_dict()
     saved = metadata.pop("artifacts")
     return dg.MaterializeResult(
@@ -127,6 +138,7 @@ def match_results(
             **metadata,
             "context_miss": not report.context_hit,
             **{f"artifact_{name}": dg.MetadataValue.url(uri) for name, uri in saved.items()},
+            **tables.rows(stored, partitioned=True),
         }
     )
 
@@ -143,6 +155,42 @@ class MatchEvaluationConfig(dg.Config):
     margin: float = Field(default=0.02, description="Allowed NDCG@10 drop vs the active bundle.")
 
 
+def results_tables(rows: list[dict], final: str) -> dict[str, dg.TableMetadataValue]:
+    """`results`: one row per system (the final one marked), NDCG@10, MRR and Recall@10 over all
+    held-out songs; `results_same_subgenre`: the same when songs compete only with their
+    playlist's subgenre (when the catalog has subgenres). Four columns each: narrow enough for
+    the UI's metadata column."""
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("system", "string", description="Ranking system or baseline."),
+            *[dg.TableColumn(m, "float") for m in TABLE_METRICS],
+        ]
+    )
+
+    def name(system: str) -> str:
+        return f"{system} (final)" if system == final else system
+
+    tables = {}
+    for key, suffix in (("results", ""), ("results_same_subgenre", "_subgenre")):
+        records = [
+            dg.TableRecord(
+                {
+                    "system": name(row["system"]),
+                    **{m: _round(row.get(m + suffix)) for m in TABLE_METRICS},
+                }
+            )
+            for row in rows
+            if any(row.get(m + suffix) is not None for m in TABLE_METRICS)
+        ]
+        if records:
+            tables[key] = dg.MetadataValue.table(records, schema)
+    return tables
+
+
+def _round(value) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
 def final_system(metrics: dict[str, float]) -> str:
     for system in ("cross_encoder", "ranker", "stage1"):
         if f"{system}/ndcg@10" in metrics:
@@ -152,6 +200,8 @@ def final_system(metrics: dict[str, float]) -> str:
 
 @dg.asset(
     group_name="matching",
+    kinds={"python", "xgboost"},
+    owners=OWNERS,
     partitions_def=model_bundles,
     deps=[playlist_profiles],
     description=(
@@ -184,15 +234,12 @@ def match_evaluation(
         frame["subgenre"].tolist(), world.members, world.profiles.name_vectors,
         world.texts["description"].tolist(),
     )  # fmt: skip
-    reranker = compute.reranker(bundle)
-    try:
+    with input_errors(bundle.name):
         result = evaluate_matching(
-            inputs, config=MatchConfig(), reranker=reranker,
+            inputs, config=MatchConfig(), reranker=models.reranker(context, compute, bundle),
             profile_texts=lambda p: [profile_text(p, i, world.tracks) for i in range(len(p))],
             seed=config.seed, negatives=config.negatives, log=context.log.info,
         )  # fmt: skip
-    except ValueError as exc:
-        raise dg.Failure(allow_retries=False, description=f"{bundle.name}: {exc}") from exc
     system = final_system(result.metrics)
     metrics = {**result.metrics, "final/ndcg@10": result.metrics[f"{system}/ndcg@10"]}
     with db.connect() as conn:
@@ -212,7 +259,7 @@ def match_evaluation(
             "bundle": bundle.name,
             "final_system": system,
             "ndcg@10": round(metrics["final/ndcg@10"], 4),
-            "results": dg.MetadataValue.md(table.to_markdown(index=False)),
+            **results_tables(result.table(), system),
             "report": dg.MetadataValue.url(report_uri),
             **{k: round(v, 4) for k, v in result.metrics.items()},
         },
@@ -220,7 +267,7 @@ def match_evaluation(
 
 
 def active_bundle_hash(setting: str) -> str:
-    value = setting or os.environ.get("SPOTIFY_ASSETS_ACTIVE_BUNDLE", "")
+    value = setting or settings().active_bundle
     catalog = load_bundles()
     if not value:
         return catalog.default_bundle.hash
@@ -242,15 +289,31 @@ def gate_result(db, bundle_hash: str, ndcg: float, config: MatchEvaluationConfig
         )
         return dg.AssetCheckResult(
             check_name=GATE, passed=True,
-            metadata={"ndcg@10": ndcg, "active_bundle": active, "note": why},
+            metadata={"ndcg@10": ndcg, "value": ndcg, "active_bundle": active, "note": why},
+            description=f"NDCG@10 {ndcg:.3f}; nothing to compare against: {why}.",
         )  # fmt: skip
+    threshold = reference - config.margin
+    passed = ndcg >= threshold
+    active_name = load_bundles().describe(active)
+    head = (
+        f"NDCG@10 {ndcg:.3f} vs {reference:.3f} for the active bundle {active_name} "
+        f"({signed(ndcg - reference)})"
+    )
+    description = (
+        f"{head}, within the {config.margin:.3f} margin."
+        if passed
+        else f"{head}, more than the {config.margin:.3f} margin below: this bundle would rank "
+        "playlists worse than the one in production."
+    )
     return dg.AssetCheckResult(
         check_name=GATE,
-        passed=ndcg >= reference - config.margin,
+        passed=passed,
         metadata={
             "ndcg@10": ndcg,
             "active_bundle": active,
             "active_ndcg@10": reference,
             "margin": config.margin,
+            **numbers(value=ndcg, threshold=threshold, difference=ndcg - reference),
         },
+        description=description,
     )

@@ -6,10 +6,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
-from spotify_assets.lib.catalog import CatalogError
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
     PlaylistData,
@@ -20,12 +22,14 @@ from spotify_assets.lib.playlists.sources import (
     sample_playlists,
 )
 from spotify_assets.lib.sample import ensure_sample
+from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
-from spotify_assets.lib.store.server import home_dir
 from spotify_assets.lib.store.tracks import TrackRepository
+from spotify_assets.settings import home_dir
 
 PLAYLIST_SOURCES = ("sample", "catalog", "export", "spotify")
 CANDIDATE_LISTS = ("liked", "recent", "file")
+OWNERS = ["team:matching"]
 
 
 class PlaylistsConfig(dg.Config):
@@ -59,9 +63,12 @@ def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="playlists",
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    metadata=tables.PLAYLISTS,
     deps=[catalog_tracks],
-    description="A person's playlists and their ordered members (tracks the catalog knows).",
+    description="A person's playlists and their ordered members (tracks the catalog knows, in "
+    "`playlist_tracks`).",
 )
 def playlists(
     context: dg.AssetExecutionContext,
@@ -70,18 +77,23 @@ def playlists(
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
     db = database.get()
-    if config.source not in PLAYLIST_SOURCES:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"unknown playlist source {config.source!r}; use one of {PLAYLIST_SOURCES}",
-        )
-    try:
+    with input_errors(nothing_written=True):
+        if config.source not in PLAYLIST_SOURCES:
+            raise InputError(
+                f"unknown playlist source {config.source!r}; use one of {PLAYLIST_SOURCES}"
+            )
         if config.source == "catalog":
             with db.connect() as conn:
                 count, members = PlaylistRepository(conn).owner_counts(config.owner)
+                stored, _ = PlaylistRepository(conn).counts()
             context.log.info(f"playlists: {count} playlists came with the catalog")
             return dg.MaterializeResult(
-                metadata={"source": "catalog", "playlists": count, "memberships": members}
+                metadata={
+                    "source": "catalog",
+                    "playlists": count,
+                    "memberships": members,
+                    **tables.rows(stored),
+                }
             )
         if config.source == "sample":
             data = sample_playlists(
@@ -89,25 +101,22 @@ def playlists(
             )
         elif config.source == "export":
             if not config.path:
-                raise dg.Failure(
-                    allow_retries=False,
-                    description="source=export needs `path` (Playlist1.json, folder or zip)",
-                )
+                raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
             with db.connect() as conn:
                 catalog = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
             data = export_playlists(Path(config.path), catalog)
         else:
             data = _spotify_playlists(spotify, config.owner)
-    except CatalogError as exc:
-        raise dg.Failure(allow_retries=False, description=f"{exc}; nothing was written") from exc
     report = store_playlists(db, data, config.owner, config.source)
+    with db.connect() as conn:
+        stored, _ = PlaylistRepository(conn).counts()
     context.log.info(
         f"playlists[{config.source}]: {report.playlists} playlists, {report.memberships} "
         f"memberships ({report.memberships_written} written, {report.memberships_removed} "
         f"removed), {report.tracks_not_in_catalog} tracks not in the catalog, "
         f"match rate {report.match_rate:.1%}"
     )
-    return dg.MaterializeResult(metadata=report.as_dict())
+    return dg.MaterializeResult(metadata={**report.as_dict(), **tables.rows(stored)})
 
 
 class CandidatesConfig(dg.Config):
@@ -143,7 +152,9 @@ def _candidate_ids(config: CandidatesConfig, spotify: SpotifyResource) -> list[s
 @dg.asset(
     retry_policy=TRANSIENT_RETRY,
     group_name="playlists",
-    kinds={"postgres"},
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    metadata=tables.CANDIDATES,
     deps=[catalog_tracks],
     description="The songs to sort into playlists: liked songs, recent plays or a CSV of ids.",
 )
@@ -153,16 +164,13 @@ def candidates(
     database: DatabaseResource,
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
-    if config.list not in CANDIDATE_LISTS:
-        raise dg.Failure(
-            allow_retries=False,
-            description=f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}",
-        )
-    try:
+    with input_errors(nothing_written=True):
+        if config.list not in CANDIDATE_LISTS:
+            raise InputError(f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
         ids = _candidate_ids(config, spotify)
-    except CatalogError as exc:
-        raise dg.Failure(allow_retries=False, description=f"{exc}; nothing was written") from exc
     stored, unknown = store_candidates(database.get(), config.owner, config.list, ids)
+    with database.get().connect() as conn:
+        table_rows = CandidateRepository(conn).count()
     context.log.info(
         f"candidates[{config.list}]: {stored} songs to sort, {unknown} not in the catalog"
     )
@@ -172,5 +180,6 @@ def candidates(
             "songs": stored,
             "not_in_catalog": unknown,
             "source": config.source,
+            **tables.rows(table_rows),
         }
     )

@@ -4,7 +4,9 @@ import time
 
 import dagster as dg
 
+from spotify_assets.defs import models
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
+from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.search.evaluation import evaluate_search
@@ -14,7 +16,8 @@ from spotify_assets.lib.store.evaluations import EvaluationRepository
 
 @dg.asset(
     group_name="search",
-    kinds={"pgvector"},
+    kinds={"pgvector", "postgres"},
+    owners=["team:search"],
     partitions_def=model_bundles,
     deps=[track_embeddings],
     description="HNSW (cosine) index on the bundle's vectors; filter columns synced from tracks.",
@@ -52,6 +55,8 @@ class EvaluationConfig(dg.Config):
 
 @dg.asset(
     group_name="search",
+    kinds={"python", "sentence-transformers", "pgvector"},
+    owners=["team:search"],
     partitions_def=model_bundles,
     deps=[search_index],
     description="Search quality on ground truth from the catalog, with baselines.",
@@ -64,14 +69,15 @@ def search_evaluation(
 ) -> dg.MaterializeResult:
     bundle = bundle_for(context)
     db = database.get()
-    results = evaluate_search(
-        db,
-        bundle,
-        compute.embedder(bundle),
-        max_genres=config.max_genres,
-        max_playlists=config.max_playlists,
-        progress=context.log.info,
-    )
+    with input_errors(bundle.name):
+        results = evaluate_search(
+            db,
+            bundle,
+            models.embedder(context, compute, bundle),
+            max_genres=config.max_genres,
+            max_playlists=config.max_playlists,
+            progress=context.log.info,
+        )
     metadata: dict = {"suites": list(results)}
     with db.connect() as conn:
         for suite, values in results.items():

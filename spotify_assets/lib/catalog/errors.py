@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from spotify_assets.lib.errors import InputError
 
-class CatalogError(ValueError):
+
+class CatalogError(InputError):
     """A catalog source that cannot be loaded at all; the message says why and what to do."""
 
 

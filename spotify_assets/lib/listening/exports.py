@@ -67,9 +67,9 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.errors import CatalogError
 from spotify_assets.lib.catalog.names import name_key
 from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, json_int, parse_number
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.store.quarantine import safe_raw
 
@@ -152,7 +152,7 @@ _TEXT_FIELDS = {
 _BOM = b"\xef\xbb\xbf"
 
 
-class HistoryError(CatalogError):
+class HistoryError(InputError):
     """A history file that cannot be imported at all; the message names the file."""
 
 

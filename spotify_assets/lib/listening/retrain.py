@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.listening.datasets import (
     SESSION_FEATURE_COLUMNS,
@@ -55,7 +56,7 @@ MIN_MODEL_ROWS = 100  # training transitions needed to fit the next-mood model
 MIN_DAYS = 14  # days of history the session model needs (train, validation and test weeks)
 
 
-class RetrainError(ValueError):
+class RetrainError(InputError):
     """The history cannot support a retrain at all; the message says what is missing."""
 
 

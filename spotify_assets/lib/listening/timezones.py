@@ -9,10 +9,12 @@ sets theirs (`--timezone`, stored per listener). Basic exports carry no country.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from spotify_assets.lib.errors import InputError
+from spotify_assets.settings import settings
 
 DEFAULT_ENV = "SPOTIFY_ASSETS_TIMEZONE"
 
@@ -47,8 +49,8 @@ COUNTRY_ZONES: dict[str, str] = {
 }  # fmt: skip
 
 
-class TimezoneError(ValueError):
-    pass
+class TimezoneError(InputError):
+    """A time zone that is not an IANA name."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def validate(name: str) -> str:
 
 
 def default_zone() -> str:
-    return validate(os.environ.get(DEFAULT_ENV) or "UTC")
+    return validate(settings().timezone or "UTC")
 
 
 def listener_zone(setting: str | None, countries: Mapping[str, int] | None = None) -> LocalZone:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.ranker import LearnedRanker
 from spotify_assets.lib.matching.score import BELOW, Reranker
@@ -101,7 +102,10 @@ def evaluate_matching(
     train_rows, train_cols = _pairs(train)
     held_rows, held_cols = _pairs(held)
     if not len(held_rows):
-        raise ValueError(f"nothing to evaluate: no playlist has {MIN_EVAL_MEMBERS} or more members")
+        raise InputError(
+            f"nothing to evaluate: no playlist has {MIN_EVAL_MEMBERS} or more members; load "
+            "playlists with more songs"
+        )
     ranker = LearnedRanker(config)
     ranker_report = ranker.fit(tracks, profiles, train_rows, train_cols)
     log(f"evaluation: {n_p} playlists, {len(held_rows)} held-out memberships; ranker "

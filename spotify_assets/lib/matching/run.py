@@ -19,6 +19,7 @@ from spotify_assets.lib import versions
 from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.embeddings.update import update_track_embeddings
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.explain import closest_features, reason_text
@@ -34,8 +35,8 @@ from spotify_assets.lib.store.matching import CandidateRepository, MatchReposito
 log = logging.getLogger(__name__)
 
 
-class MatchError(RuntimeError):
-    pass
+class MatchError(InputError):
+    """Matching cannot start: something it needs is missing; the message says what to run."""
 
 
 @dataclass

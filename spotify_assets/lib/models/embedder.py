@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from spotify_assets.lib.bundles import EmbeddingSpec
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.models.resolve import resolve_device, resolve_model_dir
 
 log = logging.getLogger(__name__)
 BF16_MIN_COSINE = 0.999
 
 
-class DimensionMismatch(ValueError):
-    pass
+class DimensionMismatch(InputError):
+    """A model's vectors do not have the dims its bundle declares: fix the bundle."""
 
 
 def check_vectors(vectors: np.ndarray, rows: int, dims: int, model: str) -> np.ndarray:

@@ -6,8 +6,9 @@ Never downloads and never substitutes another model: the bundle hash must descri
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
+
+from spotify_assets.settings import settings
 
 
 class ModelNotAvailable(RuntimeError):
@@ -24,8 +25,7 @@ def resolve_device(device: str) -> str:
 
 
 def models_dir() -> Path | None:
-    value = os.environ.get("SPOTIFY_ASSETS_MODELS")
-    return Path(value).expanduser() if value else None
+    return settings().models_dir
 
 
 def resolve_model_dir(model: str, source: str = "") -> Path:

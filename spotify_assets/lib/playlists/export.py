@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from spotify_assets.lib.catalog.errors import CatalogError
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.hashing import stable_hash
 
 PLAYLIST_FILE = re.compile(r"^Playlist(\d*)\.json$", re.IGNORECASE)
@@ -28,12 +28,8 @@ ITEM_COLUMNS = ["playlist_id", "position", "artist", "title", "album", "track_id
 ID_HEX_CHARS = 16
 
 
-class ExportError(CatalogError):
-    """An export that cannot be read at all; the message names the file and what is wrong.
-
-    A CatalogError, so callers that already turn unloadable sources into clean failures
-    handle exports too.
-    """
+class ExportError(InputError):
+    """An export that cannot be read at all; the message names the file and what is wrong."""
 
 
 @dataclass

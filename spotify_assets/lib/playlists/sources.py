@@ -15,11 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from spotify_assets.lib.catalog.errors import CatalogError
+from spotify_assets.lib.errors import InputError
 
 PLAYLIST_FRAME = ["playlist_id", "name", "description", "source"]
 MEMBERSHIP_FRAME = ["playlist_id", "track_id", "position"]
 URI_PREFIX = "spotify:track:"
+
+
+class PlaylistSourceError(InputError):
+    """A playlists or songs-to-sort file that cannot be read at all; the message names it."""
 
 
 @dataclass
@@ -39,7 +43,7 @@ def sample_playlists(path: Path) -> PlaylistData:
     try:
         raw = json.loads(Path(path).read_text("utf-8"))["playlists"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CatalogError(f"{path}: not a sample playlists.json ({exc})") from exc
+        raise PlaylistSourceError(f"{path}: not a sample playlists.json ({exc})") from exc
     playlists = pd.DataFrame(
         [
             {"playlist_id": p["playlist_id"], "name": p["name"],
@@ -86,7 +90,9 @@ def liked_from_library(path: Path) -> list[str]:
     try:
         tracks = json.loads(Path(path).read_text("utf-8"))["tracks"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CatalogError(f"{path}: not a YourLibrary.json with a `tracks` list ({exc})") from exc
+        raise PlaylistSourceError(
+            f"{path}: not a YourLibrary.json with a `tracks` list ({exc})"
+        ) from exc
     return [
         t["uri"].removeprefix(URI_PREFIX)
         for t in tracks
@@ -102,7 +108,7 @@ def recent_from_history(folder: Path, days: int = 14) -> list[str]:
         try:
             records += json.loads(file.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise CatalogError(f"{file}: not a streaming-history JSON file ({exc})") from exc
+            raise PlaylistSourceError(f"{file}: not a streaming-history JSON file ({exc})") from exc
     plays = pd.DataFrame(records)
     if plays.empty or "spotify_track_uri" not in plays:
         return []
@@ -121,9 +127,11 @@ def ids_from_csv(path: Path) -> list[str]:
     try:
         frame = pd.read_csv(path, dtype=str)
     except (OSError, ValueError) as exc:
-        raise CatalogError(f"{path}: cannot read the candidates CSV ({exc})") from exc
+        raise PlaylistSourceError(f"{path}: cannot read the candidates CSV ({exc})") from exc
     column = "track_id" if "track_id" in frame.columns else frame.columns[0]
     if "track_id" not in frame.columns and len(frame.columns) != 1:
-        raise CatalogError(f"{path}: expected a `track_id` column, found {list(frame.columns)}")
+        raise PlaylistSourceError(
+            f"{path}: expected a `track_id` column, found {list(frame.columns)}"
+        )
     values = frame[column].dropna().str.strip().str.removeprefix(URI_PREFIX)
     return list(dict.fromkeys(v for v in values if v))

@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.store.embeddings import (
     FILTER_COLUMNS,
     INTEGER_FILTER_COLUMNS,
@@ -55,7 +56,7 @@ PLAUSIBLE_RANGES: dict[str, tuple[float, float, str]] = {
 }
 
 
-class SearchInputError(ValueError):
+class SearchInputError(InputError):
     """An input the search refuses, before any SQL runs; its message is one line."""
 
 

@@ -180,6 +180,14 @@ class PlayJoinRepository:
         rows = frame[["play_key", "catalog_track_id", "join_method"]]
         return copy_upsert(self.conn, "play_joins", rows, key=["play_key"], touch="joined_at")
 
+    def count(self, user_id: str) -> int:
+        """Rows in `play_joins` for the play keys of one listener's plays."""
+        return self.conn.execute(
+            """SELECT count(*) FROM play_joins
+               WHERE play_key IN (SELECT play_key FROM plays WHERE user_id = %s)""",
+            (user_id,),
+        ).fetchone()[0]
+
 
 @dataclass(frozen=True)
 class RetrainRecord:

@@ -45,6 +45,10 @@ class CandidateRepository:
         )
         return dict(rows.fetchall())
 
+    def count(self) -> int:
+        """Rows in `candidates`, every owner and list."""
+        return self.conn.execute("SELECT count(*) FROM candidates").fetchone()[0]
+
 
 class EmotionRepository:
     def __init__(self, conn: psycopg.Connection):
@@ -122,6 +126,11 @@ class ProfileRepository:
             compare=["profile_hash"],
         )
 
+    def count(self, bundle_hash: str) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM playlist_profiles WHERE bundle_hash = %s", (bundle_hash,)
+        ).fetchone()[0]
+
     def frame(self, bundle_hash: str, owner: str | None = None) -> pd.DataFrame:
         query = """SELECT pp.playlist_id, p.name, pp.profile_hash, pp.member_count, pp.fallback,
                           pp.playlist_type, pp.type_source, pp.profile_text
@@ -188,6 +197,12 @@ class MatchRepository:
             (owner, bundle_hash, list_name, list_name),
         ).fetchone()
         return row[0] if row else None
+
+    def count(self, context_hash: str) -> int:
+        """Rows in `match_results` of one context (one run's suggestions)."""
+        return self.conn.execute(
+            "SELECT count(*) FROM match_results WHERE context_hash = %s", (context_hash,)
+        ).fetchone()[0]
 
     def results(self, context_hash: str) -> pd.DataFrame:
         query = """SELECT r.track_id, t.name AS track_name, t.artists, r.playlist_id,

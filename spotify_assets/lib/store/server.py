@@ -17,16 +17,11 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from spotify_assets.settings import home_dir, settings
+
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "spotify_assets"
-
-
-def home_dir() -> Path:
-    """Root for everything the project writes locally (embedded DB, sample data, Dagster home)."""
-    home = Path(os.environ.get("SPOTIFY_ASSETS_HOME", "~/.spotify_assets")).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
-    return home.resolve()
 
 
 def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop"):
@@ -103,7 +98,7 @@ def ensure_database(url: str, dbname: str) -> None:
 
 def resolve_database_url(url: str | None = None, dbname: str = DEFAULT_DATABASE) -> str:
     """An explicit url, else `DATABASE_URL`, else the embedded server's `dbname` database."""
-    url = url or os.environ.get("DATABASE_URL")
+    url = url or settings().database_url
     if url:
         return url
     server = embedded_server()
@@ -142,7 +137,7 @@ def as_url(conninfo: str, scheme: str = "postgresql+psycopg2") -> str:
 def dagster_storage_url(dbname: str = "dagster") -> str:
     """The Dagster instance's database: $DAGSTER_PG_URL, else `dbname` on the same server as
     the app's data (created if missing), as a URL."""
-    if url := os.environ.get("DAGSTER_PG_URL"):
+    if url := settings().dagster_pg_url:
         return as_url(url)
     base = resolve_database_url()
     ensure_database(base, dbname)

@@ -7,6 +7,7 @@ import pytest
 
 from spotify_assets.lib.catalog import CatalogError
 from spotify_assets.lib.catalog.names import match_tracks
+from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.playlists.export import (
     ExportError,
     export_playlist_id,
@@ -203,7 +204,8 @@ def test_one_bad_file_fails_the_whole_folder(tmp_path):
 def test_missing_and_unusable_sources(tmp_path):
     with pytest.raises(ExportError, match="not found") as info:
         read_playlist_export(tmp_path / "nope.json")
-    assert isinstance(info.value, CatalogError)  # callers' CatalogError handling covers exports
+    assert isinstance(info.value, InputError)  # callers' InputError handling covers exports
+    assert not isinstance(info.value, CatalogError)  # an export is not a catalog
     (tmp_path / "StreamingHistory0.json").write_text("[]", encoding="utf-8")
     with pytest.raises(ExportError, match=r"no Playlist\*\.json in this folder.*StreamingHistory0"):
         read_playlist_export(tmp_path)

@@ -5,9 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
+    PlaylistSourceError,
     export_playlists,
     ids_from_csv,
     liked_from_library,
@@ -114,11 +115,11 @@ def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
 def test_unreadable_sources_say_what_is_wrong(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(CatalogError, match=r"bad\.json"):
+    with pytest.raises(PlaylistSourceError, match=r"bad\.json"):
         sample_playlists(bad)
-    with pytest.raises(CatalogError, match=r"YourLibrary\.json"):
+    with pytest.raises(PlaylistSourceError, match=r"YourLibrary\.json"):
         liked_from_library(bad)
     two = tmp_path / "two.csv"
     two.write_text("a,b\n1,2\n")
-    with pytest.raises(CatalogError, match="track_id"):
+    with pytest.raises(PlaylistSourceError, match="track_id"):
         ids_from_csv(two)

@@ -1,0 +1,159 @@
+"""`spotify-assets`: the demo, search, sorting songs into playlists, a listener's history and
+models, and looking after the installation. Each command launches named jobs from the Dagster
+definitions (see runtime.py) and prints one line per step.
+
+Modules: runtime (instance, jobs, failures), reports (step lines), demo, search, matching
+(sort), listening, admin (dev, doctor, bundles, catalog, forget, sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from spotify_assets.cli.admin import (
+    cmd_bundles,
+    cmd_catalog,
+    cmd_dev,
+    cmd_doctor,
+    cmd_forget,
+    cmd_sample,
+)
+from spotify_assets.cli.demo import cmd_demo
+from spotify_assets.cli.listening import cmd_import_history, cmd_listening
+from spotify_assets.cli.matching import cmd_sort
+from spotify_assets.cli.runtime import expected_failure, explain_failure
+from spotify_assets.cli.search import cmd_search
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="materialize the pipeline on the generated sample")
+    demo.add_argument("--catalog", help="load this catalog file instead of the sample")
+    demo.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
+    demo.set_defaults(func=cmd_demo)
+
+    find = sub.add_parser("search", help="hybrid semantic search over the embedded catalog")
+    find.add_argument("query", help='words to search for; "" with --where lists matches')
+    find.add_argument(
+        "--limit", default="10", help="hits to show, 1 to 500 (checked by the search)"
+    )
+    find.add_argument("--bundle", help="model bundle name (default: the default bundle)")
+    find.add_argument("--where", help='explicit filters, e.g. "tempo>140 and valence<0.3"')
+    find.add_argument(
+        "--no-understand", action="store_true", help="do not turn query words into filters"
+    )
+    find.set_defaults(func=cmd_search)
+
+    sort = sub.add_parser("sort", help="suggest which of your playlists each song belongs in")
+    sort.add_argument("--candidates", choices=["liked", "recent", "file"], default="liked")
+    sort.add_argument("--file", help="CSV of track ids (with --candidates file)")
+    sort.add_argument(
+        "--source",
+        default="sample",
+        help="where liked/recent come from: sample | spotify | a YourLibrary.json / history path",
+    )
+    sort.add_argument(
+        "--playlists",
+        help="reload playlists first from: sample | catalog | export | spotify (default: as stored)",
+    )
+    sort.add_argument("--playlist", help="show the best songs for this playlist instead")
+    sort.add_argument("--limit", type=int, default=25, help="songs to print")
+    sort.add_argument("--bundle", help="model bundle name (default: the default bundle)")
+    sort.set_defaults(func=cmd_sort)
+
+    bundles = sub.add_parser("bundles", help="list model bundles, or register one as a partition")
+    bundles.add_argument("action", nargs="?", choices=["list", "add"], default="list")
+    bundles.add_argument("name", nargs="?")
+    bundles.set_defaults(func=cmd_bundles)
+
+    dev = sub.add_parser("dev", help="start the embedded database and the Dagster UI")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
+
+    history_help = (
+        "StreamingHistory*.json / Streaming_History_Audio_*.json / endsong_*.json, their CSV "
+        "conversions (also a basic export's with endTime, artistName, trackName, msPlayed and "
+        "feature columns), a folder or a zip"
+    )
+    listening = sub.add_parser(
+        "listening",
+        help="a listener's history and models: import | retrain | update | status",
+        description="Each listener is a `listener` partition in Dagster; --user names it.",
+    )
+    listening.add_argument("action", choices=["import", "retrain", "update", "status"])
+    listening.add_argument("path", nargs="?", help=f"for import: {history_help}")
+    listening.add_argument("--user", default="me", help="the listener (partition key)")
+    listening.add_argument(
+        "--timezone", help="IANA zone for this listener, stored (default: from the export's "
+        "country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
+    )  # fmt: skip
+    listening.add_argument(
+        "--source", help="for update: none (default) | api | a path to import first"
+    )
+    listening.add_argument("--bootstrap", type=int, default=500, help="for retrain: CI resamples")
+    listening.set_defaults(func=cmd_listening)
+
+    history = sub.add_parser("import-history", help="the same as `listening import PATH`")
+    history.add_argument("path", help=history_help)
+    history.add_argument("--user", default="me")
+    history.add_argument("--timezone")
+    history.set_defaults(func=cmd_import_history)
+
+    catalog = sub.add_parser(
+        "catalog", help="load a catalog file (CSV/parquet) into tracks, without embedding it"
+    )
+    catalog.add_argument("path")
+    catalog.add_argument(
+        "--format", default="auto", help="auto (from the columns) or a format name"
+    )
+    catalog.set_defaults(func=cmd_catalog)
+
+    forget_cmd = sub.add_parser(
+        "forget", help="delete one person's data everywhere (database, artifacts, runs)"
+    )
+    forget_cmd.add_argument("--user", required=True, help="the listener / playlist owner")
+    forget_cmd.add_argument("--yes", action="store_true", help="really delete")
+    forget_cmd.set_defaults(func=cmd_forget)
+
+    doctor = sub.add_parser("doctor", help="what is available here and what is missing")
+    doctor.add_argument(
+        "--fix",
+        action="store_true",
+        help="mark runs of dead CLI processes on this host failed and free their pool slots",
+    )
+    doctor.set_defaults(func=cmd_doctor)
+
+    sample = sub.add_parser("sample", help="write the generated sample world to a folder")
+    sample.add_argument("out")
+    sample.add_argument("--tracks", type=int, default=5000)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("pgserver", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command in ("listening", "import-history") and not args.verbose:
+        logging.getLogger("spotify_assets").setLevel(logging.WARNING)  # the steps' lines say it
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted; committed work is kept, rerun to finish", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose or not expected_failure(exc):
+            raise
+        print(f"error: {explain_failure(exc)}", file=sys.stderr)
+        return 1

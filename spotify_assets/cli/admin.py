@@ -1,0 +1,199 @@
+"""Commands that look after the installation: dev, doctor, bundles, catalog, forget, sample."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from spotify_assets.cli.reports import step_lines
+from spotify_assets.cli.runtime import (
+    REPO_ROOT,
+    dagster_env,
+    dagster_instance,
+    launch,
+    resources,
+)
+
+
+def cmd_bundles(args: argparse.Namespace) -> int:
+
+    from spotify_assets.defs.partitions import ensure_bundle_partition, model_bundles
+    from spotify_assets.lib.bundles import load_bundles
+
+    catalog = load_bundles()
+    with dagster_instance() as instance:
+        if args.action == "add":
+            bundle = catalog.by_name(args.name)
+            ensure_bundle_partition(instance, bundle.hash)
+            print(f"bundle {bundle.name} is partition {bundle.hash}")
+            return 0
+        known = set(instance.get_dynamic_partitions(model_bundles.name))
+        for bundle in catalog.bundles.values():
+            flags = ("default " if bundle.name == catalog.default else "") + (
+                "registered" if bundle.hash in known else "not registered"
+            )
+            print(
+                f"{bundle.hash}  {bundle.name:<20} {bundle.embedding.model} ({bundle.embedding.dims}d) [{flags}]"
+            )
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Hold the embedded database open for the session and run `dagster dev` against it."""
+    from spotify_assets.lib.store.server import describe_url, resolve_database_url
+
+    env = dict(os.environ)
+    # dagster dev starts its webserver and daemon as commands: find them next to this Python
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["DATABASE_URL"] = resolve_database_url()  # this process keeps the server running
+    dagster_env(env)
+    workspace = REPO_ROOT / "workspace.yaml"
+    target = ["-w", str(workspace)] if workspace.exists() else ["-m", "spotify_assets.definitions"]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        *target,
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
+    print(
+        f"database: {describe_url(env['DATABASE_URL'])}\n"
+        f"Dagster instance: {describe_url(env['DAGSTER_PG_URL'])} (DAGSTER_HOME {env['DAGSTER_HOME']})"
+    )
+    print(" ".join(command))
+    cwd = REPO_ROOT if workspace.exists() else None
+    return _run_forwarding_signals(command, env, cwd)
+
+
+def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> int:
+    """Run `command` in its own process group and pass SIGINT / SIGTERM on to the whole group
+    (webserver, daemon, code server), so stopping this process leaves none of them behind;
+    then exit normally, which lets the embedded server stop with its last user."""
+    import signal
+
+    child = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, _frame) -> None:
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        with contextlib.suppress(ProcessLookupError):  # stragglers of the group
+            os.killpg(child.pid, signal.SIGTERM)
+            time.sleep(3)
+            os.killpg(child.pid, signal.SIGKILL)
+    return 0 if received else code
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """Load a catalog file (tracks, their features and playlists) and describe its tracks,
+    without embedding it: the `load_catalog` job."""
+    if not Path(args.path).exists():
+        print(f"error: {args.path}: no such file", file=sys.stderr)
+        return 2
+    config = {"path": str(Path(args.path).resolve()), "format": args.format}
+    with dagster_instance() as instance:
+        run = launch(
+            "load_catalog", instance, run_config={"ops": {"catalog_tracks": {"config": config}}}
+        )
+    if not run.success:
+        return run.report_failure(f"loading {args.path}")
+    for line in step_lines(run.metadata(), ["catalog_tracks", "track_analyses"]):
+        print(line)
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Delete one person's data everywhere: database rows, artifacts, listener runs."""
+    import dagster as dg
+
+    from spotify_assets.cli.listening import LISTENING_JOBS, LISTENING_ORDER
+    from spotify_assets.defs.artifacts import document_key
+    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
+    from spotify_assets.defs.partitions import listeners
+    from spotify_assets.lib.store.personal import forget
+
+    try:
+        check_listener(args.user)
+    except ListenerNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.yes:
+        print(
+            f"this deletes everything of {args.user!r}: plays, settings, quarantined rows, "
+            "retrains and models, their playlists, candidate lists and suggestions, dashboards "
+            "and the listener's run history. Rerun with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+    with resources("database", "artifacts") as r:
+        with r.database.get().connect() as conn:
+            rows = forget(conn, args.user)
+        store = r.artifacts.get()
+    listening_assets = (*LISTENING_ORDER,)
+    keys = store.list(f"listening/{args.user}/") + [
+        key for asset in listening_assets if store.exists(key := document_key(asset, args.user))
+    ]
+    for key in keys:
+        store.delete(key)
+    runs = 0
+    with dagster_instance() as instance:
+        for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": args.user})):
+            selected = {k.to_user_string() for k in (run.asset_selection or ())}
+            if selected & set(listening_assets) or run.job_name in LISTENING_JOBS:
+                instance.delete_run(run.run_id)
+                runs += 1
+        if instance.has_dynamic_partition(listeners.name, args.user):
+            instance.delete_dynamic_partition(listeners.name, args.user)
+    deleted = ", ".join(f"{table} {n}" for table, n in rows.items() if n)
+    print(
+        f"forgot {args.user!r}: rows deleted: {deleted or 'none'}; {len(keys)} artifact(s); "
+        f"{runs} run(s) and the listener partition"
+    )
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from spotify_assets.doctor import diagnose, format_report, required_ok
+
+    if args.fix:
+        with dagster_instance() as instance:  # reaps and reports dead CLI runs on the way in
+            stuck = [r.run_id for r in instance.get_runs(filters=_live_runs_here())]
+        print(f"fix: {len(stuck)} run(s) of this host still running, all with a live process")
+    checks = diagnose()
+    print(format_report(checks))
+    return 0 if required_ok(checks) else 1
+
+
+def _live_runs_here():
+    import socket
+
+    import dagster as dg
+
+    from spotify_assets.defs.runs import HOST_TAG, LIVE_STATUSES
+
+    return dg.RunsFilter(statuses=LIVE_STATUSES, tags={HOST_TAG: socket.gethostname()})
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from spotify_assets.lib.sample import write_sample
+
+    world = write_sample(Path(args.out), n_tracks=args.tracks, seed=args.seed)
+    print(f"wrote {world.root} (generated sample data)")
+    return 0

@@ -1,0 +1,81 @@
+"""`spotify-assets sort`: which of your playlists each song belongs in."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spotify_assets.cli.reports import step_lines
+from spotify_assets.cli.runtime import dagster_instance, launch, resources
+
+MATCH_STEPS = ["track_emotions", "playlist_profiles", "match_results", "match_evaluation"]
+
+
+def sort_songs(
+    bundle,
+    candidates_list: str | None,
+    source: str,
+    playlist_source: str | None,
+    playlist: str | None,
+    limit: int | None = None,
+    evaluate: bool = False,
+) -> int:
+    """Load playlists (when asked) and candidates, then run the bundle's matching job and
+    print the suggestions. Without a candidates list only the evaluation is run."""
+    from spotify_assets.defs.partitions import ensure_bundle_partition
+    from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
+    from spotify_assets.lib.store.matching import MatchRepository
+
+    quiet = "WARNING"
+    ops = {
+        "candidates": {"config": {"list": candidates_list, "source": source}},
+        "match_results": {"config": {"list": candidates_list}},
+        "match_evaluation": {"config": {"owner": "me"}},
+        "playlists": {"config": {"source": playlist_source}},
+    }
+    if candidates_list:
+        job = "match_bundle" if evaluate else "suggest_playlists"
+    else:
+        job = "evaluate_matching"
+    with dagster_instance() as instance:
+        ensure_bundle_partition(instance, bundle.hash)
+        loads = [("load_playlists", "playlists")] if playlist_source else []
+        loads += [("load_candidates", "candidates")] if candidates_list else []
+        for name, asset in loads:
+            run = launch(name, instance, run_config={"ops": {asset: ops[asset]}}, log_level=quiet)
+            if not run.success:
+                return run.report_failure(f"loading {asset}")
+        steps = [s for s in MATCH_STEPS if s != "match_results" or candidates_list]
+        steps = [s for s in steps if s != "match_evaluation" or evaluate]
+        run = launch(
+            job, instance, partition_key=bundle.hash, log_level=quiet,
+            run_config={"ops": {s: ops[s] for s in steps if s in ops}},
+            tags={"bundle": bundle.name},
+        )  # fmt: skip
+    if not run.success:
+        return run.report_failure("matching (is the bundle embedded? run `demo`)")
+    metadata = run.metadata()
+    for line in step_lines(metadata, ["playlist_profiles", "match_results", "match_evaluation"]):
+        print(line)
+    matches = metadata.get("match_results")
+    if not matches:
+        return 0
+    with resources("database") as r, r.database.get().connect() as conn:
+        results = MatchRepository(conn).results(matches["context_hash"])
+    print()
+    print(
+        format_for_playlist(results, playlist) if playlist else format_by_song(results, limit=limit)
+    )
+    return 0
+
+
+def cmd_sort(args: argparse.Namespace) -> int:
+    from spotify_assets.lib.bundles import load_bundles
+
+    bundles = load_bundles()
+    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    if args.candidates == "file" and not args.file:
+        print("error: --candidates file needs --file PATH (a CSV of track ids)", file=sys.stderr)
+        return 2
+    source = args.file or args.source
+    return sort_songs(bundle, args.candidates, source, args.playlists, args.playlist, args.limit)

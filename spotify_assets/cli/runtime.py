@@ -1,0 +1,189 @@
+"""What every command shares: the Dagster instance, launching named jobs from the definitions,
+and printing what they did (one line per step) or why they failed (once, no traceback)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spotify_assets.settings import home_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def dagster_home() -> Path:
+    """$SPOTIFY_ASSETS_HOME/dagster_home with the project's dagster.yaml, outside the repo."""
+    dagster_home = home_dir() / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    source = REPO_ROOT / "dagster.yaml"
+    if source.exists():
+        shutil.copyfile(source, dagster_home / "dagster.yaml")
+    return dagster_home
+
+
+def dagster_env(env: dict | None = None) -> dict:
+    """DAGSTER_HOME and the instance's Postgres (DAGSTER_PG_URL: a `dagster` database on the
+    app's server unless set), in `env` (default: this process's environment)."""
+    from spotify_assets.lib.store.server import dagster_storage_url
+
+    env = os.environ if env is None else env
+    env.setdefault("DAGSTER_HOME", str(dagster_home()))
+    env.setdefault("DAGSTER_PG_URL", dagster_storage_url())
+    return env
+
+
+@contextlib.contextmanager
+def dagster_instance():
+    """The Dagster instance (on the embedded or configured Postgres), after releasing what
+    runs of dead CLI processes on this host still hold (their `gpu` pool slot above all)."""
+    import dagster as dg
+
+    from spotify_assets.defs.runs import reap_dead_runs
+
+    dagster_env()
+    with dg.DagsterInstance.get() as instance:
+        for reaped in reap_dead_runs(instance):
+            print(f"note: {reaped.describe()}", file=sys.stderr)
+        yield instance
+
+
+def run_tags() -> dict[str, str]:
+    from spotify_assets.defs.runs import run_tags
+
+    return run_tags()
+
+
+def materializations(result) -> dict[str, dict]:
+    return {
+        event.asset_key.to_user_string(): {
+            k: getattr(v, "value", v)
+            for k, v in event.step_materialization_data.materialization.metadata.items()
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def print_failures(result) -> None:
+    """Each failed step once: our own failures as written, anything else as its root cause."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            print(f"error: {event.step_key}: {root_cause(event.event_specific_data.error)}",
+                  file=sys.stderr)  # fmt: skip
+
+
+def root_cause(error) -> str:
+    if error is None:
+        return "failed"
+    while error.cause is not None and error.cls_name != "Failure":
+        error = error.cause
+    message = error.message.strip()
+    for prefix in ("dagster._core.definitions.events.Failure: ", f"{error.cls_name}: "):
+        message = message.removeprefix(prefix)
+    return message if error.cls_name == "Failure" else f"{error.cls_name}: {message}"
+
+
+def expected_failure(exc: Exception) -> bool:
+    """Failures a user can act on (a database out of reach, a bad setting), said in one line;
+    anything else is a bug and keeps its traceback."""
+    import psycopg
+
+    from spotify_assets.lib.artifacts import ArtifactError
+    from spotify_assets.lib.listening.timezones import TimezoneError
+
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return isinstance(exc, psycopg.OperationalError | TimezoneError | ArtifactError) or bool(
+        names & {"DagsterPostgresException", "OperationalError"}
+    )
+
+
+def explain_failure(exc: Exception) -> str:
+    from spotify_assets.lib.artifacts import ArtifactError
+    from spotify_assets.lib.listening.timezones import TimezoneError
+
+    if isinstance(exc, TimezoneError | ArtifactError):
+        return str(exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"the database cannot be reached ({first}). Check DATABASE_URL / DAGSTER_PG_URL, or "
+        "that the embedded server can start; work committed before this is kept, so rerunning "
+        "the command finishes the rest"
+    )
+
+
+@contextlib.contextmanager
+def resources(*keys: str) -> Iterator[Any]:
+    """The code location's resources, built as Dagster builds them for a run (settings
+    resolved, setup and teardown), for commands that use them outside one."""
+    import dagster as dg
+
+    from spotify_assets.definitions import defs
+
+    available = defs().resources
+    with dg.build_resources({k: available[k] for k in keys}) as built:
+        yield built
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class JobRun:
+    """A finished run of a named job: what each step reported, and whether it succeeded."""
+
+    job: str
+    result: Any  # dg.ExecuteInProcessResult
+
+    @property
+    def success(self) -> bool:
+        return self.result.success
+
+    def metadata(self) -> dict[str, dict]:
+        return materializations(self.result)
+
+    def summaries(self, order: Sequence[str]) -> list[tuple[str, str]]:
+        """(asset, its one-line summary) in `order`, for the steps that wrote one."""
+        found = {a: m["summary"] for a, m in self.metadata().items() if "summary" in m}
+        return [(asset, found[asset]) for asset in order if asset in found]
+
+    def report_failure(self, what: str) -> int:
+        print_failures(self.result)
+        print(f"{what} failed; run id {self.result.run_id}", file=sys.stderr)
+        return 1
+
+
+def launch(
+    job: str,
+    instance,
+    *,
+    partition_key: str | None = None,
+    run_config: dict | None = None,
+    tags: dict[str, str] | None = None,
+    asset_selection: Sequence[str] | None = None,
+    log_level: str = "CRITICAL",
+) -> JobRun:
+    """Run the definitions' job `job` in this process (tagged with host and pid, see
+    defs/runs.py), optionally for a subset of its assets."""
+    import dagster as dg
+
+    from spotify_assets.definitions import defs
+
+    loggers = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    result = (
+        defs()
+        .resolve_job_def(job)
+        .execute_in_process(
+            instance=instance,
+            partition_key=partition_key,
+            run_config={**(run_config or {}), **loggers},
+            tags={**run_tags(), **(tags or {})},
+            asset_selection=[dg.AssetKey(a) for a in asset_selection] if asset_selection else None,
+            raise_on_error=False,
+        )
+    )
+    return JobRun(job, result)
