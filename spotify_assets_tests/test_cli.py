@@ -241,3 +241,81 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     assert f"mina: {kept} plays" in cli(cli_env, "listening", "status", "--user", "mina").stdout
     again = cli(cli_env, "listening", "retrain", "--user", "ravi")
     assert again.returncode == 2 and "no listener 'ravi'" in again.stderr
+
+
+def _small_export(folder, tracks) -> None:
+    """A privacy export as Spotify ships it: playlists, liked songs and a basic history, half of
+    its songs in the catalog (`tracks`) and half not."""
+    import json
+
+    folder.mkdir()
+    known = tracks.head(12)
+    songs = [
+        {"trackName": t.track_name, "artistName": json.loads(t.artists)[0], "albumName": "",
+         "trackUri": f"spotify:track:{t.track_id}"}
+        for t in known.itertuples()
+    ] + [
+        {"trackName": f"Unreleased Demo {i}", "artistName": f"Garage Band {i % 3}",
+         "albumName": "Tapes"}  # an old export item: no URI
+        for i in range(12)
+    ]  # fmt: skip
+    items = [{"track": s, "episode": None, "localTrack": None} for s in songs]
+    local = {"track": None, "episode": None, "localTrack": {"trackName": "x", "uri": "y"}}
+    playlists = [
+        {"name": f"Mix {n}", "items": [*items[n::3], local]} for n in range(3)
+    ]  # fmt: skip
+    (folder / "Playlist1.json").write_text(json.dumps({"playlists": playlists}))
+    liked = [{"artist": s["artistName"], "album": s["albumName"], "track": s["trackName"],
+              "uri": s.get("trackUri", "")} for s in songs[::2]]  # fmt: skip
+    (folder / "YourLibrary.json").write_text(json.dumps({"tracks": liked}))
+    plays = [
+        {"endTime": f"2024-03-{1 + i % 28:02d} {8 + i % 12:02d}:{i % 60:02d}",
+         "artistName": s["artistName"], "trackName": s["trackName"], "msPlayed": 200000}
+        for i, s in enumerate(songs * 4)
+    ]  # fmt: skip
+    (folder / "StreamingHistory0.json").write_text(json.dumps(plays))
+
+
+@pytest.mark.slow
+def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
+    tracks = generate_tracks(n_tracks=150, seed=4)
+    catalog = tmp_path / "tracks.csv"
+    tracks.to_csv(catalog, index=False)
+    export = tmp_path / "my_spotify_data"
+    _small_export(export, tracks)
+    assert cli(cli_env, "catalog", str(catalog)).returncode == 0
+
+    first = cli(cli_env, "import", str(export), "--user", "ana")
+    assert first.returncode == 0, first.stderr[-3000:]
+    out = first.stdout
+    assert "1 playlist file(s), YourLibrary.json, 1 streaming-history file(s)" in out
+    # 24 songs: 12 in the catalog, 12 new library tracks (one local file per playlist skipped)
+    assert re.search(r"playlists\s+3 playlists, 24 members; 50\.0% of 24 items in a catalog "
+                     r"file, 12 songs new to the catalog", out), out  # fmt: skip
+    assert re.search(r"candidates\s+12 songs to sort \(6 in a catalog file, 0 new", out), out
+    assert re.search(r"listening_history\s+96 plays read, 96 new;", out), out
+    for what in ("playlist items", "liked songs", "plays"):
+        line = re.search(rf"^\s+{what}\s.*$", out, re.M).group(0)
+        assert "with a track 100.0%" in line and "with a vector 100.0%" in line, line
+    assert re.search(r"playlist items\s+24\s+in a catalog file\s+50\.0%", out), out
+
+    again = cli(cli_env, "import", str(export), "--user", "ana")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 songs new to the catalog" in again.stdout and "96 plays read, 0 new" in again.stdout
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "Playlist1.json").write_text('{"playlists": [{"name": "A", "items": [')
+    failed = cli(cli_env, "import", str(broken), "--user", "ana")
+    assert failed.returncode == 1
+    assert failed.stderr.count("Playlist1.json: truncated JSON") == 1, failed.stderr
+    assert "Traceback" not in failed.stderr + failed.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = cli(cli_env, "import", str(empty), "--user", "ana")
+    assert refused.returncode == 2 and "YourLibrary.json" in refused.stderr
+
+    sorted_ = cli(cli_env, "sort", "--user", "ana")
+    assert sorted_.returncode == 0, sorted_.stderr[-3000:]
+    assert re.search(r"match_results\s+12 songs × 3 playlists", sorted_.stdout), sorted_.stdout
+    assert "Unreleased Demo" in sorted_.stdout  # a library song is sorted like any other

@@ -3,7 +3,8 @@ models, and looking after the installation. Each command launches named jobs fro
 definitions (see runtime.py) and prints one line per step.
 
 Modules: runtime (instance, jobs, failures), reports (step lines), demo, search, matching
-(sort), listening, admin (dev, doctor, bundles, catalog, forget, sample).
+(sort), listening, library (import a whole export), admin (dev, doctor, bundles, catalog,
+forget, sample).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from spotify_assets.cli.admin import (
     cmd_sample,
 )
 from spotify_assets.cli.demo import cmd_demo
+from spotify_assets.cli.library import cmd_import
 from spotify_assets.cli.listening import cmd_import_history, cmd_listening
 from spotify_assets.cli.matching import cmd_sort
 from spotify_assets.cli.runtime import expected_failure, explain_failure
@@ -35,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="materialize the pipeline on the generated sample")
     demo.add_argument("--catalog", help="load this catalog file instead of the sample")
     demo.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
+    demo.add_argument(
+        "--export",
+        help="a person's privacy export (zip or folder): import it and show their library, "
+        "sorted liked songs and listening instead of the generated person's",
+    )
+    demo.add_argument("--user", default="me", help="with --export: whose export it is")
     demo.set_defaults(func=cmd_demo)
 
     find = sub.add_parser("search", help="hybrid semantic search over the embedded catalog")
@@ -54,17 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     sort.add_argument("--file", help="CSV of track ids (with --candidates file)")
     sort.add_argument(
         "--source",
-        default="sample",
-        help="where liked/recent come from: sample | spotify | a YourLibrary.json / history path",
+        help="where liked/recent come from: sample | spotify | a YourLibrary.json / history path "
+        "(default: the list stored for --user, e.g. by `import`, else the sample)",
     )
     sort.add_argument(
         "--playlists",
         help="reload playlists first from: sample | catalog | export | spotify (default: as stored)",
     )
+    sort.add_argument(
+        "--playlists-path",
+        help="with --playlists export: the export's Playlist1.json, its folder or its zip",
+    )
+    sort.add_argument("--user", default="me", help="whose playlists and songs (the owner)")
     sort.add_argument("--playlist", help="show the best songs for this playlist instead")
     sort.add_argument("--limit", type=int, default=25, help="songs to print")
     sort.add_argument("--bundle", help="model bundle name (default: the default bundle)")
     sort.set_defaults(func=cmd_sort)
+
+    imports = sub.add_parser(
+        "import",
+        help="a person's whole privacy export (zip or folder): playlists, liked songs, history",
+    )
+    imports.add_argument("path", help="the export as Spotify ships it: a zip or its folder")
+    imports.add_argument("--user", default="me", help="whose export (the listener / owner)")
+    imports.add_argument("--timezone", help="IANA zone for the history (default: from plays)")
+    imports.add_argument("--bundle", help="model bundle to embed with (default: the default)")
+    imports.set_defaults(func=cmd_import)
 
     bundles = sub.add_parser("bundles", help="list model bundles, or register one as a partition")
     bundles.add_argument("action", nargs="?", choices=["list", "add"], default="list")

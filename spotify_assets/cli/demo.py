@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from spotify_assets.cli.matching import sort_songs
 from spotify_assets.cli.reports import step_lines
@@ -75,6 +76,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print()
             print(format_result(search(db, bundle, embedder, query, limit=5)))
 
+    if args.export:
+        return export_demo(Path(args.export).resolve(), args.user, bundle)
     if args.catalog:
         if playlists:
             print(
@@ -98,6 +101,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "(or --playlist 'Morning Run')"
     )
     return code
+
+
+def export_demo(path: Path, user: str, bundle) -> int:
+    """A real person: their whole export imported, a few liked songs sorted into their own
+    playlists, and their listening models."""
+    from spotify_assets.cli.library import import_export, print_coverage
+    from spotify_assets.cli.listening import listening_job
+    from spotify_assets.cli.matching import STORED
+
+    print(f"\n{user}'s export: before the import, what the pipeline can use")
+    print_coverage(user, bundle)
+    code = import_export(path, user, bundle)
+    if code:
+        return code
+    print(f"\nsorting {user}'s liked songs into {user}'s own playlists:")
+    code = sort_songs(bundle, "liked", STORED, None, None, limit=6, owner=user)
+    if code:
+        return code
+    print(f"\n{user}'s listening: full_retrain")
+    return listening_job("full_retrain", user, {}, indent="  ")
 
 
 def listening_demo() -> int:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
 
+STORED = "stored"  # --source: sort the list as stored, load nothing
 MATCH_STEPS = ["track_emotions", "playlist_profiles", "match_results", "match_evaluation"]
 
 
@@ -19,6 +21,8 @@ def sort_songs(
     playlist: str | None,
     limit: int | None = None,
     evaluate: bool = False,
+    owner: str = "me",
+    playlists_path: str | None = None,
 ) -> int:
     """Load playlists (when asked) and candidates, then run the bundle's matching job and
     print the suggestions. Without a candidates list only the evaluation is run."""
@@ -26,12 +30,16 @@ def sort_songs(
     from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
     from spotify_assets.lib.store.matching import MatchRepository
 
-    quiet = "WARNING"
+    quiet = "CRITICAL"  # failures are printed once, by report_failure
+    playlist_config = {"source": playlist_source, "owner": owner}
+    if playlists_path:
+        playlist_config["path"] = playlists_path
     ops = {
-        "candidates": {"config": {"list": candidates_list, "source": source}},
-        "match_results": {"config": {"list": candidates_list}},
-        "match_evaluation": {"config": {"owner": "me"}},
-        "playlists": {"config": {"source": playlist_source}},
+        "candidates": {"config": {"list": candidates_list, "source": source, "owner": owner}},
+        "playlist_profiles": {"config": {"owner": owner}},
+        "match_results": {"config": {"list": candidates_list, "owner": owner}},
+        "match_evaluation": {"config": {"owner": owner}},
+        "playlists": {"config": playlist_config},
     }
     if candidates_list:
         job = "match_bundle" if evaluate else "suggest_playlists"
@@ -40,7 +48,7 @@ def sort_songs(
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
         loads = [("load_playlists", "playlists")] if playlist_source else []
-        loads += [("load_candidates", "candidates")] if candidates_list else []
+        loads += [("load_candidates", "candidates")] if candidates_list and source != STORED else []
         for name, asset in loads:
             run = launch(name, instance, run_config={"ops": {asset: ops[asset]}}, log_level=quiet)
             if not run.success:
@@ -69,6 +77,16 @@ def sort_songs(
     return 0
 
 
+def default_source(owner: str, list_name: str) -> str:
+    """The list already stored for `owner` (an `import` stored their liked songs), else the
+    generated sample's."""
+    from spotify_assets.lib.store.matching import CandidateRepository
+
+    with resources("database") as r, r.database.get().connect() as conn:
+        stored = CandidateRepository(conn).lists(owner)
+    return STORED if stored.get(list_name) else "sample"
+
+
 def cmd_sort(args: argparse.Namespace) -> int:
     from spotify_assets.lib.bundles import load_bundles
 
@@ -77,5 +95,21 @@ def cmd_sort(args: argparse.Namespace) -> int:
     if args.candidates == "file" and not args.file:
         print("error: --candidates file needs --file PATH (a CSV of track ids)", file=sys.stderr)
         return 2
-    source = args.file or args.source
-    return sort_songs(bundle, args.candidates, source, args.playlists, args.playlist, args.limit)
+    if args.playlists_path and args.playlists != "export":
+        print("error: --playlists-path goes with --playlists export", file=sys.stderr)
+        return 2
+    if args.playlists == "export" and not args.playlists_path:
+        print(
+            "error: --playlists export needs --playlists-path (the export's Playlist1.json, its "
+            "folder or its zip)",
+            file=sys.stderr,
+        )
+        return 2
+    playlists_path = str(Path(args.playlists_path).resolve()) if args.playlists_path else None
+    source = args.file or args.source or default_source(args.user, args.candidates)
+    if source not in ("sample", "spotify", STORED):
+        source = str(Path(source).resolve())
+    return sort_songs(
+        bundle, args.candidates, source, args.playlists, args.playlist, args.limit,
+        owner=args.user, playlists_path=playlists_path,
+    )  # fmt: skip

@@ -78,7 +78,29 @@ def _match_evaluation(m: Metadata) -> str:
     )
 
 
+def _playlists(m: Metadata) -> str:
+    line = f"{m.get('playlists')} playlists, {m.get('memberships')} members"
+    if m.get("items"):
+        line += (
+            f"; {m.get('match_rate', 0):.1%} of {m.get('items')} items in a catalog file, "
+            f"{m.get('library_tracks_added')} songs new to the catalog (library tracks)"
+        )
+    return line
+
+
+def _candidates(m: Metadata) -> str:
+    line = (
+        f"{m.get('songs')} songs to sort ({m.get('in_catalog')} in a catalog file, "
+        f"{m.get('library_tracks_added')} new library tracks)"
+    )
+    if m.get("not_in_catalog"):
+        line += f"; {m.get('not_in_catalog')} ids with no name the catalog lacks, dropped"
+    return line
+
+
 LINES: dict[str, Callable[[Metadata], str]] = {
+    "playlists": _playlists,
+    "candidates": _candidates,
     "catalog_tracks": _catalog,
     "track_analyses": _analyses,
     "track_embeddings": _embeddings,

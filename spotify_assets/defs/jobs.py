@@ -4,6 +4,7 @@ import dagster as dg
 
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
 from spotify_assets.defs.matching.assets import match_evaluation, match_results, playlist_profiles
 from spotify_assets.defs.partitions import BUNDLE_RUN_CONFIG
@@ -35,4 +36,11 @@ evaluate_matching_job = dg.define_asset_job(
     selection=[track_emotions, playlist_profiles, match_evaluation],
     config=BUNDLE_RUN_CONFIG,
     description="The offline matching evaluation and its gate, for one bundle.",
+)
+embed_library_job = dg.define_asset_job(
+    "embed_library",
+    selection=[track_analyses, track_embeddings],
+    config=BUNDLE_RUN_CONFIG,
+    description="Describe and embed the tracks that have no description or vector yet (songs a "
+    "person's library brought in), for one bundle.",
 )

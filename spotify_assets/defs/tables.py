@@ -147,6 +147,6 @@ PLAY_JOINS = table(
     "play_joins",
     _col("play_key", "text", "A play's key (primary key).", nullable=False, unique=True),
     _col("catalog_track_id", "text", "The catalog track it joined to (NULL: none)."),
-    _col("join_method", "text", "id | name | none.", nullable=False),
+    _col("join_method", "text", "id | name | library | none.", nullable=False),
     _col("joined_at", "timestamptz", "When the join last changed.", nullable=False),
 )

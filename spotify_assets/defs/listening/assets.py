@@ -127,6 +127,7 @@ def listening_history(
             "videos_excluded": imported.videos,
             "bad_rows": imported.bad_rows, "newly_quarantined": imported.quarantined,
             "duplicates": imported.duplicates,
+            "library_tracks_added": imported.library_tracks_added,
         }  # fmt: skip
     with db.connect() as conn:
         metadata["stored"] = PlayRepository(conn).count(user)
@@ -147,6 +148,8 @@ def listening_history(
             if metadata["bad_rows"]
             else "; no unreadable rows"
         )
+    if metadata.get("library_tracks_added"):
+        line += f"; {metadata['library_tracks_added']:,} songs new to the catalog (library tracks)"
     line += f"; {metadata['stored']:,} plays stored for {user}"
     metadata["summary"] = summary(context, line)
     return dg.MaterializeResult(

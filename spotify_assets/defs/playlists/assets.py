@@ -11,14 +11,16 @@ from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
+from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
+    ITEM_FRAME,
     PlaylistData,
     export_playlists,
     ids_from_csv,
-    liked_from_library,
-    recent_from_history,
+    liked_items,
+    recent_items,
     sample_playlists,
 )
 from spotify_assets.lib.sample import ensure_sample
@@ -103,8 +105,8 @@ def playlists(
             if not config.path:
                 raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
             with db.connect() as conn:
-                catalog = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
-            data = export_playlists(Path(config.path), catalog)
+                known = TrackRepository(conn).frame(KNOWN_COLUMNS)
+            data = export_playlists(Path(config.path), known)
         else:
             data = _spotify_playlists(spotify, config.owner)
     report = store_playlists(db, data, config.owner, config.source)
@@ -113,8 +115,8 @@ def playlists(
     context.log.info(
         f"playlists[{config.source}]: {report.playlists} playlists, {report.memberships} "
         f"memberships ({report.memberships_written} written, {report.memberships_removed} "
-        f"removed), {report.tracks_not_in_catalog} tracks not in the catalog, "
-        f"match rate {report.match_rate:.1%}"
+        f"removed), {report.library_tracks_added} new library tracks (songs no catalog file "
+        f"has), {report.match_rate:.1%} of items in the catalog"
     )
     return dg.MaterializeResult(metadata={**report.as_dict(), **tables.rows(stored)})
 
@@ -130,23 +132,31 @@ class CandidatesConfig(dg.Config):
     recent_days: int = 14
 
 
-def _candidate_ids(config: CandidatesConfig, spotify: SpotifyResource) -> list[str]:
+def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> pd.DataFrame:
+    """The songs on the list as items (artist, title, album, track_id), most relevant first."""
     if config.source == "spotify":
         with spotify.client() as client:
             if config.list == "liked":
-                return [item["track"]["id"] for item in client.liked_tracks() if item.get("track")]
-            items, _ = client.recently_played()
-            return list(dict.fromkeys(i["track"]["id"] for i in items if i.get("track")))
+                tracks = [item["track"] for item in client.liked_tracks() if item.get("track")]
+            else:
+                items, _ = client.recently_played()
+                tracks = [i["track"] for i in items if i.get("track")]
+        return pd.DataFrame(
+            [{"artist": (t.get("artists") or [{}])[0].get("name"), "title": t.get("name"),
+              "album": (t.get("album") or {}).get("name"), "track_id": t.get("id")}
+             for t in tracks],
+            columns=list(ITEM_FRAME), dtype=object,
+        ).drop_duplicates("track_id")  # fmt: skip
     if config.source == "sample":
         sample = ensure_sample(home_dir())
         path = sample.library_json if config.list == "liked" else sample.history_dir
     else:
         path = Path(config.source)
     if config.list == "liked":
-        return liked_from_library(path)
+        return liked_items(path)
     if config.list == "recent":
-        return recent_from_history(path, config.recent_days)
-    return ids_from_csv(path)
+        return recent_items(path, config.recent_days)
+    return pd.DataFrame({"track_id": ids_from_csv(path)}, dtype=object)
 
 
 @dg.asset(
@@ -167,18 +177,22 @@ def candidates(
     with input_errors(nothing_written=True):
         if config.list not in CANDIDATE_LISTS:
             raise InputError(f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
-        ids = _candidate_ids(config, spotify)
-    stored, unknown = store_candidates(database.get(), config.owner, config.list, ids)
+        songs = _candidate_songs(config, spotify)
+    report = store_candidates(database.get(), config.owner, config.list, songs)
     with database.get().connect() as conn:
         table_rows = CandidateRepository(conn).count()
     context.log.info(
-        f"candidates[{config.list}]: {stored} songs to sort, {unknown} not in the catalog"
+        f"candidates[{config.list}]: {report.stored} songs to sort ({report.in_catalog} in the "
+        f"catalog, {report.library_tracks_added} new library tracks), {report.not_in_catalog} "
+        "dropped (an id with no name the catalog lacks)"
     )
     return dg.MaterializeResult(
         metadata={
             "list": config.list,
-            "songs": stored,
-            "not_in_catalog": unknown,
+            "songs": report.stored,
+            "not_in_catalog": report.not_in_catalog,
+            "in_catalog": report.in_catalog,
+            "library_tracks_added": report.library_tracks_added,
             "source": config.source,
             **tables.rows(table_rows),
         }

@@ -183,6 +183,7 @@ class ImportReport:
     quarantined: int = 0
     videos: int = 0  # rows of Streaming_History_Video_* files, excluded
     feature_values_dropped: int = 0  # audio-feature values out of range or not numbers
+    library_tracks_added: int = 0  # played songs no stored track was (lib/catalog/library.py)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
+from spotify_assets.lib.catalog.library import LIBRARY_FORMAT, resolve_library
 from spotify_assets.lib.listening.exports import ImportReport, RejectedRow, read_history
 from spotify_assets.lib.listening.join import join_plays
 from spotify_assets.lib.listening.sessions import sessionize
@@ -29,6 +30,7 @@ from spotify_assets.lib.store.listening import (
     TrackFeatureRepository,
 )
 from spotify_assets.lib.store.quarantine import QuarantineRecord, QuarantineRepository
+from spotify_assets.lib.store.tracks import TrackRepository
 
 log = logging.getLogger(__name__)
 QUARANTINE_STAGE = "listening_history"
@@ -55,7 +57,11 @@ def import_history(
         if not features.empty:
             TrackFeatureRepository(conn).upsert(features.assign(source=EXPORT_FEATURES))
         quarantined = _quarantine(conn, history.rejected, user_id)
-    report = dataclasses.replace(history.report, inserted=counts.inserted, quarantined=quarantined)
+        added = _add_library_tracks(conn, plays, user_id)
+    report = dataclasses.replace(
+        history.report, inserted=counts.inserted, quarantined=quarantined,
+        library_tracks_added=added,
+    )  # fmt: skip
     log.info(
         "%s: %d plays (%d new), %d episodes, %d audiobooks, %d bad rows (%d newly quarantined)",
         path, report.plays, report.inserted, report.episodes, report.audiobooks,
@@ -87,10 +93,11 @@ class Coverage:
     """How a listener's plays joined the catalog and how many have audio features."""
 
     plays: int
-    by_id: int
-    by_name: int
-    none: int
+    by_id: int  # joined a catalog file's track by id
+    by_name: int  # ... by artist + title
+    none: int  # nothing to name a track by
     with_features: int
+    library: int = 0  # a library track: a song no catalog file has (lib/catalog/library.py)
 
     @property
     def share(self) -> float:
@@ -107,8 +114,8 @@ class Coverage:
     def describe(self) -> str:
         return (
             f"{self.plays:,} plays; {self.by_id + self.by_name:,} joined the catalog "
-            f"({self.by_id:,} by id, {self.by_name:,} by artist + title); "
-            f"{self.with_features:,} ({self.share:.0%}) have audio features"
+            f"({self.by_id:,} by id, {self.by_name:,} by artist + title), {self.library:,} "
+            f"are library tracks; {self.with_features:,} ({self.share:.0%}) have audio features"
         )
 
 
@@ -143,6 +150,7 @@ def refresh_joins(db: Database, user_id: str) -> Coverage:
     joined, _ = join_plays(tracks, catalog, featured_ids=())
     joined["has_features"] |= joined["play_key"].isin(featured)
     with db.connect() as conn, conn.transaction():
+        joined = _join_library(conn, joined, catalog, user_id)
         PlayJoinRepository(conn).upsert(joined)
     weight = joined["plays"]
 
@@ -155,4 +163,49 @@ def refresh_joins(db: Database, user_id: str) -> Coverage:
         by_name=count(joined["join_method"] == "name"),
         none=count(joined["join_method"] == "none"),
         with_features=count(joined["has_features"]),
+        library=count(joined["join_method"] == "library"),
     )
+
+
+def _join_library(
+    conn: psycopg.Connection, joined: pd.DataFrame, catalog: pd.DataFrame, user_id: str
+) -> pd.DataFrame:
+    """Plays of songs no catalog file has join their library track, added when new, so every
+    played song that names itself has a track row (and, once embedded, a vector)."""
+    library_ids = set(catalog.loc[catalog["source_format"] == LIBRARY_FORMAT, "track_id"])
+    joined = joined.copy()
+    joined.loc[joined["catalog_track_id"].isin(library_ids), "join_method"] = "library"
+    unjoined = joined["join_method"] == "none"
+    if unjoined.any():
+        resolved = resolve_library(_songs(joined[unjoined]), catalog, _library_source(user_id))
+        TrackRepository(conn).add_missing(resolved.new_tracks)
+        ids = resolved.track_ids.to_numpy(dtype=object)
+        joined.loc[unjoined, "catalog_track_id"] = ids
+        joined.loc[unjoined, "join_method"] = ["library" if t else "none" for t in ids]
+    return joined
+
+
+def _songs(plays: pd.DataFrame) -> pd.DataFrame:
+    """Plays as library items; a name-keyed play's id (added by a notebook) is not trusted."""
+    track_ids = plays["track_id"].where(~plays["play_key"].str.startswith("name:"), None)
+    album = plays["album_name"] if "album_name" in plays else pd.Series(None, index=plays.index)
+    return pd.DataFrame(
+        {"artist": plays["artist_name"], "title": plays["track_name"], "album": album,
+         "track_id": track_ids},
+        dtype=object,
+    )  # fmt: skip
+
+
+def _library_source(user_id: str) -> str:
+    return f"plays of {user_id}"
+
+
+def _add_library_tracks(conn: psycopg.Connection, plays: pd.DataFrame, user_id: str) -> int:
+    """A track row for every played song no stored track is, so each has a vector once the
+    bundle embeds it (and a play joins it in `refresh_joins`)."""
+    songs = plays.drop_duplicates("play_key")
+    if songs.empty:
+        return 0
+    catalog = PlayJoinRepository(conn).catalog()
+    resolved = resolve_library(_songs(songs), catalog, _library_source(user_id))
+    return TrackRepository(conn).add_missing(resolved.new_tracks).inserted

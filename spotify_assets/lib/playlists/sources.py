@@ -9,9 +9,10 @@ API) or a CSV of track ids. Every source returns ids that the caller matches to 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -19,6 +20,7 @@ from spotify_assets.lib.errors import InputError
 
 PLAYLIST_FRAME = ["playlist_id", "name", "description", "source"]
 MEMBERSHIP_FRAME = ["playlist_id", "track_id", "position"]
+ITEM_FRAME = ("artist", "title", "album", "track_id")  # a song as a library names it
 URI_PREFIX = "spotify:track:"
 
 
@@ -30,8 +32,9 @@ class PlaylistSourceError(InputError):
 class PlaylistData:
     playlists: pd.DataFrame  # PLAYLIST_FRAME
     memberships: pd.DataFrame  # MEMBERSHIP_FRAME, track ids may be unknown to the catalog
-    unmatched: int = 0  # export items no catalog track matched
+    unmatched: int = 0  # export items no catalog file's track matched
     items: int = 0
+    new_tracks: pd.DataFrame | None = None  # library tracks to store with the memberships
 
     @property
     def match_rate(self) -> float:
@@ -63,15 +66,16 @@ def sample_playlists(path: Path) -> PlaylistData:
     return PlaylistData(playlists, memberships, 0, len(memberships))
 
 
-def export_playlists(path: Path, catalog: pd.DataFrame) -> PlaylistData:
-    """A privacy export's Playlist*.json, items matched to `catalog` by id or artist + title."""
-    from spotify_assets.lib.catalog.names import match_by_name
+def export_playlists(path: Path, known: pd.DataFrame) -> PlaylistData:
+    """A privacy export's Playlist*.json: every item that names a song is a member, matched to
+    a `known` track by id or artist + title, else a new library track (lib/catalog/library.py).
+    """
+    from spotify_assets.lib.catalog.library import resolve_library
     from spotify_assets.lib.playlists.export import read_playlist_export
 
     report = read_playlist_export(path)
-    items = report.items
-    matched = match_by_name(items, catalog) if len(items) else pd.Series(dtype=object)
-    items = items.assign(track_id=matched.to_numpy() if len(items) else [])
+    resolved = resolve_library(report.items, known, source_file=str(path))
+    items = report.items.reset_index(drop=True).assign(track_id=resolved.track_ids.to_numpy())
     found = items[items["track_id"].notna()]
     memberships = found[["playlist_id", "track_id", "position"]].drop_duplicates(
         ["playlist_id", "track_id"]
@@ -80,28 +84,101 @@ def export_playlists(path: Path, catalog: pd.DataFrame) -> PlaylistData:
     return PlaylistData(
         playlists,
         memberships.reset_index(drop=True),
-        int(items["track_id"].isna().sum()),
-        len(items),
+        resolved.items - resolved.in_catalog,
+        resolved.items,
+        resolved.new_tracks,
     )
+
+
+LIBRARY_FILE = "YourLibrary.json"
+
+
+@dataclass(frozen=True)
+class ExportParts:
+    """What a privacy export (folder or zip) holds, by the names Spotify gives its files."""
+
+    playlists: list[str]
+    library: str | None  # YourLibrary.json
+    history: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.playlists or self.library or self.history)
+
+
+def export_parts(path: Path) -> ExportParts:
+    """The playlist, library and streaming-history files of an export folder or zip (or the
+    one file `path` is)."""
+    from spotify_assets.lib.listening.exports import HISTORY_FILE
+    from spotify_assets.lib.playlists.export import PLAYLIST_FILE
+
+    path = Path(path)
+    if path.is_dir():
+        names = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist() if not n.endswith("/"))
+    else:
+        names = [path.name]
+    base = {n: PurePosixPath(n).name for n in names}
+    return ExportParts(
+        playlists=[n for n, b in base.items() if PLAYLIST_FILE.match(b)],
+        library=next((n for n, b in base.items() if b == LIBRARY_FILE), None),
+        history=[n for n, b in base.items() if HISTORY_FILE.match(b)],
+    )
+
+
+def _library_text(path: Path) -> tuple[str, str]:
+    """(label, text) of YourLibrary.json: the file, or the one in an export folder or zip."""
+    if path.is_dir() or zipfile.is_zipfile(path):
+        member = export_parts(path).library
+        if member is None:
+            raise PlaylistSourceError(f"{path}: no {LIBRARY_FILE} in this export")
+        if path.is_dir():
+            return str(path / member), (path / member).read_text("utf-8")
+        with zipfile.ZipFile(path) as archive:
+            return f"{path}!{member}", archive.read(member).decode("utf-8")
+    return str(path), path.read_text("utf-8")
+
+
+def liked_items(path: Path) -> pd.DataFrame:
+    """YourLibrary.json's liked songs as items (artist, title, album, track_id from the URI);
+    `path` is the file, or an export folder or zip holding it."""
+    try:
+        label, text = _library_text(Path(path))
+        path = Path(label)
+        tracks = json.loads(text)["tracks"]
+        if not isinstance(tracks, list):
+            raise TypeError("`tracks` is not a list")
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise PlaylistSourceError(
+            f"{path}: not a YourLibrary.json with a `tracks` list ({exc})"
+        ) from exc
+    rows = []
+    for t in tracks:
+        if not isinstance(t, dict):
+            continue
+        uri = str(t.get("uri") or "")
+        rows.append({
+            "artist": _text(t.get("artist")), "title": _text(t.get("track")),
+            "album": _text(t.get("album")),
+            "track_id": uri.removeprefix(URI_PREFIX) if uri.startswith(URI_PREFIX) else None,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(ITEM_FRAME), dtype=object)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def liked_from_library(path: Path) -> list[str]:
     """Track ids of YourLibrary.json's liked songs (entries without a track URI are skipped)."""
-    try:
-        tracks = json.loads(Path(path).read_text("utf-8"))["tracks"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PlaylistSourceError(
-            f"{path}: not a YourLibrary.json with a `tracks` list ({exc})"
-        ) from exc
-    return [
-        t["uri"].removeprefix(URI_PREFIX)
-        for t in tracks
-        if str(t.get("uri", "")).startswith(URI_PREFIX)
-    ]
+    return [t for t in liked_items(path)["track_id"] if t]
 
 
-def recent_from_history(folder: Path, days: int = 14) -> list[str]:
-    """Distinct tracks played (not skipped) in the last `days` days of an extended export."""
+def recent_items(folder: Path, days: int = 14) -> pd.DataFrame:
+    """Distinct tracks played (not skipped) in the last `days` days of an extended export, most
+    recent first, as items (artist, title, album, track_id)."""
     records: list[dict] = []
     files = sorted(Path(folder).glob("*.json")) if Path(folder).is_dir() else [Path(folder)]
     for file in files:
@@ -111,7 +188,7 @@ def recent_from_history(folder: Path, days: int = 14) -> list[str]:
             raise PlaylistSourceError(f"{file}: not a streaming-history JSON file ({exc})") from exc
     plays = pd.DataFrame(records)
     if plays.empty or "spotify_track_uri" not in plays:
-        return []
+        return pd.DataFrame(columns=list(ITEM_FRAME), dtype=object)
     plays = plays[plays["spotify_track_uri"].fillna("").str.startswith(URI_PREFIX)]
     plays = plays[
         ~plays.get("skipped", pd.Series(False, index=plays.index)).fillna(False).astype(bool)
@@ -119,7 +196,26 @@ def recent_from_history(folder: Path, days: int = 14) -> list[str]:
     ts = pd.to_datetime(plays["ts"], utc=True)
     recent = plays[ts >= ts.max() - timedelta(days=days)].assign(ts=ts)
     recent = recent.sort_values("ts", ascending=False)
-    return list(dict.fromkeys(recent["spotify_track_uri"].str.removeprefix(URI_PREFIX)))
+    recent = recent.drop_duplicates("spotify_track_uri")
+
+    def column(name: str) -> list:
+        values = recent[name] if name in recent else pd.Series(None, index=recent.index)
+        return [_text(v) for v in values]
+
+    return pd.DataFrame(
+        {
+            "artist": column("master_metadata_album_artist_name"),
+            "title": column("master_metadata_track_name"),
+            "album": column("master_metadata_album_album_name"),
+            "track_id": recent["spotify_track_uri"].str.removeprefix(URI_PREFIX).tolist(),
+        },
+        dtype=object,
+    )
+
+
+def recent_from_history(folder: Path, days: int = 14) -> list[str]:
+    """Distinct tracks played (not skipped) in the last `days` days of an extended export."""
+    return recent_items(folder, days)["track_id"].tolist()
 
 
 def ids_from_csv(path: Path) -> list[str]:

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,28 @@ from psycopg import sql
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
+
+
+Merge = Literal["replace", "known", "missing"]
+
+
+def _merged(table: str, column: str, merge: Merge, empty_is_null: bool) -> sql.Composable:
+    """The value ON CONFLICT DO UPDATE gives `column`, per the merge rule (see `copy_upsert`)."""
+    ident = sql.Identifier
+    new = sql.SQL("EXCLUDED.{}").format(ident(column))
+    old = sql.SQL("{}.{}").format(ident(table), ident(column))
+    if empty_is_null:
+        new = sql.SQL("NULLIF({}, '{{}}')").format(new)
+        old = sql.SQL("NULLIF({}, '{{}}')").format(old)
+    if merge == "known":
+        value = sql.SQL("COALESCE({}, {})").format(new, old)
+    elif merge == "missing":
+        value = sql.SQL("COALESCE({}, {})").format(old, new)
+    else:
+        value = sql.SQL("EXCLUDED.{}").format(ident(column))
+    if empty_is_null and merge != "replace":
+        value = sql.SQL("COALESCE({}, EXCLUDED.{})").format(value, ident(column))
+    return value
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,8 @@ def copy_upsert(
     compare: Sequence[str] | None = None,
     update: bool = True,
     touch: str | None = "updated_at",
+    merge: Merge = "replace",
+    empty_as_null: Sequence[str] = (),
 ) -> UpsertCounts:
     """Merge `frame` into `table` by `key`; runs inside the caller's transaction.
 
@@ -142,6 +167,11 @@ def copy_upsert(
     non-key columns) differs; `touch` names a timestamp column set to now() on rewrite.
     Without `update`, existing rows are left alone (insert-only). Keys must be unique
     within `frame`.
+
+    `merge` says how an existing row's fields combine with the new ones: "replace" (the new
+    row wins), "known" (a new value wins unless it is null: a later source never wipes what an
+    earlier one knew) or "missing" (stored values win; new ones only fill nulls).
+    `empty_as_null` names array columns whose empty array counts as null for that purpose.
     """
     if frame.empty:
         return UpsertCounts()
@@ -174,13 +204,15 @@ def copy_upsert(
     if update:
         non_key = [c for c in columns if c not in key]
         compare = list(compare or non_key)
-        assignments = [sql.SQL("{0} = EXCLUDED.{0}").format(ident(c)) for c in non_key]
+        value = {c: _merged(table, c, merge, c in empty_as_null) for c in non_key}
+        assignments = [sql.SQL("{} = {}").format(ident(c), value[c]) for c in non_key]
         if touch:
             assignments.append(sql.SQL("{} = now()").format(ident(touch)))
+        # rewrite only when the merged row differs from the stored one
         conflict = sql.SQL("DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})").format(
             sql.SQL(", ").join(assignments),
             sql.SQL(", ").join(sql.SQL("{}.{}").format(ident(table), ident(c)) for c in compare),
-            sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(ident(c)) for c in compare),
+            sql.SQL(", ").join(value[c] for c in compare),
         )
     else:
         conflict = sql.SQL("DO NOTHING")

@@ -169,10 +169,12 @@ class PlayJoinRepository:
     def catalog(self) -> pd.DataFrame:
         """The catalog as `join_plays` wants it."""
         rows = self.conn.execute(
-            f"SELECT track_id, name, artists, popularity, ({_HAS_FEATURES}) FROM tracks"
+            f"SELECT track_id, name, artists, popularity, ({_HAS_FEATURES}), source_format "
+            "FROM tracks"
         ).fetchall()
         return pd.DataFrame(
-            rows, columns=["track_id", "name", "artists", "popularity", "has_features"]
+            rows,
+            columns=["track_id", "name", "artists", "popularity", "has_features", "source_format"],
         )
 
     def upsert(self, frame: pd.DataFrame) -> UpsertCounts:

@@ -3,7 +3,9 @@
 Plays, settings, history cursors, quarantined rows, retrains and model runs are keyed by the
 listener; playlists, candidate lists and match results by their owner. Shared, non-personal
 facts stay: catalog tracks and their features, catalog playlists, and which catalog track a
-play key joins to (a play key that no remaining play uses is dropped with them).
+play key joins to (a play key that no remaining play uses is dropped with them). Library tracks
+(songs only a person's library named) go with the last person whose playlists, candidates or
+plays refer to them: together they would tell what that person has.
 """
 
 from __future__ import annotations
@@ -36,4 +38,16 @@ def forget(conn: psycopg.Connection, user: str) -> dict[str, int]:
         counts["play_joins"] = conn.execute(
             "DELETE FROM play_joins j WHERE NOT EXISTS (SELECT FROM plays p WHERE p.play_key = j.play_key)"
         ).rowcount
+        counts["library_tracks"] = conn.execute(_UNUSED_LIBRARY_TRACKS).rowcount
     return counts
+
+
+# Library tracks nobody's playlists, candidate lists or plays (through their joins) use any
+# more; their analyses, embeddings and emotions cascade.
+_UNUSED_LIBRARY_TRACKS = """
+    DELETE FROM tracks t
+    WHERE t.source_format = 'library'
+      AND NOT EXISTS (SELECT FROM playlist_tracks m WHERE m.track_id = t.track_id)
+      AND NOT EXISTS (SELECT FROM candidates c WHERE c.track_id = t.track_id)
+      AND NOT EXISTS (SELECT FROM play_joins j WHERE j.catalog_track_id = t.track_id)
+      AND NOT EXISTS (SELECT FROM plays p WHERE p.track_id = t.track_id)"""

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 import psycopg
 
-from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
 FEATURE_COLUMNS = list(AUDIO_FEATURES)
+_HAS_FEATURES = " AND ".join(f"t.{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
 TRACK_COLUMNS = [
     "track_id",
     "name",
@@ -37,9 +38,12 @@ class TrackRepository:
         self.conn = conn
 
     def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
-        """Insert new tracks, rewrite those whose row_hash changed, leave the rest alone.
+        """Insert new tracks, merge into those whose row_hash changed, leave the rest alone.
 
-        Stored hashes are read first, so an unchanged reload sends no rows to the server.
+        A merge is field by field: a value the file has replaces the stored one, a value it
+        lacks (null, no artists) never wipes it, so a features-only file keeps the genre,
+        popularity and release date another source gave. Stored hashes are read first, so an
+        unchanged reload sends no rows to the server.
         """
         self.conn.execute("LOCK TABLE tracks IN SHARE ROW EXCLUSIVE MODE")
         stored = dict(
@@ -50,9 +54,45 @@ class TrackRepository:
         )
         changed = frame[frame["track_id"].map(stored) != frame["row_hash"]]
         counts = copy_upsert(
-            self.conn, "tracks", changed[TRACK_COLUMNS], key=["track_id"], compare=["row_hash"]
-        )
+            self.conn, "tracks", changed[TRACK_COLUMNS], key=["track_id"], compare=["row_hash"],
+            merge="known", empty_as_null=("artists",),
+        )  # fmt: skip
         return counts + UpsertCounts(unchanged=len(frame) - len(changed))
+
+    def add_missing(self, frame: pd.DataFrame) -> UpsertCounts:
+        """Insert tracks the table lacks; for tracks it has, only fill fields it lacks.
+
+        For what a person's library says about a song (name, artists, album): a catalog's row
+        for the same id stays as it is, source included.
+        """
+        columns = [c for c in TRACK_COLUMNS if c in frame.columns]
+        return copy_upsert(
+            self.conn, "tracks", frame[columns], key=["track_id"],
+            merge="missing", empty_as_null=("artists",),
+        )  # fmt: skip
+
+    def coverage(self, track_ids: Sequence[str | None], bundle_hash: str) -> tuple[int, ...]:
+        """Of `track_ids` (one per item, repeats and None allowed): (items, with a track row,
+        from a catalog file, with the bundle's vector, with audio features)."""
+        return self.conn.execute(
+            f"""SELECT count(*), count(t.track_id),
+                       count(t.track_id) FILTER (WHERE t.source_format <> 'library'),
+                       count(e.track_id), count(*) FILTER (WHERE {_HAS_FEATURES})
+                FROM unnest(%s::text[]) AS i(track_id)
+                LEFT JOIN tracks t ON t.track_id = i.track_id
+                LEFT JOIN track_embeddings e
+                       ON e.track_id = i.track_id AND e.bundle_hash = %s""",
+            (list(track_ids), bundle_hash),
+        ).fetchone()
+
+    def sources(self, track_ids: Sequence[str]) -> dict[str, str]:
+        """track id → source_format ("library" for tracks only a person's library named)."""
+        return dict(
+            self.conn.execute(
+                "SELECT track_id, source_format FROM tracks WHERE track_id = ANY(%s)",
+                (list(track_ids),),
+            )
+        )
 
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM tracks").fetchone()[0]

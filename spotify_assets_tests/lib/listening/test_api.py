@@ -88,7 +88,8 @@ def test_ingest_recent_stores_plays_features_and_cursor(db):
             first = ingest_recent(db, client, rb, user_id="u")
             assert (first.plays, first.inserted, first.features_fetched) == (30, 30, 20)
             coverage = refresh_joins(db, "u")  # the empty catalog joins nothing; features do
-            assert (coverage.with_features, coverage.none) == (20, 30)
+            assert (coverage.with_features, coverage.by_id + coverage.by_name) == (20, 0)
+            assert (coverage.library, coverage.none) == (30, 0)  # named songs: library tracks
             assert _state(db, "u") == (30, str(first.cursor_after), 20)
 
             second = ingest_recent(db, client, rb, user_id="u")  # nothing new since the cursor

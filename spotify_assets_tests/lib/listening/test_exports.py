@@ -81,7 +81,9 @@ def test_sample_history_counts_and_start_times(db, sample):
 
 def test_plays_without_catalog_are_kept_and_marked(db, sample):
     report = import_history(db, sample.history_dir)
-    assert refresh_joins(db, "me").none == report.plays
+    coverage = refresh_joins(db, "me")
+    assert coverage.by_id + coverage.by_name == 0  # no catalog: every play is a library track
+    assert coverage.library == report.plays and coverage.none == 0
     with db.connect() as conn:
         assert PlayRepository(conn).count("me") == report.plays
         assert not PlayRepository(conn).load("me")["has_features"].any()

@@ -51,7 +51,8 @@ def test_basic_export_counts_and_reimport(db, shared_data):
     assert report.episodes == report.audiobooks == report.bad_rows == 0
     assert report.by_source == {"basic_export": len(distinct)}
     joined = refresh_joins(db, "listener_b")
-    assert joined.by_id == joined.by_name == 0 and joined.none == len(distinct)  # empty catalog
+    assert joined.by_id == joined.by_name == 0  # empty catalog: every named play is a library
+    assert joined.library == len(distinct) and joined.none == 0  # track
 
     again = import_history(db, _basic_dir(shared_data), user_id="listener_b")
     assert again.inserted == 0
@@ -94,7 +95,7 @@ def test_join_rates_against_tidytuesday(db, shared_data):
     assert rates["b"]["by_name"] > 0
     assert rates["d"]["by_id"] + rates["d"]["by_name"] > 0
     for join in rates.values():
-        assert join["by_id"] + join["by_name"] + join["none"] == join["plays"]
+        assert join["by_id"] + join["by_name"] + join["library"] + join["none"] == join["plays"]
         assert join["with_features"] <= join["by_id"] + join["by_name"]
     with db.connect() as conn:
         stored = dict(

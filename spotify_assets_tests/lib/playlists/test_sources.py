@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from spotify_assets.lib.catalog import load_catalog
+from spotify_assets.lib.catalog.library import library_track_id
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
     PlaylistSourceError,
@@ -83,9 +84,14 @@ def test_export_playlists_match_by_uri_and_by_artist_and_title(tmp_path, db, cat
     data = export_playlists(path, frame)
     assert data.items == 3 and data.unmatched == 1
     assert data.match_rate == pytest.approx(2 / 3)
-    assert data.memberships["track_id"].tolist() == rows.track_id.iloc[:2].tolist()
+    # the unknown song is a member too, as a library track named by its artist + title
+    library_id = library_track_id("Nobody", "Not In The Catalog")
+    assert data.memberships["track_id"].tolist() == [*rows.track_id.iloc[:2], library_id]
     report = store_playlists(db, data, "me", "export")
-    assert report.memberships == 2 and report.match_rate == pytest.approx(0.6667, abs=1e-4)
+    assert report.memberships == 3 and report.match_rate == pytest.approx(0.6667, abs=1e-4)
+    assert report.library_tracks_added == 1 and report.tracks_not_in_catalog == 0
+    with db.connect() as conn:
+        assert TrackRepository(conn).sources([library_id]) == {library_id: "library"}
 
 
 def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
@@ -105,8 +111,8 @@ def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
         csv, index=False
     )
     assert ids_from_csv(csv) == [ids[0], ids[1], "nope"]
-    stored, unknown = store_candidates(db, "me", "file", ids_from_csv(csv))
-    assert (stored, unknown) == (2, 1)
+    report = store_candidates(db, "me", "file", ids_from_csv(csv))
+    assert (report.stored, report.not_in_catalog) == (2, 1)  # an unknown id names no song
     store_candidates(db, "me", "file", ids[5:8])  # replacing the list, not appending
     with db.connect() as conn:
         assert CandidateRepository(conn).track_ids("me", "file") == ids[5:8]

@@ -1,0 +1,167 @@
+"""Library tracks: songs a person's library names that no catalog file has (real Postgres)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from spotify_assets.lib.catalog import load_catalog
+from spotify_assets.lib.catalog.library import (
+    KNOWN_COLUMNS,
+    LIBRARY_FORMAT,
+    library_track_id,
+    resolve_library,
+)
+from spotify_assets.lib.playlists.export import read_playlist_export
+from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
+from spotify_assets.lib.playlists.sources import export_playlists, liked_items
+from spotify_assets.lib.store.playlists import PlaylistRepository
+from spotify_assets.lib.store.tracks import TRACK_COLUMNS, TrackRepository
+
+
+def _catalog_row(track_id: str, **values) -> dict:
+    row = {c: None for c in TRACK_COLUMNS}
+    row.update(track_id=track_id, name="Song", artists=["Band"], source_format="test",
+               source_file="t.csv", row_hash=f"h-{track_id}-{sorted(values.items())}")  # fmt: skip
+    row.update(values)
+    return row
+
+
+def _known(db) -> pd.DataFrame:
+    with db.connect() as conn:
+        return TrackRepository(conn).frame(KNOWN_COLUMNS)
+
+
+def test_library_ids_are_stable_and_ignore_spelling():
+    one = library_track_id("Beyoncé feat. Jay-Z", "Halo - Remastered 2011")
+    assert one == library_track_id("beyonce", "HALO")
+    assert one.startswith("lib:") and len(one) == 4 + 16
+    assert library_track_id("Beyoncé", "Halo") != library_track_id("Beyoncé", "Formation")
+    assert library_track_id("", "Halo") is None and library_track_id("Band", None) is None
+
+
+def test_every_named_song_gets_a_track_and_a_second_pass_adds_nothing(db):
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([_catalog_row("a" * 22, name="Known Song",
+                                                                artists=["Known Band"])]))  # fmt: skip
+    items = pd.DataFrame(
+        [
+            {"artist": "x", "title": "y", "album": None, "track_id": "a" * 22},  # by id
+            {"artist": "Known Band", "title": "Known Song (Live)", "album": None,
+             "track_id": None},  # by artist + title
+            {"artist": "New Artist", "title": "New Song", "album": "LP", "track_id": "b" * 22},
+            {"artist": "Old Export", "title": "No Uri", "album": None, "track_id": None},
+            {"artist": None, "title": None, "album": None, "track_id": "c" * 22},  # nothing
+        ]
+    )  # fmt: skip
+    first = resolve_library(items, _known(db), "Playlist1.json")
+    assert first.track_ids.tolist() == [
+        "a" * 22, "a" * 22, "b" * 22, library_track_id("Old Export", "No Uri"), None,
+    ]  # fmt: skip
+    assert (first.in_catalog, first.from_library, first.unnamed) == (2, 2, 1)
+    new = first.new_tracks.set_index("track_id")
+    assert new.loc["b" * 22, ["name", "album_name"]].tolist() == ["New Song", "LP"]
+    assert new.loc["b" * 22, "artists"] == ["New Artist"]
+    assert set(new["source_format"]) == {LIBRARY_FORMAT}
+    for column in ("energy", "valence", "genre", "popularity"):  # nothing invented
+        assert column not in new.columns
+    with db.connect() as conn, conn.transaction():
+        assert TrackRepository(conn).add_missing(first.new_tracks).inserted == 2
+
+    again = resolve_library(items, _known(db), "Playlist1.json")
+    assert again.track_ids.tolist() == first.track_ids.tolist()
+    assert again.new_tracks.empty and (again.in_catalog, again.from_library) == (2, 2)
+    stored = _known(db).set_index("track_id")
+    assert stored.loc["a" * 22, "source_format"] == "test"  # the catalog's row is untouched
+
+
+def test_a_later_source_fills_gaps_and_never_wipes_a_known_value(db):
+    track = "d" * 22
+    full = _catalog_row(track, genre="rap", release_date="2001-02-03", release_year=2001,
+                        popularity=70, energy=0.5)  # fmt: skip
+    features_only = _catalog_row(track, energy=0.9, valence=0.2)  # no genre, year, popularity
+    with db.connect() as conn, conn.transaction():
+        repo = TrackRepository(conn)
+        repo.upsert(pd.DataFrame([full]))
+        assert repo.upsert(pd.DataFrame([features_only])).updated == 1
+        repo.add_missing(
+            pd.DataFrame([{"track_id": track, "name": "Other Spelling", "artists": [],
+                           "album_name": "An Album", "source_format": LIBRARY_FORMAT,
+                           "source_file": "YourLibrary.json", "row_hash": "lib"}])
+        )  # fmt: skip
+        row = repo.frame().set_index("track_id").loc[track]
+    assert (row["genre"], row["release_year"], row["popularity"]) == ("rap", 2001, 70)
+    assert (row["energy"], row["valence"]) == (0.9, 0.2)  # the new file's values win
+    assert row["name"] == "Song" and row["artists"] == ["Band"]  # the library never overwrites
+    assert row["album_name"] == "An Album"  # ... it only fills what was missing
+    assert row["source_format"] == "test"
+
+
+def test_liked_songs_become_candidates_even_outside_the_catalog(db, tmp_path):
+    library = tmp_path / "YourLibrary.json"
+    library.write_text(
+        '{"tracks": [{"artist": "A", "album": "B", "track": "C", "uri": "spotify:track:'
+        + "e" * 22
+        + '"}, {"artist": "D", "album": "E", "track": "F", "uri": ""}, {"bad": 1}]}'
+    )
+    items = liked_items(library)
+    report = store_candidates(db, "me", "liked", items)
+    assert (report.stored, report.library_tracks_added, report.in_catalog) == (2, 2, 0)
+    assert store_candidates(db, "me", "liked", items).library_tracks_added == 0
+
+
+@pytest.mark.parametrize("listener", ["listener_e_full_export", "listener_f_full_export"])
+def test_a_real_export_is_stored_whole(db, shared_data, listener):
+    """Every playlist item and liked song of a real export has a track row, though the catalog
+    (TidyTuesday) knows only a minority of them; importing again adds nothing."""
+    export = shared_data / "exports" / listener
+    load_catalog(db, shared_data / "tidytuesday" / "spotify_songs.parquet")
+    items = read_playlist_export(export).items
+    data = export_playlists(export, _known(db))
+    assert data.items == len(items) and data.match_rate < 0.6  # most songs: not in the catalog
+    stored = store_playlists(db, data, "listener", "export")
+    expected = len(
+        items.assign(
+            key=[library_track_id(a, t) for a, t in zip(items.artist, items.title, strict=True)]
+        ).drop_duplicates(["playlist_id", "key"])
+    )  # one member per song and playlist (ids may merge a few near-identical spellings)
+    assert stored.tracks_not_in_catalog == 0
+    assert stored.memberships >= 0.97 * expected and stored.library_tracks_added > 0
+    with db.connect() as conn:
+        _, members = PlaylistRepository(conn).frames("listener")
+    assert set(members["track_id"]) <= set(_known(db)["track_id"])
+
+    liked_songs = liked_items(export / "YourLibrary.json")
+    liked = store_candidates(db, "listener", "liked", liked_songs)
+    assert liked.not_in_catalog == 0  # two spellings of one song are one candidate:
+    assert 0.97 * liked_songs["track_id"].nunique() <= liked.stored <= len(liked_songs)
+
+    again = store_playlists(db, export_playlists(export, _known(db)), "listener", "export")
+    assert (again.library_tracks_added, again.memberships_written) == (0, 0)
+    assert store_candidates(db, "listener", "liked", liked_songs).library_tracks_added == 0
+
+
+def test_a_library_track_is_described_from_what_is_known_and_again_once_features_arrive(db):
+    from spotify_assets.lib.analyses.update import update_track_analyses
+    from spotify_assets.lib.store.analyses import AnalysisRepository
+
+    items = pd.DataFrame([{"artist": "Ana Tijoux", "title": "1977", "album": "1977",
+                           "track_id": "f" * 22}])  # fmt: skip
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).add_missing(resolve_library(items, _known(db), "x").new_tracks)
+    assert update_track_analyses(db).written == 1
+    with db.connect() as conn:
+        [(_, description)] = AnalysisRepository(conn).descriptions()
+    assert description.startswith("1977 by Ana Tijoux (album: 1977)")
+    assert not any(ch.isdigit() for ch in description.replace("1977", ""))  # no invented number
+    assert update_track_analyses(db).written == 0
+
+    features = _catalog_row("f" * 22, name="1977", artists=["Ana Tijoux"], energy=0.8,
+                            valence=0.4, tempo=95.0)  # fmt: skip
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([features]))
+    assert update_track_analyses(db).written == 1  # re-described once, with its features
+    assert update_track_analyses(db).written == 0
+    with db.connect() as conn:
+        [(_, description)] = AnalysisRepository(conn).descriptions()
+    assert "(0.80)" in description and "95 BPM" in description
