@@ -27,6 +27,34 @@ def cli(env, *args):
     )
 
 
+def test_demo_passes_format_to_the_load_catalog_job():
+    """`demo --catalog FILE --format NAME` launches load_catalog with that format, in run
+    config the job accepts (checked against its config schema, without running it)."""
+    import dagster as dg
+
+    from spotify_assets.cli import build_parser
+    from spotify_assets.cli.runtime import catalog_run_config
+    from spotify_assets.definitions import defs
+
+    args = build_parser().parse_args(["demo", "--catalog", "dump.csv", "--format", "spotify_api"])
+    config = catalog_run_config(args.catalog, args.format)
+    assert config == {
+        "ops": {"catalog_tracks": {"config": {"path": "dump.csv", "format": "spotify_api"}}}
+    }
+    dg.validate_run_config(defs().resolve_job_def("load_catalog"), config)
+    assert build_parser().parse_args(["demo"]).format == "auto"
+
+
+@pytest.mark.parametrize("command", [["demo", "--catalog", "x.csv"], ["catalog", __file__]])
+def test_an_unknown_format_is_refused_before_any_job_starts(command, capsys):
+    from spotify_assets.cli import main
+
+    assert main([*command, "--format", "xml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown catalog format 'xml'; use auto or one of: ")
+    assert "spotify_api" in err and err.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
     catalog = tmp_path / "small.csv"

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="materialize the pipeline on the generated sample")
     demo.add_argument("--catalog", help="load this catalog file instead of the sample")
+    demo.add_argument(
+        "--format", default="auto", help="the catalog's format: auto (from the columns) or a name"
+    )
     demo.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
     demo.add_argument(
         "--export",

@@ -13,10 +13,12 @@ from pathlib import Path
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import (
     REPO_ROOT,
+    catalog_run_config,
     dagster_env,
     dagster_instance,
     launch,
     resources,
+    unknown_format,
 )
 
 
@@ -107,11 +109,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if not Path(args.path).exists():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
-    config = {"path": str(Path(args.path).resolve()), "format": args.format}
+    if why := unknown_format(args.format):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    config = catalog_run_config(str(Path(args.path).resolve()), args.format)
     with dagster_instance() as instance:
-        run = launch(
-            "load_catalog", instance, run_config={"ops": {"catalog_tracks": {"config": config}}}
-        )
+        run = launch("load_catalog", instance, run_config=config)
     if not run.success:
         return run.report_failure(f"loading {args.path}")
     for line in step_lines(run.metadata(), ["catalog_tracks", "track_analyses"]):

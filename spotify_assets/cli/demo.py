@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from spotify_assets.cli.matching import sort_songs
 from spotify_assets.cli.reports import step_lines
-from spotify_assets.cli.runtime import dagster_instance, launch, resources
+from spotify_assets.cli.runtime import (
+    catalog_run_config,
+    dagster_instance,
+    launch,
+    resources,
+    unknown_format,
+)
 
 SEED_QUERIES = (
     "sad acoustic songs for a rainy day",
@@ -19,6 +26,9 @@ BUNDLE_STEPS = ["track_embeddings", "search_index", "search_evaluation"]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if why := unknown_format(args.format):
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     from spotify_assets.defs.partitions import ensure_bundle_partition
     from spotify_assets.lib.bundles import load_bundles
     from spotify_assets.lib.sample import LABEL, ensure_sample
@@ -39,12 +49,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         db = r.database.get()
         print(f"spotify_assets demo\n  data home: {home}\n  database:  {r.database.where()}")
         print(f"  catalog:   {source}" + ("" if args.catalog else f"\n             ({LABEL})"))
+        if args.format != "auto":
+            print(f"  format:    {args.format}")
         print(f"  bundle:    {bundle.name} ({bundle.hash}, {bundle.embedding.model})")
         with dagster_instance() as instance:
+            # quiet: a refused file is said once below, not inside Dagster's stack traces
             loaded = launch(
-                "load_catalog", instance, log_level="INFO",
-                run_config={"ops": {"catalog_tracks": {"config": {"path": source}}}},
-            )  # fmt: skip
+                "load_catalog", instance, run_config=catalog_run_config(source, args.format)
+            )
             if not loaded.success:
                 return loaded.report_failure("the demo run")
             ensure_bundle_partition(instance, bundle.hash)

@@ -13,9 +13,10 @@ Metadata = Mapping[str, Any]
 
 
 def _catalog(m: Metadata) -> str:
+    coerced = f", coerced {m['coerced']}" if m.get("coerced") else ""
     return (
         f"loaded {m.get('loaded')}, unchanged {m.get('unchanged')}, "
-        f"duplicates {m.get('duplicates')}, quarantined {m.get('quarantined')}"
+        f"duplicates {m.get('duplicates')}, quarantined {m.get('quarantined')}{coerced}"
     )
 
 

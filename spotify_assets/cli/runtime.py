@@ -129,6 +129,20 @@ def resources(*keys: str) -> Iterator[Any]:
         yield built
 
 
+def catalog_run_config(path: str, fmt: str = "auto") -> dict:
+    """Run config of the `load_catalog` job (and `refresh_catalog`) for one file and format."""
+    return {"ops": {"catalog_tracks": {"config": {"path": path, "format": fmt}}}}
+
+
+def unknown_format(fmt: str) -> str | None:
+    """Why `--format` names no catalog format, or None: said before any job starts."""
+    from spotify_assets.lib.catalog.formats import FORMATS
+
+    if fmt == "auto" or fmt in FORMATS:
+        return None
+    return f"unknown catalog format {fmt!r}; use auto or one of: {', '.join(FORMATS)}"
+
+
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 

@@ -50,7 +50,12 @@ TRACKS = table(
     _col("name", "text", "Track title.", nullable=False),
     _col("artists", "text[]", "Artist names, in credit order.", nullable=False),
     _col("album_name", "text", "Album title."),
-    _col("genre", "text", "Genre from the catalog file (subgenre in `subgenre`)."),
+    _col(
+        "genre", "text", "Genres from the catalog file, joined with ';' (subgenre in `subgenre`)."
+    ),
+    _col(
+        "genres", "text[]", "Each genre on its own (generated from `genre`); a filter matches any."
+    ),
     _col("release_year", "integer", "Year of release."),
     _col("popularity", "integer", "Spotify popularity, 0-100."),
     _col("danceability", "double precision", "Audio feature, 0-1."),

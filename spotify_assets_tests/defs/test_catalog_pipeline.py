@@ -88,6 +88,24 @@ def test_rejected_source_fails_the_run_with_the_reason(database_url, instance, t
     assert "unknown catalog format" in failure.error.message
 
 
+def test_the_format_config_reaches_the_loader_and_coercions_are_reported(
+    database_url, instance, catalog
+):
+    path, frame = catalog
+    refused = run(database_url, instance, path, format="spotify_api")
+    assert not refused.success
+    message = refused.failure_data_for_node("catalog_tracks").error.message
+    assert "format spotify_api" in message and "lacks: id, name, artists_names" in message
+    frame = frame.astype(str)
+    frame.loc[[1, 2, 3], "popularity"] = "n/a"
+    frame.to_csv(path, index=False)
+    result = run(database_url, instance, path, format="sample")
+    assert result.success
+    tracks = meta(result, "catalog_tracks")
+    assert (tracks["loaded"], tracks["quarantined"], tracks["coerced"]) == (300, 0, 3)
+    assert tracks["coerced_fields"] == {"popularity": 3}
+
+
 def test_too_many_quarantined_rows_block_downstream(database_url, instance, catalog):
     path, frame = catalog
     frame = frame.astype(str)

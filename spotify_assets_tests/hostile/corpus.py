@@ -1034,14 +1034,18 @@ def _bad_share(share: float) -> Callable[[list[dict]], set[int]]:
     return mutate
 
 
-def _frame_cell(index: int, column: str, value: Any) -> Callable[[pd.DataFrame], set[int]]:
+def _frame_cell(
+    index: int, column: str, value: Any, bad: bool = True
+) -> Callable[[pd.DataFrame], set[int]]:
+    """Set one cell; `bad`: the row must be quarantined (else kept, the value coerced)."""
+
     def mutate(frame: pd.DataFrame) -> set[int]:
         if isinstance(value, float | int) and not isinstance(value, bool):
             frame[column] = frame[column].astype("float64" if isinstance(value, float) else "int64")
         else:
             frame[column] = frame[column].astype(object)
         frame.at[index, column] = value
-        return {index}
+        return {index} if bad else set()
 
     return mutate
 
@@ -1079,8 +1083,9 @@ def catalog_cases(base: Base) -> list[Case]:
     ]:  # fmt: skip
         cases.append(catalog_row_case(base, f"energy {label}", _cell(3, "energy", value)))
     cases.append(catalog_row_case(base, "energy -0", _cell_ok(3, "energy", "-0")))
-    cases.append(catalog_row_case(base, "duration_ms 1e400", _cell(4, "duration_ms", "1e400")))
-    cases.append(catalog_row_case(base, "duration_ms -0", _cell(4, "duration_ms", "-0")))
+    # duration_ms is optional: an unreadable value is stored as null and the row is kept
+    cases.append(catalog_row_case(base, "duration_ms 1e400", _cell_ok(4, "duration_ms", "1e400")))
+    cases.append(catalog_row_case(base, "duration_ms -0", _cell_ok(4, "duration_ms", "-0")))
     cases.append(catalog_row_case(base, "tempo Infinity", _cell(4, "tempo", "Infinity")))
     cases.append(catalog_row_case(base, "key 1e300", _cell(4, "key", "1e300")))
     for label, column, value in [
@@ -1119,7 +1124,7 @@ def catalog_cases(base: Base) -> list[Case]:
         parquet_case(base, "clean", lambda f: set()),
         parquet_case(base, "energy inf", _frame_cell(2, "energy", math.inf)),
         parquet_case(base, "energy NaN", _frame_cell(2, "energy", math.nan)),
-        parquet_case(base, "duration_ms 2**62", _frame_cell(2, "duration_ms", 2**62)),
+        parquet_case(base, "duration_ms 2**62", _frame_cell(2, "duration_ms", 2**62, bad=False)),
         parquet_case(base, "NUL in track_name", _frame_cell(2, "track_name", "a\x00b")),
         parquet_case(base, "1 MB artist", _frame_cell(2, artists, "a" * MB)),
         parquet_case(base, "artists as lists, threshold 5%", _list_column(artists), 0.05, True),

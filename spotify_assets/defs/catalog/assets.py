@@ -6,7 +6,7 @@ from pydantic import Field
 from spotify_assets.defs import tables
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.catalog import QuarantineRatioError, load_catalog
+from spotify_assets.lib.catalog import FORMATS, QuarantineRatioError, load_catalog
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.tracks import TrackRepository
 from spotify_assets.settings import home_dir, settings
@@ -22,7 +22,7 @@ class CatalogConfig(dg.Config):
     )
     format: str = Field(
         default="auto",
-        description="auto | kaggle_114k | kaggle_114k_sample | kaggle_600k | tidytuesday | sample",
+        description="auto (detected from the columns) | " + " | ".join(FORMATS),
     )
     max_quarantine_ratio: float = Field(
         default=0.05, description="Fail the blocking check when more rows than this are rejected."
@@ -70,8 +70,11 @@ def catalog_tracks(
         stored = TrackRepository(conn).count()
     context.log.info(
         f"catalog: {report.inserted} new, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.duplicates} duplicate ids, {report.quarantined} quarantined"
+        f"{report.duplicates} duplicate ids, {report.quarantined} quarantined, "
+        f"{report.coerced} kept with a value coerced"
     )
+    for example in report.coerced_examples:
+        context.log.info(f"coerced: {example}")
     return dg.MaterializeResult(
         metadata={
             "source": source,
@@ -85,6 +88,8 @@ def catalog_tracks(
             "duplicates": report.duplicates,
             "quarantined": report.quarantined,
             "quarantine_reasons": dg.MetadataValue.json(report.reasons),
+            "coerced": report.coerced,
+            "coerced_fields": dg.MetadataValue.json(report.coerced_fields),
             "playlists_written": report.playlists_written,
             "memberships_written": report.memberships_written,
             "rows_per_second": round(report.rows_read / max(report.seconds, 1e-9)),

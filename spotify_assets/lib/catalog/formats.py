@@ -2,7 +2,9 @@
 
 Each format maps its own column names onto the canonical track fields used by the `tracks`
 table. A format is recognised by its signature columns; it is loadable only if all of its
-required columns are present.
+required columns are present; a file that fits none is refused naming, per format, what it
+lacks. Every format also reads a bare release year column (`YEAR_COLUMNS`) for rows without a
+readable release date: many exports carry only the year.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from spotify_assets.lib.features import AUDIO_FEATURES
 
 FEATURES = AUDIO_FEATURES
 _SAME = {name: name for name in FEATURES}
+# A bare release year, taken by every format (first found wins); `release_year` is canonical.
+YEAR_COLUMNS = ("release_year", "year")
+_SHOWN_COLUMNS = 30  # of the file's own columns, in a refusal
+_SHOWN_MISSING = 8  # missing columns named per format, in a refusal
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,8 @@ class CatalogFormat:
     signature: frozenset[str]
     required: Mapping[str, str]  # source column -> canonical field
     optional: Mapping[str, str] = field(default_factory=dict)
-    # how the artists column is written: "list" (['A', 'B'] or ["A"]), "semicolon", "single"
+    # how the artists column is written: "list" (['A', 'B'] or ["A"]), "semicolon", "single",
+    # "comma" (a list literal, a parquet list, or `A, B`)
     artists_style: str | None = None
     # source columns describing a playlist membership per row (TidyTuesday)
     playlist_columns: Mapping[str, str] = field(default_factory=dict)
@@ -32,6 +39,11 @@ class CatalogFormat:
     @property
     def columns(self) -> dict[str, str]:
         return {**self.required, **self.optional}
+
+    @property
+    def required_fields(self) -> frozenset[str]:
+        """Canonical fields a row must have a value for (others are coerced, never refused)."""
+        return frozenset(self.required.values())
 
     def missing(self, columns: Iterable[str]) -> list[str]:
         present = set(columns)
@@ -63,7 +75,7 @@ FORMATS: dict[str, CatalogFormat] = {
         ),
         CatalogFormat(
             name="kaggle_114k_sample",
-            description="Kaggle 114K variant with primary_genre and no artists column",
+            description="the Kaggle 114K sample layout: track_genre named primary_genre, no artists",
             signature=frozenset({"track_id", "primary_genre"}),
             required={
                 "track_id": "track_id",
@@ -140,42 +152,78 @@ FORMATS: dict[str, CatalogFormat] = {
             },
             artists_style="list",
         ),
+        CatalogFormat(
+            name="spotify_api",
+            description="a Spotify Web API dump: one row per track object, album and artist "
+            "fields flattened (artists_names, artist_genres, album_release_date)",
+            signature=frozenset({"id", "name", "artists_names"}),
+            required={"id": "track_id", "name": "name", "artists_names": "artists"},
+            optional={
+                "artist_genres": "genre",
+                "album_name": "album_name",
+                "album_id": "album_id",
+                "album_release_date": "release_date",
+                "popularity": "popularity",
+                "duration_ms": "duration_ms",
+                "explicit": "explicit",
+                "time_signature": "time_signature",
+                **_SAME,  # audio features: the endpoint closed in 2024, most dumps lack them
+            },
+            artists_style="comma",
+        ),
     ]
 }
 
 
+def _listed(names: list[str], limit: int) -> str:
+    shown = ", ".join(n[:40] for n in names[:limit])
+    return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _has(columns: list[str]) -> str:
+    return f"the file has {len(columns)} columns: {_listed(columns, _SHOWN_COLUMNS)}"
+
+
+def _ranked(present: set[str]) -> list[tuple[CatalogFormat, list[str]]]:
+    """Every format with the required columns the file lacks, closest first: fewest missing,
+    then most of its signature present."""
+    return sorted(
+        ((f, f.missing(present)) for f in FORMATS.values()),
+        key=lambda pair: (len(pair[1]), -len(pair[0].signature & present)),
+    )
+
+
 def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFormat:
-    """The format of a file with these columns, or a CatalogError naming what is missing."""
+    """The format of a file with these columns, or a CatalogError naming, per format, the
+    required columns the file lacks (closest format first) and the columns it has."""
     columns = [str(c).strip() for c in columns]
     present = set(columns)
-    shown = ", ".join(c[:40] for c in columns[:12]) + (", ..." if len(columns) > 12 else "")
     if requested != "auto":
         if requested not in FORMATS:
             raise CatalogError(
                 f"unknown catalog format {requested!r}; known formats: {', '.join(FORMATS)}"
             )
-        candidates = [FORMATS[requested]]
-    else:
-        candidates = [f for f in FORMATS.values() if f.signature <= present]
-    if candidates:
-        fmt = candidates[0]
+        fmt = FORMATS[requested]
         if missing := fmt.missing(present):
             raise CatalogError(
-                f"detected format {fmt.name} ({fmt.description}) but required columns are "
-                f"missing: {', '.join(missing)}"
+                f"format {fmt.name} ({fmt.description}) needs columns the file lacks: "
+                f"{_listed(missing, _SHOWN_MISSING)}; {_has(columns)}"
             )
         return fmt
-
-    def overlap(f: CatalogFormat) -> float:
-        return len(present & set(f.required)) / len(f.required)
-
-    closest = max(FORMATS.values(), key=overlap)
-    if overlap(closest) >= 0.5:
-        raise CatalogError(
-            f"detected format {closest.name} ({closest.description}) but required columns are "
-            f"missing: {', '.join(closest.missing(present))}"
-        )
+    candidates = [pair for pair in _ranked(present) if pair[0].signature <= present]
+    if candidates:
+        fmt, missing = candidates[0]
+        if missing:
+            raise CatalogError(
+                f"detected format {fmt.name} ({fmt.description}) but required columns are "
+                f"missing: {_listed(missing, _SHOWN_MISSING)}; {_has(columns)}"
+            )
+        return fmt
+    needs = "; ".join(
+        f"{f.name} lacks {_listed(missing, _SHOWN_MISSING)}" for f, missing in _ranked(present)
+    )
     raise CatalogError(
-        f"unknown catalog format: columns [{shown}] match none of {', '.join(FORMATS)}; "
-        "pass the format explicitly or convert the file"
+        f"unknown catalog format: no known format fits these columns. Required columns "
+        f"missing, closest format first: {needs}; {_has(columns)}. Rename the columns or "
+        "convert the file (see the README's Catalog sources)"
     )

@@ -1,5 +1,9 @@
 """Load one catalog file into Postgres in a single transaction.
 
+The report counts rows kept with an optional value rounded or set to null (`coerced`, notes
+per field in `coerced_fields`, the first rows' notes in `coerced_examples`) apart from rows
+rejected (`quarantined`, reasons per field in `reasons`).
+
 With `max_quarantine_ratio`, the share of rejected rows is checked after validation and
 before the transaction: a file over it raises `QuarantineRatioError` (a CatalogError) and
 writes nothing, neither tracks nor quarantine rows.
@@ -43,6 +47,9 @@ class CatalogLoadReport:
     memberships_written: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    coerced: int = 0
+    coerced_fields: dict[str, int] = field(default_factory=dict)
+    coerced_examples: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -79,11 +86,16 @@ def load_catalog(
     log.info("%s: %d rows, format %s", table.path, len(table.frame), detected.name)
     checked = validate(table, detected, sha)
     log.info(
-        "validated: %d unique tracks, %d duplicate ids, %d quarantined",
+        "validated: %d unique tracks, %d duplicate ids, %d quarantined, %d kept with a value "
+        "coerced %s",
         len(checked.tracks),
         checked.duplicates,
         len(checked.quarantine),
+        checked.coerced,
+        checked.coerced_fields or "",
     )
+    for example in checked.coerced_examples:
+        log.info("coerced: %s", example)
 
     if max_quarantine_ratio is not None and checked.rows_read:
         ratio = len(checked.quarantine) / checked.rows_read
@@ -119,9 +131,18 @@ def load_catalog(
         memberships_written=memberships_written,
         seconds=time.perf_counter() - started,
         reasons=checked.reasons,
+        **_coercions(checked),
     )
     log.debug("catalog load: %s", report.as_dict())
     return report
+
+
+def _coercions(checked: ValidatedCatalog) -> dict:
+    return {
+        "coerced": checked.coerced,
+        "coerced_fields": checked.coerced_fields,
+        "coerced_examples": checked.coerced_examples,
+    }
 
 
 def _too_many_rejected(
@@ -153,5 +174,6 @@ def _too_many_rejected(
         unchanged=0,
         seconds=time.perf_counter() - started,
         reasons=checked.reasons,
+        **_coercions(checked),
     )
     return QuarantineRatioError(message, report)

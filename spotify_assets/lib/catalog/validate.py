@@ -7,6 +7,22 @@ Every stored value is checked (see `values`): numbers must be finite and in rang
 other control character and at most 1,000 characters, and a parquet cell holding a list,
 object or bytes where text is expected is refused; a failing row is quarantined with one reason
 per failing field ("track_name: contains a NUL character; energy: inf is not a finite number").
+
+Only a field the format requires can cost a row. An optional number, boolean or release date
+that cannot be read (text in a numeric column, out of range, `1e400`, `maybe`, `2019-13-01`)
+becomes null and the row is kept, with a note counted in `coerced` ("duration_ms: not a
+number (abc) → null"): one odd cell should not lose a track's name and features. Text that
+cannot be stored (NUL, control characters, 1 MB) still quarantines: it means a corrupted row.
+
+Integer fields are rounded when within `INTEGER_NOISE` of an integer (`99999.99999999999` is
+float noise from a pandas round trip, not a different duration); `duration_ms` is rounded
+whatever its fraction (a measurement in whole milliseconds, noted when the fraction is real);
+other integer fields (key, mode, popularity, time_signature, release_year) are codes or
+scores, so a real fraction (mode 0.5) is an error, not a value to round.
+
+Genres are multi-valued: a cell may be `rap;pop rap`, a list literal `['rap', 'pop rap']` or a
+parquet list; `genres` holds the list and `genre` the same genres joined with `;`, so a
+single-genre catalog keeps its `genre` text as it was.
 """
 
 from __future__ import annotations
@@ -15,12 +31,13 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.formats import CatalogFormat
+from spotify_assets.lib.catalog.formats import YEAR_COLUMNS, CatalogFormat
 from spotify_assets.lib.catalog.reader import RawTable
 from spotify_assets.lib.catalog.values import CONTROL, MAX_TEXT, kind_of, text_problem
 from spotify_assets.lib.hashing import stable_hash, stable_hash_frame
@@ -47,6 +64,13 @@ OPTIONAL_NUMBERS: dict[str, tuple[float, float, bool]] = {
     "time_signature": (0, 7, True),
 }
 TEXT_FIELDS = ("album_name", "album_id", "genre", "subgenre", "release_date")
+PLAIN_TEXT_FIELDS = ("album_name", "album_id", "subgenre")  # genre and release_date: parsed
+INTEGER_NOISE = 1e-6  # this close to an integer is float noise: rounded without a note
+ROUNDED = frozenset({"duration_ms"})  # whole units of a measurement: any fraction is rounded
+EARLIEST_RELEASE_YEAR = 1800  # before recorded sound; "0000" is Spotify's unknown date
+# YYYY, YYYY-MM, YYYY-MM-DD ("/" too, one-digit parts, a time part ignored), or 2019.0
+_DATE = re.compile(r"^(\d{4})(?:\.0+|[-/](\d{1,2})(?:[-/](\d{1,2}))?)?(?:[T ][0-9:.+\-Z]*)?$")
+MAX_COERCION_EXAMPLES = 5
 # Fields that define a track's catalog content; their hash decides whether a reload rewrites it.
 HASHED_FIELDS = (
     "name",
@@ -74,6 +98,10 @@ class ValidatedCatalog:
     playlists: pd.DataFrame | None = None
     memberships: pd.DataFrame | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    # kept rows with at least one optional value rounded or set to null; notes per field
+    coerced: int = 0
+    coerced_fields: dict[str, int] = field(default_factory=dict)
+    coerced_examples: list[str] = field(default_factory=list)
 
 
 @lru_cache(maxsize=200_000)
@@ -94,16 +122,86 @@ def _parse_artist_list(text: str) -> tuple[str, ...]:
     )
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
+
+
+def _listed_names(value) -> list[str]:
+    """The names in a list cell (parquet), blanks dropped."""
+    return [str(v).strip() for v in value if v is not None and str(v).strip()]
+
+
+def _parse_names(value, separator: str) -> list[str]:
+    """Names from a parquet list, a list literal (`['A', 'B']`, `["A"]`, `[A, B]`) or text
+    split on `separator`; blanks dropped, order kept."""
+    if _is_list(value):
+        return _listed_names(value)
+    text = "" if pd.isna(value) else str(value).strip()
+    if len(text) > _MAX_ARTISTS_TEXT:  # stays one "name", refused by the length check
+        return [text]
+    if text.startswith("[") and text.endswith("]"):
+        names = list(_parse_artist_list(text))
+        inner = text[1:-1].strip()
+        if not names and inner and not inner.startswith(("'", '"')):
+            names = inner.split(",")  # [rap, pop rap]: a list written without quotes
+    else:
+        names = text.split(separator)
+    return [n.strip() for n in names if n.strip()]
+
+
+def _list_cell(value) -> list[str]:
+    """A "list"-style artists cell: a parquet list, or text like `['A', 'B']` (an overlong
+    cell stays one "name", refused by the length check)."""
+    if _is_list(value):
+        return _listed_names(value)
+    text = "" if pd.isna(value) else str(value)
+    return list(_parse_artist_list(text)) if len(text) <= _MAX_ARTISTS_TEXT else [text]
+
+
 def parse_artists(values: pd.Series, style: str | None) -> pd.Series:
-    """Artist lists as Python lists: `['A', 'B']`, `A;B`, or one name per cell."""
+    """Artist lists as Python lists: `['A', 'B']`, `A;B`, `A, B`, or one name per cell."""
+    if style == "comma":
+        return values.astype(object).map(lambda v: _parse_names(v, ","))
+    if style == "list":
+        return values.astype(object).map(_list_cell)
     text = values.fillna("").astype(str)
-    if style == "list":  # an overlong cell stays one "name", refused by the length check
-        return text.map(
-            lambda t: list(_parse_artist_list(t)) if len(t) <= _MAX_ARTISTS_TEXT else [t]
-        )
     if style == "semicolon":
         return text.map(lambda t: [a.strip() for a in t.split(";") if a.strip()])
     return text.map(lambda t: [t.strip()] if t.strip() else [])
+
+
+def parse_genres(values: pd.Series) -> pd.Series:
+    """Genre lists: `rap;pop rap`, `['rap', 'pop rap']` or a parquet list; every element is
+    split on `;` too (so `genre` joined with `;` splits back into exactly `genres`), and a
+    genre named twice counts once."""
+
+    def parse(value) -> list[str]:
+        if _is_list(value):
+            return _split_genres(tuple(_listed_names(value)))
+        return [] if pd.isna(value) else _genre_text(str(value))
+
+    return _per_value(values, parse)
+
+
+def _per_value(values: pd.Series, parse) -> pd.Series:
+    """`values.map(parse)`, calling `parse` once per distinct value (a catalog repeats its
+    genres and dates); the rows of one value share its result, which must not be changed."""
+    try:
+        codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
+    except TypeError:  # list cells (parquet) are not hashable
+        return values.astype(object).map(parse)
+    parsed = [parse(u) for u in uniques]
+    return pd.Series([parsed[c] for c in codes], index=values.index, dtype=object)
+
+
+def _split_genres(names: tuple[str, ...]) -> list[str]:
+    parts = [g.strip() for name in names for g in name.split(";")]
+    return list(dict.fromkeys(g for g in parts if g))
+
+
+def _genre_text(text: str) -> list[str]:
+    """One genre cell's text as a list."""
+    return _split_genres(tuple(_parse_names(text, ";")))
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -118,13 +216,19 @@ def _explain(
         reason[mask] = [f"{prefix}{d!s}{suffix}" for d in detail[mask]]
 
 
+def _blank(index: pd.Index) -> pd.Series:
+    return pd.Series("", index=index, dtype=object)
+
+
 def _numbers(
     raw: pd.Series, name: str, low: float, high: float, integer: bool, required: bool
-) -> tuple[pd.Series, pd.Series]:
-    """Parsed values and a reason per row ("" when fine)."""
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parsed values, a reason per row that refuses the value ("" when fine) and a note per
+    row whose value was rounded. Not `required`: a refused value is null, its reason a note."""
     text = _as_text(raw)
     values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float)
-    reason = pd.Series("", index=raw.index, dtype=object)
+    reason = _blank(raw.index)
+    note = _blank(raw.index)
     empty = text == ""
     if required:
         reason[empty] = f"{name}: missing"
@@ -133,20 +237,88 @@ def _numbers(
     infinite = values.notna() & ~np.isfinite(values)
     _explain(reason, infinite, f"{name}: ", text.str.slice(0, 40), " is not a finite number")
     ok = values.notna() & ~infinite
+    if integer:
+        with np.errstate(invalid="ignore"):
+            nearest = np.floor(values + 0.5)
+            noise = ok & ((values - nearest).abs() <= INTEGER_NOISE)
+        if name in ROUNDED:
+            _explain(note, ok & ~noise, f"{name}: ", values, " rounded to a whole number")
+            noise = ok
+        values = values.where(~noise, nearest)
     out_of_range = ok & ((values < low) | (values > high))
     _explain(reason, out_of_range, f"{name}: ", values, f" outside [{low:g}, {high:g}]")
     if integer:
         fractional = ok & ~out_of_range & (values != np.floor(values))
         _explain(reason, fractional, f"{name}: ", values, " is not an integer")
-    return values, reason
+    if not required:
+        refused = reason != ""
+        note[refused] = reason[refused] + " → null"
+        values = values.where(~refused)
+        reason = _blank(raw.index)
+    return values, reason, note
 
 
-def _kind_reasons(raw: pd.Series, name: str) -> pd.Series:
+def _joined(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Notes of two fields per row, joined with "; " where both have one."""
+    both = (first != "") & (second != "")
+    return (first + np.where(both, "; ", "") + second).astype(object)
+
+
+def _read_date(text: str, latest: int) -> tuple[str | None, float, str]:
+    """(release_date as YYYY[-MM[-DD]], its year, "") of one date text; (None, NaN, why →
+    null) when it cannot be read; (None, NaN, "") when blank."""
+    if not text:
+        return None, math.nan, ""
+    match = _DATE.match(text)
+    if match is None:
+        why = f"{text[:40]!r} is not YYYY, YYYY-MM or YYYY-MM-DD"
+    else:
+        year, month, day = match.groups()
+        if (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
+            why = f"{text[:40]} is not a calendar date"
+        elif not EARLIEST_RELEASE_YEAR <= int(year) <= latest:
+            why = f"year {int(year)} outside [{EARLIEST_RELEASE_YEAR}, {latest}]"
+        else:
+            shown = "-".join([year, *(part.zfill(2) for part in (month, day) if part)])
+            return shown, float(year), ""
+    return None, math.nan, f"release_date: {why} → null"
+
+
+def _release(
+    date_raw: pd.Series | None, year_raw: pd.Series | None, index: pd.Index
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """release_date (YYYY, YYYY-MM or YYYY-MM-DD, a time part dropped) and release_year from
+    it, else from a bare year column; anything unreadable is null with a note."""
+    latest = date.today().year + 1
+    if date_raw is None:
+        release_date = pd.Series(None, index=index, dtype=object)
+        release_year = pd.Series(math.nan, index=index)
+        note = _blank(index)
+    else:
+        codes, uniques = pd.factorize(_as_text(date_raw))  # each distinct date read once
+        read = [_read_date(str(u), latest) for u in uniques]
+        release_date = pd.Series([read[c][0] for c in codes], index=index, dtype=object)
+        release_year = pd.Series([read[c][1] for c in codes], index=index, dtype=float)
+        note = pd.Series([read[c][2] for c in codes], index=index, dtype=object)
+    if year_raw is not None:
+        years, _, year_note = _numbers(
+            year_raw, "release_year", EARLIEST_RELEASE_YEAR, latest, True, required=False
+        )
+        fallback = release_year.isna()  # a readable date wins over the year column
+        release_year = release_year.where(~fallback, years)
+        note = _joined(note, year_note.where(fallback, ""))
+    return release_date, release_year, note
+
+
+def _kind_reasons(raw: pd.Series, name: str, lists_ok: bool = False) -> pd.Series:
     """A reason for cells holding a list, an object or bytes where text is expected (parquet
-    can hold them; CSV cells are always text)."""
+    can hold them; CSV cells are always text). `lists_ok`: a multi-valued field, whose list
+    cells are parsed."""
     reason = pd.Series("", index=raw.index, dtype=object)
     if raw.dtype == object:
-        wrong = raw.map(lambda v: isinstance(v, _CONTAINERS)).astype(bool)
+        wrong = raw.map(
+            lambda v: isinstance(v, _CONTAINERS) and not (lists_ok and _is_list(v))
+        ).astype(bool)
         if wrong.any():
             reason[wrong] = [f"{name}: expected text, got {kind_of(v)}" for v in raw[wrong]]
     return reason
@@ -166,14 +338,15 @@ def _text_reasons(text: pd.Series, name: str, index: pd.Index) -> pd.Series:
 
 
 def _booleans(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+    """Values (None when unreadable) and a note per unreadable cell (the field is optional)."""
     text = _as_text(raw).str.lower()
     values = pd.Series(None, index=raw.index, dtype=object)
     values[text.isin(_TRUE)] = True
     values[text.isin(_FALSE)] = False
-    reason = pd.Series("", index=raw.index, dtype=object)
+    note = _blank(raw.index)
     bad = (text != "") & values.isna()
-    _explain(reason, bad, f"{name}: not a boolean (", text.str.slice(0, 20), ")")
-    return values, reason
+    _explain(note, bad, f"{name}: not a boolean (", text.str.slice(0, 20), ") → null")
+    return values, note
 
 
 def _jsonable(value):
@@ -196,7 +369,9 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
     raw = table.frame
     n = len(raw)
     src = {canonical: raw[column] for column, canonical in fmt.columns.items() if column in raw}
+    required = fmt.required_fields
     reasons: list[pd.Series] = []
+    notes: list[pd.Series] = []
     out = pd.DataFrame(index=raw.index)
 
     out["track_id"] = _as_text(src["track_id"])
@@ -208,39 +383,55 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
     reasons.append(_kind_reasons(src["name"], "track_name"))
     reasons.append(_text_reasons(out["name"], "track_name", raw.index))
     if "artists" in src:
-        reasons.append(_kind_reasons(src["artists"], "artists"))
+        lists_ok = fmt.artists_style in ("list", "comma")
+        reasons.append(_kind_reasons(src["artists"], "artists", lists_ok=lists_ok))
         out["artists"] = parse_artists(src["artists"], fmt.artists_style)
         names = out["artists"].explode().dropna().astype(str)
         reasons.append(_text_reasons(names, "artists", raw.index))
     else:
         out["artists"] = [[] for _ in range(n)]
 
-    for name, (low, high, integer) in FEATURE_RULES.items():
-        out[name], reason = _numbers(src[name], name, low, high, integer, required=True)
-        reasons.append(reason)
-    for name, (low, high, integer) in OPTIONAL_NUMBERS.items():
-        if name in src:
-            out[name], reason = _numbers(src[name], name, low, high, integer, required=False)
-            reasons.append(reason)
-        else:
+    numbers = {**FEATURE_RULES, **OPTIONAL_NUMBERS}
+    for name, (low, high, integer) in numbers.items():
+        if name not in src:
             out[name] = np.nan
-    if "explicit" in src:
-        out["explicit"], reason = _booleans(src["explicit"], "explicit")
+            continue
+        out[name], reason, note = _numbers(
+            src[name], name, low, high, integer, required=name in required
+        )
         reasons.append(reason)
+        notes.append(note)
+    if "explicit" in src:
+        out["explicit"], note = _booleans(src["explicit"], "explicit")
+        notes.append(note)
     else:
         out["explicit"] = None
-    for name in TEXT_FIELDS:
+    for name in PLAIN_TEXT_FIELDS:
         text = _as_text(src[name]) if name in src else pd.Series("", index=raw.index)
         if name in src:
             reasons.append(_kind_reasons(src[name], name))
             reasons.append(_text_reasons(text, name, raw.index))
         out[name] = text.where(text != "", None)
+    if "genre" in src:
+        reasons.append(_kind_reasons(src["genre"], "genre", lists_ok=True))
+        out["genres"] = parse_genres(src["genre"])
+        each = out["genres"].explode().dropna().astype(str)
+        reasons.append(_text_reasons(each, "genre", raw.index))
+    else:
+        out["genres"] = [[] for _ in range(n)]
+    out["genre"] = out["genres"].map(lambda g: ";".join(g) if g else None)
+    if "release_date" in src:
+        reasons.append(_kind_reasons(src["release_date"], "release_date"))
+        reasons.append(_text_reasons(_as_text(src["release_date"]), "release_date", raw.index))
+    year_column = next((c for c in YEAR_COLUMNS if c in raw and c not in fmt.columns), None)
+    out["release_date"], out["release_year"], note = _release(
+        src.get("release_date"), raw[year_column] if year_column else None, raw.index
+    )
+    notes.append(note)
     for column in fmt.playlist_columns:  # written to `playlists`: the same rules
         if column in raw:
             reasons.append(_kind_reasons(raw[column], column))
             reasons.append(_text_reasons(_as_text(raw[column]), column, raw.index))
-    year = out["release_date"].fillna("").str.extract(r"^(\d{4})", expand=False)
-    out["release_year"] = pd.to_numeric(year, errors="coerce")
 
     problems = pd.concat(reasons, axis=1)
     bad = (problems != "").any(axis=1)
@@ -263,6 +454,7 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
             for part in reason.split("; "):
                 key = part.split(":")[0]
                 counted[key] = counted.get(key, 0) + 1
+    coerced, coerced_fields, examples = _coercions(table, notes, ~bad)
 
     valid = out[~bad]
     playlists = memberships = None
@@ -288,7 +480,32 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
         playlists=playlists,
         memberships=memberships,
         reasons=counted,
+        coerced=coerced,
+        coerced_fields=coerced_fields,
+        coerced_examples=examples,
     )
+
+
+def _coercions(
+    table: RawTable, notes: list[pd.Series], kept: pd.Series
+) -> tuple[int, dict[str, int], list[str]]:
+    """Kept rows with a coerced value, notes per field, and the first few rows' notes."""
+    if not notes:
+        return 0, {}, []
+    frame = pd.concat(notes, axis=1)[kept]
+    noted = frame != ""
+    rows = noted.any(axis=1)
+    fields: dict[str, int] = {}
+    for column in frame.columns:
+        for text in frame.loc[noted[column], column]:
+            for part in str(text).split("; "):
+                key = part.split(":")[0]
+                fields[key] = fields.get(key, 0) + 1
+    examples = [
+        f"line {table.line_of(int(idx))}: " + "; ".join(t for t in frame.loc[idx] if t)
+        for idx in frame.index[rows][:MAX_COERCION_EXAMPLES]
+    ]
+    return int(rows.sum()), fields, examples
 
 
 def _playlists(

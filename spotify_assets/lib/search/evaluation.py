@@ -36,7 +36,7 @@ CONSTRAINT_QUERIES: list[tuple[str, list[Filter]]] = [
     ("rap with spoken vocals", [Filter("speechiness", ">", 0.33)]),
 ]
 FEATURES = ["track_id", "genre", "valence", "tempo", "acousticness", "instrumentalness",
-            "energy", "speechiness", "popularity"]  # fmt: skip
+            "energy", "speechiness", "popularity", "genres"]  # fmt: skip
 
 
 def evaluate_search(
@@ -53,7 +53,7 @@ def evaluate_search(
         repo = SearchRepository(conn)
         tracks = pd.DataFrame(repo.ground_truth_tracks(bundle.hash), columns=FEATURES)
         playlists = repo.ground_truth_playlists(bundle.hash)
-    genres = tracks["genre"].dropna().value_counts().index[:max_genres].tolist()
+    genres = tracks["genres"].explode().dropna().value_counts().index[:max_genres].tolist()
     queries = CONSTRAINT_QUERIES + [(f"{g} songs", [Filter("genre", "=", g)]) for g in genres]
     results: dict[str, dict] = {}
 

@@ -27,7 +27,8 @@ from spotify_assets.lib.store.embeddings import (
     TEXT_FILTER_COLUMNS,
 )
 
-TEXT_COLUMNS = set(TEXT_FILTER_COLUMNS)  # compared case-insensitively, on lower() indexes
+# compared case-insensitively, on lower() indexes; genre against each of a track's genres
+TEXT_COLUMNS = set(TEXT_FILTER_COLUMNS)
 NUMERIC_COLUMNS = set(FILTER_COLUMNS) - TEXT_COLUMNS
 INTEGER_COLUMNS = set(INTEGER_FILTER_COLUMNS)
 OPERATORS = ("<", "<=", ">", ">=", "=", "!=")
@@ -156,10 +157,28 @@ class Filter:
         return (self.column, self.op, value)
 
 
+def _genre_lists(tracks: pd.DataFrame) -> pd.Series:
+    """Each row's genres, lower-cased: the `genres` column, else `genre` split on `;` (the
+    loader joins a multi-genre cell with `;`, so both give the same lists)."""
+    if "genres" in tracks:
+        lists = tracks["genres"]
+    else:
+        lists = tracks["genre"].map(lambda g: g.split(";") if isinstance(g, str) else [])
+    return lists.map(lambda gs: {str(g).strip().lower() for g in (gs if gs is not None else [])})
+
+
 def matching_ids(tracks: pd.DataFrame, filters: list[Filter]) -> set[str]:
-    """track_ids of the rows that pass every filter: the SQL predicate, in pandas."""
+    """track_ids of the rows that pass every filter: the SQL predicate, in pandas. A genre
+    filter matches any of a track's genres; `genre != x` needs a track with genres."""
     mask = np.ones(len(tracks), dtype=bool)
     for f in filters:
+        if f.column == "genre":
+            genres = _genre_lists(tracks)
+            wanted = f.value.lower()
+            has = np.array([wanted in gs for gs in genres], dtype=bool)
+            known = genres.map(bool).to_numpy(dtype=bool)
+            mask &= has if f.op == "=" else known & ~has
+            continue
         column = tracks[f.column]
         if isinstance(f.value, str):
             equal = (column.fillna("").str.lower() == f.value.lower()).to_numpy()

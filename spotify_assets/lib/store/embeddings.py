@@ -27,6 +27,9 @@ FILTER_COLUMNS = (
     "subgenre",
 )
 TEXT_FILTER_COLUMNS = ("genre", "subgenre")
+# Multi-valued text filter columns → the SQL function (migration 0008) giving their lower-case
+# elements: `genre = 'rap'` matches a track whose genre is "rap;pop rap".
+LIST_FILTER_COLUMNS = {"genre": "genre_keys"}
 # integer / smallint in migration 0003; the other non-text filter columns are double precision
 INTEGER_FILTER_COLUMNS = ("key", "mode", "popularity", "release_year", "duration_ms")
 

@@ -18,6 +18,7 @@ from psycopg import sql
 from spotify_assets.lib.store.embeddings import (
     FILTER_COLUMNS,
     INTEGER_FILTER_COLUMNS,
+    LIST_FILTER_COLUMNS,
     TEXT_FILTER_COLUMNS,
     index_name,
     vector_cast,
@@ -34,13 +35,23 @@ class FilterLike(Protocol):
 
 def where_sql(filters: Sequence[FilterLike]) -> tuple[sql.Composable, list]:
     """The filters as a predicate on `track_embeddings e`: whitelisted identifiers, values as
-    parameters. Whole numbers on integer columns are sent as integers, so the B-tree is used."""
+    parameters. Whole numbers on integer columns are sent as integers, so the B-tree is used.
+    A genre filter compares each of the track's genres (GIN index on their lower-case forms):
+    `=` holds when one equals the value, `!=` when the track has genres and none does (as a
+    NULL genre never compared either way)."""
     parts: list[sql.Composable] = [sql.SQL("TRUE")]
     params: list = []
     for f in filters:
         column = sql.SQL("e.{}").format(sql.Identifier(f.column))
         value = f.value
-        if f.column in TEXT_FILTER_COLUMNS:
+        if f.column in LIST_FILTER_COLUMNS:
+            keys = sql.SQL("{}({})").format(sql.Identifier(LIST_FILTER_COLUMNS[f.column]), column)
+            has = sql.SQL("{} @> ARRAY[lower(%s)]").format(keys)
+            if f.op == "=":
+                parts.append(has)
+            else:
+                parts.append(sql.SQL("(cardinality({}) > 0 AND NOT {})").format(keys, has))
+        elif f.column in TEXT_FILTER_COLUMNS:
             parts.append(sql.SQL("lower({}) {} lower(%s)").format(column, sql.SQL(f.op)))
         else:
             parts.append(sql.SQL("{} {} %s").format(column, sql.SQL(f.op)))
@@ -173,7 +184,18 @@ class SearchRepository:
         return self.conn.execute(statement, [bundle_hash, *params]).fetchone()[0]
 
     def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
-        """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out."""
+        """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out.
+        For genre: each genre of a multi-genre track on its own."""
+        if column in LIST_FILTER_COLUMNS:
+            return self.conn.execute(
+                sql.SQL(
+                    "SELECT DISTINCT g FROM track_embeddings e, unnest({keys}(e.{c})) AS g "
+                    "WHERE e.bundle_hash = %s ORDER BY 1"
+                ).format(
+                    keys=sql.Identifier(LIST_FILTER_COLUMNS[column]), c=sql.Identifier(column)
+                ),
+                (bundle_hash,),
+            ).fetchall()
         return self.conn.execute(
             sql.SQL(
                 "SELECT DISTINCT lower(e.{c}) FROM track_embeddings e "
@@ -194,10 +216,10 @@ class SearchRepository:
 
     def ground_truth_tracks(self, bundle_hash: str) -> list[tuple]:
         """(track_id, genre, valence, tempo, acousticness, instrumentalness, energy,
-        speechiness, popularity) of every track embedded under the bundle."""
+        speechiness, popularity, genres) of every track embedded under the bundle."""
         return self.conn.execute(
             """SELECT t.track_id, t.genre, t.valence, t.tempo, t.acousticness,
-                      t.instrumentalness, t.energy, t.speechiness, t.popularity
+                      t.instrumentalness, t.energy, t.speechiness, t.popularity, t.genres
                FROM tracks t JOIN track_embeddings e
                  ON e.track_id = t.track_id AND e.bundle_hash = %s""",
             (bundle_hash,),

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from spotify_assets.lib.catalog import CatalogError, detect_format
-from spotify_assets.lib.catalog.validate import parse_artists
+from spotify_assets.lib.catalog.validate import parse_artists, parse_genres
 
 FEATURES = [
     "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
@@ -53,3 +53,58 @@ def test_artist_lists_are_parsed():
         ["Solo"],
     ]
     assert parse_artists(pd.Series(["blink-182"]), "single").tolist() == [["blink-182"]]
+
+
+API_DUMP = ["id", "name", "artists_names", "artist_genres", "album_name", "album_release_date",
+            "popularity", "duration_ms", "explicit"]  # fmt: skip
+
+
+def test_a_spotify_api_dump_is_detected_with_or_without_audio_features():
+    assert detect_format(API_DUMP).name == "spotify_api"
+    assert detect_format([*API_DUMP, *FEATURES, "time_signature"]).name == "spotify_api"
+    assert detect_format(["id", "name", "artists_names", "year"]).name == "spotify_api"
+
+
+def test_a_file_with_primary_genre_but_no_artists_or_track_id_names_what_it_lacks():
+    """The case that used to say "… with primary_genre and no artists column … missing:
+    primary_genre" although the file had primary_genre: each format's missing columns, the
+    closest first, and the file's own columns, in one message."""
+    columns = ["id", "track_name", "primary_genre", "duration_ms", *FEATURES]
+    with pytest.raises(CatalogError) as refused:
+        detect_format(columns)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "missing, closest format first: kaggle_114k_sample lacks track_id;" in message
+    for name in ("kaggle_114k", "kaggle_600k", "tidytuesday", "sample", "spotify_api"):
+        assert f"{name} lacks " in message
+    assert "the file has 15 columns: id, track_name, primary_genre, duration_ms," in message
+    assert message.count("kaggle_114k_sample") == 1  # said once
+
+
+def test_a_file_that_is_nearly_an_api_dump_names_the_one_column_it_lacks():
+    columns = ["artists" if c == "artists_names" else c for c in API_DUMP]
+    with pytest.raises(
+        CatalogError, match=r"closest format first: spotify_api lacks artists_names; "
+    ):
+        detect_format(columns)
+
+
+def test_a_requested_format_names_its_missing_columns_and_the_file_s():
+    with pytest.raises(
+        CatalogError,
+        match=r"format spotify_api .* needs columns the file lacks: artists_names; the file has "
+        r"2 columns: id, name$",
+    ):
+        detect_format(["id", "name"], "spotify_api")
+
+
+def test_comma_artists_and_multi_valued_genres_are_lists():
+    parsed = parse_artists(
+        pd.Series(["A, B", "['Tyler, The Creator']", ["X", " Y "], "", None]), "comma"
+    )
+    assert parsed.tolist() == [["A", "B"], ["Tyler, The Creator"], ["X", "Y"], [], []]
+    cells = ["rap;pop rap", "['rap', 'pop rap']", "[rap, trap]", ["a", "b;c"], "pop; pop", "", None]
+    genres = parse_genres(pd.Series(cells))
+    assert genres.tolist() == [
+        ["rap", "pop rap"], ["rap", "pop rap"], ["rap", "trap"], ["a", "b", "c"], ["pop"], [], [],
+    ]  # fmt: skip

@@ -92,7 +92,7 @@ def test_unloadable_files_fail_clearly_and_write_nothing(db, tracks_csv, make, m
         ("mode", "0.5", "mode: 0.5 is not an integer"),
         ("danceability", "", "danceability: missing"),
         ("track_id", "", "track_id: missing"),
-        ("explicit", "maybe", "explicit: not a boolean (maybe)"),
+        ("track_name", "", "track_name: missing"),
     ],
 )
 def test_bad_rows_are_quarantined_with_reasons(db, tracks_csv, column, value, reason):
@@ -107,6 +107,52 @@ def test_bad_rows_are_quarantined_with_reasons(db, tracks_csv, column, value, re
     assert rows == [(5, reason), (9, reason)]  # header is line 1, row 3 is line 5
     again = load_catalog(db, path)
     assert (again.quarantine_new, again.written) == (0, 0)
+
+
+# Optional values that cannot be read: null with a note, counted; the row is kept.
+def test_optional_values_are_coerced_not_quarantined(db, tracks_csv):
+    path, frame = tracks_csv
+    frame = frame.astype(str)
+    frame.loc[1, "duration_ms"] = "99999.99999999999"  # float noise: rounded, no note
+    frame.loc[2, "key"] = "4.0000000001"  # a required integer feature: the same
+    frame.loc[3, "explicit"] = "maybe"
+    frame.loc[5, "popularity"] = "abc"
+    frame.loc[7, "duration_ms"] = "1e400"
+    frame.loc[7, "popularity"] = "101"
+    frame.loc[9, "duration_ms"] = "215000.6"  # a fraction of a millisecond: rounded, noted
+    frame.loc[11, "release_date"] = "0000"  # Spotify's unknown date
+    frame.to_csv(path, index=False)
+    report = load_catalog(db, path)
+    assert (report.quarantined, report.inserted) == (0, len(frame))
+    assert report.coerced == 5
+    assert report.coerced_fields == {
+        "explicit": 1,
+        "popularity": 2,
+        "duration_ms": 2,
+        "release_date": 1,
+    }
+    assert report.coerced_examples[0] == "line 5: explicit: not a boolean (maybe) → null"
+    assert report.coerced_examples[2] == (
+        "line 9: popularity: 101.0 outside [0, 100] → null; "
+        "duration_ms: 1e400 is not a finite number → null"
+    )
+    with db.connect() as conn:
+        stored = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT track_id, duration_ms, key, explicit, popularity, release_date, "
+                "release_year FROM tracks"
+            )
+        }
+    ids = frame.track_id
+    assert stored[ids[1]][0] == 100000 and stored[ids[2]][1] == 4
+    assert stored[ids[3]][2] is None and stored[ids[5]][3] is None
+    assert stored[ids[7]][0] is None and stored[ids[7]][3] is None
+    assert stored[ids[9]][0] == 215001
+    assert stored[ids[11]][4:] == (None, None)
+    assert stored[ids[0]][0] == int(frame.duration_ms[0])  # untouched rows stay as they were
+    again = load_catalog(db, path)
+    assert (again.written, again.coerced) == (0, 5)
 
 
 def test_duplicate_ids_collapse_and_are_counted(db, tracks_csv):
@@ -165,10 +211,15 @@ def test_real_tidytuesday_and_kaggle_sample(db, shared_data):
     tidy = load_catalog(db, shared_data / "tidytuesday" / "spotify_songs.parquet")
     assert (tidy.format, tidy.rows_read, tidy.valid_tracks) == ("tidytuesday", 32833, 28356)
     assert tidy.duplicates == 32833 - 28356 and tidy.quarantined == 0
+    assert tidy.coerced == 0
     assert tidy.playlists_written == 471
     with db.connect() as conn:
         assert TrackRepository(conn).count() == 28356
         assert conn.execute("SELECT count(DISTINCT genre) FROM tracks").fetchone()[0] == 6
+        # a single-genre catalog: each track's list is its one genre
+        assert conn.execute(
+            "SELECT count(*) FROM tracks WHERE genres IS DISTINCT FROM ARRAY[genre]"
+        ).fetchone() == (0,)
     kaggle = load_catalog(db, shared_data / "kaggle_114k" / "sample_music_dataset.csv")
     assert (kaggle.format, kaggle.valid_tracks, kaggle.quarantined) == (
         "kaggle_114k_sample",
@@ -183,3 +234,52 @@ def test_real_tidytuesday_and_kaggle_sample(db, shared_data):
             "SELECT count(*) FROM tracks WHERE source_format = 'kaggle_114k_sample'"
         ).fetchone()[0]
     assert (loaded, missing_genre) == (1000, 0)
+
+
+def test_a_spotify_api_dump_loads_with_genre_lists_and_release_years(db, tmp_path):
+    rows = [
+        ("t1", "One", "A, B", "['rap', 'pop rap']", "2019-05-17", "", "55", "0.61"),
+        ("t2", "Two", "['Tyler, The Creator']", "rap;trap", "2017-07", "", "abc", ""),
+        ("t3", "Three", "C", "", "", "1999", "101", ""),
+        ("", "No id", "D", "pop", "2001", "", "1", ""),
+    ]
+    columns = ["id", "name", "artists_names", "artist_genres", "album_release_date", "year",
+               "popularity", "energy"]  # fmt: skip
+    path = tmp_path / "dump.csv"
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    report = load_catalog(db, path)
+    assert (report.format, report.inserted, report.quarantined) == ("spotify_api", 3, 1)
+    assert (report.coerced, report.coerced_fields) == (2, {"popularity": 2})
+    with db.connect() as conn:
+        stored = conn.execute(
+            "SELECT track_id, artists, genre, genres, release_date, release_year, popularity, "
+            "energy FROM tracks ORDER BY track_id"
+        ).fetchall()
+        assert sorted(TrackRepository(conn).genres()) == ["pop rap", "rap", "trap"]
+    assert stored == [
+        ("t1", ["A", "B"], "rap;pop rap", ["rap", "pop rap"], "2019-05-17", 2019, 55, 0.61),
+        ("t2", ["Tyler, The Creator"], "rap;trap", ["rap", "trap"], "2017-07", 2017, None, None),
+        ("t3", ["C"], None, [], None, 1999, None, None),
+    ]
+
+
+def _float_durations(source, target):
+    """The real Kaggle sample with duration_ms written as floats, as a split that went through
+    seconds writes it (99999.99999999999): the shape of the 114K split that lost 130 rows."""
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    exact = pd.to_numeric(frame["duration_ms"])
+    frame["duration_ms"] = [repr(float(v)) for v in (exact / 1000) * 1000]
+    frame.to_csv(target, index=False)
+    return exact, int(((exact / 1000) * 1000 != exact).sum())
+
+
+@pytest.mark.shared_data
+def test_real_kaggle_rows_with_float_noise_durations_are_all_kept(db, shared_data, tmp_path):
+    source = shared_data / "kaggle_114k" / "sample_music_dataset.csv"
+    exact, noisy = _float_durations(source, tmp_path / "noisy.csv")
+    assert noisy > 0  # the file really has noise to round
+    report = load_catalog(db, tmp_path / "noisy.csv")
+    assert (report.valid_tracks, report.quarantined, report.coerced) == (1000, 0, 0)
+    with db.connect() as conn:
+        durations = conn.execute("SELECT sum(duration_ms) FROM tracks").fetchone()[0]
+    assert durations == exact.sum()

@@ -128,3 +128,67 @@ def test_injection_strings_in_filter_values_are_inert(corpus, value):
         assert hits == []
         assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == N
         assert conn.execute("SELECT count(*) FROM track_embeddings").fetchone()[0] == N
+
+
+GENRES = {"a": "rap;pop rap", "b": "Pop Rap", "c": "rap", "d": "pop", "e": None, "f": "trap"}
+
+
+@pytest.fixture
+def genre_catalog(db):
+    """Six tracks, some with several genres, embedded under a 4-dim bundle."""
+    ids = list(GENRES)
+    tracks = pd.DataFrame(
+        {
+            "track_id": ids,
+            "name": ids,
+            "genre": list(GENRES.values()),
+            "source_format": "synthetic",
+            "source_file": "-",
+            "row_hash": ids,
+        }
+    )
+    small = ModelBundle("genres", EmbeddingSpec(model="synthetic/genres", dims=4))
+    vectors = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0, 1]]
+    with db.connect() as conn:
+        copy_frame(conn, "tracks", tracks)
+        repo = EmbeddingRepository(conn)
+        repo.register_bundle(small)
+        repo.upsert(small, tracks.assign(content_hash=ids), vectors)
+    return db, small, tracks
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("genre='rap'", {"a", "c"}),  # "rap;pop rap" has rap; "trap" is not rap
+        ("genre='POP RAP'", {"a", "b"}),  # any element, case-insensitive
+        ("genre='pop'", {"d"}),  # a whole genre, not part of "pop rap"
+        ("genre!='rap'", {"b", "d", "f"}),  # a track without genres is neither
+        ("genre='rap;pop rap'", set()),  # the joined text is not a genre
+    ],
+)
+def test_a_genre_filter_matches_any_of_a_track_s_genres(genre_catalog, where, expected):
+    from spotify_assets.lib.search import parse_where
+    from spotify_assets.lib.search.engine import filtered_tracks
+    from spotify_assets.lib.search.explain import count_matching
+
+    db, small, tracks = genre_catalog
+    filters = parse_where(where)
+    with db.connect() as conn:
+        hits, _ = filtered_tracks(conn, small.hash, filters, limit=10)
+        exact, _ = search_vectors(conn, small.hash, 4, np.eye(4)[0], filters, 10, strategy="exact")
+        assert count_matching(conn, small.hash, filters) == len(expected)
+    assert {h.track_id for h in hits} == {h.track_id for h in exact} == expected
+    assert matching_ids(tracks, filters) == expected  # the pandas mirror agrees
+
+
+def test_an_empty_genre_result_lists_each_genre_once(genre_catalog):
+    from spotify_assets.lib.search import parse_where
+    from spotify_assets.lib.search.explain import explain_empty
+
+    db, small, _ = genre_catalog
+    with db.connect() as conn:
+        why = explain_empty(conn, small.hash, parse_where("genre='jazz'"))
+    assert why == (
+        "no track has genre = 'jazz' (genre values in this catalog: pop, pop rap, rap, trap)"
+    )
