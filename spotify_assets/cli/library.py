@@ -39,7 +39,11 @@ def check_import_args(args: argparse.Namespace) -> str | None:
 
 def import_export(path: Path, user: str, bundle, timezone: str | None = None) -> int:
     """Launch the jobs that load each part the export has, then embed its new songs."""
-    from spotify_assets.defs.partitions import ensure_bundle_partition
+    from spotify_assets.defs.partitions import (
+        ensure_bundle_partition,
+        ensure_listener_partition,
+        listeners,
+    )
     from spotify_assets.lib.playlists.sources import export_parts
 
     parts = export_parts(path)
@@ -51,16 +55,21 @@ def import_export(path: Path, user: str, bundle, timezone: str | None = None) ->
     started = time.perf_counter()
     loads = []
     if parts.playlists:
-        config = {"source": "export", "path": str(path), "owner": user}
+        config = {"source": "export", "path": str(path)}
         loads.append(("load_playlists", "playlists", config))
     if parts.library:
-        config = {"list": "liked", "source": str(path), "owner": user}
+        config = {"list": "liked", "source": str(path)}
         loads.append(("load_candidates", "candidates", config))
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
+        added = ensure_listener_partition(instance, user)
         for job, asset, config in loads:
-            run = launch(job, instance, run_config={"ops": {asset: {"config": config}}})
+            run = launch(
+                job, instance, partition_key=user, run_config={"ops": {asset: {"config": config}}}
+            )
             if not run.success:
+                if added and asset == "playlists":  # nothing of theirs was stored
+                    instance.delete_dynamic_partition(listeners.name, user)
                 return run.report_failure(f"loading {asset}")
             print("\n".join(step_lines(run.metadata(), [asset], width=22)))
     if parts.history:
@@ -75,7 +84,10 @@ def import_export(path: Path, user: str, bundle, timezone: str | None = None) ->
     )
     with dagster_instance() as instance:
         run = launch(
-            "embed_library", instance, partition_key=bundle.hash, tags={"bundle": bundle.name}
+            "embed_library",
+            instance,
+            partition_key=bundle.hash,
+            tags={"bundle": bundle.name, "person": user},
         )
     if not run.success:
         return run.report_failure("describing and embedding the new songs")

@@ -26,16 +26,16 @@ def sort_songs(
 ) -> int:
     """Load playlists (when asked) and candidates, then run the bundle's matching job and
     print the suggestions. Without a candidates list only the evaluation is run."""
-    from spotify_assets.defs.partitions import ensure_bundle_partition
+    from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_listener_partition
     from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
     from spotify_assets.lib.store.matching import MatchRepository
 
     quiet = "CRITICAL"  # failures are printed once, by report_failure
-    playlist_config = {"source": playlist_source, "owner": owner}
+    playlist_config = {"source": playlist_source}
     if playlists_path:
         playlist_config["path"] = playlists_path
     ops = {
-        "candidates": {"config": {"list": candidates_list, "source": source, "owner": owner}},
+        "candidates": {"config": {"list": candidates_list, "source": source}},
         "playlist_profiles": {"config": {"owner": owner}},
         "match_results": {"config": {"list": candidates_list, "owner": owner}},
         "match_evaluation": {"config": {"owner": owner}},
@@ -47,10 +47,14 @@ def sort_songs(
         job = "evaluate_matching"
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
+        ensure_listener_partition(instance, owner)
         loads = [("load_playlists", "playlists")] if playlist_source else []
         loads += [("load_candidates", "candidates")] if candidates_list and source != STORED else []
         for name, asset in loads:
-            run = launch(name, instance, run_config={"ops": {asset: ops[asset]}}, log_level=quiet)
+            run = launch(
+                name, instance, partition_key=owner, run_config={"ops": {asset: ops[asset]}},
+                log_level=quiet,
+            )  # fmt: skip
             if not run.success:
                 return run.report_failure(f"loading {asset}")
         steps = [s for s in MATCH_STEPS if s != "match_results" or candidates_list]
@@ -58,7 +62,7 @@ def sort_songs(
         run = launch(
             job, instance, partition_key=bundle.hash, log_level=quiet,
             run_config={"ops": {s: ops[s] for s in steps if s in ops}},
-            tags={"bundle": bundle.name},
+            tags={"bundle": bundle.name, "person": owner},
         )  # fmt: skip
     if not run.success:
         return run.report_failure("matching (is the bundle embedded? run `demo`)")

@@ -23,9 +23,23 @@ BUNDLE_RUN_CONFIG = dg.PartitionedConfig(
 # only does the work the failed attempt had not committed.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
-# One partition per listener (a person's history, models and dashboard), keyed by the name used
-# with `--user`; added on import, like bundles.
+# One partition per person, keyed by the name used with `--user` and added on import like
+# bundles: their history, models and dashboard, and their playlists and candidate lists, so
+# several people live side by side and the UI shows whose data each run touched.
 listeners = dg.DynamicPartitionsDefinition(name="listener")
+
+
+def ensure_listener_partition(instance: dg.DagsterInstance, person: str) -> bool:
+    """Add the person as a `listener` partition unless they are one; True when added."""
+    if instance.has_dynamic_partition(listeners.name, person):
+        return False
+    instance.add_dynamic_partitions(listeners.name, [person])
+    return True
+
+
+# A bundle's matching reads the playlists and candidate lists of every person (its config
+# names whose): each bundle partition depends on all person partitions.
+EVERY_PERSON = dg.AllPartitionMapping()
 
 
 def ensure_bundle_partition(instance: dg.DagsterInstance, bundle_hash: str) -> bool:

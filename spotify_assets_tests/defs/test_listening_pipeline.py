@@ -235,16 +235,24 @@ def test_the_drop_folder_sensor_adds_listeners_and_requests_one_import_per_file(
     assert again.skip_message
 
 
-def test_schedules_cover_every_listener(instance, monkeypatch):
+def test_schedules_cover_every_listener(instance, monkeypatch, db, database_url, world):
+    from spotify_assets.lib.listening.ingest import import_history
+
     monkeypatch.setenv("SPOTIFY_ASSETS_API_LISTENER", "ana")
     assert update_schedule.cron_schedule == "*/30 * * * *"
     assert full_retrain_schedule.cron_schedule == "15 0 * * *"
     at = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    database = {"database": DatabaseResource(url=database_url)}
+    context = dg.build_schedule_context(instance, scheduled_execution_time=at, resources=database)
     assert isinstance(update_schedule(context), dg.SkipReason)  # nobody yet
-    instance.add_dynamic_partitions(listeners.name, ["ana", "ben"])
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    _, histories = world
+    for name in ("ana", "ben"):
+        import_history(db, histories[name][0], user_id=name)
+    # cara is a person (her playlists were imported) without a history: nothing to schedule
+    instance.add_dynamic_partitions(listeners.name, ["ana", "ben", "cara"])
+    context = dg.build_schedule_context(instance, scheduled_execution_time=at, resources=database)
     updates = {r.partition_key: r.run_config for r in update_schedule(context)}
+    assert set(updates) == {"ana", "ben"}
     assert updates["ana"]["ops"]["listening_history"]["config"]["source"] == "api"
     assert updates["ben"]["ops"]["listening_history"]["config"]["source"] == "none"
     assert sorted(r.partition_key for r in full_retrain_schedule(context)) == ["ana", "ben"]

@@ -33,7 +33,9 @@ ALL = [
     catalog_tracks, track_analyses, track_embeddings, track_emotions, playlists, candidates,
     playlist_profiles, match_results, match_evaluation,
 ]  # fmt: skip
-UNPARTITIONED = [catalog_tracks, track_analyses, playlists, candidates]
+UNPARTITIONED = [catalog_tracks, track_analyses]
+PERSONAL = [playlists, candidates]  # one partition per person
+PERSON = "me"
 BUNDLED = [track_embeddings, track_emotions, playlist_profiles, match_results, match_evaluation]
 DEFAULT = load_bundles().default_bundle
 
@@ -96,6 +98,7 @@ def materialize(database_url, instance, paths, bundle_hash, selection, **extra):
 
 
 def base(database_url, instance, paths):
+    """The catalog, then the person's playlists and liked songs (their partition)."""
     result = dg.materialize(
         UNPARTITIONED,
         resources=resources(database_url),
@@ -103,17 +106,27 @@ def base(database_url, instance, paths):
         run_config=run_config(paths, UNPARTITIONED),
     )
     assert result.success
-    return result
+    instance.add_dynamic_partitions("listener", [PERSON])
+    personal = dg.materialize(
+        [*UNPARTITIONED, *PERSONAL],
+        selection=PERSONAL,
+        resources=resources(database_url),
+        instance=instance,
+        partition_key=PERSON,
+        run_config=run_config(paths, PERSONAL),
+    )
+    assert personal.success
+    return result, personal
 
 
 def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playlist(
     database_url, instance, world
 ):
     paths, lists = world
-    loaded = base(database_url, instance, paths)
+    loaded, personal = base(database_url, instance, paths)
     first = materialize(database_url, instance, paths, DEFAULT.hash, BUNDLED)
     # observability: every asset's materialization carries numeric counters
-    for result in (loaded, first):
+    for result in (loaded, personal, first):
         for event in result.get_asset_materialization_events():
             values = event.step_materialization_data.materialization.metadata.values()
             numbers = [v.value for v in values if isinstance(v.value, int | float)]
@@ -301,17 +314,17 @@ def test_playlists_and_liked_songs_from_the_spotify_api(database_url, instance, 
             api_base=server.base_url,
             token_url=server.base_url + "/api/token",
         )
+        instance.add_dynamic_partitions("listener", ["api-user"])
         result = dg.materialize(
             [catalog_tracks, playlists, candidates],
             selection=[playlists, candidates],
             resources={**resources(database_url), "spotify": spotify},
             instance=instance,
+            partition_key="api-user",  # the person
             run_config={
                 "ops": {
-                    "playlists": {"config": {"source": "spotify", "owner": "api-user"}},
-                    "candidates": {
-                        "config": {"source": "spotify", "list": "liked", "owner": "api-user"}
-                    },
+                    "playlists": {"config": {"source": "spotify"}},
+                    "candidates": {"config": {"source": "spotify", "list": "liked"}},
                 }
             },
         )

@@ -16,6 +16,7 @@ from spotify_assets.defs.listening.assets import (
     play_features,
 )
 from spotify_assets.defs.partitions import listeners
+from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.listening.exports import HISTORY_FILE
 from spotify_assets.settings import settings
 
@@ -75,6 +76,16 @@ def api_listener() -> str:
     return settings().api_listener or DEFAULT_LISTENER
 
 
+def listeners_with_history(instance: dg.DagsterInstance, database: DatabaseResource) -> list[str]:
+    """The person partitions that have plays: a person who only imported playlists has nothing
+    to retrain or update."""
+    from spotify_assets.lib.store.listening import ListenerRepository
+
+    with database.get().connect() as conn:
+        with_plays = set(ListenerRepository(conn).with_plays())
+    return [k for k in instance.get_dynamic_partitions(listeners.name) if k in with_plays]
+
+
 def history_source(listener: str) -> dict:
     source = "api" if listener == api_listener() else "none"
     return {"ops": {"listening_history": {"config": {"source": source}}}}
@@ -89,8 +100,8 @@ def history_source(listener: str) -> dict:
     "($SPOTIFY_ASSETS_API_LISTENER, default 'me') fetches recently-played (needs the Spotify "
     "credentials), the others refresh predictions from what is stored.",
 )
-def update_schedule(context: dg.ScheduleEvaluationContext):
-    keys = context.instance.get_dynamic_partitions(listeners.name)
+def update_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
+    keys = listeners_with_history(context.instance, database)
     if not keys:
         return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
     stamp = context.scheduled_execution_time.isoformat()
@@ -107,8 +118,8 @@ def update_schedule(context: dg.ScheduleEvaluationContext):
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Full retrain of every listener daily at 00:15 UTC.",
 )
-def full_retrain_schedule(context: dg.ScheduleEvaluationContext):
-    keys = context.instance.get_dynamic_partitions(listeners.name)
+def full_retrain_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
+    keys = listeners_with_history(context.instance, database)
     if not keys:
         return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
     stamp = context.scheduled_execution_time.isoformat()

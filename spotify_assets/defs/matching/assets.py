@@ -9,7 +9,7 @@ from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
 from spotify_assets.defs.failures import input_errors
-from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
+from spotify_assets.defs.partitions import EVERY_PERSON, TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import numbers, signed
@@ -44,7 +44,11 @@ class ProfilesConfig(dg.Config):
     owners=OWNERS,
     metadata=tables.PLAYLIST_PROFILES,
     partitions_def=model_bundles,
-    deps=[playlists, track_embeddings, track_emotions],
+    deps=[
+        dg.AssetDep(playlists, partition_mapping=EVERY_PERSON),
+        track_embeddings,
+        track_emotions,
+    ],
     description=(
         "Per playlist: member centroid, audio centroid and spread, genre and emotion mix, "
         "detected type, name embedding. Recomputed only when its profile hash changes."
@@ -101,7 +105,7 @@ class MatchConfigDagster(dg.Config):
     owners=OWNERS,
     metadata=tables.MATCH_RESULTS,
     partitions_def=model_bundles,
-    deps=[playlist_profiles, candidates],
+    deps=[playlist_profiles, dg.AssetDep(candidates, partition_mapping=EVERY_PERSON)],
     pool="gpu",
     description=(
         "Which playlists each candidate song belongs in (and each playlist's best songs), with "

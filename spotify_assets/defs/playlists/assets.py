@@ -1,4 +1,5 @@
-"""playlists (+ ordered memberships) and candidates (the songs to sort), per person."""
+"""playlists (+ ordered memberships) and candidates (the songs to sort): one partition per
+person (the `listener` partition their listening history uses too)."""
 
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from pydantic import Field
 from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.failures import input_errors
-from spotify_assets.defs.partitions import TRANSIENT_RETRY
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
 from spotify_assets.lib.errors import InputError
@@ -45,7 +46,6 @@ class PlaylistsConfig(dg.Config):
         description="source=export: Playlist1.json, a folder or a zip; source=sample: a sample "
         "playlists.json (empty: the generated sample's).",
     )
-    owner: str = Field(default="me", description="Whose playlists these are.")
 
 
 def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
@@ -68,6 +68,7 @@ def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
     kinds={"python", "postgres"},
     owners=OWNERS,
     metadata=tables.PLAYLISTS,
+    partitions_def=listeners,
     deps=[catalog_tracks],
     description="A person's playlists and their ordered members (tracks the catalog knows, in "
     "`playlist_tracks`).",
@@ -79,6 +80,7 @@ def playlists(
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
     db = database.get()
+    owner = context.partition_key  # the person
     with input_errors(nothing_written=True):
         if config.source not in PLAYLIST_SOURCES:
             raise InputError(
@@ -86,7 +88,7 @@ def playlists(
             )
         if config.source == "catalog":
             with db.connect() as conn:
-                count, members = PlaylistRepository(conn).owner_counts(config.owner)
+                count, members = PlaylistRepository(conn).owner_counts(owner)
                 stored, _ = PlaylistRepository(conn).counts()
             context.log.info(f"playlists: {count} playlists came with the catalog")
             return dg.MaterializeResult(
@@ -108,8 +110,8 @@ def playlists(
                 known = TrackRepository(conn).frame(KNOWN_COLUMNS)
             data = export_playlists(Path(config.path), known)
         else:
-            data = _spotify_playlists(spotify, config.owner)
-    report = store_playlists(db, data, config.owner, config.source)
+            data = _spotify_playlists(spotify, owner)
+    report = store_playlists(db, data, owner, config.source)
     with db.connect() as conn:
         stored, _ = PlaylistRepository(conn).counts()
     context.log.info(
@@ -128,7 +130,6 @@ class CandidatesConfig(dg.Config):
         description="sample (the generated library/history) | spotify (the Web API) | a path: "
         "YourLibrary.json for liked, a streaming-history file/folder for recent, a CSV for file",
     )
-    owner: str = "me"
     recent_days: int = 14
 
 
@@ -165,6 +166,7 @@ def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> pd.D
     kinds={"python", "postgres"},
     owners=OWNERS,
     metadata=tables.CANDIDATES,
+    partitions_def=listeners,
     deps=[catalog_tracks],
     description="The songs to sort into playlists: liked songs, recent plays or a CSV of ids.",
 )
@@ -178,7 +180,7 @@ def candidates(
         if config.list not in CANDIDATE_LISTS:
             raise InputError(f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
         songs = _candidate_songs(config, spotify)
-    report = store_candidates(database.get(), config.owner, config.list, songs)
+    report = store_candidates(database.get(), context.partition_key, config.list, songs)
     with database.get().connect() as conn:
         table_rows = CandidateRepository(conn).count()
     context.log.info(
