@@ -1,0 +1,104 @@
+"""Matching on each real person's own playlists, with their whole library, beside the baselines.
+
+For each whole export in ../shared/data/exports: a database holding the TidyTuesday catalog,
+then `spotify-assets import` of the export (playlists, liked songs, history: every song a
+track, library tracks embedded), then the offline matching harness (hold out 25% of every
+playlist with 8+ members, put them back) on that person's playlists, twice:
+- on all members (most have no audio features: library tracks), and
+- on the members with audio features only (what the product could do before library tracks).
+Every system and baseline is scored on the same split. Nothing is tuned here.
+
+    SPOTIFY_ASSETS_HOME=/tmp/bench .venv/bin/python benchmarks/library_matching.py [--only e]
+
+The import (and embedding the catalog once) takes minutes on a CPU; a home that already holds
+the imports (same SPOTIFY_ASSETS_HOME) is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.evaluation import MIN_EVAL_MEMBERS, EvalInputs, evaluate_matching
+from spotify_assets.lib.models.embedder import load_embedder
+from spotify_assets.lib.playlists.world import load_world
+from spotify_assets.lib.store import Database, resolve_database_url
+from spotify_assets.lib.store.matching import CandidateRepository
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXPORTS = {"e": "exports/listener_e_full_export", "f": "exports/listener_f_full_export"}
+CATALOG = "tidytuesday/spotify_songs.parquet"
+SYSTEMS = ("baseline_popular", "baseline_genre", "baseline_audio", "stage1", "ranker")
+
+
+def cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "spotify_assets.cli", *args], check=True)
+
+
+def ensure_imported(db: Database, person: str) -> None:
+    with db.connect() as conn:
+        if CandidateRepository(conn).lists(person):
+            return
+    cli("catalog", str(SHARED / CATALOG))
+    started = time.perf_counter()
+    cli("import", str(SHARED / EXPORTS[person]), "--user", person)
+    print(f"import of {person}: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def evaluate(world, members: list[np.ndarray], embedder) -> dict[str, float]:
+    frame = world.playlists.playlists
+    inputs = EvalInputs(
+        world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
+        frame["subgenre"].tolist(), members, world.profiles.name_vectors,
+    )  # fmt: skip
+    return evaluate_matching(inputs, config=MatchConfig(), seed=42).metrics
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=sorted(EXPORTS))
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"skipped: {SHARED} is absent")
+        return 0
+    bundle = load_bundles().default_bundle
+    embedder = load_embedder(bundle.embedding, device="cpu")
+    db = Database(resolve_database_url())
+    for person in [args.only] if args.only else sorted(EXPORTS):
+        ensure_imported(db, person)
+        with db.connect() as conn:
+            world = load_world(conn, bundle, embedder, person)
+        featured = np.isfinite(world.tracks.features).all(axis=1)
+        views = {
+            "all members": world.members,
+            "members with audio features": [m[featured[m]] for m in world.members],
+        }
+        print(f"\n{person}: {len(world.playlist_ids)} playlists, {len(world.tracks):,} tracks, "
+              f"{featured.mean():.1%} with audio features")  # fmt: skip
+        for view, members in views.items():
+            evaluated = sum(len(m) >= MIN_EVAL_MEMBERS for m in members)
+            metrics = evaluate(world, members, embedder)
+            best = max(SYSTEMS[:3], key=lambda s: metrics.get(f"{s}/ndcg@10", 0.0))
+            print(f"  {view}: {evaluated} playlists with {MIN_EVAL_MEMBERS}+ members")
+            print(f"    {'system':<18}{'NDCG@10':>9}{'MRR':>8}{'Recall@10':>11}")
+            for system in SYSTEMS:
+                if f"{system}/ndcg@10" not in metrics:
+                    continue
+                row = [metrics.get(f"{system}/{m}", float("nan"))
+                       for m in ("ndcg@10", "mrr", "recall@10")]  # fmt: skip
+                mark = "  (best baseline)" if system == best else ""
+                print(f"    {system:<18}{row[0]:9.3f}{row[1]:8.3f}{row[2]:11.3f}{mark}")
+            shipped = metrics.get("ranker/ndcg@10", metrics["stage1/ndcg@10"])
+            print(f"    shipped − best baseline: {shipped - metrics[f'{best}/ndcg@10']:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
