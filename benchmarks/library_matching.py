@@ -6,7 +6,9 @@ track, library tracks embedded), then the offline matching harness (hold out 25%
 playlist with 8+ members, put them back) on that person's playlists, twice:
 - on all members (most have no audio features: library tracks), and
 - on the members with audio features only (what the product could do before library tracks).
-Every system and baseline is scored on the same split. Nothing is tuned here.
+Every system and baseline is scored on the same split; `*_unnormalized` is stage 1 / the ranker
+scoring a missing part (no audio features, no genre) as a bad match, as before
+`MatchConfig.renormalize_missing`. Nothing is tuned here.
 
     SPOTIFY_ASSETS_HOME=/tmp/bench .venv/bin/python benchmarks/library_matching.py [--only e]
 
@@ -35,7 +37,10 @@ from spotify_assets.lib.store.matching import CandidateRepository
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXPORTS = {"e": "exports/listener_e_full_export", "f": "exports/listener_f_full_export"}
 CATALOG = "tidytuesday/spotify_songs.parquet"
-SYSTEMS = ("baseline_popular", "baseline_genre", "baseline_audio", "stage1", "ranker")
+SYSTEMS = (
+    "baseline_popular", "baseline_genre", "baseline_audio",
+    "stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker",
+)  # fmt: skip
 
 
 def cli(*args: str) -> None:
@@ -52,13 +57,13 @@ def ensure_imported(db: Database, person: str) -> None:
     print(f"import of {person}: {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def evaluate(world, members: list[np.ndarray], embedder) -> dict[str, float]:
+def evaluate(world, members: list[np.ndarray], config: MatchConfig) -> dict[str, float]:
     frame = world.playlists.playlists
     inputs = EvalInputs(
         world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
         frame["subgenre"].tolist(), members, world.profiles.name_vectors,
     )  # fmt: skip
-    return evaluate_matching(inputs, config=MatchConfig(), seed=42).metrics
+    return evaluate_matching(inputs, config=config, seed=42).metrics
 
 
 def main() -> int:
@@ -84,7 +89,12 @@ def main() -> int:
               f"{featured.mean():.1%} with audio features")  # fmt: skip
         for view, members in views.items():
             evaluated = sum(len(m) >= MIN_EVAL_MEMBERS for m in members)
-            metrics = evaluate(world, members, embedder)
+            metrics = evaluate(world, members, MatchConfig())
+            before = evaluate(world, members, MatchConfig(renormalize_missing=False))
+            for system in ("stage1", "ranker"):  # missing parts scored as bad matches
+                for name, value in list(before.items()):
+                    if name.startswith(f"{system}/"):
+                        metrics[name.replace(system, f"{system}_unnormalized", 1)] = value
             best = max(SYSTEMS[:3], key=lambda s: metrics.get(f"{s}/ndcg@10", 0.0))
             print(f"  {view}: {evaluated} playlists with {MIN_EVAL_MEMBERS}+ members")
             print(f"    {'system':<18}{'NDCG@10':>9}{'MRR':>8}{'Recall@10':>11}")

@@ -14,6 +14,10 @@ class MatchConfig:
     name_weight: float = 0.3
     emotion_weight: float = 0.1
     genre_weight: float = 0.15
+    # a part the song lacks (no audio features, no genre) is missing, not a bad match: its
+    # weight goes to the known parts (signals.combine); False scores it as before (acoustic
+    # as a distant match, genre as no overlap)
+    renormalize_missing: bool = True
     type_weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(TYPE_WEIGHTS))
     top_n: int = 5  # playlists kept per song
     top_k: int = 20  # songs kept per playlist

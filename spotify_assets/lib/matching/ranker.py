@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.signals import Stage1, combine, compute_signals, leave_one_out
+from spotify_assets.lib.matching.signals import (
+    Stage1,
+    combine,
+    compute_signals,
+    leave_one_out,
+    song_knowns,
+)
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
 FEATURES = (
@@ -35,6 +41,7 @@ FEATURES = (
     "year",  # closeness of release year to the playlist's (in its spread)
     "popularity",
     "member_z",  # stage 1 against how the playlist's own members score (leave-one-out)
+    "has_features",  # the song has audio features (most library tracks do not)
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
@@ -86,9 +93,15 @@ def pair_features(
             sig["year"][rows, cols],
             sig["popularity"][rows, cols],
             _member_z(score[rows, cols], cols, member_stats),
+            _has_features(st1, rows),
         ]
     )
     return out.astype(np.float32)
+
+
+def _has_features(st1: Stage1, rows: np.ndarray) -> np.ndarray:
+    known = st1.known.get("acoustic")
+    return np.ones(len(rows)) if known is None else known[rows].astype(float)
 
 
 def _member_z(score: np.ndarray, cols: np.ndarray, stats) -> np.ndarray:
@@ -169,7 +182,7 @@ class LearnedRanker:
         songs = tracks.take(song_rows)
         signals = compute_signals(songs, profiles)
         leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
-        st1 = combine(signals, profiles, config)
+        st1 = combine(signals, profiles, config, song_knowns(songs, config))
         self.floors = member_floors(
             st1.score, pos_rows, pos_cols, len(profiles), config.abstain_quantile
         )

@@ -6,7 +6,7 @@ memory; there is no Python loop over pairs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,20 @@ class Stage1:
     signals: dict[str, np.ndarray]  # name → (S, P) float32
     parts: dict[str, np.ndarray]  # weighted parts; they sum to `score`
     score: np.ndarray  # (S, P)
+    known: dict[str, np.ndarray] = field(default_factory=dict)  # part → (S,) bool, see below
+
+
+def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[str, np.ndarray]:
+    """Per song, whether it has what a part needs: audio features for "acoustic", a genre for
+    "genre". Most of a real person's songs (library tracks) have neither; for them the part is
+    missing, not a bad match, and `combine` spreads its weight over the parts that are known
+    (unless `config.renormalize_missing` is off: then nothing counts as missing)."""
+    if config is not None and not config.renormalize_missing:
+        return {"acoustic": np.isfinite(songs.features).any(axis=1)}  # for the ranker only
+    return {
+        "acoustic": np.isfinite(songs.features).any(axis=1),
+        "genre": songs.genre >= 0,
+    }
 
 
 def acoustic_similarity(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -111,7 +125,16 @@ def type_weight_arrays(profiles: Profiles, config: MatchConfig) -> tuple[np.ndar
     return table[:, 0], table[:, 1]
 
 
-def combine(signals: dict[str, np.ndarray], profiles: Profiles, config: MatchConfig) -> Stage1:
+def combine(
+    signals: dict[str, np.ndarray],
+    profiles: Profiles,
+    config: MatchConfig,
+    known: dict[str, np.ndarray] | None = None,
+) -> Stage1:
+    """The weighted parts and their sum. With `known` (see `song_knowns`), a part a song lacks
+    is 0 and the others are scaled so the weights still sum to the same total: a song without
+    audio features is judged on meaning, emotion and genre alone, on the same scale as the
+    rest (not as a bad acoustic match). Songs that have everything are unchanged."""
     w_sem, w_ac = type_weight_arrays(profiles, config)
     fallback = profiles.fallback
     # small playlists have no member centroid or audio profile: their name carries them
@@ -131,8 +154,19 @@ def combine(signals: dict[str, np.ndarray], profiles: Profiles, config: MatchCon
             np.float32
         ),
     }
+    known = known or {}
+    if "genre" in known and not all(k.all() for k in known.values()):
+        w_genre = config.genre_weight * np.ones(len(profiles))
+        total = w_sem + w_ac + config.emotion_weight + w_genre  # (P,)
+        present = np.broadcast_to((w_sem + config.emotion_weight)[None, :], parts["semantic"].shape)
+        for part, weight in (("acoustic", w_ac), ("genre", w_genre)):
+            has = known[part][:, None]
+            parts[part] = np.where(has, parts[part], 0.0).astype(np.float32)
+            present = present + np.where(has, weight[None, :], 0.0)
+        scale = (total[None, :] / np.maximum(present, 1e-9)).astype(np.float32)
+        parts = {name: (value * scale).astype(np.float32) for name, value in parts.items()}
     score = sum(parts.values())
-    return Stage1(signals, parts, score.astype(np.float32))
+    return Stage1(signals, parts, score.astype(np.float32), known)
 
 
 def leave_one_out(
@@ -239,7 +273,7 @@ def stage1(
     if members is not None and members.any():
         rows, cols = np.nonzero(members)
         leave_one_out(signals, songs, profiles, rows, cols)
-    return combine(signals, profiles, config)
+    return combine(signals, profiles, config, song_knowns(songs, config))
 
 
 def top_indices(scores: np.ndarray, k: int, axis: int = 1) -> np.ndarray:

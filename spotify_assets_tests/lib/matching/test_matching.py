@@ -6,9 +6,15 @@ import pytest
 
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching, split
-from spotify_assets.lib.matching.ranker import LearnedRanker
+from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker
 from spotify_assets.lib.matching.score import score_matrix
-from spotify_assets.lib.matching.signals import compute_signals, leave_one_out, stage1, top_indices
+from spotify_assets.lib.matching.signals import (
+    compute_signals,
+    leave_one_out,
+    stage1,
+    top_indices,
+    type_weight_arrays,
+)
 from spotify_assets.lib.models.emotions import BUCKETS
 from spotify_assets.lib.playlists.profiles import (
     ACOUSTIC_FEATURES,
@@ -226,3 +232,54 @@ def test_reasons_name_the_features_that_set_the_playlist_apart():
         "tempo and energy match 'Workout Hard Rock'; sounds like the songs in "
         "'Workout Hard Rock'; mood: sadness"
     )
+
+
+def _stripped(songs):
+    """The same songs as a person's library has them: no audio features, no genre."""
+    bare = songs.take(np.arange(len(songs)))
+    bare.features = np.full_like(songs.features, np.nan)
+    bare.genre = np.full(len(songs), -1)
+    return bare
+
+
+def test_a_song_without_features_is_judged_on_what_it_has_on_the_same_scale():
+    tracks, rows, names, vecs = clustered_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    songs = tracks.take(rows[2][:10])
+    bare = _stripped(songs)
+    config, before = MatchConfig(), MatchConfig(renormalize_missing=False)
+
+    # songs that have everything score exactly as before
+    np.testing.assert_array_equal(stage1(songs, prof, config).score,
+                                  stage1(songs, prof, before).score)  # fmt: skip
+    st1, old = stage1(bare, prof, config), stage1(bare, prof, before)
+    assert not st1.parts["acoustic"].any() and not st1.parts["genre"].any()
+    np.testing.assert_allclose(sum(st1.parts.values()), st1.score, atol=1e-5)
+    # the known parts carry the whole weight: (semantic + emotion) · total / their weights
+    w_sem, w_ac = type_weight_arrays(prof, config)  # each playlist's type weights
+    total = w_sem + w_ac + config.emotion_weight + config.genre_weight
+    known = (old.parts["semantic"] + old.parts["emotion"]) * total / (w_sem + config.emotion_weight)
+    np.testing.assert_allclose(st1.score, known, rtol=1e-5)
+    # missing is not a bad match: the own playlist still wins, and no lower than before
+    assert (st1.score.argmax(axis=1) == 2).all()
+    assert (st1.score[:, 2] > old.score[:, 2]).all()
+    # a song without features competes with songs that have them on one scale: its score in its
+    # own playlist is within the range of its featured twin's
+    full = stage1(songs, prof, config).score[:, 2]
+    assert abs(np.median(st1.score[:, 2]) - np.median(full)) < 0.15
+
+
+def test_the_ranker_knows_which_songs_have_features():
+    tracks, rows, names, vecs = clustered_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    member_rows = np.concatenate(rows)
+    member_cols = np.concatenate([np.full(len(r), c) for c, r in enumerate(rows)])
+    ranker = LearnedRanker(MatchConfig())
+    assert ranker.fit(tracks, prof, member_rows, member_cols).trained
+    mixed = tracks.take(np.array([rows[1][0], rows[1][1]]))
+    mixed.features[1] = np.nan
+    st1 = stage1(mixed, prof, MatchConfig())
+    features = ranker.features(st1, prof, np.array([0, 1]), np.array([1, 1]))
+    assert FEATURES[-1] == "has_features" and features[:, -1].tolist() == [1.0, 0.0]
+    scored = score_matrix(mixed, prof, MatchConfig(), ranker)
+    assert (scored.final.argmax(axis=1) == 1).all()  # both still land in their playlist
