@@ -9,12 +9,15 @@ audio features are invented, and a later catalog file or enrichment fills the re
 field (`TrackRepository.upsert` never wipes a known value).
 
 A song the catalog already knows, by id or by artist + title, keeps the catalog's track (it has
-features); a `lib:` track found again by name is reused, so re-imports add nothing.
+features); a `lib:` track found again by name is reused, so re-imports add nothing. When a
+`lib:` track's song turns up with its Spotify URI (an old export item had none, a newer one
+does), it moves to the Spotify id: `merges` maps the old id to the new one and
+`TrackRepository.merge_library_ids` re-points every reference in the same transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -37,6 +40,8 @@ class LibraryResolution:
     in_catalog: int  # items matched (by id or artist + title) to a catalog file's track
     from_library: int  # items that are library tracks (new ones and ones stored before)
     unnamed: int  # items the catalog lacks with no title to name a track by
+    # `lib:` id → Spotify id: a song first known by name whose URI has now appeared
+    merges: dict[str, str] = field(default_factory=dict)
 
     @property
     def items(self) -> int:
@@ -81,8 +86,18 @@ def resolve_library(
         index=items.index,
         dtype=object,
     )
+    # a song stored under a `lib:` id (named before its URI was seen) moves to its Spotify id
+    by_uri = pd.Series(
+        [isinstance(m, str) and m.startswith(LIBRARY_ID_PREFIX) and isinstance(o, str)
+         for m, o in zip(matched, own, strict=True)],
+        index=items.index,
+    )  # fmt: skip
+    merges = dict(zip(matched[by_uri], own[by_uri], strict=True))
+    matched = matched.where(~by_uri, None)
     ids = matched.where(matched.notna(), own)
     ids = ids.where(ids.notna(), by_name).astype(object)
+    if merges:  # every mention of a moved track follows it
+        ids = pd.Series([merges.get(t, t) for t in ids], index=ids.index, dtype=object)
     ids = ids.where(ids.notna(), None)
     sources = known.set_index("track_id")["source_format"] if "source_format" in known else None
     library_known = (
@@ -98,6 +113,7 @@ def resolve_library(
         in_catalog=int((matched.notna() & ~library_known).sum()),
         from_library=int((new | library_known).sum()),
         unnamed=int(ids.isna().sum()),
+        merges=merges,
     )
 
 

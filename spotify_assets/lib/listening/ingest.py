@@ -179,6 +179,7 @@ def _join_library(
     if unjoined.any():
         resolved = resolve_library(_songs(joined[unjoined]), catalog, _library_source(user_id))
         TrackRepository(conn).add_missing(resolved.new_tracks)
+        TrackRepository(conn).merge_library_ids(resolved.merges)
         ids = resolved.track_ids.to_numpy(dtype=object)
         joined.loc[unjoined, "catalog_track_id"] = ids
         joined.loc[unjoined, "join_method"] = ["library" if t else "none" for t in ids]
@@ -208,4 +209,7 @@ def _add_library_tracks(conn: psycopg.Connection, plays: pd.DataFrame, user_id: 
         return 0
     catalog = PlayJoinRepository(conn).catalog()
     resolved = resolve_library(_songs(songs), catalog, _library_source(user_id))
-    return TrackRepository(conn).add_missing(resolved.new_tracks).inserted
+    repo = TrackRepository(conn)
+    added = repo.add_missing(resolved.new_tracks).inserted
+    repo.merge_library_ids(resolved.merges)
+    return added

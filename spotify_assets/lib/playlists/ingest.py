@@ -43,7 +43,7 @@ def store_playlists(
 ) -> PlaylistLoadReport:
     """One transaction: the playlists and exactly their (catalog-known) memberships."""
     with db.connect() as conn, conn.transaction():
-        added = _add_library_tracks(conn, data.new_tracks)
+        added = _add_library_tracks(conn, data.new_tracks, data.merges)
         repo = PlaylistRepository(conn)
         known = repo.known_tracks(data.memberships["track_id"].tolist())
         members = data.memberships[data.memberships["track_id"].isin(known)]
@@ -84,7 +84,7 @@ def store_candidates(
     with db.connect() as conn, conn.transaction():
         tracks = TrackRepository(conn)
         resolved = resolve_library(items, tracks.frame(KNOWN_COLUMNS), f"candidates:{list_name}")
-        added = _add_library_tracks(conn, resolved.new_tracks)
+        added = _add_library_tracks(conn, resolved.new_tracks, resolved.merges)
         wanted = [t for t in resolved.track_ids if t]
         known = PlaylistRepository(conn).known_tracks(wanted)
         ids = [t for t in dict.fromkeys(wanted) if t in known]
@@ -98,7 +98,12 @@ def store_candidates(
     )
 
 
-def _add_library_tracks(conn: psycopg.Connection, new_tracks: pd.DataFrame | None) -> int:
-    if new_tracks is None or new_tracks.empty:
-        return 0
-    return TrackRepository(conn).add_missing(new_tracks).inserted
+def _add_library_tracks(
+    conn: psycopg.Connection, new_tracks: pd.DataFrame | None, merges: dict[str, str] | None = None
+) -> int:
+    """Store the new library tracks, then move `lib:` tracks whose Spotify id appeared."""
+    repo, added = TrackRepository(conn), 0
+    if new_tracks is not None and not new_tracks.empty:
+        added = repo.add_missing(new_tracks).inserted
+    repo.merge_library_ids(merges or {})
+    return added

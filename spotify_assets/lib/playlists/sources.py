@@ -35,6 +35,7 @@ class PlaylistData:
     unmatched: int = 0  # export items no catalog file's track matched
     items: int = 0
     new_tracks: pd.DataFrame | None = None  # library tracks to store with the memberships
+    merges: dict[str, str] | None = None  # `lib:` ids whose Spotify id appeared → that id
 
     @property
     def match_rate(self) -> float:
@@ -87,6 +88,7 @@ def export_playlists(path: Path, known: pd.DataFrame) -> PlaylistData:
         resolved.items - resolved.in_catalog,
         resolved.items,
         resolved.new_tracks,
+        resolved.merges,
     )
 
 

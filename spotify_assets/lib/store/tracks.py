@@ -89,6 +89,38 @@ class TrackRepository:
             (list(track_ids), bundle_hash),
         ).fetchone()
 
+    def merge_library_ids(self, merges: dict[str, str]) -> int:
+        """Move library tracks to their Spotify ids (old → new, the new rows already stored):
+        playlist members, candidates and play joins follow; the old rows go, with their
+        descriptions and vectors (the new id is described and embedded on the next run).
+        Runs in the caller's transaction; returns the tracks moved."""
+        if not merges:
+            return 0
+        old, new = list(merges), list(merges.values())
+        mapping = "SELECT * FROM unnest(%(old)s::text[], %(new)s::text[]) AS m(old, new)"
+        args = {"old": old, "new": new}
+        for table, scope in (("playlist_tracks", "playlist_id"), ("candidates", "owner, list")):
+            self.conn.execute(
+                f"""DELETE FROM {table} t USING ({mapping}) m
+                    WHERE t.track_id = m.old AND EXISTS (
+                        SELECT FROM {table} n WHERE ({", ".join(f"n.{c}" for c in scope.split(", "))})
+                              = ({", ".join(f"t.{c}" for c in scope.split(", "))})
+                          AND n.track_id = m.new)""",
+                args,
+            )
+            self.conn.execute(
+                f"UPDATE {table} t SET track_id = m.new FROM ({mapping}) m WHERE t.track_id = m.old",
+                args,
+            )
+        self.conn.execute(
+            f"""UPDATE play_joins j SET catalog_track_id = m.new FROM ({mapping}) m
+                WHERE j.catalog_track_id = m.old""",
+            args,
+        )
+        return self.conn.execute(
+            "DELETE FROM tracks WHERE track_id = ANY(%s) AND source_format = 'library'", (old,)
+        ).rowcount
+
     def sources(self, track_ids: Sequence[str]) -> dict[str, str]:
         """track id → source_format ("library" for tracks only a person's library named)."""
         return dict(

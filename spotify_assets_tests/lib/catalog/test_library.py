@@ -15,6 +15,7 @@ from spotify_assets.lib.catalog.library import (
 from spotify_assets.lib.playlists.export import read_playlist_export
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import export_playlists, liked_items
+from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
 from spotify_assets.lib.store.tracks import TRACK_COLUMNS, TrackRepository
 
@@ -165,3 +166,40 @@ def test_a_library_track_is_described_from_what_is_known_and_again_once_features
     with db.connect() as conn:
         [(_, description)] = AnalysisRepository(conn).descriptions()
     assert "(0.80)" in description and "95 BPM" in description
+
+
+def test_a_song_known_by_name_moves_to_its_spotify_id_when_the_uri_appears(db, tmp_path):
+    """An old export item has no URI (a `lib:` track); a newer one names the same song with
+    its URI: the track moves to the Spotify id and every reference follows."""
+    import json
+
+    def export(folder, items):
+        folder.mkdir()
+        (folder / "Playlist1.json").write_text(json.dumps({"playlists": [
+            {"name": "Old", "items": [{"track": t} for t in items]}]}))  # fmt: skip
+        return folder
+
+    song = {"trackName": "Quiet Song (Remastered)", "artistName": "Band", "albumName": "LP"}
+    other = {"trackName": "Other", "artistName": "Band", "albumName": "LP"}
+    old = export(tmp_path / "old", [song, other])
+    store_playlists(db, export_playlists(old, _known(db)), "me", "export")
+    lib_id = library_track_id("Band", "Quiet Song")
+    store_candidates(db, "me", "liked", pd.DataFrame([{"artist": "Band", "title": "Quiet Song",
+                                                        "album": None, "track_id": None}]))  # fmt: skip
+    with db.connect() as conn:
+        assert CandidateRepository(conn).track_ids("me", "liked") == [lib_id]
+
+    uri = "4uLU6hMCjMI75M1A2tKUQC"
+    new = export(tmp_path / "new", [{**song, "trackUri": f"spotify:track:{uri}"}, other])
+    data = export_playlists(new, _known(db))
+    assert data.merges == {lib_id: uri}
+    store_playlists(db, data, "me", "export")
+    with db.connect() as conn:
+        _, members = PlaylistRepository(conn).frames("me")
+        assert uri in set(members["track_id"]) and lib_id not in set(members["track_id"])
+        assert CandidateRepository(conn).track_ids("me", "liked") == [uri]
+        assert TrackRepository(conn).sources([lib_id, uri]) == {uri: LIBRARY_FORMAT}
+    # and from now on the name finds the Spotify id: nothing moves or is added again
+    again = export_playlists(old, _known(db))
+    assert not again.merges and again.new_tracks.empty
+    assert set(again.memberships["track_id"]) == set(members["track_id"])
