@@ -21,6 +21,7 @@ from spotify_assets.defs.matching.assets import (
 from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource, SpotifyResource
 from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.matching.ranker import FEATURES
 from spotify_assets.lib.sample import generate_liked, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
@@ -146,7 +147,9 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
 
     booster = xgb.Booster()
     booster.load_model(urlparse(matches["artifact_ranker"]).path)
-    assert booster.num_features() == 18
+    assert (
+        booster.num_features() == len(FEATURES) == 19
+    )  # the stage-1 signals, context, has_features
     assert check_outcomes(first) == {
         "embeddings_complete": True,
         "emotions_complete": True,
