@@ -49,6 +49,7 @@ class Settings:
     spotify_refresh_token: str  # SPOTIFY_REFRESH_TOKEN
     spotify_api_base: str  # SPOTIFY_API_BASE
     spotify_token_url: str  # SPOTIFY_TOKEN_URL
+    reccobeats_api_base: str  # RECCOBEATS_API_BASE: ReccoBeats for enrichment; "off": never ask
 
     def secrets(self) -> set[str]:
         """Values that must never be printed (the doctor masks them)."""
@@ -88,6 +89,7 @@ ENV: dict[str, str] = {
     "spotify_refresh_token": "SPOTIFY_REFRESH_TOKEN",
     "spotify_api_base": "SPOTIFY_API_BASE",
     "spotify_token_url": "SPOTIFY_TOKEN_URL",
+    "reccobeats_api_base": "RECCOBEATS_API_BASE",
 }
 _ALSO_READ = ("AWS_DEFAULT_REGION",)  # fallbacks that count towards the snapshot
 assert set(ENV) == {f.name for f in fields(Settings)}, "every setting needs its variable"
@@ -133,6 +135,7 @@ def _read(snapshot: tuple[tuple[str, str | None], ...]) -> Settings:
         spotify_refresh_token=get("spotify_refresh_token"),
         spotify_api_base=get("spotify_api_base", "https://api.spotify.com"),
         spotify_token_url=get("spotify_token_url", "https://accounts.spotify.com/api/token"),
+        reccobeats_api_base=get("reccobeats_api_base", "https://api.reccobeats.com"),
     )
 
 

@@ -20,16 +20,23 @@ from spotify_assets.lib.store.server import embedded_server, with_database
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 _counter = itertools.count()
+SPOTIFY_CREDENTIALS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_home(tmp_path_factory) -> Path:
     """Keep tests away from ~/.spotify_assets and from a developer's DATABASE_URL."""
     home = tmp_path_factory.mktemp("spotify_assets_home")
-    saved = {k: os.environ.get(k) for k in ("SPOTIFY_ASSETS_HOME", "DATABASE_URL", "DAGSTER_HOME")}
+    saved = {k: os.environ.get(k) for k in ("SPOTIFY_ASSETS_HOME", "DATABASE_URL", "DAGSTER_HOME",
+             "RECCOBEATS_API_BASE", *SPOTIFY_CREDENTIALS)}  # fmt: skip
     os.environ["SPOTIFY_ASSETS_HOME"] = str(home)
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("DAGSTER_HOME", None)
+    # No test reaches the real Web API: enrichment (in `embed_library`, so in `import`) skips
+    # Spotify without credentials and ReccoBeats when it is off; tests point both at fakes.
+    for key in SPOTIFY_CREDENTIALS:
+        os.environ.pop(key, None)
+    os.environ["RECCOBEATS_API_BASE"] = "off"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     yield home
     for key, value in saved.items():

@@ -20,7 +20,7 @@ import string
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -425,6 +425,7 @@ class FakeSpotify(FakeHTTPServer):
         liked: Sequence[dict] = (),
         plays: Sequence[dict] = (),
         extra_tracks: Sequence[dict] = (),
+        artist_genres: Mapping[str, Sequence[str]] | None = None,
         user_id: str = "fake-user",
         client_id: str = "fake-client-id",
         client_secret: str = "fake-client-secret",
@@ -455,6 +456,16 @@ class FakeSpotify(FakeHTTPServer):
         ]:
             if track.get("id") and track.get("type") == "track":
                 self.catalog.setdefault(track["id"], track)
+        # every artist the tracks credit, with the genres given by artist name (none: [])
+        genres = artist_genres or {}
+        self.artists: dict[str, dict] = {}
+        for track in self.catalog.values():
+            for artist in track.get("artists") or []:
+                if artist.get("id"):
+                    self.artists.setdefault(artist["id"], {
+                        **artist, "genres": list(genres.get(artist["name"], [])),
+                        "popularity": 50, "followers": {"href": None, "total": 1000},
+                    })  # fmt: skip
 
         self.add_route("POST", TOKEN_PATH, self._token, auth=False)
         self.add_route("GET", r"/v1/me", self._me)
@@ -463,6 +474,7 @@ class FakeSpotify(FakeHTTPServer):
         self.add_route("GET", r"/v1/me/tracks", self._liked)
         self.add_route("GET", r"/v1/me/player/recently-played", self._recently_played)
         self.add_route("GET", r"/v1/tracks", self._tracks)
+        self.add_route("GET", r"/v1/artists", self._artists)
 
     @classmethod
     def with_library(
@@ -675,6 +687,14 @@ class FakeSpotify(FakeHTTPServer):
         if len(ids) > 50:
             return self.error(400, "Too many ids requested")
         return Reply(200, {"tracks": [self.catalog.get(i) for i in ids]})
+
+    def _artists(self, request: FakeRequest) -> Reply:
+        ids = [i for i in request.query.get("ids", "").split(",") if i]
+        if not ids:
+            return self.error(400, "invalid request: ids is required")
+        if len(ids) > 50:
+            return self.error(400, "Too many ids requested")
+        return Reply(200, {"artists": [self.artists.get(i) for i in ids]})
 
 
 def _ms(timestamp: str) -> int:

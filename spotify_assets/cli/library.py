@@ -91,7 +91,8 @@ def import_export(path: Path, user: str, bundle, timezone: str | None = None) ->
         )
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
-    print("\n".join(step_lines(run.metadata(), ["track_analyses", "track_embeddings"], 22)))
+    steps = ["track_enrichment", "track_analyses", "track_embeddings"]
+    print("\n".join(step_lines(run.metadata(), steps, 22)))
     print(f"imported in {time.perf_counter() - started:.0f} s; what the pipeline can use now:")
     print_coverage(user, bundle)
     return 0

@@ -6,6 +6,7 @@ from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
+from spotify_assets.defs.enrichment.assets import track_enrichment
 from spotify_assets.defs.matching.assets import match_evaluation, match_results, playlist_profiles
 from spotify_assets.defs.partitions import BUNDLE_RUN_CONFIG
 from spotify_assets.defs.playlists.assets import candidates, playlists
@@ -39,8 +40,9 @@ evaluate_matching_job = dg.define_asset_job(
 )
 embed_library_job = dg.define_asset_job(
     "embed_library",
-    selection=[track_analyses, track_embeddings],
+    selection=[track_enrichment, track_analyses, track_embeddings],
     config=BUNDLE_RUN_CONFIG,
-    description="Describe and embed the tracks that have no description or vector yet (songs a "
-    "person's library brought in), for one bundle.",
+    description="Enrich tracks from the Web API when online (a skip offline), then describe and "
+    "embed the tracks that have no description or vector yet (songs a person's library brought "
+    "in, or whose enrichment changed them), for one bundle.",
 )

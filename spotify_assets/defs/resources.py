@@ -4,6 +4,8 @@ A field left empty takes its value from `spotify_assets.settings` (the environme
 resource is used, so secrets and URLs with passwords never appear in run configs or the UI.
 Outside a run, the CLI builds them with `dg.build_resources`."""
 
+from collections.abc import Callable
+
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -93,7 +95,8 @@ class ComputeResource(dg.ConfigurableResource):
 class SpotifyResource(dg.ConfigurableResource):
     """The Spotify Web API for one person (OAuth refresh-token flow). Empty fields take their
     setting: SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET / SPOTIFY_REFRESH_TOKEN (secrets never
-    appear in the run config), SPOTIFY_API_BASE, SPOTIFY_TOKEN_URL."""
+    appear in the run config), SPOTIFY_API_BASE, SPOTIFY_TOKEN_URL; and ReccoBeats (audio
+    features by Spotify id, no account): RECCOBEATS_API_BASE."""
 
     client_id: str = ""
     client_secret: str = ""
@@ -101,23 +104,26 @@ class SpotifyResource(dg.ConfigurableResource):
     api_base: str = ""
     token_url: str = ""
 
-    def client(self):
+    reccobeats_base: str = ""
+
+    def _credentials(self) -> tuple[str, str, str]:
+        s = settings()
+        return (
+            self.client_id or s.spotify_client_id,
+            self.client_secret or s.spotify_client_secret,
+            self.refresh_token or s.spotify_refresh_token,
+        )
+
+    def missing_credentials(self) -> list[str]:
+        """The credential variables that are empty (none: the client can be built)."""
+        names = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN")
+        return [n for n, v in zip(names, self._credentials(), strict=True) if not v]
+
+    def client(self, log: Callable[[str], None] | None = None):
         from spotify_assets.lib.spotify.client import SpotifyClient
 
         s = settings()
-        client_id = self.client_id or s.spotify_client_id
-        client_secret = self.client_secret or s.spotify_client_secret
-        refresh_token = self.refresh_token or s.spotify_refresh_token
-        missing = [
-            name
-            for name, value in (
-                ("SPOTIFY_CLIENT_ID", client_id),
-                ("SPOTIFY_CLIENT_SECRET", client_secret),
-                ("SPOTIFY_REFRESH_TOKEN", refresh_token),
-            )
-            if not value
-        ]
-        if missing:
+        if missing := self.missing_credentials():
             raise input_failure(
                 InputError(
                     f"the Spotify source needs {', '.join(missing)} in the environment "
@@ -125,10 +131,19 @@ class SpotifyResource(dg.ConfigurableResource):
                 )
             )
         return SpotifyClient(
-            client_id, client_secret, refresh_token,
+            *self._credentials(),
             api_base=self.api_base or s.spotify_api_base,
             token_url=self.token_url or s.spotify_token_url,
+            log=log,
         )  # fmt: skip
+
+    def reccobeats(self, log: Callable[[str], None] | None = None):
+        """The ReccoBeats client (it needs no credentials), or None when RECCOBEATS_API_BASE
+        (or `reccobeats_base`) is "off"."""
+        from spotify_assets.lib.spotify.reccobeats import ReccoBeatsClient
+
+        base = self.reccobeats_base or settings().reccobeats_api_base
+        return None if base.lower() == "off" else ReccoBeatsClient(base, log=log)
 
 
 def compute_resource() -> ComputeResource:

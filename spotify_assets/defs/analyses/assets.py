@@ -4,6 +4,7 @@ import dagster as dg
 
 from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
+from spotify_assets.defs.enrichment.assets import track_enrichment
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.analyses.update import update_track_analyses
 from spotify_assets.lib.store.analyses import AnalysisRepository
@@ -14,7 +15,7 @@ from spotify_assets.lib.store.analyses import AnalysisRepository
     kinds={"python", "postgres"},
     owners=["team:search"],
     metadata=tables.TRACK_ANALYSES,
-    deps=[catalog_tracks],
+    deps=[catalog_tracks, track_enrichment],
     description="Words for each track's audio features and metadata; only changed tracks rerun.",
 )
 def track_analyses(

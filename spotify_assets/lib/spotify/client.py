@@ -19,6 +19,7 @@ CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_RE
 # Refresh this long before Spotify says the token expires, so no call races the expiry.
 TOKEN_MARGIN_S = 60.0
 TRACKS_BATCH = 50
+ARTISTS_BATCH = 50  # the most ids /v1/artists takes per call
 
 
 class SpotifyError(Exception):
@@ -148,6 +149,16 @@ class SpotifyClient:
             batch = ids[start : start + TRACKS_BATCH]
             body = self.get("/v1/tracks", {"ids": ",".join(batch)})
             found.extend(t for t in body.get("tracks") or [] if t)
+        return found
+
+    def artists(self, ids: Iterable[str]) -> list[dict]:
+        """Full artist objects (with `genres`) for `ids` (batches of 50); unknown ids are skipped."""
+        ids = list(dict.fromkeys(ids))
+        found = []
+        for start in range(0, len(ids), ARTISTS_BATCH):
+            batch = ids[start : start + ARTISTS_BATCH]
+            body = self.get("/v1/artists", {"ids": ",".join(batch)})
+            found.extend(a for a in body.get("artists") or [] if a)
         return found
 
     # -- transport ------------------------------------------------------------------------

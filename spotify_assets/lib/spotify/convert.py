@@ -80,7 +80,7 @@ def tracks_frame(track_objects: Iterable[Mapping[str, Any] | None]) -> pd.DataFr
                 "album_name": album.get("name") or None,
                 "album_id": album.get("id") or None,
                 "release_date": release_date,
-                "release_year": _year(release_date),
+                "release_year": release_year(release_date),
                 "popularity": track.get("popularity"),
                 "duration_ms": track.get("duration_ms"),
                 "explicit": track.get("explicit"),
@@ -93,7 +93,7 @@ def tracks_frame(track_objects: Iterable[Mapping[str, Any] | None]) -> pd.DataFr
     return frame
 
 
-def _year(release_date: str | None) -> int | None:
+def release_year(release_date: str | None) -> int | None:
     """Spotify dates are "YYYY", "YYYY-MM" or "YYYY-MM-DD" (release_date_precision)."""
     head = (release_date or "")[:4]
     return int(head) if len(head) == 4 and head.isdigit() else None

@@ -6,10 +6,12 @@ written: it is not in TRACK_COLUMNS.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
@@ -35,6 +37,22 @@ TRACK_COLUMNS = [
     "source_file",
     "row_hash",
 ]
+
+
+# Fields enrichment may fill, with their column types (jsonb_to_recordset needs them).
+FILLABLE_TYPES = {
+    "album_name": "text", "album_id": "text", "genre": "text", "release_date": "text",
+    "release_year": "integer", "popularity": "integer", "duration_ms": "integer",
+    "explicit": "boolean", "danceability": "double precision", "energy": "double precision",
+    "key": "smallint", "loudness": "double precision", "mode": "smallint",
+    "speechiness": "double precision", "acousticness": "double precision",
+    "instrumentalness": "double precision", "liveness": "double precision",
+    "valence": "double precision", "tempo": "double precision", "time_signature": "smallint",
+}  # fmt: skip
+# Which "checked" stamp each enrichment source sets (migration 0010).
+CHECKED_COLUMNS = {"spotify": "spotify_checked_at", "reccobeats": "features_checked_at"}
+# A real Spotify id (22 base62 characters): `lib:` ids and other catalogs' ids cannot be looked up.
+SPOTIFY_ID_PATTERN = "^[0-9A-Za-z]{22}$"
 
 
 class TrackRepository:
@@ -74,6 +92,75 @@ class TrackRepository:
             self.conn, "tracks", frame[columns], key=["track_id"],
             merge="missing", empty_as_null=("artists",),
         )  # fmt: skip
+
+    def lacking(
+        self, source: str, fields: Sequence[str], recheck_days: int, limit: int | None = None
+    ) -> list[str]:
+        """Ids of tracks with a real Spotify id that lack any of `fields` and that `source` has
+        not answered for within `recheck_days` days, in id order."""
+        return [r[0] for r in self.conn.execute(self._lacking(source, fields, "track_id", limit),
+                                                (SPOTIFY_ID_PATTERN, recheck_days))]  # fmt: skip
+
+    def null_in(self, track_ids: Sequence[str], column: str) -> set[str]:
+        """Those of `track_ids` whose `column` is null."""
+        query = sql.SQL("SELECT track_id FROM tracks WHERE track_id = ANY(%s) AND {} IS NULL")
+        rows = self.conn.execute(query.format(sql.Identifier(column)), (list(track_ids),))
+        return {r[0] for r in rows}
+
+    def count_lacking(self, source: str, fields: Sequence[str], recheck_days: int) -> int:
+        query = self._lacking(source, fields, "count(*)", None)
+        return self.conn.execute(query, (SPOTIFY_ID_PATTERN, recheck_days)).fetchone()[0]
+
+    @staticmethod
+    def _lacking(source: str, fields: Sequence[str], what: str, limit: int | None) -> sql.Composed:
+        checked = sql.Identifier(CHECKED_COLUMNS[source])
+        missing = sql.SQL(" OR ").join(
+            sql.SQL("{} IS NULL").format(sql.Identifier(f)) for f in fields
+        )
+        order = sql.SQL(" ORDER BY track_id" if what == "track_id" else "")
+        tail = sql.SQL(f" LIMIT {int(limit)}" if limit else "")
+        return sql.SQL(
+            "SELECT {what} FROM tracks WHERE track_id ~ %s AND ({missing}) AND ({checked} IS NULL "
+            "OR {checked} < now() - make_interval(days => %s)){order}{tail}"
+        ).format(what=sql.SQL(what), missing=missing, checked=checked, order=order, tail=tail)
+
+    def fill_missing(self, source: str, rows: Sequence[Mapping[str, object]],
+                     checked: Sequence[str]) -> int:  # fmt: skip
+        """Fill only the null fields of existing tracks from `rows` ({track_id, field: value});
+        stamp `checked` (the ids `source` answered for) with now(). Returns the tracks changed.
+
+        A stored value always wins: enrichment never overwrites what a catalog file or a person
+        said, and `row_hash` (what the *source file* said) is left alone, so reloading an
+        unchanged file still skips the row and keeps the filled fields (it has them as nulls).
+        """
+        stamp = sql.Identifier(CHECKED_COLUMNS[source])
+        self.conn.execute(
+            sql.SQL("UPDATE tracks SET {} = now() WHERE track_id = ANY(%s)").format(stamp),
+            (list(checked),),
+        )
+        columns = sorted({c for row in rows for c in row if c in FILLABLE_TYPES})
+        if not rows or not columns:
+            return 0
+        ident = sql.Identifier
+        merged = [sql.SQL("COALESCE(t.{0}, v.{0})").format(ident(c)) for c in columns]
+        query = sql.SQL(
+            """UPDATE tracks t SET {sets}, updated_at = now()
+               FROM jsonb_to_recordset(%s::jsonb) AS v(track_id text, {types})
+               WHERE t.track_id = v.track_id AND ({old}) IS DISTINCT FROM ({new})"""
+        ).format(
+            sets=sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(ident(c), m) for c, m in zip(columns, merged, strict=True)
+            ),
+            types=sql.SQL(", ").join(
+                sql.SQL("{} {}").format(ident(c), sql.SQL(FILLABLE_TYPES[c])) for c in columns
+            ),
+            old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in columns),
+            new=sql.SQL(", ").join(merged),
+        )
+        payload = [
+            {k: v for k, v in row.items() if k == "track_id" or k in columns} for row in rows
+        ]
+        return self.conn.execute(query, (json.dumps(payload),)).rowcount
 
     def coverage(self, track_ids: Sequence[str | None], bundle_hash: str) -> tuple[int, ...]:
         """Of `track_ids` (one per item, repeats and None allowed): (items, with a track row,

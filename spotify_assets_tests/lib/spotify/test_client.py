@@ -284,6 +284,18 @@ def test_tracks_are_fetched_in_batches_of_50_and_unknown_ids_skipped():
     assert [len(b) for b in batches] == [50, 50, 11]
 
 
+def test_artists_are_fetched_in_batches_of_50_with_their_genres():
+    known = [make_track(n, artists=[f"Artist {n}"]) for n in range(60)]
+    genres = {"Artist 1": ["rap", "pop rap"]}
+    ids = [t["artists"][0]["id"] for t in known]
+    with FakeSpotify(extra_tracks=known, artist_genres=genres) as server, server.client() as c:
+        found = c.artists([*ids, ids[0], "0000000000000000000000"])  # a repeat, an unknown id
+    assert [a["id"] for a in found] == ids
+    assert found[1]["genres"] == ["rap", "pop rap"] and found[0]["genres"] == []
+    batches = [r.query["ids"].split(",") for r in server.calls("/v1/artists")]
+    assert [len(b) for b in batches] == [50, 11]
+
+
 def test_next_urls_are_followed_as_given(spotify):
     with spotify.client() as client:
         items = list(client.paginate("/v1/me/tracks", {"limit": 50}))
