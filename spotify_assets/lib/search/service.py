@@ -28,6 +28,7 @@ from spotify_assets.lib.search.filters import (
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.search import SearchRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
 
@@ -47,6 +48,8 @@ class SearchResult:
     plan: SearchPlan
     notes: list[str] = field(default_factory=list)
     why_empty: str | None = None  # set when hits is empty
+    # tracks the filters could not consider: they lack a filtered column (e.g. no features)
+    without_values: int = 0
 
 
 def check_request(
@@ -94,7 +97,9 @@ def search(
                 conn, bundle.hash, bundle.embedding.dims, vector, filters, request.limit
             )
         why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
-    return SearchResult(request.query, filters, hits, plan, request.notes, why)
+        columns = sorted({f.column for f in filters})
+        without = SearchRepository(conn).count_missing(bundle.hash, columns)
+    return SearchResult(request.query, filters, hits, plan, request.notes, why, without)
 
 
 def format_result(result: SearchResult) -> str:
@@ -104,14 +109,17 @@ def format_result(result: SearchResult) -> str:
     lines.append(
         f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.filtered_rows})"
     )
+    if result.without_values:
+        columns = " or ".join(sorted({f.column for f in result.filters}))
+        lines.append(
+            f"not considered: {result.without_values:,} tracks without {columns} (songs without "
+            "audio features or a genre cannot match a filter on them)"
+        )
     conditions = [f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters]
     for hit in result.hits:
         d = hit.details
         artists = ", ".join(d.get("artists") or []) or "?"
-        features = (
-            f"tempo {d.get('tempo') or 0:.0f}, energy {d.get('energy') or 0:.2f}, "
-            f"valence {d.get('valence') or 0:.2f}, acoustic {d.get('acousticness') or 0:.2f}"
-        )
+        features = _features(d)
         if math.isnan(hit.score):
             score = f"popularity {d.get('popularity') if d.get('popularity') is not None else '?'}"
             why = ", ".join(conditions)
@@ -123,3 +131,15 @@ def format_result(result: SearchResult) -> str:
             f"{score} | {features} | why: {why}"
         )
     return "\n".join(lines)
+
+
+def _features(details: dict) -> str:
+    """The song's known features; never a number it does not have."""
+    shown = [
+        f"{label} {details[column]:{fmt}}"
+        for column, label, fmt in (("tempo", "tempo", ".0f"), ("energy", "energy", ".2f"),
+                                   ("valence", "valence", ".2f"),
+                                   ("acousticness", "acoustic", ".2f"))
+        if details.get(column) is not None
+    ]  # fmt: skip
+    return ", ".join(shown) or "no audio features"

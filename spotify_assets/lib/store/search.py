@@ -183,6 +183,19 @@ class SearchRepository:
         ).format(where)
         return self.conn.execute(statement, [bundle_hash, *params]).fetchone()[0]
 
+    def count_missing(self, bundle_hash: str, columns: Sequence[str]) -> int:
+        """Embedded tracks of the bundle lacking a value in any of `columns` (filter columns):
+        a filter on such a column cannot match them (most library tracks have no features)."""
+        if not columns:
+            return 0
+        missing = sql.SQL(" OR ").join(
+            sql.SQL("e.{} IS NULL").format(sql.Identifier(c)) for c in columns
+        )
+        statement = sql.SQL(
+            "SELECT count(*) FROM track_embeddings e WHERE e.bundle_hash = %s AND ({})"
+        ).format(missing)
+        return self.conn.execute(statement, [bundle_hash]).fetchone()[0]
+
     def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
         """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out.
         For genre: each genre of a multi-genre track on its own."""

@@ -232,6 +232,12 @@ def test_reasons_name_the_features_that_set_the_playlist_apart():
         "tempo and energy match 'Workout Hard Rock'; sounds like the songs in "
         "'Workout Hard Rock'; mood: sadness"
     )
+    # a song without audio features (a library track) is never said to match on one
+    bare = np.full(F, np.nan)
+    assert closest_features(bare, mean, spread, global_mean, global_std) == []
+    partial = bare.copy()
+    partial[names.index("energy")] = 0.9
+    assert closest_features(partial, mean, spread, global_mean, global_std) == ["energy"]
 
 
 def _stripped(songs):
