@@ -243,19 +243,24 @@ def test_schedules_cover_every_listener(instance, monkeypatch, db, database_url,
     assert full_retrain_schedule.cron_schedule == "15 0 * * *"
     at = datetime(2026, 11, 29, 0, 30, tzinfo=UTC)
     database = {"database": DatabaseResource(url=database_url)}
-    context = dg.build_schedule_context(instance, scheduled_execution_time=at, resources=database)
-    assert isinstance(update_schedule(context), dg.SkipReason)  # nobody yet
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, resources=database
+    ) as context:
+        assert isinstance(update_schedule(context), dg.SkipReason)  # nobody yet
     _, histories = world
     for name in ("ana", "ben"):
         import_history(db, histories[name][0], user_id=name)
     # cara is a person (her playlists were imported) without a history: nothing to schedule
     instance.add_dynamic_partitions(listeners.name, ["ana", "ben", "cara"])
-    context = dg.build_schedule_context(instance, scheduled_execution_time=at, resources=database)
-    updates = {r.partition_key: r.run_config for r in update_schedule(context)}
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=at, resources=database
+    ) as context:
+        updates = {r.partition_key: r.run_config for r in update_schedule(context)}
+        retrains = sorted(r.partition_key for r in full_retrain_schedule(context))
     assert set(updates) == {"ana", "ben"}
     assert updates["ana"]["ops"]["listening_history"]["config"]["source"] == "api"
     assert updates["ben"]["ops"]["listening_history"]["config"]["source"] == "none"
-    assert sorted(r.partition_key for r in full_retrain_schedule(context)) == ["ana", "ben"]
+    assert retrains == ["ana", "ben"]
 
 
 def test_listener_names_are_checked():
