@@ -105,7 +105,10 @@ def main() -> int:
                        for m in ("ndcg@10", "mrr", "recall@10")]  # fmt: skip
                 mark = "  (best baseline)" if system == best else ""
                 print(f"    {system:<18}{row[0]:9.3f}{row[1]:8.3f}{row[2]:11.3f}{mark}")
-            shipped = metrics.get("ranker/ndcg@10", metrics["stage1/ndcg@10"])
+            served = "ranker" if metrics.get("ranker_serves") else "stage1"
+            shipped = metrics[f"{served}/ndcg@10"]
+            print(f"    serves: {served} (the ranker serves only when it beat stage 1 on "
+                  "validation songs of the training playlists)")  # fmt: skip
             print(f"    shipped − best baseline: {shipped - metrics[f'{best}/ndcg@10']:+.3f}")
     return 0
 

@@ -68,6 +68,7 @@ def _matches(m: Metadata) -> str:
         f"suggestions, {m.get('abstained')} with no good fit; context "
         f"{'hit' if m.get('context_hit') else 'miss'}, embeddings computed "
         f"{m.get('embeddings_computed')}, reranks {m.get('rerank_calls')}, ranker {m.get('ranker')}"
+        + (f"; {m['ranker_decision']}" if m.get("ranker_decision") else "")
     )
 
 

@@ -108,7 +108,7 @@ def playlists(
                 raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
             with db.connect() as conn:
                 known = TrackRepository(conn).frame(KNOWN_COLUMNS)
-            data = export_playlists(Path(config.path), known)
+            data = export_playlists(Path(config.path), known, owner)
         else:
             data = _spotify_playlists(spotify, owner)
     report = store_playlists(db, data, owner, config.source)

@@ -173,7 +173,7 @@ def evaluate_matching(
         ]
         t0 = time.perf_counter()
         ce = np.asarray(reranker.score(pairs), dtype=np.float64)
-        base = systems.get("ranker", systems["stage1"]).copy()
+        base = systems["ranker" if ranker.serves else "stage1"].copy()
         base[rows, cols] = (1 - config.rerank_blend) * base[rows, cols] + config.rerank_blend * ce
         systems["cross_encoder"] = base
         log(
@@ -192,6 +192,9 @@ def evaluate_matching(
         scores = np.where(exclude, -np.inf, scores + noise)
         metrics.update(_song_metrics(name, scores, held_local, held_cols, true, sub_codes))
         metrics.update(_playlist_metrics(name, scores, per_playlist, local))
+    # the ranker is scored whenever it trained; it is what ships only if it beat stage 1 on
+    # the training playlists' own validation songs (LearnedRanker.serves)
+    metrics["ranker_serves"] = float(ranker.serves)
     metrics["held_out_memberships"] = float(len(held_rows))
     metrics["evaluated_playlists"] = float(len(per_playlist))
     metrics["seconds"] = round(time.perf_counter() - started, 2)

@@ -19,6 +19,7 @@ from spotify_assets.lib.matching.signals import (
     compute_signals,
     leave_one_out,
     song_knowns,
+    top_indices,
 )
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
@@ -45,6 +46,8 @@ FEATURES = (
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
+VALIDATION_SHARE = 0.2  # of the training songs, held back to decide whether the ranker serves
+MIN_VALIDATION = 20  # validation memberships below which the ranker is not trusted
 
 
 @dataclass
@@ -55,6 +58,11 @@ class RankerReport:
     pairs: int = 0
     positives: int = 0
     train_logloss: float | None = None
+    serves: bool = False  # the ranker beat stage 1 on this person's validation songs
+    decision: str = ""  # why the ranker or stage 1 serves, with the validation figures
+    validation_memberships: int = 0
+    validation_mrr: float | None = None  # stage 1 + ranker, on the validation songs
+    validation_mrr_stage1: float | None = None
 
 
 def _row_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,6 +105,18 @@ def pair_features(
         ]
     )
     return out.astype(np.float32)
+
+
+def _filtered_mrr(scores: np.ndarray, truth: np.ndarray) -> float:
+    """Mean reciprocal rank of each true (song, playlist) among the playlists that are not
+    the song's other true ones."""
+    reciprocal = []
+    for s, p in zip(*np.nonzero(truth), strict=True):
+        others = truth[s].copy()
+        others[p] = False
+        better = (scores[s] > scores[s, p]) & ~others
+        reciprocal.append(1.0 / (1 + better.sum()))
+    return float(np.mean(reciprocal)) if reciprocal else 0.0
 
 
 def _has_features(st1: Stage1, rows: np.ndarray) -> np.ndarray:
@@ -161,6 +181,12 @@ class LearnedRanker:
     def trained(self) -> bool:
         return self.model is not None
 
+    @property
+    def serves(self) -> bool:
+        """Trained, and better than stage 1 on the person's validation songs: only then does
+        it score suggestions (otherwise stage 1 serves, and the report says why)."""
+        return self.trained and self.report.serves
+
     def fit(
         self,
         tracks: TrackArrays,
@@ -199,26 +225,62 @@ class LearnedRanker:
             return self.report
         member = np.zeros(st1.score.shape, dtype=bool)
         member[pos_rows, pos_cols] = True
+        hard = np.argsort(-np.where(member, -np.inf, st1.score), axis=1)[:, : config.hard_negatives]
 
-        # hard negatives: the best-scoring playlists a song is not in; plus random ones
-        masked = np.where(member, -np.inf, st1.score)
-        hard = np.argsort(-masked, axis=1)[:, : config.hard_negatives]
-        rand = rng.integers(0, len(profiles), size=(len(songs), config.random_negatives))
-        neg_cols = np.concatenate([hard, rand], axis=1)
-        neg_rows = np.repeat(np.arange(len(songs)), neg_cols.shape[1])
-        neg_cols = neg_cols.ravel()
-        ok = ~member[neg_rows, neg_cols]
-        pairs = np.unique(
-            np.column_stack([neg_rows[ok], neg_cols[ok]]), axis=0
-        )  # random may repeat hard
-        rows = np.concatenate([pos_rows, pairs[:, 0]])
-        cols = np.concatenate([pos_cols, pairs[:, 1]])
-        labels = np.concatenate([np.ones(len(pos_rows)), np.zeros(len(pairs))])
-        features = pair_features(st1, profiles, rows, cols, self.member_stats)
+        # the person's own validation songs decide whether the ranker serves
+        validation = rng.random(len(songs)) < VALIDATION_SHARE
+        val_pairs = int(validation[pos_rows].sum())
+        if val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES:
+            model = self._train(st1, profiles, member, hard, pos_rows, pos_cols, ~validation, rng)
+            mrr_ranker, mrr_stage1 = self._validate(model, st1, profiles, member, validation)
+            serves = mrr_ranker > mrr_stage1
+        else:
+            mrr_ranker = mrr_stage1 = None
+            serves = True  # too few songs to hold any back: trust the ranker, say so
+        self.model = self._train(
+            st1, profiles, member, hard, pos_rows, pos_cols, np.ones(len(songs), bool), rng
+        )
+        labels = self._labels
+        prob = self.model.predict_proba(self._features)[:, 1]
+        eps = 1e-7
+        logloss = -np.mean(labels * np.log(prob + eps) + (1 - labels) * np.log(1 - prob + eps))
+        if mrr_ranker is None:
+            decision = f"the ranker serves (under {MIN_VALIDATION} validation memberships to check)"
+        elif serves:
+            decision = (
+                f"the ranker serves: validation MRR {mrr_ranker:.3f} vs stage 1 {mrr_stage1:.3f}"
+            )
+        else:
+            decision = (
+                f"stage 1 serves: the ranker's validation MRR {mrr_ranker:.3f} is not above "
+                f"stage 1's {mrr_stage1:.3f}"
+            )
+        self.report = RankerReport(
+            True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss),
+            serves=serves, decision=decision, validation_memberships=val_pairs,
+            validation_mrr=mrr_ranker, validation_mrr_stage1=mrr_stage1,
+        )  # fmt: skip
+        return self.report
 
+    def _train(self, st1, profiles, member, hard, pos_rows, pos_cols, use, rng):
+        """A model on the pairs of the songs marked `use`: their memberships, their hard
+        negatives (best-scoring playlists they are not in) and a few random ones."""
         import xgboost as xgb
 
-        self.model = xgb.XGBClassifier(
+        config = self.config
+        keep = use[pos_rows]
+        songs = np.nonzero(use)[0]
+        rand = rng.integers(0, len(profiles), size=(len(songs), config.random_negatives))
+        neg_cols = np.concatenate([hard[songs], rand], axis=1)
+        neg_rows = np.repeat(songs, neg_cols.shape[1])
+        neg_cols = neg_cols.ravel()
+        ok = ~member[neg_rows, neg_cols]
+        pairs = np.unique(np.column_stack([neg_rows[ok], neg_cols[ok]]), axis=0)
+        rows = np.concatenate([pos_rows[keep], pairs[:, 0]])
+        cols = np.concatenate([pos_cols[keep], pairs[:, 1]])
+        self._labels = np.concatenate([np.ones(int(keep.sum())), np.zeros(len(pairs))])
+        self._features = pair_features(st1, profiles, rows, cols, self.member_stats)
+        model = xgb.XGBClassifier(
             objective="binary:logistic",
             n_estimators=200,
             max_depth=4,
@@ -230,14 +292,23 @@ class LearnedRanker:
             random_state=config.seed,
             eval_metric="logloss",
         )
-        self.model.fit(features, labels)
-        prob = self.model.predict_proba(features)[:, 1]
-        eps = 1e-7
-        logloss = -np.mean(labels * np.log(prob + eps) + (1 - labels) * np.log(1 - prob + eps))
-        self.report = RankerReport(
-            True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss)
-        )
-        return self.report
+        model.fit(self._features, self._labels)
+        return model
+
+    def _validate(self, model, st1, profiles, member, validation) -> tuple[float, float]:
+        """Filtered MRR of the validation songs' own playlists, served as `score_matrix` would
+        (ranker blended on each song's shortlist) vs stage 1 alone."""
+        config = self.config
+        songs = np.nonzero(validation)[0]
+        score = st1.score[songs].astype(np.float64)
+        short = np.zeros(score.shape, dtype=bool)
+        short[np.arange(len(songs))[:, None], top_indices(score, config.rerank_depth)] = True
+        r, c = np.nonzero(short)
+        prob = model.predict_proba(pair_features(st1, profiles, songs[r], c, self.member_stats))
+        blended = score - 1.0  # outside the shortlist: below every shortlisted pair
+        blended[r, c] = config.ranker_blend * prob[:, 1] + (1 - config.ranker_blend) * score[r, c]
+        truth = member[songs]
+        return _filtered_mrr(blended, truth), _filtered_mrr(score, truth)
 
     def features(
         self, st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray

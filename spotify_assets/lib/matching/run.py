@@ -54,6 +54,7 @@ class MatchReport:
     rerank_pairs: int
     rerank_seconds: float
     ranker: str
+    ranker_decision: str  # which of the ranker and stage 1 serves, and why
     candidates_without_vectors: int
     seconds: float
     artifacts: dict[str, str] = field(default_factory=dict)
@@ -132,6 +133,7 @@ def run_matching(
             **common, context_hit=True, suggestions=cached.get("suggestions", 0),
             abstained=cached.get("abstained", 0), rerank_calls=0, rerank_pairs=0,
             rerank_seconds=0.0, ranker=cached.get("ranker", ""),
+            ranker_decision=cached.get("ranker_decision", ""),
             seconds=round(time.perf_counter() - started, 2), artifacts=cached.get("artifacts", {}),
         )  # fmt: skip
 
@@ -142,7 +144,8 @@ def run_matching(
     member_cols = np.repeat(np.arange(len(world.members)), [len(m) for m in world.members])
     ranker = LearnedRanker(config)
     ranker.fit(world.tracks, world.profiles, member_rows, member_cols)
-    progress(f"match_results: learned ranker {ranker.report.reason} ({ranker.report.pairs} pairs)")
+    decision = ranker.report.decision or "stage 1 serves"
+    progress(f"match_results: learned ranker {ranker.report.reason}; {decision}")
 
     song_rows = songs_frame.index.to_numpy()
     songs = world.tracks.take(song_rows)
@@ -171,6 +174,7 @@ def run_matching(
         "suggestions": len(results),
         "abstained": abstained,
         "ranker": ranker.report.reason,
+        "ranker_decision": decision,
         "rerank_pairs": scored.rerank_stats.pairs,
     }
     with db.connect() as conn, conn.transaction():
@@ -179,6 +183,7 @@ def run_matching(
         **common, context_hit=False, suggestions=len(results), abstained=abstained,
         rerank_calls=scored.rerank_stats.calls, rerank_pairs=scored.rerank_stats.pairs,
         rerank_seconds=round(scored.rerank_stats.seconds, 3), ranker=ranker.report.reason,
+        ranker_decision=decision,
         seconds=round(time.perf_counter() - started, 2), artifacts=saved,
     )  # fmt: skip
     progress(f"match_results: {report.suggestions} suggestions, {abstained} songs with no good fit")
@@ -210,7 +215,7 @@ def result_rows(
     parts = {name: st1.parts[name] for name in PARTS}
     lift = {name: parts[name][rows, cols] - parts[name][rows].mean(axis=1) for name in PARTS}
     shap = None
-    if ranker.trained:
+    if ranker.serves:  # its SHAP contributions explain a score only when it served
         shap = ranker.contributions(ranker.features(st1, world.profiles, rows, cols))[:, :-1]
     prof = world.profiles
     mean, spread = prof.audio_mean, prof.spread

@@ -75,7 +75,7 @@ def score_matrix(
     ranker_out = np.full(score.shape, np.nan)
     rerank_out = np.full(score.shape, np.nan)
     confidence = np.clip(score, 0.0, 1.0)
-    if ranker is not None and ranker.trained and len(rows):
+    if ranker is not None and ranker.serves and len(rows):
         prob = ranker.predict(ranker.features(st1, profiles, rows, cols))
         ranker_out[rows, cols] = prob
         confidence = np.zeros(score.shape)

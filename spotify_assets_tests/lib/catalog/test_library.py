@@ -203,3 +203,17 @@ def test_a_song_known_by_name_moves_to_its_spotify_id_when_the_uri_appears(db, t
     again = export_playlists(old, _known(db))
     assert not again.merges and again.new_tracks.empty
     assert set(again.memberships["track_id"]) == set(members["track_id"])
+
+
+def test_two_people_with_a_playlist_of_the_same_name_keep_their_own(db, tmp_path):
+    import json
+
+    export = tmp_path / "Playlist1.json"
+    items = [{"track": {"trackName": "Song", "artistName": "Band", "albumName": ""}}]
+    export.write_text(json.dumps({"playlists": [{"name": "Chill", "items": items}]}))
+    for person in ("ana", "ben"):
+        store_playlists(db, export_playlists(export, _known(db), person), person, "export")
+    with db.connect() as conn:
+        for person in ("ana", "ben"):
+            playlists, members = PlaylistRepository(conn).frames(person)
+            assert playlists["name"].tolist() == ["Chill"] and len(members) == 1

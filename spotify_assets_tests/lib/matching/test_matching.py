@@ -289,3 +289,32 @@ def test_the_ranker_knows_which_songs_have_features():
     assert FEATURES[-1] == "has_features" and features[:, -1].tolist() == [1.0, 0.0]
     scored = score_matrix(mixed, prof, MatchConfig(), ranker)
     assert (scored.final.argmax(axis=1) == 1).all()  # both still land in their playlist
+
+
+def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_songs():
+    tracks, rows, names, vecs = clustered_world()
+    members = np.concatenate(rows)
+    playlists = np.concatenate([np.full(len(r), c) for c, r in enumerate(rows)])
+    # well-separated clusters: stage 1 already puts every validation song home
+    clean = LearnedRanker(MatchConfig())
+    report = clean.fit(tracks, profiles_for(tracks, rows, names, vecs), members, playlists)
+    assert report.trained and report.validation_memberships >= 20
+    assert report.validation_mrr_stage1 == 1.0 and not clean.serves
+    assert report.decision.startswith("stage 1 serves: the ranker's validation MRR")
+    # meaning and audio say nothing, the artist says everything: only the ranker sees artists
+    rng = np.random.default_rng(1)
+    noisy = tracks.take(np.arange(len(tracks)))
+    e = rng.normal(size=noisy.embeddings.shape)
+    noisy.embeddings = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+    noisy.features = rng.uniform(0, 1, size=noisy.features.shape)
+    noisy.genre = np.full(len(noisy), -1)
+    noisy.artist = playlists.astype(np.int64)
+    prof = profiles_for(noisy, rows, names, vecs)
+    learned = LearnedRanker(MatchConfig())
+    report = learned.fit(noisy, prof, members, playlists)
+    assert learned.serves and report.validation_mrr > report.validation_mrr_stage1 + 0.3
+    assert report.decision.startswith("the ranker serves: validation MRR")
+    # what serves is what scores: stage 1 alone when the ranker does not serve
+    songs = tracks.take(rows[3][:5])
+    served = score_matrix(songs, profiles_for(tracks, rows, names, vecs), MatchConfig(), clean)
+    assert np.isnan(served.ranker).all()
