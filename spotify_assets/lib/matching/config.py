@@ -24,6 +24,8 @@ class MatchConfig:
     # stage 2
     rerank_depth: int = 30  # playlists per song the cross-encoder and ranker look at
     ranker: str = "xgboost"  # xgboost | none
+    # share of the training songs held back: the ranker serves only if it beats stage 1 on them
+    ranker_validation_share: float = 0.2
     ranker_blend: float = 0.8  # final = blend · ranker probability + (1 - blend) · stage 1
     rerank_blend: float = 0.3  # then (1 - b) · final + b · cross-encoder score
     hard_negatives: int = 10  # per training song: best-scoring playlists it is not in

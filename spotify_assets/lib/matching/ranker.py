@@ -46,7 +46,6 @@ FEATURES = (
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
-VALIDATION_SHARE = 0.2  # of the training songs, held back to decide whether the ranker serves
 MIN_VALIDATION = 20  # validation memberships below which the ranker is not trusted
 
 
@@ -228,7 +227,7 @@ class LearnedRanker:
         hard = np.argsort(-np.where(member, -np.inf, st1.score), axis=1)[:, : config.hard_negatives]
 
         # the person's own validation songs decide whether the ranker serves
-        validation = rng.random(len(songs)) < VALIDATION_SHARE
+        validation = rng.random(len(songs)) < config.ranker_validation_share
         val_pairs = int(validation[pos_rows].sum())
         if val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES:
             model = self._train(st1, profiles, member, hard, pos_rows, pos_cols, ~validation, rng)
