@@ -9,23 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-from spotify_assets.cli.listening import listening_job
+from spotify_assets.cli.listening import check_person, listening_job
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
 
 
 def check_import_args(args: argparse.Namespace) -> str | None:
-    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
     from spotify_assets.lib.listening.exports import ACCEPTED_NAMES
-    from spotify_assets.lib.listening.timezones import TimezoneError, validate
     from spotify_assets.lib.playlists.sources import export_parts
 
-    try:
-        check_listener(args.user)
-        if args.timezone:
-            validate(args.timezone)
-    except (ListenerNameError, TimezoneError) as exc:
-        return str(exc)
+    if problem := check_person(args.user, args.timezone):
+        return problem
     path = Path(args.path)
     if not path.exists():
         return f"{args.path}: no such file or folder"

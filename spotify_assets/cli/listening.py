@@ -68,21 +68,26 @@ def listening_job(
     return 0
 
 
-def check_listening_args(args: argparse.Namespace) -> str | None:
-    """What is wrong with the arguments, before anything is started or stored."""
-    from spotify_assets.defs.listening.automation import (
-        ListenerNameError,
-        api_listener,
-        check_listener,
-    )
+def check_person(user: str, timezone: str | None) -> str | None:
+    """What is wrong with a `--user` name (a partition key) or a `--timezone`, if anything."""
+    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
     from spotify_assets.lib.listening.timezones import TimezoneError, validate
 
     try:
-        check_listener(args.user)
-        if args.timezone:
-            validate(args.timezone)
+        check_listener(user)
+        if timezone:
+            validate(timezone)
     except (ListenerNameError, TimezoneError) as exc:
         return str(exc)
+    return None
+
+
+def check_listening_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, before anything is started or stored."""
+    from spotify_assets.defs.listening.automation import api_listener
+
+    if problem := check_person(args.user, args.timezone):
+        return problem
     if args.action == "import" and not args.path:
         return "listening import needs a PATH (file, folder or zip)"
     if args.action == "import" and not Path(args.path).exists():
