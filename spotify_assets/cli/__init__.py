@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "--no-understand", action="store_true", help="do not turn query words into filters"
     )
+    find.add_argument(
+        "--user", help="whose library a query naming your songs means ('emo songs I like')"
+    )
     find.set_defaults(func=cmd_search)
 
     sort = sub.add_parser("sort", help="suggest which of your playlists each song belongs in")

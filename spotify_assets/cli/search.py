@@ -19,12 +19,16 @@ def cmd_search(args: argparse.Namespace) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
-        check_request(args.query, args.where, args.limit)
+        request = check_request(args.query, args.where, args.limit)
         bundles = load_bundles()
         bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
     except (SearchInputError, BundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from spotify_assets.cli.taste import cmd_taste, names_reference
+
+    if names_reference(request.query, getattr(args, "user", None)):
+        return cmd_taste(args, bundle)
 
     from spotify_assets.lib.models.embedder import DimensionMismatch
     from spotify_assets.lib.models.resolve import ModelNotAvailable

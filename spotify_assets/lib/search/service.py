@@ -69,6 +69,16 @@ def known_genres(db: Database) -> list[str]:
         return TrackRepository(conn).genres()
 
 
+def understood_filters(
+    db: Database, text: str, explicit: list[Filter], genres: list[str] | None = None
+) -> list[Filter]:
+    """`explicit` plus the filters `text` states in words (an explicit one wins per column):
+    the one place a query's words become filters (the taste search uses it too)."""
+    stated = parse_query(text, genres if genres is not None else known_genres(db))
+    columns = {f.column for f in explicit}
+    return [*explicit, *(f for f in stated if f.column not in columns)]
+
+
 def search(
     db: Database,
     bundle: ModelBundle,
@@ -85,9 +95,7 @@ def search(
     request = check_request(query, where, limit)
     filters = list(request.filters)
     if understand and request.query:
-        stated = parse_query(request.query, genres if genres is not None else known_genres(db))
-        explicit = {f.column for f in filters}
-        filters += [f for f in stated if f.column not in explicit]
+        filters = understood_filters(db, request.query, filters, genres)
     vector = embedder.embed([request.query], "query")[0] if request.query else None
     with db.connect() as conn:
         if vector is None:

@@ -1,0 +1,303 @@
+"""The taste search: a query's reference set from the store, its style understood as in any
+search, candidates from the engine, re-ranked by lib/search/taste.py and explained.
+
+Candidates: with a genre named, every track the filters keep (the genre is a hard filter);
+otherwise the semantic top `POOL` for the style words; with no style words at all, the `POOL`
+nearest the reference songs' mean. Reference songs are never returned.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.embeddings.update import Embedder
+from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.search.engine import EXACT_THRESHOLD, SearchHit, search_vectors
+from spotify_assets.lib.search.filters import Filter, format_value, parse_where, range_notes
+from spotify_assets.lib.search.inputs import normalize_query, parse_limit
+from spotify_assets.lib.search.service import understood_filters
+from spotify_assets.lib.search.taste import (
+    DEFAULT_CONFIG,
+    LIKED,
+    MOST_PLAYED,
+    PLAYLIST,
+    ReferenceQuery,
+    TasteConfig,
+    parse_reference,
+    taste_scores,
+)
+from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.embeddings import EmbeddingRepository, to_array
+from spotify_assets.lib.store.search import SearchRepository
+from spotify_assets.lib.store.taste import TasteRepository
+from spotify_assets.lib.store.tracks import TrackRepository
+
+POOL = 500  # candidates when no genre bounds the style
+AUDIO_COLUMNS = ("danceability", "energy", "valence", "tempo", "acousticness",
+                 "instrumentalness", "speechiness", "loudness")  # fmt: skip
+_GENERIC = re.compile(
+    r"^(?:(?:songs?|tracks?|music|stuff|tunes|some|any|the|more|other)\s*)*$", re.I
+)
+
+
+class ReferenceUnavailable(InputError):
+    """The reference set a query names is not stored (unknown person, nothing liked, …)."""
+
+
+@dataclass
+class TasteHit:
+    hit: SearchHit  # score = the blended taste score
+    style_score: float  # cosine to the style words (NaN without style words)
+    closeness: float  # mean cosine of the k nearest reference songs
+    nearest: dict  # the nearest reference song's name and artists
+
+
+@dataclass
+class TasteResult:
+    query: str
+    user: str
+    reference: ReferenceQuery
+    filters: list[Filter]
+    hits: list[TasteHit]
+    references: int  # songs in the reference set
+    embedded: int  # of them, with a vector under the bundle (the profile)
+    candidates: int  # tracks the style selected, reference songs left out
+    pool: str  # how the candidates were chosen
+    notes: list[str] = field(default_factory=list)
+
+
+def reference_ids(db: Database, user: str, reference: ReferenceQuery) -> list[str]:
+    """The track ids of the reference set; ReferenceUnavailable says what is missing."""
+    with db.connect() as conn:
+        repo = TasteRepository(conn)
+        if not repo.known_person(user):
+            raise ReferenceUnavailable(
+                f"nothing is stored for user {user!r}: import their export with "
+                f"`spotify-assets import PATH --user {user}`"
+            )
+        if reference.kind == LIKED:
+            ids = repo.liked(user)
+            if not ids:
+                raise ReferenceUnavailable(
+                    f"no liked songs stored for {user}: import an export with YourLibrary.json"
+                )
+            return ids
+        if reference.kind == MOST_PLAYED:
+            ids = repo.most_played(user)
+            if not ids:
+                unjoined = repo.plays_without_joins(user)
+                remedy = (
+                    f"join them to the catalog with `spotify-assets listening update --user {user}`"
+                    if unjoined
+                    else "import a streaming history with `spotify-assets listening import`"
+                )
+                raise ReferenceUnavailable(f"no plays joined to songs for {user}: {remedy}")
+            return ids
+        wanted = (reference.playlist or "").casefold()
+        playlists = repo.playlists(user)
+        found = [pid for pid, name in playlists if (name or "").casefold() == wanted]
+        if not found:
+            names = ", ".join(f"'{n}'" for _, n in playlists[:8]) or "none"
+            more = " …" if len(playlists) > 8 else ""
+            raise ReferenceUnavailable(
+                f"{user} has no playlist named '{reference.playlist}'; their playlists: "
+                f"{names}{more}"
+            )
+        ids = [t for pid in found for t in repo.playlist_members(pid)]
+        if not ids:
+            raise ReferenceUnavailable(f"{user}'s playlist '{reference.playlist}' is empty")
+        return list(dict.fromkeys(ids))
+
+
+@dataclass
+class TastePool:
+    """What ranking needs, gathered once (an evaluation ranks it under several configs)."""
+
+    query: str
+    user: str
+    reference: ReferenceQuery
+    filters: list[Filter]
+    style: str  # the style words searched ("" when the query gave none)
+    references: int  # songs in the reference set
+    ref_ids: list[str]  # of them, those with a vector under the bundle (the profile)
+    ref_vectors: np.ndarray
+    ref_details: dict[str, dict]  # name, artists of the reference songs
+    found: list[SearchHit]  # the candidates: style hits, reference songs left out
+    vectors: np.ndarray
+    audio: tuple[np.ndarray | None, np.ndarray | None]  # candidates', references' features
+    pool: str  # how the candidates were chosen
+    notes: list[str]
+
+
+def gather(
+    db: Database,
+    bundle: ModelBundle,
+    embedder: Embedder,
+    query: str,
+    user: str,
+    where: str | None = None,
+    genres: list[str] | None = None,
+    references: list[str] | None = None,
+    audio: bool = False,
+) -> TastePool:
+    """The reference set (stored, or `references` given by an evaluation), the candidates the
+    style selects and their vectors. Raises SearchInputError for a bad input or a query naming
+    no reference set, ReferenceUnavailable when the set is missing."""
+    from spotify_assets.lib.search.filters import SearchInputError
+
+    text, notes = normalize_query(query)
+    reference = parse_reference(text)
+    if reference is None:
+        raise SearchInputError(
+            f"{text!r} names no songs of yours (e.g. 'songs I like', 'my most played', "
+            "'from my playlist NAME')"
+        )
+    explicit = parse_where(where)
+    style = "" if _GENERIC.match(reference.style) else reference.style
+    filters = understood_filters(db, style, explicit, genres) if style else explicit
+    notes += range_notes(filters)
+    ids = references if references is not None else reference_ids(db, user, reference)
+    with db.connect() as conn:
+        stored = EmbeddingRepository(conn).vectors(bundle.hash, ids)
+        if not stored:
+            raise ReferenceUnavailable(
+                f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
+                f"of {user} is embedded under bundle {bundle.name}: import or embed them first"
+            )
+        ref_ids = [t for t in ids if t in stored]
+        ref_vectors = np.stack([to_array(stored[t]) for t in ref_ids])
+        ref_details = SearchRepository(conn).details(ref_ids, ("name", "artists"))
+        genre_named = any(f.column == "genre" and f.op == "=" for f in filters)
+        if style:
+            target = embedder.embed([style], "query")[0]
+            pool = EXACT_THRESHOLD if genre_named else POOL
+            how = "every track the filters keep" if genre_named else f"the top {POOL} for the style"
+        else:
+            target = ref_vectors.mean(axis=0)
+            target /= np.linalg.norm(target) or 1.0
+            pool, how = POOL, f"the {POOL} nearest your songs' mean"
+        skip = set(ids)
+        found, _ = search_vectors(
+            conn, bundle.hash, bundle.embedding.dims, target, filters, pool + len(skip)
+        )
+        own = {_song(d) for d in ref_details.values()}  # the same song under another id
+        found = [h for h in found if h.track_id not in skip and _song(h.details) not in own]
+        stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
+        features = _audio(conn, found, ref_ids) if audio and found else (None, None)
+    dims = bundle.embedding.dims
+    vectors = (
+        np.stack([to_array(stored[h.track_id]) for h in found]) if found else np.zeros((0, dims))
+    )
+    return TastePool(text, user, reference, filters, style, len(ids), ref_ids, ref_vectors,
+                     ref_details, found, vectors, features, how, notes)  # fmt: skip
+
+
+def rank(pool: TastePool, config: TasteConfig = DEFAULT_CONFIG, limit: int = 10) -> TasteResult:
+    """The pool's candidates best first (one line per song: a song under two ids shows once)."""
+    result = TasteResult(pool.query, pool.user, pool.reference, pool.filters, [],
+                         pool.references, len(pool.ref_ids), len(pool.found), pool.pool,
+                         pool.notes)  # fmt: skip
+    if not pool.found:
+        return result
+    style_scores = (
+        np.array([h.score for h in pool.found]) if pool.style else np.zeros(len(pool.found))
+    )
+    scored = taste_scores(pool.vectors, style_scores, pool.ref_vectors, config, *pool.audio)
+    shown: set[tuple] = set()
+    for i in np.argsort(-scored.score, kind="stable"):
+        hit = pool.found[i]
+        if (song := _song(hit.details)) in shown:
+            continue
+        shown.add(song)
+        result.hits.append(
+            TasteHit(
+                SearchHit(len(result.hits) + 1, hit.track_id, float(scored.score[i]), hit.details),
+                float(style_scores[i]) if pool.style else math.nan,
+                float(scored.closeness[i]),
+                pool.ref_details.get(pool.ref_ids[scored.nearest[i]], {}),
+            )
+        )
+        if len(result.hits) == limit:
+            break
+    return result
+
+
+def taste_search(
+    db: Database,
+    bundle: ModelBundle,
+    embedder: Embedder,
+    query: str,
+    user: str,
+    limit: int | str = 10,
+    where: str | None = None,
+    genres: list[str] | None = None,
+    config: TasteConfig = DEFAULT_CONFIG,
+) -> TasteResult:
+    """Tracks of the query's style nearest the reference set it names, best first."""
+    number = parse_limit(limit)
+    pool = gather(db, bundle, embedder, query, user, where, genres, audio=config.audio_weight > 0)
+    return rank(pool, config, number)
+
+
+def _song(details: dict) -> tuple:
+    """A song's identity across ids: its name and artists, case-folded."""
+    name = (details.get("name") or "").casefold().strip()
+    return (name, tuple(a.casefold() for a in details.get("artists") or ())) if name else ("",)
+
+
+def _audio(conn, found: list[SearchHit], ref_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Standardised audio features (NaN where unknown) of the candidates and the references."""
+    spread = TrackRepository(conn).mean_and_spread(AUDIO_COLUMNS)
+    mean = np.array([v if v is not None else np.nan for v in spread[0::2]], dtype=float)
+    std = np.array([v or np.nan for v in spread[1::2]], dtype=float)
+    rows = TasteRepository(conn).features([h.track_id for h in found] + ref_ids, AUDIO_COLUMNS)
+
+    def matrix(ids: list[str]) -> np.ndarray:
+        values = np.array(
+            [[np.nan if v is None else float(v) for v in rows.get(t, (None,) * len(AUDIO_COLUMNS))]
+             for t in ids],
+            dtype=float,
+        )  # fmt: skip
+        return (values - mean) / std
+
+    return matrix([h.track_id for h in found]), matrix(ref_ids)
+
+
+def format_taste(result: TasteResult) -> str:
+    """The result, each hit with why: its nearest reference song and the style it matched."""
+    kind = {LIKED: "liked song", MOST_PLAYED: "most played song", PLAYLIST: "song"}[
+        result.reference.kind
+    ]
+    where = f" in '{result.reference.playlist}'" if result.reference.kind == PLAYLIST else ""
+    style = ", ".join(f"{f.column} = {format_value(f.value)}" if f.op == "=" else
+                      f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters)  # fmt: skip
+    style_text = result.reference.style if not _GENERIC.match(result.reference.style) else ""
+    lines = [
+        f"query: {result.query}",
+        f"reference: {result.reference.describe().replace('your', result.user + chr(39) + 's', 1)}"
+        f" — {result.embedded:,} of {result.references:,} songs embedded (the profile)",
+        f"style: {style_text or '(none: nearest your songs)'}; filters understood: "
+        f"{', '.join(f.describe() for f in result.filters) or 'none'}",
+        f"candidates: {result.candidates:,} ({result.pool}; your own songs left out)",
+    ]
+    for th in result.hits:
+        d = th.hit.details
+        artists = ", ".join(d.get("artists") or []) or "?"
+        near = th.nearest
+        near_artists = ", ".join(near.get("artists") or []) or "?"
+        why = f"closest to your {kind}{where} '{near.get('name')}' by {near_artists}"
+        if style:
+            why += f"; style: {style}"
+        elif style_text:
+            why += f"; style: semantic match to '{style_text}'"
+        style_score = "" if math.isnan(th.style_score) else f", style {th.style_score:.3f}"
+        lines.append(
+            f"{th.hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
+            f"score {th.hit.score:.2f} (taste {th.closeness:.3f}{style_score}) | why: {why}"
+        )
+    return "\n".join(lines)
