@@ -82,6 +82,7 @@ class TasteConfig:
     k: int = 3  # reference songs averaged per candidate (1 = max-sim)
     profile_weight: float = 0.8  # of the z-scored profile closeness vs the z-scored style score
     audio_weight: float = 0.0  # of the z-scored audio closeness, where both sides have features
+    popularity_weight: float = 0.0  # of the z-scored popularity (people like popular songs)
 
 
 DEFAULT_CONFIG = TasteConfig()
@@ -106,10 +107,12 @@ def taste_scores(
     config: TasteConfig = DEFAULT_CONFIG,
     candidate_audio: np.ndarray | None = None,
     reference_audio: np.ndarray | None = None,
+    popularity: np.ndarray | None = None,
 ) -> TasteScores:
     """Scores of `candidates` (n×d unit vectors) given their style scores (n) and the reference
     songs' vectors (m×d). Audio: standardised feature rows (NaN where unknown); a candidate
-    without features gets the mean audio closeness (neither helped nor hurt)."""
+    without features gets the mean audio closeness (neither helped nor hurt), and one without
+    a popularity the mean popularity."""
     sims = candidates @ references.T  # n×m cosine (unit vectors)
     k = max(1, min(config.k, references.shape[0]))
     top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:] if k < sims.shape[1] else sims
@@ -117,6 +120,10 @@ def taste_scores(
     parts = config.profile_weight * _z(closeness) + (1 - config.profile_weight) * _z(style)
     if config.audio_weight and candidate_audio is not None and reference_audio is not None:
         parts = parts + config.audio_weight * _z(audio_closeness(candidate_audio, reference_audio))
+    if config.popularity_weight and popularity is not None:
+        known = ~np.isnan(popularity)
+        filled = np.where(known, popularity, popularity[known].mean() if known.any() else 0.0)
+        parts = parts + config.popularity_weight * _z(filled)
     return TasteScores(parts, closeness, sims.argmax(axis=1))
 
 

@@ -207,7 +207,14 @@ def rank(pool: TastePool, config: TasteConfig = DEFAULT_CONFIG, limit: int = 10)
     style_scores = (
         np.array([h.score for h in pool.found]) if pool.style else np.zeros(len(pool.found))
     )
-    scored = taste_scores(pool.vectors, style_scores, pool.ref_vectors, config, *pool.audio)
+    popularity = np.array(
+        [np.nan if h.details.get("popularity") is None else h.details["popularity"]
+         for h in pool.found],
+        dtype=float,
+    )  # fmt: skip
+    scored = taste_scores(
+        pool.vectors, style_scores, pool.ref_vectors, config, *pool.audio, popularity
+    )
     shown: set[tuple] = set()
     for i in np.argsort(-scored.score, kind="stable"):
         hit = pool.found[i]
