@@ -28,7 +28,7 @@ import numpy as np
 from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
 from spotify_assets.lib.search.engine import search_vectors
 from spotify_assets.lib.search.service import known_genres
-from spotify_assets.lib.search.taste import TasteConfig
+from spotify_assets.lib.search.taste import TasteConfig, taste_scores
 from spotify_assets.lib.search.taste_service import gather, rank
 from spotify_assets.lib.store.taste import TasteRepository
 
@@ -71,6 +71,13 @@ def taste_ranking(pool, config: TasteConfig) -> list[str]:
     return [h.hit.track_id for h in rank(pool, config, max(1, len(pool.found))).hits]
 
 
+def quick_ranking(pool, config: TasteConfig, popularity: np.ndarray) -> list[str]:
+    """The same scores as `rank`, without building hits (for the validation grid)."""
+    style = np.array([h.score for h in pool.found])
+    scores = taste_scores(pool.vectors, style, pool.ref_vectors, config, *pool.audio, popularity)
+    return [pool.found[i].track_id for i in np.argsort(-scores.score, kind="stable")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", nargs="+", default=["e", "f"])
@@ -111,8 +118,11 @@ def main() -> None:
                 for genre, relevant in val_q.items():
                     pool = gather(db, bundle, embedder, f"{genre} songs I like", user,
                                   genres=genres, references=val_ref, audio=True)  # fmt: skip
+                    popularity = np.array(
+                        [h.details.get("popularity") for h in pool.found], dtype=float
+                    )
                     for i, config in enumerate(GRID):
-                        m = metrics(taste_ranking(pool, config), relevant)
+                        m = metrics(quick_ranking(pool, config, popularity), relevant)
                         totals[i] += m.sum()
                 chosen = GRID[int(np.argmax(totals))] if val_q else TasteConfig()
                 test_ref = [t for t in liked if t not in set(test)]

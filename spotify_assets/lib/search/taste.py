@@ -79,10 +79,12 @@ def parse_reference(query: str) -> ReferenceQuery | None:
 class TasteConfig:
     """How the profile and the style blend; chosen on validation data (benchmarks/taste_search.py)."""
 
+    # Validation (benchmarks/taste_search.py, users e and f, seeds 7 and 42) chose k = 3 and
+    # popularity 0.6 every time; profile weight (0.5 to 1.0) and audio (0 or 0.3) varied.
     k: int = 3  # reference songs averaged per candidate (1 = max-sim)
-    profile_weight: float = 0.8  # of the z-scored profile closeness vs the z-scored style score
+    profile_weight: float = 0.85  # of the z-scored profile closeness vs the z-scored style score
     audio_weight: float = 0.0  # of the z-scored audio closeness, where both sides have features
-    popularity_weight: float = 0.0  # of the z-scored popularity (people like popular songs)
+    popularity_weight: float = 0.6  # of the z-scored popularity (people like popular songs)
 
 
 DEFAULT_CONFIG = TasteConfig()

@@ -187,6 +187,7 @@ def gather(
         )
         own = {_song(d) for d in ref_details.values()}  # the same song under another id
         found = [h for h in found if h.track_id not in skip and _song(h.details) not in own]
+        found = found[:pool]
         stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
         features = _audio(conn, found, ref_ids) if audio and found else (None, None)
     dims = bundle.embedding.dims

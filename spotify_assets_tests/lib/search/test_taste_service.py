@@ -77,9 +77,8 @@ def test_results_are_of_the_style_leave_out_your_songs_and_the_nearest_ranks_fir
     assert f"closest to your liked song '{name}' by Amber Vale" in text.splitlines()[4]
     assert "genre = 'rock'" in text
     # the default blend (style and popularity too) still puts the same-artist song first
-    assert taste_search(db, BUNDLE, minilm, "rock songs I like", "u", genres=genres).hits[
-        0
-    ].hit.track_id == "r1"
+    blended = taste_search(db, BUNDLE, minilm, "rock songs I like", "u", genres=genres)
+    assert blended.hits[0].hit.track_id == "r1"
 
 
 def test_a_missing_reference_set_says_what_is_missing(library_db, minilm):
@@ -89,7 +88,7 @@ def test_a_missing_reference_set_says_what_is_missing(library_db, minilm):
     with db.connect() as conn:
         CandidateRepository(conn).replace("v", "recent", ["r1"])
         conn.commit()
-    with pytest.raises(ReferenceUnavailable, match="no liked songs stored for v: .*YourLibrary"):
+    with pytest.raises(ReferenceUnavailable, match=r"no liked songs stored for v: .*YourLibrary"):
         taste_search(db, BUNDLE, minilm, "rock songs I like", "v", genres=["rock"])
     with pytest.raises(ReferenceUnavailable, match="no plays joined to songs for u"):
         taste_search(db, BUNDLE, minilm, "rock from my most played", "u", genres=["rock"])
