@@ -37,8 +37,8 @@ def _index(m: Metadata) -> str:
 
 def _search_evaluation(m: Metadata) -> str:
     line = (
-        f"hybrid P@10 {m.get('constraints/hybrid_p@10')}, semantic P@10 "
-        f"{m.get('constraints/semantic_p@10')}, random P@10 {m.get('constraints/random_p@10')}"
+        f"hybrid P@10 {m.get('suite/hybrid_p@10')}, semantic P@10 "
+        f"{m.get('suite/semantic_p@10')}, random P@10 {m.get('suite/random_p@10')} (query suite)"
     )
     if m.get("playlists/ndcg@10") is not None:
         line += (

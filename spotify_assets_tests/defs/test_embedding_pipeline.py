@@ -97,7 +97,7 @@ def test_default_bundle_embeds_once_and_then_only_what_changed(database_url, ins
     assert any(line.startswith(f"loading embedding model {model} from ") for line in logs)
     assert any(line.startswith(f"loaded embedding model {model} in ") for line in logs)
     assert meta(first, "search_index")["built_now"] is True
-    assert meta(first, "search_evaluation")["constraints/hybrid_p@10"] >= 0.0
+    assert meta(first, "search_evaluation")["suite/hybrid_p@10"] >= 0.0
     before = rows(database_url, DEFAULT.hash)
     assert len(before) == N
 

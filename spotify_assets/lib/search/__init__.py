@@ -11,7 +11,6 @@ from spotify_assets.lib.search.filters import (
     Filter,
     FilterError,
     SearchInputError,
-    parse_query,
     parse_where,
     range_notes,
 )
@@ -21,15 +20,23 @@ from spotify_assets.lib.search.inputs import (
     normalize_query,
     parse_limit,
 )
+from spotify_assets.lib.search.understand import (
+    Preference,
+    Understanding,
+    parse_query,
+    understand_query,
+)
 
 __all__ = [
     "MAX_LIMIT",
     "MAX_QUERY_CHARS",
     "Filter",
     "FilterError",
+    "Preference",
     "SearchHit",
     "SearchInputError",
     "SearchPlan",
+    "Understanding",
     "filtered_tracks",
     "normalize_query",
     "parse_limit",
@@ -37,5 +44,6 @@ __all__ = [
     "parse_where",
     "range_notes",
     "search_vectors",
+    "understand_query",
     "where_sql",
 ]

@@ -17,14 +17,19 @@ import psycopg
 
 from spotify_assets.lib.bundles import validate_bundle_hash
 from spotify_assets.lib.search.filters import Filter
-from spotify_assets.lib.store.search import SearchRepository, where_sql
+from spotify_assets.lib.store.search import PreferenceLike, SearchRepository, where_sql
 
 EXACT_THRESHOLD = 20_000  # rows: below this, exact search over the filtered rows
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
 MIN_EF_SEARCH = 150
+# Soft preferences: candidates from each side (semantic, preference) before re-ranking, and
+# the preference's share of the combined score (the rest: similarity, scaled to the pool)
+PREFERENCE_POOL = 300
+PREFERENCE_WEIGHT = 0.5
 DETAIL_COLUMNS = (
     "name",
     "artists",
+    "album_name",
     "genre",
     "release_year",
     "popularity",
@@ -34,6 +39,10 @@ DETAIL_COLUMNS = (
     "danceability",
     "acousticness",
     "instrumentalness",
+    "loudness",
+    "liveness",
+    "speechiness",
+    "mode",
 )
 
 
@@ -129,3 +138,50 @@ def filtered_tracks(
         for rank, (track_id,) in enumerate(rows, start=1)
     ]
     return hits, SearchPlan("filters only", filtered_rows=kept)
+
+
+def preferred_search(
+    conn: psycopg.Connection,
+    bundle_hash: str,
+    dims: int,
+    query: np.ndarray,
+    filters: Sequence[Filter],
+    preferences: Sequence[PreferenceLike],
+    limit: int = 10,
+    pool: int = PREFERENCE_POOL,
+    weight: float = PREFERENCE_WEIGHT,
+) -> tuple[list[SearchHit], SearchPlan]:
+    """Top `limit` tracks within `filters` by similarity and closeness to soft preferences.
+
+    Candidates: the `pool` most similar tracks (the usual filtered search) and the `pool`
+    closest to the preferences; each is scored (1 - weight) * similarity scaled to the
+    candidates' range + weight * mean closeness. A track without a preferred feature is a
+    candidate like any other, with closeness 0 for it.
+    """
+    similar, plan = search_vectors(conn, bundle_hash, dims, query, filters, max(pool, limit))
+    where, params = where_sql(filters)
+    with conn.transaction():
+        repo = SearchRepository(conn)
+        repo.prefer_index_scans()
+        preferred = repo.most_preferred(bundle_hash, where, params, preferences, pool)
+        ids = list(dict.fromkeys([h.track_id for h in similar] + [r[0] for r in preferred]))
+        rows = repo.scored(bundle_hash, dims, np.asarray(query, dtype=np.float32), ids, preferences)
+    if not rows:
+        return [], plan
+    similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
+    closeness = {r[0]: float(r[2]) for r in rows}
+    low, high = min(similarity.values()), max(similarity.values())
+    spread = (high - low) or 1.0
+    combined = {
+        t: (1 - weight) * (similarity[t] - low) / spread + weight * closeness[t] for t in similarity
+    }
+    ranked = sorted(combined, key=lambda t: (-combined[t], t))[: max(1, int(limit))]
+    with conn.transaction():
+        details = SearchRepository(conn).details(ranked, DETAIL_COLUMNS)
+    plan.strategy = f"{plan.strategy} + preference re-rank"
+    plan.candidates = len(rows)
+    hits = []
+    for rank, t in enumerate(ranked, start=1):
+        d = {**details.get(t, {}), "similarity": similarity[t], "preference": closeness[t]}
+        hits.append(SearchHit(rank, t, combined[t], d))
+    return hits, plan

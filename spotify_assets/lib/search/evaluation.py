@@ -1,8 +1,8 @@
 """Offline search evaluation against ground truth the catalog itself provides.
 
 Two suites:
-- constraints: queries whose relevant set is defined by features or genre ("sad songs with
-  fast tempo" ↔ valence < 0.3 and tempo > 140); P@10 and NDCG@10, semantic-only and hybrid.
+- suite: natural queries grouped in classes, relevance from audio features and genres
+  (lib/search/suite.py); P@10 and NDCG@10, hybrid vs semantic-only vs a random list.
 - playlists: each playlist's name is a query and its members are relevant (TidyTuesday);
   NDCG@10 and Recall@100 next to a popularity and a random baseline from the same run.
 """
@@ -14,29 +14,15 @@ import random
 from collections.abc import Callable
 from statistics import mean
 
-import pandas as pd
-
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.embeddings.update import Embedder
-from spotify_assets.lib.metrics import ndcg_at_k, precision_at_k, recall_at_k
+from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
 from spotify_assets.lib.search.engine import search_vectors
-from spotify_assets.lib.search.filters import Filter, matching_ids, parse_query
+from spotify_assets.lib.search.suite import ground_truth, run_suite
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.search import SearchRepository
 
 log = logging.getLogger(__name__)
-
-CONSTRAINT_QUERIES: list[tuple[str, list[Filter]]] = [
-    ("sad songs with fast tempo", [Filter("valence", "<", 0.3), Filter("tempo", ">", 140)]),
-    ("acoustic songs", [Filter("acousticness", ">", 0.7)]),
-    ("instrumental music", [Filter("instrumentalness", ">", 0.5)]),
-    ("high energy songs", [Filter("energy", ">", 0.8)]),
-    ("happy songs", [Filter("valence", ">", 0.75)]),
-    ("slow calm songs", [Filter("tempo", "<", 100), Filter("energy", "<", 0.4)]),
-    ("rap with spoken vocals", [Filter("speechiness", ">", 0.33)]),
-]
-FEATURES = ["track_id", "genre", "valence", "tempo", "acousticness", "instrumentalness",
-            "energy", "speechiness", "popularity", "genres"]  # fmt: skip
 
 
 def evaluate_search(
@@ -47,43 +33,20 @@ def evaluate_search(
     max_playlists: int | None = None,
     progress: Callable[[str], None] = log.info,
 ) -> dict[str, dict]:
-    """{suite: {metric: value, ..., "queries": [...]}} for one bundle."""
+    """{suite: {metric: value, ..., "queries": [...]}} for one bundle. `max_genres`: also ask
+    for the catalog's most common genres by name (typed with spaces)."""
     dims = bundle.embedding.dims
+    tracks = ground_truth(db, bundle)
     with db.connect() as conn:
-        repo = SearchRepository(conn)
-        tracks = pd.DataFrame(repo.ground_truth_tracks(bundle.hash), columns=FEATURES)
-        playlists = repo.ground_truth_playlists(bundle.hash)
-    genres = tracks["genres"].explode().dropna().value_counts().index[:max_genres].tolist()
-    queries = CONSTRAINT_QUERIES + [(f"{g} songs", [Filter("genre", "=", g)]) for g in genres]
+        playlists = SearchRepository(conn).ground_truth_playlists(bundle.hash)
     results: dict[str, dict] = {}
 
-    rows = []
-    with db.connect() as conn:
-        for text, truth in queries:
-            relevant = matching_ids(tracks, truth)
-            if len(relevant) < 10:
-                continue
-            vector = embedder.embed([text], "query")[0]
-            semantic, _ = search_vectors(conn, bundle.hash, dims, vector, [], 10)
-            hybrid_filters = parse_query(text, genres)
-            hybrid, _ = search_vectors(conn, bundle.hash, dims, vector, hybrid_filters, 10)
-            ranked_s = [h.track_id for h in semantic]
-            ranked_h = [h.track_id for h in hybrid]
-            rows.append(
-                {
-                    "query": text,
-                    "relevant": len(relevant),
-                    "semantic_p@10": precision_at_k(ranked_s, relevant, 10),
-                    "semantic_ndcg@10": ndcg_at_k(ranked_s, relevant, 10),
-                    "hybrid_p@10": precision_at_k(ranked_h, relevant, 10),
-                    "hybrid_ndcg@10": ndcg_at_k(ranked_h, relevant, 10),
-                    "random_p@10": len(relevant) / len(tracks),
-                }
-            )
-    if rows:
-        summary = {k: mean(r[k] for r in rows) for k in rows[0] if k not in ("query", "relevant")}
-        results["constraints"] = {**summary, "queries": rows}
-        progress(f"search_evaluation constraints: {len(rows)} queries, {summary}")
+    report = run_suite(db, bundle, embedder, max_catalog_genres=max_genres)
+    if report.rows:
+        summary = report.summary()
+        classes = report.by_class().round(4).reset_index().to_dict(orient="records")
+        results["suite"] = {**summary, "classes": classes, "queries": report.rows}
+        progress(f"search_evaluation suite: {len(report.rows)} queries, {summary}")
 
     if max_playlists is not None:
         playlists = playlists[:max_playlists]

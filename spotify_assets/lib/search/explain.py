@@ -109,3 +109,32 @@ def explain_empty(
         f"bundle {name} has {_tracks(count_matching(conn, bundle_hash, filters))} passing "
         "the filters, but the search returned none"
     )
+
+
+def explain_fewer(
+    conn: psycopg.Connection,
+    bundle_hash: str,
+    filters: Sequence[Filter],
+    found: int,
+    limit: int,
+) -> str:
+    """One line saying why a search returned `found` < `limit` tracks: how many pass every
+    filter, and how many each filter alone keeps (the smallest first: the one that cut most);
+    or that versions of the same songs were merged."""
+    passing = count_matching(conn, bundle_hash, filters)
+    if passing > found:
+        merged = "versions of the same songs were merged into one line each"
+        where = "pass every filter" if filters else "are embedded"
+        return f"{_tracks(passing)} {where}, but {merged}"
+    if not filters:
+        return f"only {_tracks(passing)} are embedded"
+    return f"only {_tracks(passing)} pass every filter{_per_filter(conn, bundle_hash, filters)}"
+
+
+def _per_filter(conn: psycopg.Connection, bundle_hash: str, filters: Sequence[Filter]) -> str:
+    if len(filters) == 1:
+        return f" ({filters[0].describe()})"
+    alone = sorted(((count_matching(conn, bundle_hash, [f]), f) for f in filters),
+                   key=lambda pair: pair[0])  # fmt: skip
+    listed = "; ".join(f"{f.describe()}: {_tracks(n)} alone" for n, f in alone)
+    return f" ({listed})"

@@ -1,8 +1,11 @@
-"""Natural-language search: check the inputs, parse filters, embed the query, search, explain.
+"""Natural-language search: check the inputs, understand the query, embed it, search, explain.
 
-Every input is checked before any SQL runs (SearchInputError, one line). With an empty query
-and `where` filters, the search lists the matching tracks by popularity instead. An empty
-result carries `why_empty`, from counts per filter (lib/search/explain.py).
+Every input is checked before any SQL runs (SearchInputError, one line). The query's words
+become hard filters and soft preferences (lib/search/understand.py); with preferences the
+candidates are re-ranked (engine.preferred_search). With an empty query and `where` filters,
+the search lists the matching tracks by popularity instead. Versions of one song (same
+primary artist and bare title) are shown once. An empty result carries `why_empty`, a short
+one `why_fewer`, from counts per filter (lib/search/explain.py).
 """
 
 from __future__ import annotations
@@ -11,22 +14,25 @@ import math
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.catalog.names import name_key
 from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.search.engine import (
     SearchHit,
     SearchPlan,
     filtered_tracks,
+    preferred_search,
     search_vectors,
 )
-from spotify_assets.lib.search.explain import explain_empty
+from spotify_assets.lib.search.explain import explain_empty, explain_fewer
 from spotify_assets.lib.search.filters import (
     Filter,
     format_value,
-    parse_query,
     parse_where,
     range_notes,
+    shown,
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
+from spotify_assets.lib.search.understand import Preference, Understanding, understand_query
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.search import SearchRepository
 from spotify_assets.lib.store.tracks import TrackRepository
@@ -50,6 +56,10 @@ class SearchResult:
     why_empty: str | None = None  # set when hits is empty
     # tracks the filters could not consider: they lack a filtered column (e.g. no features)
     without_values: int = 0
+    preferences: list[Preference] = field(default_factory=list)
+    terms: list[tuple[str, str]] = field(default_factory=list)  # (words, what they became)
+    limit: int = 10
+    why_fewer: str | None = None  # set when 0 < len(hits) < limit
 
 
 def check_request(
@@ -69,14 +79,23 @@ def known_genres(db: Database) -> list[str]:
         return TrackRepository(conn).genres()
 
 
+def understood(
+    db: Database, text: str, explicit: list[Filter], genres: list[str] | None = None
+) -> tuple[list[Filter], Understanding]:
+    """`explicit` plus the hard filters `text` states in words (an explicit one wins per
+    column), and the whole understanding (preferences, words): the one place a query's words
+    are read (the taste search uses it too)."""
+    stated = understand_query(text, genres if genres is not None else known_genres(db))
+    columns = {f.column for f in explicit}
+    return [*explicit, *(f for f in stated.filters if f.column not in columns)], stated
+
+
 def understood_filters(
     db: Database, text: str, explicit: list[Filter], genres: list[str] | None = None
 ) -> list[Filter]:
-    """`explicit` plus the filters `text` states in words (an explicit one wins per column):
-    the one place a query's words become filters (the taste search uses it too)."""
-    stated = parse_query(text, genres if genres is not None else known_genres(db))
-    columns = {f.column for f in explicit}
-    return [*explicit, *(f for f in stated if f.column not in columns)]
+    """`explicit` plus the hard filters `text` states in words (vague words are preferences,
+    not filters: see `understood`)."""
+    return understood(db, text, explicit, genres)[0]
 
 
 def search(
@@ -89,31 +108,87 @@ def search(
     understand: bool = True,
     genres: list[str] | None = None,
 ) -> SearchResult:
-    """`understand`: also apply filters stated in the query's words ("fast", "sad", "80s").
+    """`understand`: also read the query's words ("fast", "sad", "after 2010", a genre) as
+    filters and preferences; False: semantic match and `where` only.
 
     Raises SearchInputError (FilterError for filters) before any SQL for a bad input."""
     request = check_request(query, where, limit)
     filters = list(request.filters)
+    preferences: list[Preference] = []
+    terms: list[tuple[str, str]] = []
     if understand and request.query:
-        filters = understood_filters(db, request.query, filters, genres)
+        filters, stated = understood(db, request.query, filters, genres)
+        preferences = stated.preferences
+        terms = stated.terms
     vector = embedder.embed([request.query], "query")[0] if request.query else None
+    fetch = request.limit + min(request.limit, EXTRA_FOR_VERSIONS)  # versions are merged
     with db.connect() as conn:
         if vector is None:
-            hits, plan = filtered_tracks(conn, bundle.hash, filters, request.limit)
+            hits, plan = filtered_tracks(conn, bundle.hash, filters, fetch)
+        elif preferences:
+            hits, plan = preferred_search(
+                conn, bundle.hash, bundle.embedding.dims, vector, filters, preferences, fetch
+            )
         else:
             hits, plan = search_vectors(
-                conn, bundle.hash, bundle.embedding.dims, vector, filters, request.limit
+                conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch
             )
+        hits = collapse_versions(hits)[: request.limit]
         why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
+        fewer = (
+            explain_fewer(conn, bundle.hash, filters, len(hits), request.limit)
+            if 0 < len(hits) < request.limit
+            else None
+        )
         columns = sorted({f.column for f in filters})
         without = SearchRepository(conn).count_missing(bundle.hash, columns)
-    return SearchResult(request.query, filters, hits, plan, request.notes, why, without)
+    return SearchResult(
+        request.query, filters, hits, plan, request.notes, why, without, preferences, terms,
+        request.limit, fewer,
+    )  # fmt: skip
+
+
+EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions still fills it
+
+
+def version_key(details: dict) -> str:
+    """Primary artist + bare title ("Song - Remastered 2011", "Song (Live)", "Song (feat. X)"
+    → "song"); "" when the artist or title is unknown (never merged)."""
+    artists = details.get("artists") or []
+    return name_key(artists[0] if artists else None, details.get("name"))
+
+
+def collapse_versions(hits: list[SearchHit]) -> list[SearchHit]:
+    """One hit per song: later versions (other track ids of the same artist + title) are
+    dropped and named in the first one's `also_as`; ranks renumbered."""
+    kept: list[SearchHit] = []
+    first: dict[str, SearchHit] = {}
+    for hit in hits:
+        key = version_key(hit.details)
+        if key and key in first:
+            first[key].details.setdefault("also_as", []).append(
+                hit.details.get("name") or hit.track_id
+            )
+            continue
+        if key:
+            first[key] = hit
+        kept.append(hit)
+    for rank, hit in enumerate(kept, start=1):
+        hit.rank = rank
+    return kept
 
 
 def format_result(result: SearchResult) -> str:
+    """Header lines (query, what was understood, plan, notes), then one line per hit."""
     lines = [f"query: {result.query or '(none: tracks the filters match, most popular first)'}"]
-    understood = ", ".join(f.describe() for f in result.filters) or "none"
-    lines.append(f"filters understood: {understood}")
+    hard = ", ".join(f.describe() for f in result.filters) or "none"
+    lines.append(f"filters understood: {hard}")
+    if result.preferences:
+        soft = ", ".join(f"{p.describe()} (from “{shown(p.source)}”)" for p in result.preferences)
+        lines.append(f"preferences (re-rank, remove nothing): {soft}")
+    if result.terms:
+        words = "; ".join(f"“{shown(words)}” → {meaning}" for words, meaning in result.terms)
+        lines.append(f"words understood: {words}")
     lines.append(
         f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.filtered_rows})"
     )
@@ -123,20 +198,29 @@ def format_result(result: SearchResult) -> str:
             f"not considered: {result.without_values:,} tracks without {columns} (songs without "
             "audio features or a genre cannot match a filter on them)"
         )
+    if result.why_fewer:
+        lines.append(f"fewer than {result.limit}: {result.why_fewer}")
     conditions = [f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters]
     for hit in result.hits:
         d = hit.details
-        artists = ", ".join(d.get("artists") or []) or "?"
+        artists = ", ".join(d.get("artists") or []) or "unknown artist"
         features = _features(d)
         if math.isnan(hit.score):
             score = f"popularity {d.get('popularity') if d.get('popularity') is not None else '?'}"
             why = ", ".join(conditions)
+        elif "preference" in d:
+            score = (
+                f"score {hit.score:.3f} (similarity {d['similarity']:.3f}, preference "
+                f"{d['preference']:.2f})"
+            )
+            why = ", ".join(["semantic match", "preferences", *conditions])
         else:
             score = f"score {hit.score:.3f}"
             why = ", ".join(["semantic match", *conditions])
+        also = f" | also as: {'; '.join(d['also_as'])}" if d.get("also_as") else ""
         lines.append(
             f"{hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
-            f"{score} | {features} | why: {why}"
+            f"{score} | {features} | why: {why}{also}"
         )
     return "\n".join(lines)
 
@@ -147,7 +231,14 @@ def _features(details: dict) -> str:
         f"{label} {details[column]:{fmt}}"
         for column, label, fmt in (("tempo", "tempo", ".0f"), ("energy", "energy", ".2f"),
                                    ("valence", "valence", ".2f"),
-                                   ("acousticness", "acoustic", ".2f"))
+                                   ("acousticness", "acoustic", ".2f"),
+                                   ("loudness", "loudness", ".1f"),
+                                   ("liveness", "live", ".2f"),
+                                   ("speechiness", "speech", ".2f"))
         if details.get(column) is not None
     ]  # fmt: skip
+    if details.get("mode") is not None:
+        shown.append("major" if details["mode"] == 1 else "minor")
+    if details.get("release_year") is not None:
+        shown.append(str(details["release_year"]))
     return ", ".join(shown) or "no audio features"

@@ -65,6 +65,33 @@ def where_sql(filters: Sequence[FilterLike]) -> tuple[sql.Composable, list]:
     return sql.SQL(" AND ").join(parts), params
 
 
+class PreferenceLike(Protocol):
+    """What a ranking needs of a soft preference (lib/search/understand.py's Preference)."""
+
+    column: str
+    low: float
+    high: float
+
+
+def preference_sql(preferences: Sequence[PreferenceLike]) -> tuple[sql.Composable, list]:
+    """The mean closeness of `track_embeddings e` to the preferences: per preference a linear
+    ramp from 0 at `low` to 1 at `high`, clamped; a missing value counts 0."""
+    if not preferences:
+        return sql.SQL("0"), []
+    parts, params = [], []
+    for p in preferences:
+        if p.column not in FILTER_COLUMNS or p.column in TEXT_FILTER_COLUMNS:
+            raise ValueError(f"cannot prefer on {p.column!r}")
+        parts.append(
+            sql.SQL("COALESCE(LEAST(1, GREATEST(0, (e.{}::float8 - %s) / %s)), 0)").format(
+                sql.Identifier(p.column)
+            )
+        )
+        params += [float(p.low), float(p.high) - float(p.low)]
+    total = sql.SQL(" + ").join(parts)
+    return sql.SQL("(({}) / {})").format(total, sql.Literal(len(preferences))), params
+
+
 class SearchRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -132,6 +159,41 @@ class SearchRepository:
                ORDER BY e.popularity DESC NULLS LAST, e.track_id LIMIT %s"""
         ).format(bundle=sql.Literal(bundle_hash), where=where)
         return self.conn.execute(statement, [*params, limit]).fetchall()
+
+    def most_preferred(
+        self,
+        bundle_hash: str,
+        where: sql.Composable,
+        params: list,
+        preferences: Sequence[PreferenceLike],
+        limit: int,
+    ) -> list[tuple[str]]:
+        """(track_id,) of the filtered rows closest to the preferences, ties by popularity."""
+        closeness, extra = preference_sql(preferences)
+        statement = sql.SQL(
+            """SELECT e.track_id FROM track_embeddings e
+               WHERE e.bundle_hash = {bundle} AND {where}
+               ORDER BY {closeness} DESC, e.popularity DESC NULLS LAST, e.track_id LIMIT %s"""
+        ).format(bundle=sql.Literal(bundle_hash), where=where, closeness=closeness)
+        return self.conn.execute(statement, [*params, *extra, limit]).fetchall()
+
+    def scored(
+        self,
+        bundle_hash: str,
+        dims: int,
+        query: np.ndarray,
+        track_ids: Sequence[str],
+        preferences: Sequence[PreferenceLike],
+    ) -> list[tuple[str, float, float]]:
+        """(track_id, cosine distance to `query`, closeness to the preferences) of the given
+        tracks of the bundle."""
+        closeness, extra = preference_sql(preferences)
+        statement = sql.SQL(
+            """SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast}, {closeness}
+               FROM track_embeddings e
+               WHERE e.bundle_hash = {bundle} AND e.track_id = ANY(%s)"""
+        ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), closeness=closeness)
+        return self.conn.execute(statement, [query, *extra, list(track_ids)]).fetchall()
 
     def indexed_rows(self, bundle_hash: str) -> int | None:
         """Vectors under the bundle's HNSW index (from statistics), or None without an index."""
@@ -227,16 +289,15 @@ class SearchRepository:
             (bundle_hash,),
         ).fetchone()
 
-    def ground_truth_tracks(self, bundle_hash: str) -> list[tuple]:
-        """(track_id, genre, valence, tempo, acousticness, instrumentalness, energy,
-        speechiness, popularity, genres) of every track embedded under the bundle."""
-        return self.conn.execute(
-            """SELECT t.track_id, t.genre, t.valence, t.tempo, t.acousticness,
-                      t.instrumentalness, t.energy, t.speechiness, t.popularity, t.genres
-               FROM tracks t JOIN track_embeddings e
-                 ON e.track_id = t.track_id AND e.bundle_hash = %s""",
-            (bundle_hash,),
-        ).fetchall()
+    def ground_truth_tracks(self, bundle_hash: str) -> tuple[list[str], list[tuple]]:
+        """(columns, rows): track_id, every filter column and genres of every track embedded
+        under the bundle, from `tracks` (what search evaluation's relevance is defined on)."""
+        columns = ["track_id", *FILTER_COLUMNS, "genres"]
+        statement = sql.SQL(
+            """SELECT {} FROM tracks t JOIN track_embeddings e
+                 ON e.track_id = t.track_id AND e.bundle_hash = %s"""
+        ).format(sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns))
+        return columns, self.conn.execute(statement, (bundle_hash,)).fetchall()
 
     def ground_truth_playlists(self, bundle_hash: str) -> list[tuple[str, list[str]]]:
         """(name, member track ids in playlist order) of every playlist with at least 5

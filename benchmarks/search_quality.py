@@ -1,0 +1,83 @@
+"""Search quality against the truth: the query suite (lib/search/suite.py) on real catalogs.
+
+Each catalog is loaded into its own database of the embedded server (SPOTIFY_ASSETS_HOME, or
+DATABASE_URL's server), described and embedded with the default bundle (the real MiniLM; all
+reused when present), then every suite query runs through the search service twice: hybrid
+(query understanding on) and semantic-only (`--no-understand`). Prints P@10 and NDCG@10 per
+query class and overall next to a random list's expected P@10 (the class's base rate).
+
+    HF_HUB_OFFLINE=1 SPOTIFY_ASSETS_HOME=/tmp/x .venv/bin/python benchmarks/search_quality.py \
+        [--catalog tidytuesday=PATH] [--catalog kaggle_sample=PATH] [--queries]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from spotify_assets.lib.analyses.update import update_track_analyses
+from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.catalog import load_catalog
+from spotify_assets.lib.embeddings.update import update_track_embeddings
+from spotify_assets.lib.models.embedder import load_embedder
+from spotify_assets.lib.search.suite import run_suite
+from spotify_assets.lib.store import Database, resolve_database_url
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
+
+DATA = Path(__file__).resolve().parents[2] / "shared/data"
+CATALOGS = {
+    "tidytuesday": DATA / "tidytuesday/spotify_songs.parquet",
+    "kaggle_sample": DATA / "kaggle_114k/sample_music_dataset.csv",
+}
+quiet = lambda _: None  # noqa: E731
+
+
+def prepare(name: str, path: Path, bundle, embedder) -> Database:
+    """The catalog in its own database, embedded and indexed (everything reused when present)."""
+    db = Database(resolve_database_url(dbname=f"search_quality_{name}"))
+    load_catalog(db, path)
+    update_track_analyses(db, progress=quiet)
+    update_track_embeddings(db, bundle, embedder, batch_size=256, progress=quiet)
+    with db.connect() as conn:
+        repo = EmbeddingRepository(conn)
+        repo.sync_filter_columns(bundle.hash)
+        repo.ensure_index(bundle.hash, bundle.embedding.dims)
+    return db
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", action="append", default=[], help="name=PATH")
+    parser.add_argument("--queries", action="store_true", help="print every query's figures")
+    parser.add_argument("--prepare-only", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    catalogs = dict(c.split("=", 1) for c in args.catalog) or CATALOGS
+    bundle = load_bundles().default_bundle
+    embedder = load_embedder(bundle.embedding, "cpu", "fp32")
+    pd.set_option("display.width", 200)
+    for name, path in catalogs.items():
+        if not Path(path).exists():
+            print(f"{name}: {path} is absent, skipped")
+            continue
+        started = time.perf_counter()
+        db = prepare(name, Path(path), bundle, embedder)
+        print(f"\n{name}: loaded and embedded in {time.perf_counter() - started:.0f}s")
+        if args.prepare_only:
+            continue
+        started = time.perf_counter()
+        report = run_suite(db, bundle, embedder)
+        print(f"{name} ({path}), {report.tracks:,} tracks, {bundle.name}:")
+        print(report.by_class().round(3).to_string())
+        if args.queries:
+            print(report.frame().round(3).to_string())
+        print(f"skipped (fewer than {report.min_relevant} relevant tracks): {report.skipped}")
+        print(f"suite time {time.perf_counter() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
