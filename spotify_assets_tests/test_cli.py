@@ -67,7 +67,7 @@ def test_demo_runs_end_to_end_on_the_embedded_database(tmp_path, cli_env):
     assert re.search(r"track_embeddings\s+embedded 200, reused 0", out), out
     assert "tracks 200, track_analyses 200, embeddings[minilm-offline] 200" in out
     assert out.count("query: ") == 3 and len(re.findall(r"^\s+1\. ", out, re.M)) == 3
-    assert "filters understood: valence < 0.3" in out
+    assert "preferences (re-rank, remove nothing): prefer lower valence (sadder)" in out
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
 
     second = cli(cli_env, "demo", "--catalog", str(catalog))

@@ -38,3 +38,88 @@ def test_a_feature_filter_says_how_many_songs_it_could_not_consider(db):
 
     everything = search(db, small, embedder=None, query="", where="popularity>0", understand=False)
     assert everything.without_values == 3  # the library songs have no popularity either
+
+
+class _Fixed:
+    """An embedder that gives every query the same vector (the tracks' similarity to it is
+    set by their own vectors)."""
+
+    precision = "fp32"
+
+    def __init__(self, vector):
+        self.vector = np.asarray(vector, dtype=np.float32)
+
+    def embed(self, texts, kind="document"):
+        return np.stack([self.vector for _ in texts])
+
+
+def _catalog(db, rows, dims=4):
+    """Tracks from (track_id, name, artist, tempo, similarity) rows, with vectors whose cosine
+    to the query vector e0 is `similarity`."""
+    ids = [r[0] for r in rows]
+    tracks = pd.DataFrame(
+        {"track_id": ids, "name": [r[1] for r in rows], "artists": [[r[2]] for r in rows],
+         "tempo": [r[3] for r in rows], "popularity": 50, "source_format": "synthetic",
+         "source_file": "-", "row_hash": ids}
+    )  # fmt: skip
+    vectors = np.array(
+        [[s, np.sqrt(1 - s * s), 0, 0] for s in (r[4] for r in rows)], dtype=np.float32
+    )
+    bundle = ModelBundle("tempos", EmbeddingSpec(model="synthetic/tempos", dims=dims))
+    with db.connect() as conn:
+        copy_frame(conn, "tracks", tracks)
+        repo = EmbeddingRepository(conn)
+        repo.register_bundle(bundle)
+        repo.upsert(bundle, tracks.assign(content_hash=ids), vectors)
+    return bundle, _Fixed([1, 0, 0, 0])
+
+
+SONGS = [  # (id, name, artist, tempo, similarity to the query)
+    ("a", "Alpha", "Ann", 90.0, 0.95), ("b", "Bravo", "Bob", 95.0, 0.94),
+    ("c", "Charlie", "Cat", 100.0, 0.93), ("d", "Delta", "Dan", 170.0, 0.90),
+    ("e", "Echo", "Eve", 165.0, 0.89), ("f", "Foxtrot", "Fay", None, 0.97),
+]  # fmt: skip
+
+
+def test_a_vague_word_reranks_without_removing_and_a_number_filters(db):
+    bundle, embedder = _catalog(db, SONGS)
+    plain = search(db, bundle, embedder, "songs", limit=6, genres=[])
+    assert [h.track_id for h in plain.hits][:4] == ["f", "a", "b", "c"]  # similarity only
+    fast = search(db, bundle, embedder, "fast songs", limit=6, genres=[])
+    assert len(fast.hits) == len(plain.hits) == 6  # nothing removed, "f" (no tempo) included
+    ranked = [h.track_id for h in fast.hits]
+    assert ranked[:2] == ["d", "e"]  # the fast ones move up
+    assert ranked.index("f") > ranked.index("e")  # without a tempo: kept, not preferred
+    text = format_result(fast)
+    assert "preferences (re-rank, remove nothing): prefer faster tempo" in text
+    assert "“fast” → soft: prefer faster tempo" in text
+
+    over = search(db, bundle, embedder, "songs over 140 bpm", limit=6, genres=[])
+    assert {h.track_id for h in over.hits} == {"d", "e"}
+    assert over.why_fewer == "only 2 tracks pass every filter (tempo > 140 (from “over 140 bpm”))"
+    assert "fewer than 6: only 2 tracks pass every filter" in format_result(over)
+
+    off = search(db, bundle, embedder, "fast songs", limit=6, understand=False, genres=[])
+    assert [h.track_id for h in off.hits] == [h.track_id for h in plain.hits]
+
+
+def test_versions_of_one_song_are_shown_once(db):
+    rows = [
+        ("v1", "Yesterday - Remastered 2009", "The Beatles", 97.0, 0.99),
+        ("v2", "Yesterday (Live)", "The Beatles", 97.0, 0.98),
+        ("v3", "Yesterday", "The Beatles feat. Someone", 97.0, 0.97),
+        ("o1", "Yesterday", "Other Band", 97.0, 0.96),  # another artist's song: kept
+        ("o2", "Tomorrow", "The Beatles", 97.0, 0.95),
+        ("o3", "Today", "The Beatles", 97.0, 0.94),
+    ]
+    bundle, embedder = _catalog(db, rows)
+    result = search(db, bundle, embedder, "songs", limit=3, genres=[])
+    assert [h.track_id for h in result.hits] == ["v1", "o1", "o2"]  # the page is still full
+    assert [h.rank for h in result.hits] == [1, 2, 3]
+    assert result.hits[0].details["also_as"] == ["Yesterday (Live)", "Yesterday"]
+    assert "also as: Yesterday (Live); Yesterday" in format_result(result)
+    everything = search(db, bundle, embedder, "songs", limit=10, genres=[])
+    assert len(everything.hits) == 4
+    assert everything.why_fewer == (
+        "6 tracks are embedded, but versions of the same songs were merged into one line each"
+    )
