@@ -7,7 +7,7 @@ reused when present), then every suite query runs through the search service twi
 query class and overall next to a random list's expected P@10 (the class's base rate).
 
     HF_HUB_OFFLINE=1 SPOTIFY_ASSETS_HOME=/tmp/x .venv/bin/python benchmarks/search_quality.py \
-        [--catalog tidytuesday=PATH] [--catalog kaggle_sample=PATH] [--queries]
+        [--catalog tidytuesday=PATH] [--catalog kaggle_sample=PATH] [--queries] [--sample N]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.models.embedder import load_embedder
 from spotify_assets.lib.search.suite import run_suite
 from spotify_assets.lib.store import Database, resolve_database_url
+from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
@@ -36,12 +37,18 @@ CATALOGS = {
 quiet = lambda _: None  # noqa: E731
 
 
-def prepare(name: str, path: Path, bundle, embedder) -> Database:
-    """The catalog in its own database, embedded and indexed (everything reused when present)."""
+def prepare(name: str, path: Path, bundle, embedder, sample: int | None = None) -> Database:
+    """The catalog in its own database, embedded and indexed (everything reused when present).
+    `sample`: embed only the first `sample` track ids in sorted order (Spotify ids are random,
+    so that is a uniform sample); search and relevance then cover just those tracks."""
     db = Database(resolve_database_url(dbname=f"search_quality_{name}"))
     load_catalog(db, path)
     update_track_analyses(db, progress=quiet)
-    update_track_embeddings(db, bundle, embedder, batch_size=256, progress=quiet)
+    only = None
+    if sample:
+        with db.connect() as conn:
+            only = sorted(AnalysisRepository(conn).texts()["track_id"])[:sample]
+    update_track_embeddings(db, bundle, embedder, batch_size=256, progress=quiet, only=only)
     with db.connect() as conn:
         repo = EmbeddingRepository(conn)
         repo.sync_filter_columns(bundle.hash)
@@ -54,6 +61,9 @@ def main() -> None:
     parser.add_argument("--catalog", action="append", default=[], help="name=PATH")
     parser.add_argument("--queries", action="store_true", help="print every query's figures")
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument(
+        "--sample", type=int, default=None, help="embed only this many tracks of each catalog"
+    )
     args = parser.parse_args()
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     catalogs = dict(c.split("=", 1) for c in args.catalog) or CATALOGS
@@ -65,7 +75,7 @@ def main() -> None:
             print(f"{name}: {path} is absent, skipped")
             continue
         started = time.perf_counter()
-        db = prepare(name, Path(path), bundle, embedder)
+        db = prepare(name, Path(path), bundle, embedder, args.sample)
         print(f"\n{name}: loaded and embedded in {time.perf_counter() - started:.0f}s")
         if args.prepare_only:
             continue
