@@ -74,6 +74,9 @@ def check_request(
     return SearchRequest(text, filters, number, notes + range_notes(filters))
 
 
+EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions still fills it
+
+
 def known_genres(db: Database) -> list[str]:
     with db.connect() as conn:
         return TrackRepository(conn).genres()
@@ -117,9 +120,16 @@ def search(
     preferences: list[Preference] = []
     terms: list[tuple[str, str]] = []
     if understand and request.query:
+        explicit = {f.column for f in filters}
         filters, stated = understood(db, request.query, filters, genres)
+        overridden = {f.source for f in stated.filters if f.column in explicit}
         preferences = stated.preferences
-        terms = stated.terms
+        terms = [
+            (words, f"{meaning} (not applied: --where filters that column)")
+            if words in overridden
+            else (words, meaning)
+            for words, meaning in stated.terms
+        ]
     vector = embedder.embed([request.query], "query")[0] if request.query else None
     fetch = request.limit + min(request.limit, EXTRA_FOR_VERSIONS)  # versions are merged
     with db.connect() as conn:
@@ -146,9 +156,6 @@ def search(
         request.query, filters, hits, plan, request.notes, why, without, preferences, terms,
         request.limit, fewer,
     )  # fmt: skip
-
-
-EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions still fills it
 
 
 def version_key(details: dict) -> str:

@@ -123,3 +123,13 @@ def test_versions_of_one_song_are_shown_once(db):
     assert everything.why_fewer == (
         "6 tracks are embedded, but versions of the same songs were merged into one line each"
     )
+
+
+def test_an_explicit_where_overrides_the_same_column_understood_from_words(db):
+    bundle, embedder = _catalog(db, SONGS)
+    result = search(db, bundle, embedder, "songs over 140 bpm", where="tempo<96", genres=[])
+    assert [f.describe() for f in result.filters] == ["tempo < 96"]
+    assert {h.track_id for h in result.hits} == {"a", "b"}
+    assert dict(result.terms)["over 140 bpm"] == (
+        "hard filter tempo > 140 (not applied: --where filters that column)"
+    )
