@@ -196,10 +196,10 @@ def _round(value) -> float | None:
 
 
 def final_system(metrics: dict[str, float]) -> str:
-    """What serves: the cross-encoder when the bundle has one, else the ranker when it beat
-    stage 1 on validation (`ranker_serves`), else stage 1."""
+    """What serves: the cross-encoder when the bundle has one, else what the validation gate
+    shipped (the ranker at the chosen blend, or stage 1 with the chosen weights)."""
     serves = metrics.get("ranker_serves", 1.0) > 0
-    for system in ("cross_encoder", "ranker", "stage1"):
+    for system in ("cross_encoder", "shipped", "ranker", "stage1"):
         if f"{system}/ndcg@10" in metrics and (system != "ranker" or serves):
             return system
     raise ValueError("no matching system was evaluated")

@@ -26,13 +26,18 @@ class MatchConfig:
     ranker: str = "xgboost"  # xgboost | none
     # share of the training songs held back: the ranker serves only if it beats stage 1 on them
     ranker_validation_share: float = 0.2
-    ranker_blend: float = 0.8  # final = blend · ranker probability + (1 - blend) · stage 1
+    # final = blend · ranker probability + (1 - blend) · stage 1; the served blend is the best
+    # of ranker.BLEND_GRID and this one on the validation songs (0: stage 1 serves), and
+    # name/emotion/genre weights that do not beat 0 there are served as 0
+    ranker_blend: float = 0.8
     rerank_blend: float = 0.3  # then (1 - b) · final + b · cross-encoder score
     hard_negatives: int = 10  # per training song: best-scoring playlists it is not in
     random_negatives: int = 5
     max_training_songs: int = 6000
-    # abstain: a suggestion fits only if its final score reaches `abstain_below` and its
-    # stage-1 score reaches what all but `abstain_quantile` of the playlist's own members reach
+    # abstain: a suggestion fits only if its score reaches a threshold and its stage-1 score
+    # reaches what all but `abstain_quantile` of the playlist's own members reach. The
+    # threshold is fitted per person (best F1 of validation memberships vs non-members,
+    # ranker.calibrate_abstain); `abstain_below` is the default when there are too few
     abstain_below: float = 0.3
     abstain_quantile: float = 0.05
     seed: int = 7

@@ -7,8 +7,10 @@ within the true playlist's subgenre (where playlists have one):
   playlists and the song's remaining playlists do not compete) → MRR, Recall@1, Recall@5;
 - per playlist: its held-out members among N sampled non-members → NDCG@10, Recall@10.
 Every system is scored in the same run on the same split: the baselines (most-populous
-playlist, genre rule, audio-only nearest centroid), stage 1, stage 1 + learned ranker, and
-+ cross-encoder when the bundle has one.
+playlist, genre rule, audio-only nearest centroid), stage 1 as configured, stage 1 + learned
+ranker always on (`ranker`), what ships after the validation gate (`shipped`: the chosen
+stage-1 weights, blend, or stage 1), and + cross-encoder when the bundle has one. `abstain/*`:
+precision and recall of "fits" on the held-out songs at the fitted threshold.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import numpy as np
 
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import LearnedRanker
-from spotify_assets.lib.matching.score import BELOW, Reranker
+from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker
+from spotify_assets.lib.matching.score import Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays, build_profiles
 
@@ -146,7 +148,9 @@ def evaluate_matching(
     exclude = np.zeros((len(songs), n_p), dtype=bool)  # the song's remaining (training) playlists
     keep = local[train_rows] >= 0
     exclude[local[train_rows[keep]], train_cols[keep]] = True
-    st1 = stage1(songs, profiles, config, members=exclude)
+    configured = stage1(songs, profiles, config, members=exclude)
+    chosen = ranker.chosen  # the stage-1 weights, blend and threshold validation chose
+    st1 = stage1(songs, profiles, chosen, members=exclude)
     log(f"evaluation: stage 1 for {len(songs)} songs × {n_p} playlists")
 
     # stage 2 pairs: each song's shortlist plus every per-playlist candidate pair
@@ -158,14 +162,19 @@ def evaluate_matching(
             short[local[candidates], p] = True
     short &= ~exclude
     rows, cols = np.nonzero(short)
-    systems: dict[str, np.ndarray] = {"stage1": st1.score.astype(np.float64)}
+    # stage1: as configured; ranker: always on, at the configured blend (ungated); shipped:
+    # what serves (the chosen weights, and the ranker at the chosen blend when it serves)
+    systems: dict[str, np.ndarray] = {"stage1": configured.score.astype(np.float64)}
+    shipped = st1.score.astype(np.float64)
     if ranker.trained:
         prob = ranker.predict(ranker.features(st1, profiles, rows, cols))
-        full = st1.score - BELOW
-        full[rows, cols] = (
-            config.ranker_blend * prob + (1 - config.ranker_blend) * st1.score[rows, cols]
-        )
-        systems["ranker"] = full
+        for name, blend in (("ranker", config.ranker_blend), ("shipped", chosen.ranker_blend)):
+            if name == "shipped" and not ranker.serves:
+                continue
+            full = st1.score - BELOW
+            full[rows, cols] = blend * prob + (1 - blend) * st1.score[rows, cols]
+            systems[name] = full
+    systems.setdefault("shipped", shipped)
     if reranker is not None and inputs.song_texts is not None and profile_texts is not None:
         texts = profile_texts(profiles)
         pairs = [
@@ -173,7 +182,7 @@ def evaluate_matching(
         ]
         t0 = time.perf_counter()
         ce = np.asarray(reranker.score(pairs), dtype=np.float64)
-        base = systems["ranker" if ranker.serves else "stage1"].copy()
+        base = systems["shipped"].copy()
         base[rows, cols] = (1 - config.rerank_blend) * base[rows, cols] + config.rerank_blend * ce
         systems["cross_encoder"] = base
         log(
@@ -192,9 +201,14 @@ def evaluate_matching(
         scores = np.where(exclude, -np.inf, scores + noise)
         metrics.update(_song_metrics(name, scores, held_local, held_cols, true, sub_codes))
         metrics.update(_playlist_metrics(name, scores, per_playlist, local))
+    metrics.update(_abstain_metrics(systems["shipped"], st1.score, ranker, exclude, true,
+                                    held_local, chosen))  # fmt: skip
     # the ranker is scored whenever it trained; it is what ships only if it beat stage 1 on
     # the training playlists' own validation songs (LearnedRanker.serves)
     metrics["ranker_serves"] = float(ranker.serves)
+    metrics["ranker_blend"] = float(chosen.ranker_blend)
+    for name in CHECKED_WEIGHTS:
+        metrics[name] = float(getattr(chosen, name))
     metrics["held_out_memberships"] = float(len(held_rows))
     metrics["evaluated_playlists"] = float(len(per_playlist))
     metrics["seconds"] = round(time.perf_counter() - started, 2)
@@ -207,6 +221,31 @@ def evaluate_matching(
         "playlists": n_p,
     }
     return EvalResult(metrics, details)
+
+
+def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, chosen) -> dict:
+    """Precision and recall of "fits" on the held-out songs: their held-out memberships vs
+    each one's best `top_n` other playlists as shipped (what a person would be shown), at the
+    fitted threshold (`abstain/...`) and at the configured default (`abstain_default/...`)."""
+    songs = np.unique(held_local)
+    served = np.where(exclude[songs], -np.inf, shipped[songs])
+    truth = true[songs]
+    top = top_indices(np.where(truth, -np.inf, served), chosen.top_n)
+    shown = np.zeros(truth.shape, dtype=bool)
+    shown[np.arange(len(songs))[:, None], top] = True
+    shown &= np.isfinite(served) & ~truth
+    floor_ok = np.ones(truth.shape, dtype=bool)
+    if ranker.floors is not None:
+        floor_ok = stage1_score[songs] >= ranker.floors[None, :]
+    out = {}
+    for key, threshold in (("abstain", chosen.abstain_below),
+                           ("abstain_default", ranker.config.abstain_below)):  # fmt: skip
+        fits = (served >= threshold) & floor_ok
+        tp, fp = int((fits & truth).sum()), int((fits & shown).sum())
+        out[f"{key}/threshold"] = float(threshold)
+        out[f"{key}/precision"] = tp / (tp + fp) if tp + fp else float("nan")
+        out[f"{key}/recall"] = tp / max(int(truth.sum()), 1)
+    return out
 
 
 def _playlist_subgenre_codes(inputs: EvalInputs) -> np.ndarray:

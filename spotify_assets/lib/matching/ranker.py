@@ -8,7 +8,7 @@ Negatives are each song's best-scoring other playlists (hard) plus a few random 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,34 +19,49 @@ from spotify_assets.lib.matching.signals import (
     compute_signals,
     leave_one_out,
     song_knowns,
+    song_presence,
     top_indices,
 )
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
+# The ranker's features, in column order: the one list (pair_features builds exactly these,
+# `contributions` and match_results' `ranker_top` name them from it). A value derived from a
+# column a catalog may lack is NaN where unknown (XGBoost's "missing", learned per split) and
+# comes with a has_* flag, never a 0 or 0.5 that looks like a real value; a column missing
+# from the whole catalog gives constant features the trees cannot split on.
 FEATURES = (
     "sem_centroid",
     "sem_name",
-    "acoustic",
-    "emotion",
-    "genre",
+    "acoustic",  # NaN without audio features (song or playlist)
+    "emotion",  # NaN without an emotion prediction
+    "genre",  # NaN without a genre (song or playlist)
     "subgenre",
     "stage1",
     "stage1_gap",  # minus the song's best stage-1 score over all playlists
     "stage1_z",  # standardized within the song's row
     "stage1_rank",  # log(1 + rank of the playlist for the song)
     "sem_gap",
-    "acoustic_z",
+    "acoustic_z",  # NaN like acoustic
     "log_members",
     "fallback",
-    "artist",  # share of the playlist's members by the song's primary artist
-    "year",  # closeness of release year to the playlist's (in its spread)
-    "popularity",
+    "artist",  # share of the playlist's members by the song's primary artist; NaN: unknown
+    "year",  # closeness of release year to the playlist's (in its spread); NaN: unknown
+    "popularity",  # NaN: unknown
     "member_z",  # stage 1 against how the playlist's own members score (leave-one-out)
-    "has_features",  # the song has audio features (most library tracks do not)
+    "has_features",  # the song and the playlist have audio features (most library tracks not)
+    "has_emotion",
+    "has_genre",
+    "has_subgenre",
+    "has_artist",
+    "has_year",
+    "has_popularity",
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
-MIN_VALIDATION = 20  # validation memberships below which the ranker is not trusted
+MIN_VALIDATION = 20  # validation memberships (and non-member pairs) below which nothing is fitted
+BELOW = 2.0  # pairs outside the shortlist sit below every shortlisted pair, in stage-1 order
+BLEND_GRID = (0.0, 0.5, 0.8, 1.0)  # ranker_blend candidates (plus the configured one); 0: stage 1
+CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight")  # each must beat 0
 
 
 @dataclass
@@ -60,14 +75,59 @@ class RankerReport:
     serves: bool = False  # the ranker beat stage 1 on this person's validation songs
     decision: str = ""  # why the ranker or stage 1 serves, with the validation figures
     validation_memberships: int = 0
-    validation_mrr: float | None = None  # stage 1 + ranker, on the validation songs
+    validation_mrr: float | None = None  # best stage 1 + ranker blend, on the validation songs
     validation_mrr_stage1: float | None = None
+    # what validation chose: ranker_blend (0: stage 1 serves), the stage-1 part weights, and
+    # the validation MRR of every blend tried
+    blend: float | None = None
+    blend_mrr: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    weights_note: str = ""
+    # abstaining ("no good fit"): the score threshold, fitted on validation pairs or not
+    abstain_threshold: float | None = None
+    abstain_precision: float | None = None
+    abstain_recall: float | None = None
+    abstain_pairs: int = 0
+    abstain_note: str = ""
+
+    def summary(self) -> str:
+        """One line for logs and `sort`: the gate, the chosen blend/weights, abstaining."""
+        parts = [self.decision or "stage 1 serves"]
+        if self.weights_note:
+            parts.append(self.weights_note)
+        if self.abstain_note:
+            parts.append(self.abstain_note)
+        return "; ".join(parts)
 
 
 def _row_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mean = matrix.mean(axis=1, keepdims=True)
     std = matrix.std(axis=1, keepdims=True) + 1e-6
     return matrix.max(axis=1, keepdims=True), mean, std
+
+
+def pair_known(st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray) -> dict:
+    """Per pair, whether each column-derived signal is known: both the song and the playlist
+    have what it needs (a signal computed from nothing is unknown, not a bad match)."""
+    present = st1.present
+
+    def song(name: str) -> np.ndarray:
+        return present[name][rows] if name in present else np.ones(len(rows), dtype=bool)
+
+    uniform = np.full(profiles.emotion_sum.shape[1], 1 / max(profiles.emotion_sum.shape[1], 1))
+    emotion_dist = profiles.emotion_sum / np.maximum(
+        profiles.emotion_sum.sum(1, keepdims=True), 1e-12
+    )
+    playlist = {
+        "acoustic": profiles.feat_n.sum(axis=1) > 0,
+        "emotion": ~np.isclose(emotion_dist, uniform[None, :]).all(axis=1),
+        "genre": profiles.genre_counts.sum(axis=1) > 0,
+        "subgenre": profiles.subgenre_counts.sum(axis=1) > 0,
+    }
+    known = {name: song(name) & playlist[name][cols] for name in playlist}
+    for name in ("artist", "year", "popularity"):
+        known[name] = np.isfinite(st1.signals[name][rows, cols])
+    return known
 
 
 def pair_features(
@@ -77,33 +137,48 @@ def pair_features(
     cols: np.ndarray,
     member_stats: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Features of the pairs (rows[i], cols[i]) of a songs × playlists Stage1.
-    `member_stats`: per playlist, mean and spread of its members' leave-one-out stage-1
+    """Features of the pairs (rows[i], cols[i]) of a songs × playlists Stage1, in FEATURES'
+    order. `member_stats`: per playlist, mean and spread of its members' leave-one-out stage-1
     scores (the per-playlist view: is this song as good as the songs already in it?)."""
     score, sig = st1.score, st1.signals
     s_max, s_mean, s_std = _row_stats(score)
     ranks = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1)
     sem_max = sig["sem_centroid"].max(axis=1)
     _, ac_mean, ac_std = _row_stats(sig["acoustic"])
-    out = np.column_stack(
-        [
-            *(sig[name][rows, cols] for name in FEATURES[:6]),
-            score[rows, cols],
-            score[rows, cols] - s_max[rows, 0],
-            (score[rows, cols] - s_mean[rows, 0]) / s_std[rows, 0],
-            np.log1p(ranks[rows, cols]),
-            sig["sem_centroid"][rows, cols] - sem_max[rows],
-            (sig["acoustic"][rows, cols] - ac_mean[rows, 0]) / ac_std[rows, 0],
-            np.log1p(profiles.count[cols]),
-            profiles.fallback[cols].astype(float),
-            sig["artist"][rows, cols],
-            sig["year"][rows, cols],
-            sig["popularity"][rows, cols],
-            _member_z(score[rows, cols], cols, member_stats),
-            _has_features(st1, rows),
-        ]
+    known = pair_known(st1, profiles, rows, cols)
+
+    def value(name: str, values: np.ndarray) -> np.ndarray:
+        return np.where(known[name], values, np.nan)
+
+    columns = {
+        "sem_centroid": sig["sem_centroid"][rows, cols],
+        "sem_name": sig["sem_name"][rows, cols],
+        **{
+            name: value(name, sig[name][rows, cols])
+            for name in ("acoustic", "emotion", "genre", "subgenre")
+        },
+        "stage1": score[rows, cols],
+        "stage1_gap": score[rows, cols] - s_max[rows, 0],
+        "stage1_z": (score[rows, cols] - s_mean[rows, 0]) / s_std[rows, 0],
+        "stage1_rank": np.log1p(ranks[rows, cols]),
+        "sem_gap": sig["sem_centroid"][rows, cols] - sem_max[rows],
+        "acoustic_z": value(
+            "acoustic", (sig["acoustic"][rows, cols] - ac_mean[rows, 0]) / ac_std[rows, 0]
+        ),
+        "log_members": np.log1p(profiles.count[cols]),
+        "fallback": profiles.fallback[cols].astype(float),
+        **{name: value(name, sig[name][rows, cols]) for name in ("artist", "year", "popularity")},
+        "member_z": _member_z(score[rows, cols], cols, member_stats),
+        "has_features": known["acoustic"],
+        **{
+            f"has_{name}": known[name]
+            for name in ("emotion", "genre", "subgenre", "artist", "year", "popularity")
+        },
+    }
+    assert tuple(columns) == FEATURES, "pair_features must build exactly FEATURES, in order"
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in columns.values()]).astype(
+        np.float32
     )
-    return out.astype(np.float32)
 
 
 def _filtered_mrr(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -118,14 +193,9 @@ def _filtered_mrr(scores: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(reciprocal)) if reciprocal else 0.0
 
 
-def _has_features(st1: Stage1, rows: np.ndarray) -> np.ndarray:
-    known = st1.known.get("acoustic")
-    return np.ones(len(rows)) if known is None else known[rows].astype(float)
-
-
 def _member_z(score: np.ndarray, cols: np.ndarray, stats) -> np.ndarray:
     if stats is None:
-        return np.zeros(len(score))
+        return np.full(len(score), np.nan)
     mean, spread = stats
     return (score - mean[cols]) / spread[cols]
 
@@ -167,10 +237,17 @@ class LearnedRanker:
 
     It ranks playlists *for a song* well but, being relative, cannot say that a song fits
     nowhere: `floors` (how well the playlists' own members score) carry the abstain rule.
+
+    `fit` holds back a share of the person's songs (validation) and lets them decide, in
+    turn: each stage-1 part weight in CHECKED_WEIGHTS is kept only if it beats 0 on them; the
+    ranker blend is the best of BLEND_GRID (0 = stage 1 serves); the abstain threshold is the
+    one with the best F1 of "fits" over their memberships and their best non-member
+    playlists. `chosen` is the configuration that results: what `score_matrix` serves with.
     """
 
     def __init__(self, config: MatchConfig):
         self.config = config
+        self.chosen = config
         self.model = None
         self.report = RankerReport(False, "not trained")
         self.floors: np.ndarray | None = None
@@ -207,35 +284,55 @@ class LearnedRanker:
         songs = tracks.take(song_rows)
         signals = compute_signals(songs, profiles)
         leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
-        st1 = combine(signals, profiles, config, song_knowns(songs, config))
+        knowns = song_knowns(songs, config)
+        member = np.zeros((len(songs), len(profiles)), dtype=bool)
+        member[pos_rows, pos_cols] = True
+        # the person's own validation songs decide the weights, the blend and abstaining
+        validation = rng.random(len(songs)) < config.ranker_validation_share
+        val_pairs = int(validation[pos_rows].sum())
+        checkable = val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES
+        weights_note = ""
+        if checkable:
+            self.chosen, weights_note = self._choose_weights(
+                signals, profiles, knowns, member, validation
+            )
+        st1 = combine(signals, profiles, self.chosen, knowns)
+        st1.present = song_presence(songs)
         self.floors = member_floors(
             st1.score, pos_rows, pos_cols, len(profiles), config.abstain_quantile
         )
         self.member_stats = member_score_stats(st1.score, pos_rows, pos_cols, len(profiles))
+        weights = {name: getattr(self.chosen, name) for name in CHECKED_WEIGHTS}
+        untrained = None
         if config.ranker == "none":
-            self.report = RankerReport(False, "disabled by config")
-            return self.report
-        if len(member_rows) < MIN_POSITIVES or len(profiles) < 3:
-            self.report = RankerReport(
-                False,
+            untrained = "disabled by config"
+        elif len(member_rows) < MIN_POSITIVES or len(profiles) < 3:
+            untrained = (
                 f"too little to learn from ({len(member_rows)} memberships, {len(profiles)} "
-                f"playlists; need {MIN_POSITIVES} and 3)",
+                f"playlists; need {MIN_POSITIVES} and 3)"
             )
-            return self.report
-        member = np.zeros(st1.score.shape, dtype=bool)
-        member[pos_rows, pos_cols] = True
+        if untrained is not None:
+            self.chosen = replace(self.chosen, ranker_blend=0.0)
+            report = RankerReport(False, untrained, validation_memberships=val_pairs,
+                                  weights=weights, weights_note=weights_note)  # fmt: skip
+            self._calibrate(report, None, st1, profiles, member, validation, checkable, rng)
+            self.report = report
+            return report
         hard = np.argsort(-np.where(member, -np.inf, st1.score), axis=1)[:, : config.hard_negatives]
 
-        # the person's own validation songs decide whether the ranker serves
-        validation = rng.random(len(songs)) < config.ranker_validation_share
-        val_pairs = int(validation[pos_rows].sum())
-        if val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES:
+        if checkable:
             model = self._train(st1, profiles, member, hard, pos_rows, pos_cols, ~validation, rng)
-            mrr_ranker, mrr_stage1 = self._validate(model, st1, profiles, member, validation)
-            serves = mrr_ranker > mrr_stage1
+            blend_mrr = self._blend_mrr(model, st1, profiles, member, validation)
+            blend = max(blend_mrr, key=lambda b: (blend_mrr[b], -b))  # ties: less ranker
+            mrr_stage1 = blend_mrr[0.0]
+            mrr_ranker = max(v for b, v in blend_mrr.items() if b > 0)
+            serves = blend > 0
         else:
+            model, blend_mrr = None, {}
             mrr_ranker = mrr_stage1 = None
+            blend = config.ranker_blend
             serves = True  # too few songs to hold any back: trust the ranker, say so
+        self.chosen = replace(self.chosen, ranker_blend=blend if serves else 0.0)
         self.model = self._train(
             st1, profiles, member, hard, pos_rows, pos_cols, np.ones(len(songs), bool), rng
         )
@@ -244,22 +341,60 @@ class LearnedRanker:
         eps = 1e-7
         logloss = -np.mean(labels * np.log(prob + eps) + (1 - labels) * np.log(1 - prob + eps))
         if mrr_ranker is None:
-            decision = f"the ranker serves (under {MIN_VALIDATION} validation memberships to check)"
+            decision = (
+                f"the ranker serves at blend {blend:g} (under {MIN_VALIDATION} validation "
+                "memberships to check)"
+            )
         elif serves:
             decision = (
-                f"the ranker serves: validation MRR {mrr_ranker:.3f} vs stage 1 {mrr_stage1:.3f}"
+                f"the ranker serves: validation MRR {blend_mrr[blend]:.3f} at blend {blend:g} "
+                f"vs stage 1 {mrr_stage1:.3f}"
             )
         else:
             decision = (
                 f"stage 1 serves: the ranker's validation MRR {mrr_ranker:.3f} is not above "
                 f"stage 1's {mrr_stage1:.3f}"
             )
-        self.report = RankerReport(
+        report = RankerReport(
             True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss),
             serves=serves, decision=decision, validation_memberships=val_pairs,
             validation_mrr=mrr_ranker, validation_mrr_stage1=mrr_stage1,
+            blend=self.chosen.ranker_blend,
+            blend_mrr={f"{b:g}": round(v, 4) for b, v in sorted(blend_mrr.items())},
+            weights=weights, weights_note=weights_note,
         )  # fmt: skip
-        return self.report
+        self._calibrate(report, model if serves else None, st1, profiles, member, validation,
+                        checkable, rng)  # fmt: skip
+        self.report = report
+        return report
+
+    def _choose_weights(self, signals, profiles, knowns, member, validation):
+        """Each stage-1 part weight in CHECKED_WEIGHTS (in turn) stays only if stage 1 with it
+        ranks the validation songs' playlists better (filtered MRR) than with it at 0."""
+        songs = np.nonzero(validation)[0]
+        sub_signals = {name: values[songs] for name, values in signals.items()}
+        sub_known = {name: values[songs] for name, values in knowns.items()}
+        truth = member[songs]
+
+        def mrr(config: MatchConfig) -> float:
+            return _filtered_mrr(combine(sub_signals, profiles, config, sub_known).score, truth)
+
+        chosen, dropped = self.config, []
+        current = mrr(chosen)
+        for name in CHECKED_WEIGHTS:
+            if getattr(chosen, name) <= 0:
+                continue
+            without = replace(chosen, **{name: 0.0})
+            zero = mrr(without)
+            if zero >= current:
+                dropped.append(f"{name} {getattr(chosen, name):g}→0 ({zero:.3f} vs {current:.3f})")
+                chosen, current = without, zero
+        note = (
+            "stage-1 weights not above 0 on validation MRR: " + ", ".join(dropped)
+            if dropped
+            else "stage-1 weights each beat 0 on validation"
+        )
+        return chosen, note
 
     def _train(self, st1, profiles, member, hard, pos_rows, pos_cols, use, rng):
         """A model on the pairs of the songs marked `use`: their memberships, their hard
@@ -294,20 +429,72 @@ class LearnedRanker:
         model.fit(self._features, self._labels)
         return model
 
-    def _validate(self, model, st1, profiles, member, validation) -> tuple[float, float]:
-        """Filtered MRR of the validation songs' own playlists, served as `score_matrix` would
-        (ranker blended on each song's shortlist) vs stage 1 alone."""
-        config = self.config
+    def _served(self, model, blend, st1, profiles, songs) -> np.ndarray:
+        """The validation songs' scores as `score_matrix` would serve them: the ranker blended
+        on each song's shortlist (with `model`), below it stage 1 minus BELOW."""
+        score = st1.score[songs].astype(np.float64)
+        short = np.zeros(score.shape, dtype=bool)
+        short[np.arange(len(songs))[:, None], top_indices(score, self.config.rerank_depth)] = True
+        served = score - BELOW
+        served[short] = score[short]
+        if model is not None and blend > 0:
+            r, c = np.nonzero(short)
+            features = pair_features(st1, profiles, songs[r], c, self.member_stats)
+            prob = model.predict_proba(features)[:, 1]
+            served[r, c] = blend * prob + (1 - blend) * score[r, c]
+        return served
+
+    def _blend_mrr(self, model, st1, profiles, member, validation) -> dict[float, float]:
+        """Filtered MRR of the validation songs' own playlists at each blend (0: stage 1)."""
         songs = np.nonzero(validation)[0]
         score = st1.score[songs].astype(np.float64)
         short = np.zeros(score.shape, dtype=bool)
-        short[np.arange(len(songs))[:, None], top_indices(score, config.rerank_depth)] = True
+        short[np.arange(len(songs))[:, None], top_indices(score, self.config.rerank_depth)] = True
         r, c = np.nonzero(short)
         prob = model.predict_proba(pair_features(st1, profiles, songs[r], c, self.member_stats))
-        blended = score - 1.0  # outside the shortlist: below every shortlisted pair
-        blended[r, c] = config.ranker_blend * prob[:, 1] + (1 - config.ranker_blend) * score[r, c]
         truth = member[songs]
-        return _filtered_mrr(blended, truth), _filtered_mrr(score, truth)
+        out = {}
+        for blend in sorted({*BLEND_GRID, self.config.ranker_blend}):
+            served = score - BELOW
+            served[r, c] = blend * prob[:, 1] + (1 - blend) * score[r, c]
+            out[float(blend)] = _filtered_mrr(served, truth)
+        return out
+
+    def _calibrate(self, report, model, st1, profiles, member, validation, checkable, rng):
+        """The abstain threshold from the validation songs (see `calibrate_abstain`), served
+        as chosen; too few pairs: the configured `abstain_below`, said so."""
+        config = self.config
+        if not checkable:
+            self._abstain_default(report, "too few validation memberships")
+            return
+        songs = np.nonzero(validation)[0]
+        served = self._served(model, self.chosen.ranker_blend, st1, profiles, songs)
+        truth = member[songs]
+        eligible = st1.score[songs] >= self.floors[None, :]
+        top = top_indices(np.where(truth, -np.inf, served), config.top_n)
+        rand = rng.integers(0, len(profiles), size=(len(songs), config.random_negatives))
+        neg = np.zeros(truth.shape, dtype=bool)
+        neg[np.arange(len(songs))[:, None], np.concatenate([top, rand], axis=1)] = True
+        neg &= ~truth
+        pos_scores = np.where(eligible, served, -np.inf)[truth]
+        neg_scores = np.where(eligible, served, -np.inf)[neg]
+        fitted = calibrate_abstain(pos_scores, neg_scores)
+        if fitted is None:
+            self._abstain_default(report, f"under {MIN_VALIDATION} validation pairs of each kind")
+            return
+        threshold, precision, recall = fitted
+        self.chosen = replace(self.chosen, abstain_below=threshold)
+        report.abstain_threshold = threshold
+        report.abstain_precision, report.abstain_recall = precision, recall
+        report.abstain_pairs = int(len(pos_scores) + len(neg_scores))
+        report.abstain_note = (
+            f"fits from score {threshold:.3f} (best F1 on {report.abstain_pairs} validation "
+            f"pairs: precision {precision:.2f}, recall {recall:.2f})"
+        )
+
+    def _abstain_default(self, report: RankerReport, why: str) -> None:
+        report.abstain_threshold = self.config.abstain_below
+        report.abstain_note = f"fits from score {self.config.abstain_below:g} (the default: {why})"
 
     def features(
         self, st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarray
@@ -322,7 +509,35 @@ class LearnedRanker:
         return self.model.predict_proba(features)[:, 1]
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per-feature SHAP contributions (log-odds), last column the bias."""
+        """Per-feature SHAP contributions (log-odds) in FEATURES' order, last column the bias."""
         import xgboost as xgb
 
         return self.model.get_booster().predict(xgb.DMatrix(features), pred_contribs=True)
+
+
+def calibrate_abstain(
+    pos_scores: np.ndarray, neg_scores: np.ndarray, min_pairs: int = MIN_VALIDATION
+) -> tuple[float, float, float] | None:
+    """(threshold, precision, recall) of "fits when score >= threshold" with the best F1 of
+    member pairs (positives) against non-member pairs (negatives); ties go to the higher
+    threshold (fewer, surer suggestions). -inf scores never fit (below a playlist's floor).
+    None with fewer than `min_pairs` of either kind: too few to fit a threshold on."""
+    pos = np.asarray(pos_scores, dtype=np.float64)
+    neg = np.asarray(neg_scores, dtype=np.float64)
+    if len(pos) < min_pairs or len(neg) < min_pairs:
+        return None
+    candidates = np.unique(np.concatenate([pos, neg]))
+    candidates = candidates[np.isfinite(candidates)]
+    if not len(candidates):
+        return None
+    pos_sorted, neg_sorted = np.sort(pos), np.sort(neg)
+    tp = len(pos) - np.searchsorted(pos_sorted, candidates, side="left")
+    fp = len(neg) - np.searchsorted(neg_sorted, candidates, side="left")
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / len(pos)
+    f1 = np.where(tp > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    best = len(f1) - 1 - int(np.argmax(f1[::-1]))  # the highest threshold among the best
+    # a threshold halfway to the next lower score: as separating, less tied to one value
+    below = candidates[best - 1] if best > 0 else candidates[best]
+    threshold = float(candidates[best]) if best == 0 else float((candidates[best] + below) / 2)
+    return threshold, float(precision[best]), float(recall[best])

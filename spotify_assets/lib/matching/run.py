@@ -23,7 +23,7 @@ from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.explain import closest_features, reason_text
-from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker
+from spotify_assets.lib.matching.ranker import CHECKED_WEIGHTS, FEATURES, LearnedRanker
 from spotify_assets.lib.matching.score import Reranker, Scored, score_matrix
 from spotify_assets.lib.matching.signals import PARTS, top_indices
 from spotify_assets.lib.models.embedder import LazyEmbedder
@@ -54,10 +54,12 @@ class MatchReport:
     rerank_pairs: int
     rerank_seconds: float
     ranker: str
-    ranker_decision: str  # which of the ranker and stage 1 serves, and why
+    ranker_decision: str  # which of the ranker and stage 1 serves, and why; weights; abstaining
     candidates_without_vectors: int
     seconds: float
     artifacts: dict[str, str] = field(default_factory=dict)
+    # what the person's validation songs chose (see validation_summary)
+    validation: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +136,7 @@ def run_matching(
             abstained=cached.get("abstained", 0), rerank_calls=0, rerank_pairs=0,
             rerank_seconds=0.0, ranker=cached.get("ranker", ""),
             ranker_decision=cached.get("ranker_decision", ""),
+            validation=cached.get("validation", {}),
             seconds=round(time.perf_counter() - started, 2), artifacts=cached.get("artifacts", {}),
         )  # fmt: skip
 
@@ -144,7 +147,8 @@ def run_matching(
     member_cols = np.repeat(np.arange(len(world.members)), [len(m) for m in world.members])
     ranker = LearnedRanker(config)
     ranker.fit(world.tracks, world.profiles, member_rows, member_cols)
-    decision = ranker.report.decision or "stage 1 serves"
+    decision = ranker.report.summary()
+    validation = validation_summary(ranker)
     progress(f"match_results: learned ranker {ranker.report.reason}; {decision}")
 
     song_rows = songs_frame.index.to_numpy()
@@ -175,6 +179,7 @@ def run_matching(
         "abstained": abstained,
         "ranker": ranker.report.reason,
         "ranker_decision": decision,
+        "validation": validation,
         "rerank_pairs": scored.rerank_stats.pairs,
     }
     with db.connect() as conn, conn.transaction():
@@ -183,11 +188,32 @@ def run_matching(
         **common, context_hit=False, suggestions=len(results), abstained=abstained,
         rerank_calls=scored.rerank_stats.calls, rerank_pairs=scored.rerank_stats.pairs,
         rerank_seconds=round(scored.rerank_stats.seconds, 3), ranker=ranker.report.reason,
-        ranker_decision=decision,
+        ranker_decision=decision, validation=validation,
         seconds=round(time.perf_counter() - started, 2), artifacts=saved,
     )  # fmt: skip
     progress(f"match_results: {report.suggestions} suggestions, {abstained} songs with no good fit")
     return report
+
+
+def validation_summary(ranker: LearnedRanker) -> dict:
+    """What the person's validation songs chose, with the figures behind it (JSON-safe; a
+    figure that could not be measured is left out)."""
+    report, chosen = ranker.report, ranker.chosen
+    out = {
+        "ranker_serves": ranker.serves,
+        "ranker_blend": chosen.ranker_blend,
+        **{name: getattr(chosen, name) for name in CHECKED_WEIGHTS},
+        "validation_memberships": report.validation_memberships,
+        "validation_mrr": report.validation_mrr,
+        "validation_mrr_stage1": report.validation_mrr_stage1,
+        "blend_mrr": report.blend_mrr,
+        "abstain_threshold": chosen.abstain_below,
+        "abstain_fitted": report.abstain_pairs > 0,
+        "abstain_precision": report.abstain_precision,
+        "abstain_recall": report.abstain_recall,
+        "abstain_pairs": report.abstain_pairs,
+    }
+    return {key: value for key, value in out.items() if value is not None}
 
 
 def result_rows(

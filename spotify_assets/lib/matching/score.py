@@ -14,11 +14,11 @@ from typing import Protocol
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import LearnedRanker
+from spotify_assets.lib.matching.ranker import BELOW, LearnedRanker
 from spotify_assets.lib.matching.signals import Stage1, stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
-BELOW = 2.0  # pairs outside the shortlist sit below every shortlisted pair, in stage-1 order
+__all__ = ["BELOW", "Reranker", "Scored", "score_matrix", "shortlist_mask"]
 
 
 class Reranker(Protocol):
@@ -66,7 +66,12 @@ def score_matrix(
     exclude: np.ndarray | None = None,
 ) -> Scored:
     """Final scores of every song for every playlist. `exclude` (S, P) marks pairs that must
-    not be suggested (the song is already in the playlist)."""
+    not be suggested (the song is already in the playlist). With a fitted `ranker`, what its
+    validation chose (`ranker.chosen`: stage-1 weights, blend, abstain threshold) serves; the
+    threshold applies to the score before the cross-encoder (the score it was fitted on),
+    unless it is the configured default."""
+    if ranker is not None:
+        config = ranker.chosen
     st1 = stage1(songs, profiles, config, members=exclude)
     score = st1.score if exclude is None else np.where(exclude, -np.inf, st1.score)
     short = shortlist_mask(score, config) & np.isfinite(score)
@@ -81,6 +86,7 @@ def score_matrix(
         confidence = np.zeros(score.shape)
         confidence[rows, cols] = prob
         blended = config.ranker_blend * prob + (1 - config.ranker_blend) * blended
+    before_ce = blended.copy()
     stats = RerankStats()
     if reranker is not None and len(rows):
         if song_texts is None or profile_texts is None:
@@ -93,7 +99,13 @@ def score_matrix(
         blended = (1 - config.rerank_blend) * blended + config.rerank_blend * ce
     final = np.where(np.isfinite(score), score - BELOW, -np.inf)
     final[rows, cols] = blended
-    fits = final >= config.abstain_below
+    calibrated = ranker is not None and ranker.report.abstain_pairs > 0
+    if calibrated:
+        served = final.copy()
+        served[rows, cols] = before_ce
+        fits = served >= config.abstain_below
+    else:
+        fits = final >= config.abstain_below
     if ranker is not None and ranker.floors is not None:
         fits &= st1.score >= ranker.floors[None, :]
     return Scored(st1, final, short, ranker_out, rerank_out, confidence, fits, stats)

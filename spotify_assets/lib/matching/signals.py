@@ -14,7 +14,8 @@ from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.playlists.profiles import SPREAD_FLOOR, Profiles, TrackArrays
 
 SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre")
-# computed alongside, for the learned ranker only (stage 1 is the seed's heuristic)
+# computed alongside, for the learned ranker only (stage 1 is the seed's heuristic); NaN
+# where unknown (the song or the playlist lacks the column)
 CONTEXT_SIGNALS = ("artist", "year", "popularity")
 # the parts of the stage-1 score, for explanations
 PARTS = ("semantic", "acoustic", "emotion", "genre")
@@ -30,6 +31,7 @@ class Stage1:
     parts: dict[str, np.ndarray]  # weighted parts; they sum to `score`
     score: np.ndarray  # (S, P)
     known: dict[str, np.ndarray] = field(default_factory=dict)  # part → (S,) bool, see below
+    present: dict[str, np.ndarray] = field(default_factory=dict)  # see song_presence
 
 
 def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[str, np.ndarray]:
@@ -42,6 +44,18 @@ def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[s
     return {
         "acoustic": np.isfinite(songs.features).any(axis=1),
         "genre": songs.genre >= 0,
+    }
+
+
+def song_presence(songs: TrackArrays) -> dict[str, np.ndarray]:
+    """Per song, which inputs it has (the ranker's has_* flags): audio features, an emotion
+    prediction (unknown is stored as the uniform distribution), a genre, a subgenre."""
+    uniform = np.full(songs.emotions.shape[1], 1 / max(songs.emotions.shape[1], 1))
+    return {
+        "acoustic": np.isfinite(songs.features).any(axis=1),
+        "emotion": ~np.isclose(songs.emotions, uniform[None, :]).all(axis=1),
+        "genre": songs.genre >= 0,
+        "subgenre": songs.subgenre >= 0,
     }
 
 
@@ -76,23 +90,28 @@ def code_overlap(codes: np.ndarray, dist: np.ndarray) -> np.ndarray:
 
 
 def artist_share(codes: np.ndarray, profiles: Profiles) -> np.ndarray:
-    """Share of each playlist's members by the song's primary artist: (S,) → (S, P)."""
+    """Share of each playlist's members by the song's primary artist: (S,) → (S, P). NaN
+    (unknown, not "no share") where the song has no artist or no member of the playlist has
+    one: a catalog without an artist column gives NaN throughout."""
     counts = profiles.artist_counts
-    out = np.zeros((len(codes), len(profiles)))
+    out = np.full((len(codes), len(profiles)), np.nan)
     if counts is None:
         return out
     valid = np.nonzero((codes >= 0) & (codes < counts.shape[1]))[0]
+    known = np.asarray(counts.sum(axis=1)).ravel() > 0  # playlists with any artist known
     if len(valid):
         shares = counts[:, codes[valid]].toarray().T
-        out[valid] = shares / np.maximum(profiles.count, 1)[None, :]
+        share = shares / np.maximum(profiles.count, 1)[None, :]
+        out[valid] = np.where(known[None, :], share, np.nan)
     return out
 
 
 def closeness(values: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """exp(-½ z²) per context feature, averaged; unknown → 0.5. (S, C) × (P, C) → (S, P)."""
+    """exp(-½ z²) per context feature; NaN where the song's value or the playlist's is
+    unknown (never a middling 0.5 that looks like a real closeness). (S, C) × (P, C) →
+    (S, P, C)."""
     z = (values[:, None, :] - mean[None, :, :]) / spread[None, :, :]
-    close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), 0.5)
-    return close
+    return np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), np.nan)
 
 
 def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndarray]:
@@ -219,7 +238,10 @@ def leave_one_out(
         if valid.any():
             counts = profiles.artist_counts.tocsr()
             own[valid] = np.asarray(counts[cols[valid], codes[valid]]).ravel()
-        signals["artist"][rows, cols] = np.where(valid, (own - valid) / n, 0.0)
+        others_known = np.asarray(profiles.artist_counts.sum(axis=1)).ravel()[cols] - valid
+        signals["artist"][rows, cols] = np.where(
+            valid & (others_known > 0), (own - valid) / n, np.nan
+        )
     if profiles.ctx_sum is not None:
         c = songs.context[rows]
         c_known = np.isfinite(c)
@@ -236,7 +258,7 @@ def leave_one_out(
         )
         c_spread = np.maximum(np.nan_to_num(c_std, nan=1.0), SPREAD_FLOOR * profiles.ctx_global_std)
         z = (c - c_mean) / c_spread
-        close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), 0.5)
+        close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), np.nan)
         signals["year"][rows, cols] = close[:, 0]
         signals["popularity"][rows, cols] = close[:, 1]
 
@@ -273,7 +295,9 @@ def stage1(
     if members is not None and members.any():
         rows, cols = np.nonzero(members)
         leave_one_out(signals, songs, profiles, rows, cols)
-    return combine(signals, profiles, config, song_knowns(songs, config))
+    out = combine(signals, profiles, config, song_knowns(songs, config))
+    out.present = song_presence(songs)
+    return out
 
 
 def top_indices(scores: np.ndarray, k: int, axis: int = 1) -> np.ndarray:

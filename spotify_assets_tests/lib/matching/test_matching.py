@@ -286,7 +286,9 @@ def test_the_ranker_knows_which_songs_have_features():
     mixed.features[1] = np.nan
     st1 = stage1(mixed, prof, MatchConfig())
     features = ranker.features(st1, prof, np.array([0, 1]), np.array([1, 1]))
-    assert FEATURES[-1] == "has_features" and features[:, -1].tolist() == [1.0, 0.0]
+    has, acoustic = FEATURES.index("has_features"), FEATURES.index("acoustic")
+    assert features[:, has].tolist() == [1.0, 0.0]
+    assert np.isfinite(features[0, acoustic]) and np.isnan(features[1, acoustic])
     scored = score_matrix(mixed, prof, MatchConfig(), ranker)
     assert (scored.final.argmax(axis=1) == 1).all()  # both still land in their playlist
 

@@ -1,0 +1,176 @@
+"""What the learned ranker may rely on and what a person's validation songs decide: explicit
+missing features, the blend and stage-1 weights, the abstain threshold (synthetic arrays)."""
+
+import numpy as np
+import pytest
+
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.ranker import (
+    BLEND_GRID,
+    FEATURES,
+    MIN_VALIDATION,
+    LearnedRanker,
+    calibrate_abstain,
+)
+from spotify_assets.lib.matching.score import score_matrix
+from spotify_assets.lib.matching.signals import stage1
+from spotify_assets_tests.lib.matching.test_matching import clustered_world, profiles_for
+
+CONTEXT = ("artist", "year", "popularity")
+
+
+def memberships(rows):
+    return np.concatenate(rows), np.concatenate([np.full(len(r), c) for c, r in enumerate(rows)])
+
+
+def column(features: np.ndarray, name: str) -> np.ndarray:
+    return features[:, FEATURES.index(name)]
+
+
+def noisy_world(seed=1):
+    """Meaning and audio say nothing about the playlists; the artist says everything."""
+    tracks, rows, names, vecs = clustered_world()
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=tracks.embeddings.shape)
+    tracks.embeddings = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+    tracks.features = rng.uniform(0, 1, size=tracks.features.shape)
+    tracks.genre = np.full(len(tracks), -1)
+    tracks.artist = memberships(rows)[1].astype(np.int64)
+    return tracks, rows, names, vecs
+
+
+def test_columns_a_catalog_lacks_are_flagged_missing_not_scored_as_zero_or_a_half():
+    tracks, rows, names, vecs = clustered_world()  # no artist, year, popularity columns
+    tracks.genre = np.full(len(tracks), -1)  # nor genre
+    prof = profiles_for(tracks, rows, names, vecs)
+    ranker = LearnedRanker(MatchConfig())
+    assert ranker.fit(tracks, prof, *memberships(rows)).trained
+    st1 = stage1(tracks, prof, MatchConfig())
+    pairs = np.arange(len(tracks)), memberships(rows)[1]  # each song with its own playlist
+    features = ranker.features(st1, prof, *pairs)
+    for name in (*CONTEXT, "genre", "subgenre"):
+        assert (column(features, f"has_{name}") == 0).all(), name
+        assert np.isnan(column(features, name)).all(), name  # never a 0 or 0.5 that looks real
+    assert (column(features, "has_features") == 1).all()  # what the catalog has is known
+    assert np.isfinite(column(features, "acoustic")).all()
+
+    # the same songs with the columns: flags set, real values
+    tracks.artist = memberships(rows)[1].astype(np.int64)
+    tracks.context = np.column_stack([np.full(len(tracks), 2001.0), np.arange(len(tracks)) % 90])
+    tracks.genre = np.arange(len(tracks)) % 3
+    prof = profiles_for(tracks, rows, names, vecs)
+    st1 = stage1(tracks, prof, MatchConfig())
+    features = ranker.features(st1, prof, *pairs)
+    for name in (*CONTEXT, "genre"):
+        assert (column(features, f"has_{name}") == 1).all(), name
+        assert np.isfinite(column(features, name)).all(), name
+    own = features[:, FEATURES.index("artist")]
+    assert own == pytest.approx(1.0)  # every member of a playlist shares the song's artist
+
+    # one song without an artist among songs with one: only its pair is missing
+    tracks.artist[0] = -1
+    features = ranker.features(stage1(tracks, prof, MatchConfig()), prof, *pairs)
+    assert column(features, "has_artist")[:2].tolist() == [0.0, 1.0]
+    assert np.isnan(column(features, "artist")[0])
+
+
+def test_without_the_columns_the_ranker_that_does_not_beat_stage_1_does_not_serve():
+    tracks, rows, names, vecs = clustered_world()  # no artist, year, popularity
+    prof = profiles_for(tracks, rows, names, vecs)
+    ranker = LearnedRanker(MatchConfig())
+    report = ranker.fit(tracks, prof, *memberships(rows))
+    assert report.trained and report.validation_memberships >= MIN_VALIDATION
+    # stage 1 already puts every validation song home: no blend can beat it
+    assert report.blend_mrr["0"] == report.validation_mrr_stage1 == 1.0
+    assert not ranker.serves and report.blend == 0.0 and ranker.chosen.ranker_blend == 0.0
+    assert report.decision.startswith("stage 1 serves")
+    scored = score_matrix(tracks.take(rows[2][:5]), prof, MatchConfig(), ranker)
+    assert np.isnan(scored.ranker).all()  # stage 1 scored them
+
+
+def test_the_blend_is_the_one_that_ranks_validation_songs_best_and_it_is_what_serves():
+    tracks, rows, names, vecs = noisy_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    config = MatchConfig(ranker_blend=0.3)  # not in the grid: tried as well
+    ranker = LearnedRanker(config)
+    report = ranker.fit(tracks, prof, *memberships(rows))
+    tried = {float(b): v for b, v in report.blend_mrr.items()}
+    assert set(tried) == {*BLEND_GRID, 0.3}
+    best = max(tried.values())
+    assert ranker.serves and report.blend > 0
+    assert tried[report.blend] == best and report.blend == min(b for b, v in tried.items()
+                                                               if v == best)  # fmt: skip
+    assert best > tried[0.0] and report.validation_mrr == max(v for b, v in tried.items() if b)
+    assert f"at blend {report.blend:g}" in report.decision
+    # served: blend · P(ranker) + (1 - blend) · stage 1 on the shortlist, at the chosen blend
+    songs = tracks.take(rows[1][:4])
+    scored = score_matrix(songs, prof, config, ranker)
+    short = scored.shortlist
+    expected = report.blend * scored.ranker + (1 - report.blend) * scored.stage1.score
+    np.testing.assert_allclose(scored.final[short], expected[short], rtol=1e-6)
+
+
+def test_a_stage_1_weight_that_does_not_beat_zero_on_validation_is_served_as_zero():
+    tracks, rows, names, vecs = clustered_world()
+    rng = np.random.default_rng(4)
+    e = rng.normal(size=tracks.embeddings.shape)  # meaning says nothing
+    tracks.embeddings = (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+    tracks.features = rng.uniform(0, 1, size=tracks.features.shape)
+    tracks.genre = memberships(rows)[1].astype(np.int64)  # the genre says everything
+    tracks.genres = [f"g{i}" for i in range(len(rows))]
+    moods = tracks.emotions.shape[1]
+    tracks.emotions = np.eye(moods)[rng.integers(0, moods, len(tracks))]  # random moods
+    prof = profiles_for(tracks, rows, names, vecs)
+    config = MatchConfig(emotion_weight=3.0)  # weighed heavily
+    ranker = LearnedRanker(config)
+    report = ranker.fit(tracks, prof, *memberships(rows))
+    assert ranker.chosen.emotion_weight == 0.0 and report.weights["emotion_weight"] == 0.0
+    assert "emotion_weight 3→0" in report.weights_note
+    assert ranker.chosen.genre_weight == config.genre_weight  # it beats 0
+    # what serves is stage 1 with the chosen weights
+    songs = tracks.take(rows[0][:3])
+    served = score_matrix(songs, prof, config, ranker).stage1.score
+    np.testing.assert_array_equal(served, stage1(songs, prof, ranker.chosen).score)
+    assert not np.array_equal(served, stage1(songs, prof, config).score)
+
+
+def test_the_abstain_threshold_separates_members_from_non_members():
+    rng = np.random.default_rng(0)
+    members = rng.uniform(0.6, 0.9, 40)
+    others = rng.uniform(0.1, 0.4, 60)
+    threshold, precision, recall = calibrate_abstain(members, others)
+    assert others.max() < threshold <= members.min()
+    assert precision == 1.0 and recall == 1.0
+    # overlapping: the figures are those of the threshold returned
+    members = np.concatenate([members, [0.2, 0.3]])
+    others = np.concatenate([others, [0.7, 0.8, 0.85]])
+    threshold, precision, recall = calibrate_abstain(members, others)
+    tp, fp = (members >= threshold).sum(), (others >= threshold).sum()
+    assert precision == pytest.approx(tp / (tp + fp)) and recall == pytest.approx(tp / 42)
+    f1 = 2 * precision * recall / (precision + recall)
+    for t in np.concatenate([members, others]):  # no threshold does better
+        tp_t, fp_t = (members >= t).sum(), (others >= t).sum()
+        assert 2 * tp_t / (2 * tp_t + fp_t + (42 - tp_t)) <= f1 + 1e-12
+    assert calibrate_abstain(members[:MIN_VALIDATION - 1], others) is None  # too few
+
+
+def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_and_says_so():
+    tracks, rows, names, vecs = clustered_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    ranker = LearnedRanker(MatchConfig())
+    report = ranker.fit(tracks, prof, *memberships(rows))
+    assert report.abstain_pairs >= 2 * MIN_VALIDATION
+    assert ranker.chosen.abstain_below == report.abstain_threshold
+    assert report.abstain_precision > 0.9 and report.abstain_recall > 0.9  # clean clusters
+    assert "best F1" in report.abstain_note
+    scored = score_matrix(tracks.take(rows[4][:3]), prof, MatchConfig(), ranker)
+    assert (scored.fits == (scored.final >= report.abstain_threshold)
+            & (scored.stage1.score >= ranker.floors[None, :])).all()  # fmt: skip
+
+    # a person with too few songs to hold back: the configured default, said so
+    small, small_rows, _, _ = clustered_world(n_clusters=3, per_cluster=12)
+    few = LearnedRanker(MatchConfig(abstain_below=0.42))
+    report = few.fit(small, profiles_for(small, small_rows, names[:3], vecs[:3]),
+                     *memberships(small_rows))  # fmt: skip
+    assert report.abstain_pairs == 0 and report.abstain_threshold == 0.42
+    assert few.chosen.abstain_below == 0.42 and "the default" in report.abstain_note
