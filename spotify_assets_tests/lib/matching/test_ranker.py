@@ -151,7 +151,7 @@ def test_the_abstain_threshold_separates_members_from_non_members():
     for t in np.concatenate([members, others]):  # no threshold does better
         tp_t, fp_t = (members >= t).sum(), (others >= t).sum()
         assert 2 * tp_t / (2 * tp_t + fp_t + (42 - tp_t)) <= f1 + 1e-12
-    assert calibrate_abstain(members[:MIN_VALIDATION - 1], others) is None  # too few
+    assert calibrate_abstain(members[: MIN_VALIDATION - 1], others) is None  # too few
 
 
 def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_and_says_so():
