@@ -140,6 +140,12 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     assert matches["context_hit"] is False
     assert matches["songs"] == 30 and matches["suggestions"] >= 30
     assert matches["ranker"] == "trained"
+    # what the person's validation songs chose is said: blend, weights, abstain threshold
+    validation = matches["validation"]
+    assert {"ranker_blend", "emotion_weight", "genre_weight", "abstain_threshold"} <= set(
+        validation
+    )
+    assert "fits from score" in matches["ranker_decision"]
     # the trained ranker is kept in the artifact store, loadable by XGBoost
     from urllib.parse import urlparse
 
@@ -147,9 +153,8 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
 
     booster = xgb.Booster()
     booster.load_model(urlparse(matches["artifact_ranker"]).path)
-    assert (
-        booster.num_features() == len(FEATURES) == 19
-    )  # the stage-1 signals, context, has_features
+    # the stage-1 signals, context, and a has_* flag per column a catalog may lack
+    assert booster.num_features() == len(FEATURES) == 25
     assert check_outcomes(first) == {
         "embeddings_complete": True,
         "emotions_complete": True,
