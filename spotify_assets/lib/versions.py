@@ -14,7 +14,7 @@ HASH_SCHEME_VERSION = 1
 EMBEDDING_SCHEMA_VERSION = 1
 # Playlist matching (stage 1 signals, learned ranker, blending); part of every bundle hash so
 # bundles compare like for like, and of every match context.
-MATCHING_ALGO_VERSION = 2  # 2: explicit missing features, validated weights/blend/abstain
+MATCHING_ALGO_VERSION = 1
 # How a playlist profile is built from its members (centroids, distributions, type detection).
 PLAYLIST_PROFILE_VERSION = 1
 # Listening models: mood features, the next-mood policy and the session model; part of every

@@ -30,6 +30,9 @@ class MatchConfig:
     # of ranker.BLEND_GRID and this one on the validation songs (0: stage 1 serves), and
     # name/emotion/genre weights that do not beat 0 there are served as 0
     ranker_blend: float = 0.8
+    # False: serve the configured weights, blend and abstain_below as they are (the ranker
+    # is still gated against stage 1). A new field: contexts cached before it recompute.
+    validate_choices: bool = True
     rerank_blend: float = 0.3  # then (1 - b) · final + b · cross-encoder score
     hard_negatives: int = 10  # per training song: best-scoring playlists it is not in
     random_negatives: int = 5

@@ -292,7 +292,7 @@ class LearnedRanker:
         val_pairs = int(validation[pos_rows].sum())
         checkable = val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES
         weights_note = ""
-        if checkable:
+        if checkable and config.validate_choices:
             self.chosen, weights_note = self._choose_weights(
                 signals, profiles, knowns, member, validation
             )
@@ -454,7 +454,8 @@ class LearnedRanker:
         prob = model.predict_proba(pair_features(st1, profiles, songs[r], c, self.member_stats))
         truth = member[songs]
         out = {}
-        for blend in sorted({*BLEND_GRID, self.config.ranker_blend}):
+        grid = BLEND_GRID if self.config.validate_choices else (0.0,)
+        for blend in sorted({*grid, self.config.ranker_blend}):
             served = score - BELOW
             served[r, c] = blend * prob[:, 1] + (1 - blend) * score[r, c]
             out[float(blend)] = _filtered_mrr(served, truth)
@@ -464,6 +465,9 @@ class LearnedRanker:
         """The abstain threshold from the validation songs (see `calibrate_abstain`), served
         as chosen; too few pairs: the configured `abstain_below`, said so."""
         config = self.config
+        if not config.validate_choices:
+            self._abstain_default(report, "validate_choices is off")
+            return
         if not checkable:
             self._abstain_default(report, "too few validation memberships")
             return

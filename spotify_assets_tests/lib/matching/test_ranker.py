@@ -7,6 +7,7 @@ import pytest
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.ranker import (
     BLEND_GRID,
+    CHECKED_WEIGHTS,
     FEATURES,
     MIN_VALIDATION,
     LearnedRanker,
@@ -174,3 +175,15 @@ def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_a
                      *memberships(small_rows))  # fmt: skip
     assert report.abstain_pairs == 0 and report.abstain_threshold == 0.42
     assert few.chosen.abstain_below == 0.42 and "the default" in report.abstain_note
+
+
+def test_with_validate_choices_off_the_configuration_serves_as_it_is_still_gated():
+    tracks, rows, names, vecs = noisy_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    config = MatchConfig(ranker_blend=0.3, validate_choices=False)
+    ranker = LearnedRanker(config)
+    report = ranker.fit(tracks, prof, *memberships(rows))
+    assert set(report.blend_mrr) == {"0", "0.3"}  # the configured blend against stage 1 only
+    assert ranker.serves and ranker.chosen.ranker_blend == 0.3
+    assert ranker.chosen.abstain_below == config.abstain_below and report.abstain_pairs == 0
+    assert report.weights == {name: getattr(config, name) for name in CHECKED_WEIGHTS}
