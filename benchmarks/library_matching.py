@@ -119,7 +119,7 @@ def main() -> int:
             print(f"    gate: {gate['decision'] or gate['reason']}; blend MRR {gate['blend_mrr']}")
             print(f"    weights: {gate['weights']} ({gate['weights_note']})")
             print(f"    abstain: {gate['abstain_note']}")
-            for key in ("abstain", "abstain_default"):
+            for key in (k for k in ("abstain", "abstain_fitted") if f"{k}/threshold" in metrics):
                 print(f"    {key} on held-out songs: threshold {metrics[f'{key}/threshold']:.3f}, "
                       f"precision {metrics[f'{key}/precision']:.3f}, "
                       f"recall {metrics[f'{key}/recall']:.3f}")  # fmt: skip

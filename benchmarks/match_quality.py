@@ -102,7 +102,7 @@ def report(result, label: str) -> None:
     print(f"  gate: {ranker['decision'] or ranker['reason']}; blend MRR {ranker['blend_mrr']}")
     print(f"  weights: {ranker['weights']} ({ranker['weights_note']})")
     print(f"  abstain: {ranker['abstain_note']}")
-    for key in ("abstain", "abstain_default"):
+    for key in (k for k in ("abstain", "abstain_fitted") if f"{k}/threshold" in m):
         print(f"  {key} on held-out songs: threshold {m[f'{key}/threshold']:.3f}, precision "
               f"{m[f'{key}/precision']:.3f}, recall {m[f'{key}/recall']:.3f}")  # fmt: skip
     best = max(m[f"{b}/ndcg@10"] for b in SYSTEMS[:3])

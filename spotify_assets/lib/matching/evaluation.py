@@ -226,7 +226,8 @@ def evaluate_matching(
 def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, chosen) -> dict:
     """Precision and recall of "fits" on the held-out songs: their held-out memberships vs
     each one's best `top_n` other playlists as shipped (what a person would be shown), at the
-    fitted threshold (`abstain/...`) and at the configured default (`abstain_default/...`)."""
+    threshold served (`abstain/...`) and at the one fitted on validation pairs
+    (`abstain_fitted/...`, when there were enough)."""
     songs = np.unique(held_local)
     served = np.where(exclude[songs], -np.inf, shipped[songs])
     truth = true[songs]
@@ -238,8 +239,10 @@ def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, c
     if ranker.floors is not None:
         floor_ok = stage1_score[songs] >= ranker.floors[None, :]
     out = {}
-    for key, threshold in (("abstain", chosen.abstain_below),
-                           ("abstain_default", ranker.config.abstain_below)):  # fmt: skip
+    thresholds = {"abstain": chosen.abstain_below}
+    if ranker.report.abstain_pairs:
+        thresholds["abstain_fitted"] = ranker.report.abstain_threshold
+    for key, threshold in thresholds.items():
         fits = (served >= threshold) & floor_ok
         tp, fp = int((fits & truth).sum()), int((fits & shown).sum())
         out[f"{key}/threshold"] = float(threshold)

@@ -487,14 +487,20 @@ class LearnedRanker:
             self._abstain_default(report, f"under {MIN_VALIDATION} validation pairs of each kind")
             return
         threshold, precision, recall = fitted
-        self.chosen = replace(self.chosen, abstain_below=threshold)
         report.abstain_threshold = threshold
         report.abstain_precision, report.abstain_recall = precision, recall
         report.abstain_pairs = int(len(pos_scores) + len(neg_scores))
-        report.abstain_note = (
-            f"fits from score {threshold:.3f} (best F1 on {report.abstain_pairs} validation "
-            f"pairs: precision {precision:.2f}, recall {recall:.2f})"
+        fitted_text = (
+            f"{threshold:.3f} (best F1 on {report.abstain_pairs} validation pairs: precision "
+            f"{precision:.2f}, recall {recall:.2f})"
         )
+        if config.fit_abstain:
+            self.chosen = replace(self.chosen, abstain_below=threshold)
+            report.abstain_note = f"fits from score {fitted_text}"
+        else:
+            report.abstain_note = (
+                f"fits from score {config.abstain_below:g} (fit_abstain off; fitted: {fitted_text})"
+            )
 
     def _abstain_default(self, report: RankerReport, why: str) -> None:
         report.abstain_threshold = self.config.abstain_below

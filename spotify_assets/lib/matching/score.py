@@ -99,7 +99,7 @@ def score_matrix(
         blended = (1 - config.rerank_blend) * blended + config.rerank_blend * ce
     final = np.where(np.isfinite(score), score - BELOW, -np.inf)
     final[rows, cols] = blended
-    calibrated = ranker is not None and ranker.report.abstain_pairs > 0
+    calibrated = ranker is not None and config.fit_abstain and ranker.report.abstain_pairs > 0
     if calibrated:
         served = final.copy()
         served[rows, cols] = before_ce

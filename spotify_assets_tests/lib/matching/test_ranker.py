@@ -158,19 +158,23 @@ def test_the_abstain_threshold_separates_members_from_non_members():
 def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_and_says_so():
     tracks, rows, names, vecs = clustered_world()
     prof = profiles_for(tracks, rows, names, vecs)
-    ranker = LearnedRanker(MatchConfig())
+    off = LearnedRanker(MatchConfig())  # fitted and reported, the default served
+    report = off.fit(tracks, prof, *memberships(rows))
+    assert report.abstain_pairs >= 2 * MIN_VALIDATION and report.abstain_threshold != 0.3
+    assert off.chosen.abstain_below == 0.3 and "fit_abstain off" in report.abstain_note
+    ranker = LearnedRanker(MatchConfig(fit_abstain=True))
     report = ranker.fit(tracks, prof, *memberships(rows))
     assert report.abstain_pairs >= 2 * MIN_VALIDATION
     assert ranker.chosen.abstain_below == report.abstain_threshold
     assert report.abstain_precision > 0.9 and report.abstain_recall > 0.9  # clean clusters
     assert "best F1" in report.abstain_note
-    scored = score_matrix(tracks.take(rows[4][:3]), prof, MatchConfig(), ranker)
+    scored = score_matrix(tracks.take(rows[4][:3]), prof, MatchConfig(fit_abstain=True), ranker)
     assert (scored.fits == (scored.final >= report.abstain_threshold)
             & (scored.stage1.score >= ranker.floors[None, :])).all()  # fmt: skip
 
     # a person with too few songs to hold back: the configured default, said so
     small, small_rows, _, _ = clustered_world(n_clusters=3, per_cluster=12)
-    few = LearnedRanker(MatchConfig(abstain_below=0.42))
+    few = LearnedRanker(MatchConfig(abstain_below=0.42, fit_abstain=True))
     report = few.fit(small, profiles_for(small, small_rows, names[:3], vecs[:3]),
                      *memberships(small_rows))  # fmt: skip
     assert report.abstain_pairs == 0 and report.abstain_threshold == 0.42
