@@ -62,6 +62,19 @@ MIN_VALIDATION = 20  # validation memberships (and non-member pairs) below which
 BELOW = 2.0  # pairs outside the shortlist sit below every shortlisted pair, in stage-1 order
 BLEND_GRID = (0.0, 0.5, 0.8, 1.0)  # ranker_blend candidates (plus the configured one); 0: stage 1
 CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight")  # each must beat 0
+# features that go missing together (flag last): in training, MASK_SHARE of the pairs lose
+# each group, so the trees learn what a pair without it is worth even when every training
+# song has it (else a candidate without audio features takes an arbitrary, untrained branch)
+MISSING_GROUPS = (
+    ("acoustic", "acoustic_z", "has_features"),
+    ("emotion", "has_emotion"),
+    ("genre", "has_genre"),
+    ("subgenre", "has_subgenre"),
+    ("artist", "has_artist"),
+    ("year", "has_year"),
+    ("popularity", "has_popularity"),
+)
+MASK_SHARE = 0.1
 
 
 @dataclass
@@ -413,7 +426,9 @@ class LearnedRanker:
         rows = np.concatenate([pos_rows[keep], pairs[:, 0]])
         cols = np.concatenate([pos_cols[keep], pairs[:, 1]])
         self._labels = np.concatenate([np.ones(int(keep.sum())), np.zeros(len(pairs))])
-        self._features = pair_features(st1, profiles, rows, cols, self.member_stats)
+        self._features = mask_groups(
+            pair_features(st1, profiles, rows, cols, self.member_stats), rng
+        )
         model = xgb.XGBClassifier(
             objective="binary:logistic",
             n_estimators=200,
@@ -523,6 +538,19 @@ class LearnedRanker:
         import xgboost as xgb
 
         return self.model.get_booster().predict(xgb.DMatrix(features), pred_contribs=True)
+
+
+def mask_groups(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Training features with each MISSING_GROUPS group dropped (values NaN, flag 0) on a
+    random MASK_SHARE of the rows."""
+    out = features.copy()
+    for group in MISSING_GROUPS:
+        drop = rng.random(len(out)) < MASK_SHARE
+        *values, flag = (FEATURES.index(name) for name in group)
+        for column in values:
+            out[drop, column] = np.nan
+        out[drop, flag] = 0.0
+    return out
 
 
 def calibrate_abstain(
