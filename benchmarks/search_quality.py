@@ -7,7 +7,11 @@ reused when present), then every suite query runs through the search service twi
 query class and overall next to a random list's expected P@10 (the class's base rate).
 
     HF_HUB_OFFLINE=1 SPOTIFY_ASSETS_HOME=/tmp/x .venv/bin/python benchmarks/search_quality.py \
-        [--catalog tidytuesday=PATH] [--catalog kaggle_sample=PATH] [--queries] [--sample N]
+        [--catalog tidytuesday=PATH] [--catalog kaggle_sample=PATH] [--queries] [--sample N] \
+        [--suite main|blind|both]
+
+`--suite blind` runs the held-out suite (lib/search/suite_blind.py), written without seeing the
+parser, to show how far the main suite's figures generalise.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.models.embedder import load_embedder
-from spotify_assets.lib.search.suite import run_suite
+from spotify_assets.lib.search.suite import INTENTS, run_suite
+from spotify_assets.lib.search.suite_blind import BLIND_INTENTS
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
@@ -34,6 +39,7 @@ CATALOGS = {
     "tidytuesday": DATA / "tidytuesday/spotify_songs.parquet",
     "kaggle_sample": DATA / "kaggle_114k/sample_music_dataset.csv",
 }
+SUITES = {"main": INTENTS, "blind": BLIND_INTENTS}
 quiet = lambda _: None  # noqa: E731
 
 
@@ -64,7 +70,9 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=int, default=None, help="embed only this many tracks of each catalog"
     )
+    parser.add_argument("--suite", choices=[*SUITES, "both"], default="main")
     args = parser.parse_args()
+    suites = list(SUITES) if args.suite == "both" else [args.suite]
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     catalogs = dict(c.split("=", 1) for c in args.catalog) or CATALOGS
     bundle = load_bundles().default_bundle
@@ -79,14 +87,15 @@ def main() -> None:
         print(f"\n{name}: loaded and embedded in {time.perf_counter() - started:.0f}s")
         if args.prepare_only:
             continue
-        started = time.perf_counter()
-        report = run_suite(db, bundle, embedder)
-        print(f"{name} ({path}), {report.tracks:,} tracks, {bundle.name}:")
-        print(report.by_class().round(3).to_string())
-        if args.queries:
-            print(report.frame().round(3).to_string())
-        print(f"skipped (fewer than {report.min_relevant} relevant tracks): {report.skipped}")
-        print(f"suite time {time.perf_counter() - started:.0f}s")
+        for suite in suites:
+            started = time.perf_counter()
+            report = run_suite(db, bundle, embedder, intents=SUITES[suite])
+            print(f"{name} ({path}), {report.tracks:,} tracks, {bundle.name}, {suite} suite:")
+            print(report.by_class().round(3).to_string())
+            if args.queries:
+                print(report.frame().round(3).to_string())
+            print(f"skipped (fewer than {report.min_relevant} relevant tracks): {report.skipped}")
+            print(f"suite time {time.perf_counter() - started:.0f}s")
 
 
 if __name__ == "__main__":
