@@ -119,8 +119,10 @@ _VAGUE_RULES: list[tuple[str, tuple]] = [
     (r"dark|darker|moody|brooding|sinister|ominous|gloomy", (SADDER, MINOR)),
     (r"bright|sunny|uplifting", (HAPPIER, MAJOR)),
     (r"sad|sadder|saddest|melancholic|melancholy|depressing|depressed|heartbroken|"
-     r"heartbreak|crying|cry|unhappy|tearjerkers?", (SADDER,)),
-    (r"happy|happier|cheerful|joyful|joyous|euphoric|feel good|feelgood|upbeat|positive",
+     r"heartbreak|crying|cry|unhappy|tearjerkers?|feeling down|feeling blue|rainy days?|blue",
+     (SADDER,)),
+    (r"happy|happier|cheerful|joyful|joyous|euphoric|feel good|feelgood|upbeat|positive|"
+     r"good mood|good vibes|sunshine",
      (HAPPIER,)),
     (r"loud|louder|loudest|noisy|blasting|deafening", (LOUDER,)),
     (r"quiet|quieter|soft|softer|hushed|gentle|whisper(?:ed|ing)?", (QUIETER,)),
@@ -131,6 +133,12 @@ _VAGUE_RULES: list[tuple[str, tuple]] = [
     (r"danceable|dance|dancing|to dance to|groovy|dancefloor", (DANCEABLE,)),
     (r"popular|hits?|well known|famous|top", (POPULAR,)),
 ]  # fmt: skip
+
+# right before a vague word, these turn it round ("rock that isn't loud" prefers quieter)
+_NEGATION = re.compile(
+    r"(?:\b(?:not|isnt|arent|wasnt|never|nothing|no|without being|less)(?: too| very| so| that| overly)?)"
+    r"\s*$"
+)
 
 # Genre names that describe a sound or a mood first (moods, activities, instruments): a genre
 # only when the query says "genre" next to them.
@@ -166,6 +174,11 @@ GENRE_SYNONYMS = {
     "worldmusic": "worldmusic",
     "world": "worldmusic",
     "singersongwriters": "singersongwriter",
+    "musicalatina": "latin",
+    "latinmusic": "latin",
+    "musicaltheatre": "showtunes",
+    "musicaltheater": "showtunes",
+    "broadway": "showtunes",
 }
 
 
@@ -260,7 +273,7 @@ def _hard_rules(text: str, u: Understanding) -> str:
         text = re.sub(pattern, blank, text)
 
     # tempo
-    each(rf"\bbetween {_N} and {_N} {_BPM}\b",
+    each(rf"\b(?:between |from )?{_N} (?:and |to |through )?{_N} {_BPM}\b",
          lambda m: use(m, ("tempo", ">=", float(m[1])), ("tempo", "<=", float(m[2]))))  # fmt: skip
     each(rf"\b(?:(?:tempo|bpm) (?:is |of )?(?:{_ABOVE}) {_N}(?: {_BPM})?|"
          rf"(?:{_ABOVE}) {_N} {_BPM})\b",
@@ -275,7 +288,7 @@ def _hard_rules(text: str, u: Understanding) -> str:
          lambda m: use(m, ("tempo", ">=", float(m[1] or m[2]) - 5),
                        ("tempo", "<=", float(m[1] or m[2]) + 5)))  # fmt: skip
     # years
-    each(rf"\bbetween {_YEAR} and {_YEAR}\b",
+    each(rf"\b(?:between |from )?{_YEAR} (?:and |to |through |thru |until |till )?{_YEAR}\b",
          lambda m: use(m, ("release_year", ">=", int(m[1])), ("release_year", "<=", int(m[2]))))  # fmt: skip
     each(
         rf"\b(?:after|newer than|later than|post) {_YEAR}\b",
@@ -293,6 +306,10 @@ def _hard_rules(text: str, u: Understanding) -> str:
         rf"\b(?:in|from|of|released in|year) {_YEAR}\b(?!s)",
         lambda m: use(m, ("release_year", "=", int(m[1]))),
     )
+    each(  # "2012 music", "2019 hits": a year right before a music word
+        rf"\b{_YEAR} (?=(?:songs?|music|tracks?|hits|tunes|releases|bangers|jams)\b)",
+        lambda m: use(m, ("release_year", "=", int(m[1]))),
+    )
     # keys and modes
     note = r"([a-g])(?: ?(#|sharp|flat|b)(?!\w))?"
     each(rf"\b(?:in |key of |in the key of ){note} (major|minor)\b(?! key)",
@@ -304,6 +321,14 @@ def _hard_rules(text: str, u: Understanding) -> str:
         r"\b(?:in (?:a )?|a )?(major|minor)(?: key| keys| mode| scale| tonality)\b|"
         r"\bin (major|minor)\b",
         lambda m: use(m, ("mode", "=", _mode(m[1] or m[2]))),
+    )
+    # a key named without "in" ("d minor songs", "C major tracks"); "in G" at the end ("a" is
+    # left out there: "in a" is almost always the article)
+    each(rf"\b{note} (major|minor)\b",
+         lambda m: use(m, ("key", "=", _pitch(m[1], m[2])), ("mode", "=", _mode(m[3]))))  # fmt: skip
+    each(
+        r"\bin ([b-g])(?: ?(#|sharp|flat|b)(?!\w))?$",
+        lambda m: use(m, ("key", "=", _pitch(m[1], m[2]))),
     )
     return text
 
@@ -367,9 +392,12 @@ def understand_query(text: str, genres: Iterable[str] = ()) -> Understanding:
             u.add_note(found.group(0), "already understood from an earlier word")
             continue
         claimed.update(r[0] for r in fresh)
+        source = found.group(0)
+        if negated := _NEGATION.search(rest[: found.start()]):  # "not too loud": the opposite
+            source = f"{negated.group(0).strip()} {source}"
+            fresh = [(c, hi, lo, f"not {lab}") for c, lo, hi, lab in fresh]
         u.add_preferences(
-            found.group(0),
-            *(Preference(c, lo, hi, source=found.group(0), label=lab) for c, lo, hi, lab in fresh),
+            source, *(Preference(c, lo, hi, source=source, label=lab) for c, lo, hi, lab in fresh)
         )
     return u
 

@@ -115,6 +115,15 @@ def test_spoken_word_and_live_follow_spotifys_thresholds():
         ("in A minor", {("key", "=", 9), ("mode", "=", 0)}),
         ("in F# major", {("key", "=", 6), ("mode", "=", 1)}),
         ("in the key of Bb", {("key", "=", 10)}),
+        ("d minor songs", {("key", "=", 2), ("mode", "=", 0)}),
+        ("C major tracks", {("key", "=", 0), ("mode", "=", 1)}),
+        ("anything in G", {("key", "=", 7)}),
+        ("feel good songs in a major key", {("mode", "=", 1)}),
+        ("songs from 1990 to 1999", {("release_year", ">=", 1990), ("release_year", "<=", 1999)}),
+        ("2015-2018 hits", {("release_year", ">=", 2015), ("release_year", "<=", 2018)}),
+        ("2012 music", {("release_year", "=", 2012)}),
+        ("120-130 bpm for running", {("tempo", ">=", 120), ("tempo", "<=", 130)}),
+        ("from 120 to 130 bpm", {("tempo", ">=", 120), ("tempo", "<=", 130)}),
         ("songs about love", set()),
     ],
 )
@@ -129,3 +138,19 @@ def test_every_understood_word_says_what_it_became():
     assert terms["after 2010"] == "hard filter release_year > 2010"
     assert terms["fast"].startswith("soft: prefer faster tempo")
     assert genre_key("Drum & Bass") == genre_key("drum-and-bass") == genre_key("dnb")
+
+
+@pytest.mark.parametrize(
+    "text", ["rock that isn't loud", "rock but not too loud", "less loud rock"]
+)
+def test_a_negated_vague_word_prefers_the_opposite(text):
+    low, high = soft(text, TIDY)["loudness"]
+    assert high < low  # quieter preferred, never louder
+    assert hard(text, TIDY) == {("genre", "=", "rock")}
+
+
+def test_everyday_idioms_and_other_languages():
+    assert soft("feeling down", TIDY)["valence"][1] < 0.5
+    assert soft("songs that put me in a good mood", TIDY)["valence"][1] > 0.5
+    assert genre("musica latina", TIDY) == "latin"
+    assert genre("musical theatre songs", ["show-tunes", "pop"]) == "show-tunes"
