@@ -12,9 +12,14 @@ from pydantic import PrivateAttr
 from spotify_assets.defs.failures import input_failure
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.errors import InputError
-from spotify_assets.lib.models.embedder import load_embedder
+from spotify_assets.lib.models.backends import (
+    BACKENDS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MODAL_APP,
+    make_embedder,
+)
 from spotify_assets.lib.models.emotions import ModalEmotions, load_emotion_model
-from spotify_assets.lib.models.modal_backend import ModalEmbedder, lookup_function
+from spotify_assets.lib.models.modal_backend import lookup_function
 from spotify_assets.lib.models.reranker import ModalReranker, load_reranker
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import describe_url
@@ -43,8 +48,8 @@ class ComputeResource(dg.ConfigurableResource):
     backend: str = ""
     device: str = ""
     precision: str = ""  # fp32 | bf16 | auto (bf16 on capable CPUs if it matches fp32)
-    batch_size: int = 64
-    modal_app: str = "spotify-assets"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    modal_app: str = DEFAULT_MODAL_APP
 
     @property
     def _backend(self) -> str:
@@ -59,14 +64,14 @@ class ComputeResource(dg.ConfigurableResource):
         return self.precision or settings().precision
 
     def _check_backend(self) -> None:
-        if self._backend not in ("local", "modal"):
+        if self._backend not in BACKENDS:
             raise ValueError(f"unknown compute backend {self._backend!r}; use local or modal")
 
-    def embedder(self, bundle: ModelBundle):
+    def embedder(self, bundle: ModelBundle, queries: bool = False):
+        """`queries`: mostly query text (search): see lib/models/backends.py."""
         self._check_backend()
-        if self._backend == "local":
-            return load_embedder(bundle.embedding, self._device, self._precision, self.batch_size)
-        return ModalEmbedder(bundle.embedding, lookup_function(self.modal_app))
+        return make_embedder(bundle.embedding, self._backend, self._device, self._precision,
+                             self.batch_size, self.modal_app, queries=queries)  # fmt: skip
 
     def emotion_model(self, bundle: ModelBundle, embedder=None):
         """The bundle's emotion runner: zero-shot reuses `embedder` (already on this backend)."""
