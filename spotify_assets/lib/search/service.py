@@ -11,6 +11,7 @@ one `why_fewer`, from counts per filter (lib/search/explain.py).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
@@ -76,10 +77,26 @@ def check_request(
 
 EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions still fills it
 
+# database url → (catalog version, its genres): the distinct genres take a scan of `tracks`
+# (9 ms of each query on 17.6K tracks); the version is one count, changed by every committed
+# write of `tracks` (a catalog load, enrichment, a library import), so a cache never outlives one
+_genres: dict[str, tuple[int, list[str]]] = {}
+_genres_lock = threading.Lock()
+
 
 def known_genres(db: Database) -> list[str]:
+    """The catalog's distinct genres, rescanned only when the catalog changed since the last
+    call in this process."""
     with db.connect() as conn:
-        return TrackRepository(conn).genres()
+        tracks = TrackRepository(conn)
+        version = tracks.catalog_version()  # before the scan: a write between costs a rescan
+        cached = _genres.get(db.url)
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        genres = tracks.genres()
+    with _genres_lock:
+        _genres[db.url] = (version, genres)
+    return list(genres)
 
 
 def understood(

@@ -242,6 +242,11 @@ class TrackRepository:
         order)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT unnest(genres) FROM tracks")]
 
+    def catalog_version(self) -> int:
+        """Committed transactions that wrote `tracks` (migration 0011): equal counts mean an
+        unchanged catalog, so what was derived from it may be reused."""
+        return self.conn.execute("SELECT count(*) FROM catalog_changes").fetchone()[0]
+
     def mean_and_spread(self, columns: Sequence[str]) -> tuple:
         """One row: avg and stddev_pop of each column over the whole catalog, in pairs
         (avg(c1), stddev_pop(c1), avg(c2), …); None where no track has a value."""
