@@ -129,6 +129,26 @@ def resources(*keys: str) -> Iterator[Any]:
         yield built
 
 
+def app_database():
+    """The app's database as the `database` resource resolves it (DATABASE_URL, else the
+    embedded server), without Dagster: a read-only command like search starts in a fraction of
+    the time (importing Dagster alone takes about a second). One connection serves the command.
+    """
+    from spotify_assets.lib.store import Database, resolve_database_url
+
+    return Database(resolve_database_url(), keep_open=True)
+
+
+def query_embedder(bundle):
+    """The `compute` resource's embedder for query text, from the same settings, without Dagster
+    or (when the numpy encoder applies) torch: see lib/models/backends.py."""
+    from spotify_assets.lib.models.backends import make_embedder
+    from spotify_assets.settings import settings
+
+    s = settings()
+    return make_embedder(bundle.embedding, s.compute_backend, s.device, s.precision, queries=True)
+
+
 def catalog_run_config(path: str, fmt: str = "auto") -> dict:
     """Run config of the `load_catalog` job (and `refresh_catalog`) for one file and format."""
     return {"ops": {"catalog_tracks": {"config": {"path": path, "format": fmt}}}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spotify_assets.cli.runtime import resources
+from spotify_assets.cli.runtime import app_database, query_embedder
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -35,16 +35,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     from spotify_assets.lib.search.service import format_result, search
 
     try:
-        with resources("database", "compute") as r:
-            result = search(
-                r.database.get(),
-                bundle,
-                r.compute.embedder(bundle),
-                args.query,
-                limit=args.limit,
-                where=args.where,
-                understand=not args.no_understand,
-            )
+        result = search(
+            app_database(),
+            bundle,
+            query_embedder(bundle),
+            args.query,
+            limit=args.limit,
+            where=args.where,
+            understand=not args.no_understand,
+        )
     except SearchInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -115,10 +116,17 @@ def applied_migration_count(conn: psycopg.Connection) -> int | None:
 
 
 class Database:
-    """A Postgres database, migrated on first use in each process."""
+    """A Postgres database, migrated on first use in each process.
 
-    def __init__(self, url: str):
+    `keep_open`: reuse one connection per thread across `connect()` blocks instead of opening
+    one per block (a new connection costs milliseconds, as much as a whole search's SQL), for
+    processes that serve many short reads (search). Each block still commits or rolls back on
+    its own; code that changes session state (SET without LOCAL, autocommit) must not use it."""
+
+    def __init__(self, url: str, keep_open: bool = False):
         self.url = url
+        self.keep_open = keep_open
+        self._kept = threading.local()
 
     def migrate(self) -> list[int]:
         with _migrated_lock:
@@ -134,9 +142,13 @@ class Database:
         refused connection becomes `DatabaseUnavailable`, one line saying so."""
         try:
             self.migrate()
-            with psycopg.connect(self.url) as conn:
-                register_vector(conn)
-                yield conn
+            if self.keep_open:
+                with self._kept_connection() as conn:
+                    yield conn
+            else:
+                with psycopg.connect(self.url) as conn:
+                    register_vector(conn)
+                    yield conn
         except DatabaseUnavailable:
             raise
         except psycopg.OperationalError as exc:
@@ -146,6 +158,30 @@ class Database:
                 f"the database {_where(self.url)} cannot be reached or went away "
                 f"({_first_line(exc)}); committed work is kept, a retry or rerun does the rest"
             ) from exc
+
+    @contextmanager
+    def _kept_connection(self) -> Iterator[psycopg.Connection]:
+        """This thread's open connection (a new one if it was closed or lost), committed or
+        rolled back at the end of the block as a fresh one would be, then kept."""
+        conn = getattr(self._kept, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = self._kept.conn = psycopg.connect(self.url)
+            register_vector(conn)
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):  # a lost connection cannot roll back
+                conn.rollback()
+            raise
+        else:
+            conn.commit()
+
+    def close(self) -> None:
+        """Close this thread's kept connection, if any."""
+        conn = getattr(self._kept, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._kept.conn = None
 
 
 def _connection_lost(exc: psycopg.OperationalError) -> bool:
