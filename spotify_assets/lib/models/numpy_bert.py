@@ -20,11 +20,8 @@ import numpy as np
 # BertModel, and XLM-RoBERTa (positions start after the padding index), both with absolute
 # positions and erf GELU, as sentence_transformers.models.Transformer loads them
 ARCHITECTURES = {"BertModel": "bert", "XLMRobertaModel": "xlm-roberta"}
-_MODULES = (
-    "sentence_transformers.models.Transformer",
-    "sentence_transformers.models.Pooling",
-    "sentence_transformers.models.Normalize",
-)
+_MODULES = ("Transformer", "Pooling", "Normalize")  # class names (their module paths vary by
+# sentence-transformers version: `models.Pooling`, `sentence_transformer.modules.pooling.Pooling`)
 _PREFIXES = ("bert.", "roberta.", "model.")
 
 
@@ -46,15 +43,19 @@ def unsupported(path: Path) -> str | None:
         return f"activation {config.get('hidden_act')!r}"
     if config.get("position_embedding_type", "absolute") != "absolute":
         return f"position embeddings {config.get('position_embedding_type')!r}"
-    modules = _read_json(path / "modules.json")
-    types = tuple(m.get("type") for m in modules or [])
-    if types not in (_MODULES, _MODULES[:2]):
-        return f"modules {list(types) or '?'} (supported: Transformer, mean Pooling, Normalize)"
-    pooling_dir = next(m.get("path", "") for m in modules if m["type"] == _MODULES[1])
-    pooling = _read_json(path / pooling_dir / "config.json") or {}
-    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v is True}
-    if modes != {"pooling_mode_mean_tokens"} or pooling.get("include_prompt") is False:
-        return f"pooling {sorted(modes) or pooling.get('pooling_mode', '?')}"
+    modules = _read_json(path / "modules.json") or []
+    types = [str(m.get("type", "")) for m in modules]
+    names = tuple(t.rsplit(".", 1)[-1] for t in types)
+    if names not in (_MODULES, _MODULES[:2]) or not all(
+        t.startswith("sentence_transformers.") for t in types
+    ):
+        return f"modules {types or '?'} (supported: Transformer, mean Pooling, Normalize)"
+    pooling = _read_json(path / modules[1].get("path", "") / "config.json") or {}
+    flags = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True}
+    mode = pooling.get("pooling_mode")  # sentence-transformers 6 writes one name
+    mean = flags == {"pooling_mode_mean_tokens"} or (not flags and mode == "mean")
+    if not mean or pooling.get("include_prompt") is False:
+        return f"pooling {sorted(flags) or mode or '?'}"
     st_config = _read_json(path / "sentence_bert_config.json") or {}
     if st_config.get("do_lower_case"):
         return "do_lower_case"
@@ -69,8 +70,14 @@ def unsupported(path: Path) -> str | None:
 def max_tokens(path: Path, limit: int) -> int:
     """The token limit sentence-transformers applies: the bundle's, capped by the model's."""
     own = (_read_json(path / "sentence_bert_config.json") or {}).get("max_seq_length")
-    positions = (_read_json(path / "config.json") or {}).get("max_position_embeddings", 512)
-    return min(limit, own or limit, positions)
+    tokenizer = (_read_json(path / "tokenizer_config.json") or {}).get("model_max_length")
+    if not isinstance(tokenizer, int) or tokenizer > 1_000_000:  # "no limit" is written as 1e30
+        tokenizer = None
+    config = _read_json(path / "config.json") or {}
+    positions = config.get("max_position_embeddings", 512)
+    if config.get("architectures") == ["XLMRobertaModel"]:  # positions start at pad + 1
+        positions -= int(config.get("pad_token_id") or 0) + 1
+    return min(limit, own or tokenizer or limit, positions)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
