@@ -177,3 +177,23 @@ def test_genres_are_split_for_rows_stored_before_migration_8(database_url):
         assert conn.execute("SELECT genres FROM tracks WHERE track_id = 'c'").fetchone() == (
             ["trap", "rap"],
         )
+
+
+def test_a_kept_connection_serves_every_block_and_each_block_commits_or_rolls_back(
+    database_url,
+):
+    db = Database(database_url, keep_open=True)
+    with db.connect() as conn:
+        pid = conn.info.backend_pid
+        conn.execute("CREATE TABLE kept (x int)")
+    with pytest.raises(RuntimeError), db.connect() as conn:
+        conn.execute("INSERT INTO kept VALUES (1)")
+        raise RuntimeError("abort")
+    with db.connect() as conn:
+        assert conn.info.backend_pid == pid
+        conn.execute("INSERT INTO kept VALUES (2)")
+    with Database(database_url).connect() as other:  # committed: another connection sees it
+        assert other.execute("SELECT array_agg(x) FROM kept").fetchone()[0] == [2]
+    db.close()
+    with db.connect() as conn:  # a closed connection is replaced
+        assert conn.info.backend_pid != pid
