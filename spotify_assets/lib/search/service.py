@@ -80,7 +80,7 @@ EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions st
 # database url → (catalog version, its genres): the distinct genres take a scan of `tracks`
 # (9 ms of each query on 17.6K tracks); the version is one count, changed by every committed
 # write of `tracks` (a catalog load, enrichment, a library import), so a cache never outlives one
-_genres: dict[str, tuple[int, list[str]]] = {}
+_genres: dict[str, tuple[tuple[int, int], list[str]]] = {}
 _genres_lock = threading.Lock()
 
 

@@ -242,10 +242,14 @@ class TrackRepository:
         order)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT unnest(genres) FROM tracks")]
 
-    def catalog_version(self) -> int:
-        """Committed transactions that wrote `tracks` (migration 0011): equal counts mean an
-        unchanged catalog, so what was derived from it may be reused."""
-        return self.conn.execute("SELECT count(*) FROM catalog_changes").fetchone()[0]
+    def catalog_version(self) -> tuple[int, int]:
+        """(committed transactions that wrote `tracks`, the last one's id), from migration
+        0011: an equal version means an unchanged catalog, so what was derived from it may be
+        reused. The id tells apart a database dropped and recreated under the same name."""
+        count, last = self.conn.execute(
+            "SELECT count(*), coalesce(max(txid), 0) FROM catalog_changes"
+        ).fetchone()
+        return count, last
 
     def mean_and_spread(self, columns: Sequence[str]) -> tuple:
         """One row: avg and stddev_pop of each column over the whole catalog, in pairs
