@@ -280,7 +280,7 @@ def measure_warm(db, bundle, count: int) -> None:
     for _, text, where in workload[:4]:  # warm both paths (first-use costs are not per query)
         search(db, bundle, fast, text, where=where)
         search(fresh, bundle, torch_embedder, text, where=where, genres=previous_genres())
-    timings: dict[str, dict[str, list[float]]] = {"new": {}, "previous": {}}
+    timings: dict[str, dict[str, list[float]]] = {"new": {}, "previous": {}, "best of 3": {}}
     results = []
     for start in range(0, len(workload), 10):  # rounds of 10 queries, previous then new:
         rounds = workload[start : start + 10]  # torch's threads spin a moment after each use
@@ -290,9 +290,13 @@ def measure_warm(db, bundle, count: int) -> None:
             timings["previous"].setdefault(kind, []).append((time.perf_counter() - started) * 1e3)
         time.sleep(0.5)
         for kind, text, where in rounds:
-            started = time.perf_counter()
-            result = search(db, bundle, fast, text, where=where)
-            timings["new"].setdefault(kind, []).append((time.perf_counter() - started) * 1e3)
+            runs = []
+            for _ in range(3):  # the first is the figure; the best of 3 dodges the busy box
+                started = time.perf_counter()
+                result = search(db, bundle, fast, text, where=where)
+                runs.append((time.perf_counter() - started) * 1e3)
+            timings["new"].setdefault(kind, []).append(runs[0])
+            timings["best of 3"].setdefault(kind, []).append(min(runs))
             results.append((kind, text, result))
     started = time.perf_counter()
     for _ in range(20):
@@ -304,13 +308,13 @@ def measure_warm(db, bundle, count: int) -> None:
     genres_ms = (time.perf_counter() - started) * 50
 
     print(f"\nwarm `service.search` latency ({load()}), target p95 < {TARGET_P95_MS:.0f} ms")
-    for kind in ("plain", "genre", "numeric", "selective"):
-        print(f"  {kind:<9} new      {percentiles(timings['new'][kind])}")
-        print(f"  {'':<9} previous {percentiles(timings['previous'][kind])}")
+    for kind in ("plain", "genre", "numeric", "selective", "overall"):
+        for path, label in (("new", kind), ("best of 3", ""), ("previous", "")):
+            ms = (timings[path].get(kind) if kind != "overall"
+                  else [t for ts in timings[path].values() for t in ts])  # fmt: skip
+            print(f"  {label:<9} {path:<9} {percentiles(ms)}")
     new_all = [t for ts in timings["new"].values() for t in ts]
     old_all = [t for ts in timings["previous"].values() for t in ts]
-    print(f"  {'overall':<9} new      {percentiles(new_all)}")
-    print(f"  {'':<9} previous {percentiles(old_all)}")
     p95 = float(np.percentile(new_all, 95))
     print(f"  overall p95 {p95:.1f} ms = {p95 / TARGET_P95_MS:.2f}x target; p50 new/previous "
           f"{np.median(new_all) / np.median(old_all):.2f}; query embedding {embed_ms:.1f} ms, "
