@@ -316,7 +316,9 @@ def measure_warm(db, bundle, count: int) -> None:
     new_all = [t for ts in timings["new"].values() for t in ts]
     old_all = [t for ts in timings["previous"].values() for t in ts]
     p95 = float(np.percentile(new_all, 95))
-    print(f"  overall p95 {p95:.1f} ms = {p95 / TARGET_P95_MS:.2f}x target; p50 new/previous "
+    best = float(np.percentile([t for ts in timings["best of 3"].values() for t in ts], 95))
+    print(f"  overall p95 {p95:.1f} ms = {p95 / TARGET_P95_MS:.2f}x target (best of 3: "
+          f"{best:.1f} ms = {best / TARGET_P95_MS:.2f}x); p50 new/previous "
           f"{np.median(new_all) / np.median(old_all):.2f}; query embedding {embed_ms:.1f} ms, "
           f"known_genres (cached) {genres_ms:.2f} ms")  # fmt: skip
     plans: dict[str, int] = {}
