@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spotify_assets.cli.runtime import resources
+from spotify_assets.cli.runtime import app_database, query_embedder
 
 
 def names_reference(query: str, user: str | None) -> bool:
@@ -48,16 +48,15 @@ def cmd_taste(args: argparse.Namespace, bundle) -> int:
     )
 
     try:
-        with resources("database", "compute") as r:
-            result = taste_search(
-                r.database.get(),
-                bundle,
-                r.compute.embedder(bundle),
-                args.query,
-                args.user,
-                limit=args.limit,
-                where=args.where,
-            )
+        result = taste_search(
+            app_database(),
+            bundle,
+            query_embedder(bundle),
+            args.query,
+            args.user,
+            limit=args.limit,
+            where=args.where,
+        )
     except SearchInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
