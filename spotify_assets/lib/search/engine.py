@@ -27,7 +27,11 @@ MIN_EF_SEARCH = 300
 # Soft preferences: candidates from each side (semantic, preference) before re-ranking, and
 # the preference's share of the combined score (the rest: similarity, scaled to the pool)
 PREFERENCE_POOL = 300
+SEMANTIC_POOL = 100  # the similarity side only needs the top of its ranking
 PREFERENCE_WEIGHT = 0.5
+# filtered rows above which the preference side reads each preferred column's B-tree (its most
+# extreme rows) instead of scoring every filtered row: 120 ms → a few ms on 100K tracks
+PREFERENCE_SCAN_THRESHOLD = EXACT_THRESHOLD
 DETAIL_COLUMNS = (
     "name",
     "artists",
@@ -152,20 +156,29 @@ def preferred_search(
     limit: int = 10,
     pool: int = PREFERENCE_POOL,
     weight: float = PREFERENCE_WEIGHT,
+    scan_threshold: int | None = None,
 ) -> tuple[list[SearchHit], SearchPlan]:
     """Top `limit` tracks within `filters` by similarity and closeness to soft preferences.
 
-    Candidates: the `pool` most similar tracks (the usual filtered search) and the `pool`
-    closest to the preferences; each is scored (1 - weight) * similarity scaled to the
+    Candidates: the most similar tracks (the usual filtered search) and the `pool` closest to
+    the preferences (beyond `scan_threshold` filtered rows: each preference's `pool` most
+    extreme rows, read from its column's index); each is scored (1 - weight) * similarity scaled to the
     candidates' range + weight * mean closeness. A track without a preferred feature is a
     candidate like any other, with closeness 0 for it.
     """
-    similar, plan = search_vectors(conn, bundle_hash, dims, query, filters, max(pool, limit))
+    similar, plan = search_vectors(
+        conn, bundle_hash, dims, query, filters, max(min(pool, SEMANTIC_POOL), limit)
+    )
     where, params = where_sql(filters)
+    if scan_threshold is None:
+        scan_threshold = PREFERENCE_SCAN_THRESHOLD
     with conn.transaction():
         repo = SearchRepository(conn)
         repo.prefer_index_scans()
-        preferred = repo.most_preferred(bundle_hash, where, params, preferences, pool)
+        if plan.filtered_rows is not None and plan.filtered_rows <= scan_threshold:
+            preferred = repo.most_preferred(bundle_hash, where, params, preferences, pool)
+        else:  # many rows: each preference's extremes, from its column's index
+            preferred = repo.most_extreme(bundle_hash, where, params, preferences, pool)
         ids = list(dict.fromkeys([h.track_id for h in similar] + [r[0] for r in preferred]))
         rows = repo.scored(bundle_hash, dims, np.asarray(query, dtype=np.float32), ids, preferences)
     if not rows:

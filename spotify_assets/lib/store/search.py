@@ -177,6 +177,38 @@ class SearchRepository:
         ).format(bundle=sql.Literal(bundle_hash), where=where, closeness=closeness)
         return self.conn.execute(statement, [*params, *extra, limit]).fetchall()
 
+    def most_extreme(
+        self,
+        bundle_hash: str,
+        where: sql.Composable,
+        params: list,
+        preferences: Sequence[PreferenceLike],
+        limit: int,
+    ) -> list[tuple[str]]:
+        """(track_id,) of the filtered rows with each preferred column's `limit` most extreme
+        values in the preferred direction: an index scan per column on a large catalog."""
+        parts, values = [], []
+        for p in preferences:
+            if p.column not in FILTER_COLUMNS or p.column in TEXT_FILTER_COLUMNS:
+                raise ValueError(f"cannot prefer on {p.column!r}")
+            direction = sql.SQL("DESC" if p.high > p.low else "ASC")
+            parts.append(
+                sql.SQL(
+                    """(SELECT e.track_id FROM track_embeddings e
+                        WHERE e.bundle_hash = {bundle} AND {where} AND e.{column} IS NOT NULL
+                        ORDER BY e.{column} {direction} LIMIT %s)"""
+                ).format(
+                    bundle=sql.Literal(bundle_hash),
+                    where=where,
+                    column=sql.Identifier(p.column),
+                    direction=direction,
+                )
+            )
+            values += [*params, limit]
+        if not parts:
+            return []
+        return self.conn.execute(sql.SQL(" UNION ").join(parts), values).fetchall()
+
     def scored(
         self,
         bundle_hash: str,

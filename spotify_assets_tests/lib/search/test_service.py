@@ -103,6 +103,30 @@ def test_a_vague_word_reranks_without_removing_and_a_number_filters(db):
     assert [h.track_id for h in off.hits] == [h.track_id for h in plain.hits]
 
 
+def test_on_a_large_catalog_the_preference_side_reads_each_columns_extremes(db):
+    """Beyond the scan threshold the preferred candidates come from the column's index (its
+    most extreme rows), not from scoring every row: the fast songs still rise, from a pool that
+    holds only the fastest tracks."""
+    from spotify_assets.lib.search.engine import preferred_search
+    from spotify_assets.lib.search.understand import understand_query
+    from spotify_assets.lib.store.search import SearchRepository, where_sql
+
+    bundle, embedder = _catalog(db, SONGS)
+    [prefer] = understand_query("fast songs").preferences
+    vector = embedder.embed(["fast songs"])[0]
+    with db.connect() as conn:
+        where, params = where_sql([])
+        extremes = SearchRepository(conn).most_extreme(bundle.hash, where, params, [prefer], 2)
+        assert {r[0] for r in extremes} == {"d", "e"}  # the two fastest; "f" has no tempo
+        scanned, _ = preferred_search(conn, bundle.hash, 4, vector, [], [prefer], 6)
+        indexed, plan = preferred_search(
+            conn, bundle.hash, 4, vector, [], [prefer], 6, pool=2, scan_threshold=0
+        )
+    assert [h.track_id for h in indexed][:2] == ["d", "e"]
+    assert [h.track_id for h in indexed] == [h.track_id for h in scanned]
+    assert plan.strategy.endswith("preference re-rank")
+
+
 def test_versions_of_one_song_are_shown_once(db):
     rows = [
         ("v1", "Yesterday - Remastered 2009", "The Beatles", 97.0, 0.99),
