@@ -295,8 +295,6 @@ class LearnedRanker:
         pos_rows, pos_cols = local[member_rows[keep]], member_cols[keep]
 
         songs = tracks.take(song_rows)
-        signals = compute_signals(songs, profiles)
-        leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
         knowns = song_knowns(songs, config)
         member = np.zeros((len(songs), len(profiles)), dtype=bool)
         member[pos_rows, pos_cols] = True
@@ -304,10 +302,24 @@ class LearnedRanker:
         validation = rng.random(len(songs)) < config.ranker_validation_share
         val_pairs = int(validation[pos_rows].sum())
         checkable = val_pairs >= MIN_VALIDATION and (~validation).sum() >= MIN_POSITIVES
+        # what serves: every membership leave-one-out against the whole playlists
+        signals = compute_signals(songs, profiles)
+        leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
+        held = None
+        if checkable:
+            # what validation sees: the playlists without any validation song, so those are
+            # scored as new songs are (leave-one-out kept the other validation songs in the
+            # profiles, and member statistics over all songs: it overstated held-out
+            # scores); the training songs leave-one-out against those playlists
+            out = validation[pos_rows]
+            held_profiles = profiles.without(songs, pos_rows[out], pos_cols[out])
+            held_signals = compute_signals(songs, held_profiles)
+            leave_one_out(held_signals, songs, held_profiles, pos_rows[~out], pos_cols[~out])
+            held = (held_signals, held_profiles, ~out)
         weights_note = ""
         if checkable and config.validate_choices:
             self.chosen, weights_note = self._choose_weights(
-                signals, profiles, knowns, member, validation
+                held[0], held[1], knowns, member, validation
             )
         st1 = combine(signals, profiles, self.chosen, knowns)
         st1.present = song_presence(songs)
@@ -315,6 +327,9 @@ class LearnedRanker:
             st1.score, pos_rows, pos_cols, len(profiles), config.abstain_quantile
         )
         self.member_stats = member_score_stats(st1.score, pos_rows, pos_cols, len(profiles))
+        view = None
+        if held is not None:
+            view = _view(held, self.chosen, knowns, songs, pos_rows, pos_cols, config)
         weights = {name: getattr(self.chosen, name) for name in CHECKED_WEIGHTS}
         untrained = None
         if config.ranker == "none":
@@ -328,14 +343,16 @@ class LearnedRanker:
             self.chosen = replace(self.chosen, ranker_blend=0.0)
             report = RankerReport(False, untrained, validation_memberships=val_pairs,
                                   weights=weights, weights_note=weights_note)  # fmt: skip
-            self._calibrate(report, None, st1, profiles, member, validation, checkable, rng)
+            self._calibrate(report, None, view, member, validation, rng)
             self.report = report
             return report
-        hard = np.argsort(-np.where(member, -np.inf, st1.score), axis=1)[:, : config.hard_negatives]
+        hard = _hard_negatives(st1.score, member, config.hard_negatives)
 
-        if checkable:
-            model = self._train(st1, profiles, member, hard, pos_rows, pos_cols, ~validation, rng)
-            blend_mrr = self._blend_mrr(model, st1, profiles, member, validation)
+        if view is not None:
+            val_hard = _hard_negatives(view.st1.score, member, config.hard_negatives)
+            model = self._train(view.st1, view.profiles, member, val_hard, pos_rows, pos_cols,
+                                ~validation, rng, view.member_stats)  # fmt: skip
+            blend_mrr = self._blend_mrr(model, view, member, validation)
             blend = max(blend_mrr, key=lambda b: (blend_mrr[b], -b))  # ties: less ranker
             mrr_stage1 = blend_mrr[0.0]
             mrr_ranker = max(v for b, v in blend_mrr.items() if b > 0)
@@ -347,7 +364,15 @@ class LearnedRanker:
             serves = True  # too few songs to hold any back: trust the ranker, say so
         self.chosen = replace(self.chosen, ranker_blend=blend if serves else 0.0)
         self.model = self._train(
-            st1, profiles, member, hard, pos_rows, pos_cols, np.ones(len(songs), bool), rng
+            st1,
+            profiles,
+            member,
+            hard,
+            pos_rows,
+            pos_cols,
+            np.ones(len(songs), bool),
+            rng,
+            self.member_stats,
         )
         labels = self._labels
         prob = self.model.predict_proba(self._features)[:, 1]
@@ -376,8 +401,7 @@ class LearnedRanker:
             blend_mrr={f"{b:g}": round(v, 4) for b, v in sorted(blend_mrr.items())},
             weights=weights, weights_note=weights_note,
         )  # fmt: skip
-        self._calibrate(report, model if serves else None, st1, profiles, member, validation,
-                        checkable, rng)  # fmt: skip
+        self._calibrate(report, model if serves else None, view, member, validation, rng)
         self.report = report
         return report
 
@@ -409,7 +433,7 @@ class LearnedRanker:
         )
         return chosen, note
 
-    def _train(self, st1, profiles, member, hard, pos_rows, pos_cols, use, rng):
+    def _train(self, st1, profiles, member, hard, pos_rows, pos_cols, use, rng, member_stats):
         """A model on the pairs of the songs marked `use`: their memberships, their hard
         negatives (best-scoring playlists they are not in) and a few random ones."""
         import xgboost as xgb
@@ -426,9 +450,7 @@ class LearnedRanker:
         rows = np.concatenate([pos_rows[keep], pairs[:, 0]])
         cols = np.concatenate([pos_cols[keep], pairs[:, 1]])
         self._labels = np.concatenate([np.ones(int(keep.sum())), np.zeros(len(pairs))])
-        self._features = mask_groups(
-            pair_features(st1, profiles, rows, cols, self.member_stats), rng
-        )
+        self._features = mask_groups(pair_features(st1, profiles, rows, cols, member_stats), rng)
         model = xgb.XGBClassifier(
             objective="binary:logistic",
             n_estimators=200,
@@ -444,29 +466,31 @@ class LearnedRanker:
         model.fit(self._features, self._labels)
         return model
 
-    def _served(self, model, blend, st1, profiles, songs) -> np.ndarray:
+    def _served(self, model, blend, view: _View, songs) -> np.ndarray:
         """The validation songs' scores as `score_matrix` would serve them: the ranker blended
         on each song's shortlist (with `model`), below it stage 1 minus BELOW."""
-        score = st1.score[songs].astype(np.float64)
+        score = view.st1.score[songs].astype(np.float64)
         short = np.zeros(score.shape, dtype=bool)
         short[np.arange(len(songs))[:, None], top_indices(score, self.config.rerank_depth)] = True
         served = score - BELOW
         served[short] = score[short]
         if model is not None and blend > 0:
             r, c = np.nonzero(short)
-            features = pair_features(st1, profiles, songs[r], c, self.member_stats)
+            features = pair_features(view.st1, view.profiles, songs[r], c, view.member_stats)
             prob = model.predict_proba(features)[:, 1]
             served[r, c] = blend * prob + (1 - blend) * score[r, c]
         return served
 
-    def _blend_mrr(self, model, st1, profiles, member, validation) -> dict[float, float]:
+    def _blend_mrr(self, model, view: _View, member, validation) -> dict[float, float]:
         """Filtered MRR of the validation songs' own playlists at each blend (0: stage 1)."""
         songs = np.nonzero(validation)[0]
-        score = st1.score[songs].astype(np.float64)
+        score = view.st1.score[songs].astype(np.float64)
         short = np.zeros(score.shape, dtype=bool)
         short[np.arange(len(songs))[:, None], top_indices(score, self.config.rerank_depth)] = True
         r, c = np.nonzero(short)
-        prob = model.predict_proba(pair_features(st1, profiles, songs[r], c, self.member_stats))
+        prob = model.predict_proba(
+            pair_features(view.st1, view.profiles, songs[r], c, view.member_stats)
+        )
         truth = member[songs]
         out = {}
         grid = BLEND_GRID if self.config.validate_choices else (0.0,)
@@ -476,22 +500,22 @@ class LearnedRanker:
             out[float(blend)] = _filtered_mrr(served, truth)
         return out
 
-    def _calibrate(self, report, model, st1, profiles, member, validation, checkable, rng):
+    def _calibrate(self, report, model, view: _View | None, member, validation, rng):
         """The abstain threshold from the validation songs (see `calibrate_abstain`), served
         as chosen; too few pairs: the configured `abstain_below`, said so."""
         config = self.config
         if not config.validate_choices:
             self._abstain_default(report, "validate_choices is off")
             return
-        if not checkable:
+        if view is None:
             self._abstain_default(report, "too few validation memberships")
             return
         songs = np.nonzero(validation)[0]
-        served = self._served(model, self.chosen.ranker_blend, st1, profiles, songs)
+        served = self._served(model, self.chosen.ranker_blend, view, songs)
         truth = member[songs]
-        eligible = st1.score[songs] >= self.floors[None, :]
+        eligible = view.st1.score[songs] >= view.floors[None, :]
         top = top_indices(np.where(truth, -np.inf, served), config.top_n)
-        rand = rng.integers(0, len(profiles), size=(len(songs), config.random_negatives))
+        rand = rng.integers(0, len(view.profiles), size=(len(songs), config.random_negatives))
         neg = np.zeros(truth.shape, dtype=bool)
         neg[np.arange(len(songs))[:, None], np.concatenate([top, rand], axis=1)] = True
         neg &= ~truth
@@ -538,6 +562,37 @@ class LearnedRanker:
         import xgboost as xgb
 
         return self.model.get_booster().predict(xgb.DMatrix(features), pred_contribs=True)
+
+
+@dataclass
+class _View:
+    """Stage 1 for the ranker's songs against some profiles, with the member statistics
+    (`member_score_stats`, `member_floors`) of the memberships those profiles hold."""
+
+    st1: Stage1
+    profiles: Profiles
+    member_stats: tuple[np.ndarray, np.ndarray]
+    floors: np.ndarray
+
+
+def _view(held, config, knowns, songs, pos_rows, pos_cols, base: MatchConfig) -> _View:
+    """The validation view: stage 1 (at `config`'s weights) against the profiles without the
+    validation songs; member statistics over the training songs' memberships only."""
+    signals, profiles, train = held
+    st1 = combine(signals, profiles, config, knowns)
+    st1.present = song_presence(songs)
+    rows, cols = pos_rows[train], pos_cols[train]
+    return _View(
+        st1,
+        profiles,
+        member_score_stats(st1.score, rows, cols, len(profiles)),
+        member_floors(st1.score, rows, cols, len(profiles), base.abstain_quantile),
+    )
+
+
+def _hard_negatives(score: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
+    """Per song, its k best-scoring playlists it is not in."""
+    return np.argsort(-np.where(member, -np.inf, score), axis=1)[:, :k]
 
 
 def mask_groups(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -9,7 +9,7 @@ code that builds the stored profiles.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -156,6 +156,44 @@ class Profiles:
         """The scale of "close" per playlist and feature (floored so 3 similar songs do not make
         every other song infinitely far)."""
         return np.maximum(self.audio_std, SPREAD_FLOOR * self.global_std[None, :])
+
+    def without(self, tracks: TrackArrays, rows: np.ndarray, cols: np.ndarray) -> Profiles:
+        """These profiles with the member pairs (song rows[i] of `tracks` in playlist cols[i])
+        taken out: a subtraction on the sums, so those songs can be scored as songs the
+        playlists never had (a held-out song's view), not leave-one-out one pair at a time.
+        Types stay as detected on the whole playlist."""
+        n_p, rows, cols = len(self), np.asarray(rows), np.asarray(cols)
+        inc = sparse.csr_matrix((np.ones(len(rows)), (cols, rows)), shape=(n_p, len(tracks)))
+        known = np.isfinite(tracks.features)
+        feats = np.where(known, tracks.features, 0.0)
+        ctx_known = np.isfinite(tracks.context)
+        ctx = np.where(ctx_known, tracks.context, 0.0)
+        out = replace(
+            self,
+            count=self.count - np.bincount(cols, minlength=n_p),
+            emb_sum=self.emb_sum - inc @ tracks.embeddings.astype(np.float64),
+            feat_sum=self.feat_sum - inc @ feats,
+            feat_sumsq=self.feat_sumsq - inc @ feats**2,
+            feat_n=self.feat_n - inc @ known.astype(np.float64),
+            genre_counts=self.genre_counts
+            - _code_counts(inc, tracks.genre, self.genre_counts.shape[1]),
+            subgenre_counts=self.subgenre_counts
+            - _code_counts(inc, tracks.subgenre, self.subgenre_counts.shape[1]),
+            emotion_sum=self.emotion_sum - inc @ tracks.emotions,
+        )
+        if self.ctx_sum is not None:
+            out.ctx_sum = self.ctx_sum - inc @ ctx
+            out.ctx_sumsq = self.ctx_sumsq - inc @ ctx**2
+            out.ctx_n = self.ctx_n - inc @ ctx_known.astype(np.float64)
+        if self.artist_counts is not None:
+            n_a = self.artist_counts.shape[1]
+            valid = (tracks.artist >= 0) & (tracks.artist < n_a)
+            onehot = sparse.csr_matrix(
+                (np.ones(valid.sum()), (np.nonzero(valid)[0], tracks.artist[valid])),
+                shape=(len(tracks), n_a),
+            )
+            out.artist_counts = sparse.csc_matrix(self.artist_counts - inc @ onehot)
+        return out
 
     @staticmethod
     def _dist(counts: np.ndarray) -> np.ndarray:

@@ -99,6 +99,30 @@ def test_leave_one_out_equals_rebuilding_the_profile_without_the_song():
         assert signals[name][song, playlist] == pytest.approx(expected[name][0, playlist], abs=1e-5)
 
 
+def test_profiles_without_songs_equal_profiles_built_without_them():
+    tracks, rows, names, vecs = clustered_world()
+    tracks.artist = np.arange(len(tracks)) % 7
+    tracks.context = np.column_stack([1990.0 + np.arange(len(tracks)) % 30,
+                                      np.arange(len(tracks)) % 90.0])  # fmt: skip
+    tracks.features[3, 0] = np.nan
+    prof = profiles_for(tracks, rows, names, vecs)
+    out_rows = np.array([3, 4, 50, 51, 52])
+    out_cols = np.array([0, 0, 1, 1, 1])
+    removed = prof.without(tracks, out_rows, out_cols)
+    kept = [r[~np.isin(r, out_rows)] for r in rows]
+    rebuilt = build_profiles(
+        tracks, prof.playlist_ids, names, [""] * 6, kept, vecs, prof.global_mean, prof.global_std
+    )
+    for name in ("count", "emb_sum", "feat_sum", "feat_sumsq", "feat_n", "genre_counts",
+                 "emotion_sum", "ctx_sum", "ctx_sumsq", "ctx_n"):  # fmt: skip
+        np.testing.assert_allclose(getattr(removed, name), getattr(rebuilt, name), atol=1e-6)
+    np.testing.assert_allclose(removed.artist_counts.toarray(), rebuilt.artist_counts.toarray())
+    assert prof.count[0] == 40 and prof.count[2] == 40  # the original is left as it was
+    np.testing.assert_allclose(
+        compute_signals(tracks, removed)["artist"], compute_signals(tracks, rebuilt)["artist"]
+    )
+
+
 def test_stage1_prefers_the_songs_own_cluster_and_uses_type_weights():
     tracks, rows, names, vecs = clustered_world()
     prof = profiles_for(tracks, rows, names, vecs)
