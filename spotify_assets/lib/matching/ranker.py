@@ -462,6 +462,11 @@ class LearnedRanker:
             n_jobs=2,
             random_state=config.seed,
             eval_metric="logloss",
+            # exact: a split sits halfway between the values it separates, not on the
+            # lowest member value (hist's cut). A leave-one-out share is k/(n-1) where a new
+            # song's is k/n: split on the cut, a new song with one fellow by its artist in a
+            # playlist scored as one with none (held-out MRR 0.55 vs validation 0.78)
+            tree_method="exact",
         )
         model.fit(self._features, self._labels)
         return model
