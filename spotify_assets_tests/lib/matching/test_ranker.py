@@ -159,7 +159,7 @@ def test_the_abstain_threshold_separates_members_from_non_members():
 def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_and_says_so():
     tracks, rows, names, vecs = clustered_world()
     prof = profiles_for(tracks, rows, names, vecs)
-    off = LearnedRanker(MatchConfig())  # fitted and reported, the default served
+    off = LearnedRanker(MatchConfig(fit_abstain=False))  # fitted and reported, default served
     report = off.fit(tracks, prof, *memberships(rows))
     assert report.abstain_pairs >= 2 * MIN_VALIDATION and report.abstain_threshold != 0.3
     assert off.chosen.abstain_below == 0.3 and "fit_abstain off" in report.abstain_note
