@@ -80,23 +80,33 @@ EXTRA_FOR_VERSIONS = 20  # rows fetched beyond the limit, so merging versions st
 # database url → (catalog version, its genres): the distinct genres take a scan of `tracks`
 # (9 ms of each query on 17.6K tracks); the version is one count, changed by every committed
 # write of `tracks` (a catalog load, enrichment, a library import), so a cache never outlives one
-_genres: dict[str, tuple[tuple[int, int], list[str]]] = {}
-_genres_lock = threading.Lock()
+_names: dict[tuple[str, str], tuple[tuple[int, int], list[str]]] = {}
+_names_lock = threading.Lock()
 
 
-def known_genres(db: Database) -> list[str]:
-    """The catalog's distinct genres, rescanned only when the catalog changed since the last
-    call in this process."""
+def _known(db: Database, column: str) -> list[str]:
+    """The catalog's distinct values of `column` (genre or subgenre), rescanned only when the
+    catalog changed since the last call in this process."""
     with db.connect() as conn:
         tracks = TrackRepository(conn)
         version = tracks.catalog_version()  # before the scan: a write between costs a rescan
-        cached = _genres.get(db.url)
+        cached = _names.get((db.url, column))
         if cached is not None and cached[0] == version:
             return list(cached[1])
-        genres = tracks.genres()
-    with _genres_lock:
-        _genres[db.url] = (version, genres)
-    return list(genres)
+        names = tracks.genres() if column == "genre" else tracks.subgenres()
+    with _names_lock:
+        _names[(db.url, column)] = (version, names)
+    return list(names)
+
+
+def known_genres(db: Database) -> list[str]:
+    """The catalog's distinct genres (cached per catalog version)."""
+    return _known(db, "genre")
+
+
+def known_subgenres(db: Database) -> list[str]:
+    """The catalog's distinct subgenres (cached per catalog version)."""
+    return _known(db, "subgenre")
 
 
 def understood(
@@ -105,7 +115,11 @@ def understood(
     """`explicit` plus the hard filters `text` states in words (an explicit one wins per
     column), and the whole understanding (preferences, words): the one place a query's words
     are read (the taste search uses it too)."""
-    stated = understand_query(text, genres if genres is not None else known_genres(db))
+    if genres is None:
+        genres, subgenres = known_genres(db), known_subgenres(db)
+    else:  # names given (an evaluation, a test): subgenres only from a catalog that has them
+        subgenres = known_subgenres(db) if db is not None else []
+    stated = understand_query(text, genres, subgenres)
     columns = {f.column for f in explicit}
     return [*explicit, *(f for f in stated.filters if f.column not in columns)], stated
 

@@ -204,16 +204,18 @@ def genre_key(name: str) -> str:
     return GENRE_SYNONYMS.get(key, key)
 
 
-def _genre_index(genres: Iterable[str]) -> dict[str, str]:
-    """genre key → the catalog's spelling (the first of several spellings, sorted)."""
-    index: dict[str, str] = {}
-    for genre in sorted({g for g in genres if g and g.strip()}):
-        index.setdefault(genre_key(genre), genre)
+def _genre_index(genres: Iterable[str], subgenres: Iterable[str] = ()) -> dict[str, tuple]:
+    """name key → (column, the catalog's spelling: the first of several, sorted); a name that
+    is both a genre and a subgenre is the genre."""
+    index: dict[str, tuple[str, str]] = {}
+    for column, names in (("genre", genres), ("subgenre", subgenres)):
+        for name in sorted({g for g in names if g and g.strip()}):
+            index.setdefault(genre_key(name), (column, name))
     return index
 
 
-def _find_genres(words: list[str], index: dict[str, str]) -> list[tuple[int, int, str]]:
-    """(start, end, genre) spans, longest names first, non-overlapping."""
+def _find_genres(words: list[str], index: dict[str, tuple]) -> list[tuple[int, int, tuple]]:
+    """(start, end, (column, name)) spans, longest names first, non-overlapping."""
     spans = []
     for start in range(len(words)):
         for end in range(start + 1, min(len(words), start + MAX_GENRE_WORDS) + 1):
@@ -223,11 +225,11 @@ def _find_genres(words: list[str], index: dict[str, str]) -> list[tuple[int, int
             key = GENRE_SYNONYMS.get(typed, typed)
             if key in index:  # the longest as typed wins ("electronic dance music" > "dance")
                 spans.append((len(typed), start, end, index[key]))
-    chosen: list[tuple[int, int, str]] = []
+    chosen: list[tuple[int, int, tuple]] = []
     taken: set[int] = set()
-    for _, start, end, genre in sorted(spans, key=lambda s: (-s[0], s[1])):
+    for _, start, end, named in sorted(spans, key=lambda s: (-s[0], s[1])):
         if taken.isdisjoint(range(start, end)):
-            chosen.append((start, end, genre))
+            chosen.append((start, end, named))
             taken.update(range(start, end))
     return chosen
 
@@ -355,24 +357,28 @@ def _mode(word: str) -> int:
     return 1 if word == "major" else 0
 
 
-def understand_query(text: str, genres: Iterable[str] = ()) -> Understanding:
-    """The query's words as hard filters and soft preferences (see the module docstring)."""
+def understand_query(
+    text: str, genres: Iterable[str] = (), subgenres: Iterable[str] = ()
+) -> Understanding:
+    """The query's words as hard filters and soft preferences (see the module docstring).
+    `subgenres`: the catalog's subgenre names ("hard rock", "southern hip hop" in TidyTuesday),
+    matched like genres; the longest name of either wins."""
     u = Understanding()
     normalised = normalize(text)
     rest = _hard_rules(normalised, u)
     words = rest.split(" ")  # blanked words stay as empty strings: positions are kept
-    index = _genre_index(genres)
+    index = _genre_index(genres, subgenres)
     spans = _find_genres(words, index)
     genre_done = False
-    for start, end, genre in spans:  # longest first
+    for start, end, (column, genre) in spans:  # longest first
         typed = " ".join(words[start:end])
         says = _says_genre(words, start, end)
         if genre_key(genre) in MOOD_GENRES and not says:
             continue  # a mood word: the vague rules below read it
         if genre_done:
-            u.add_note(typed, f"genre {genre} (left to the semantic match: one genre filter)")
+            u.add_note(typed, f"{column} {genre} (left to the semantic match: one genre filter)")
         else:
-            u.add_filter(typed, Filter("genre", "=", genre, source=typed, understood=True))
+            u.add_filter(typed, Filter(column, "=", genre, source=typed, understood=True))
             genre_done = True
         for i in range(start, end):
             words[i] = ""
@@ -402,6 +408,8 @@ def understand_query(text: str, genres: Iterable[str] = ()) -> Understanding:
     return u
 
 
-def parse_query(text: str, genres: Iterable[str] = ()) -> list[Filter]:
+def parse_query(
+    text: str, genres: Iterable[str] = (), subgenres: Iterable[str] = ()
+) -> list[Filter]:
     """The hard filters a query states in words (soft preferences are left out)."""
-    return understand_query(text, genres).filters
+    return understand_query(text, genres, subgenres).filters

@@ -242,6 +242,15 @@ class TrackRepository:
         order)."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT unnest(genres) FROM tracks")]
 
+    def subgenres(self) -> list[str]:
+        """The catalog's distinct subgenres (no order)."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT subgenre FROM tracks WHERE subgenre IS NOT NULL"
+            )
+        ]
+
     def catalog_version(self) -> tuple[int, int]:
         """(committed transactions that wrote `tracks`, the last one's id), from migration
         0011: an equal version means an unchanged catalog, so what was derived from it may be

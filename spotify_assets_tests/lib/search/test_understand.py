@@ -154,3 +154,27 @@ def test_everyday_idioms_and_other_languages():
     assert soft("songs that put me in a good mood", TIDY)["valence"][1] > 0.5
     assert genre("musica latina", TIDY) == "latin"
     assert genre("musical theatre songs", ["show-tunes", "pop"]) == "show-tunes"
+
+
+TIDY_SUBGENRES = ["hip hop", "southern hip hop", "latin hip hop", "hard rock", "album rock",
+                  "dance pop", "trap", "reggaeton"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hip hop songs", {("subgenre", "=", "hip hop")}),
+        ("Hip-Hop", {("subgenre", "=", "hip hop")}),
+        ("southern hip hop", {("subgenre", "=", "southern hip hop")}),
+        ("latin hip hop bangers", {("subgenre", "=", "latin hip hop")}),  # longer than "latin"
+        ("hard rock anthems", {("subgenre", "=", "hard rock")}),  # longer than "rock"
+        ("rock anthems", {("genre", "=", "rock")}),
+    ],
+)
+def test_a_subgenre_is_matched_like_a_genre_and_the_longest_name_wins(text, expected):
+    assert {(f.column, f.op, f.value) for f in parse_query(text, TIDY, TIDY_SUBGENRES)} == expected
+
+
+def test_a_name_that_is_both_genre_and_subgenre_is_the_genre():
+    assert hard("trap songs", ["trap", "rap"]) == {("genre", "=", "trap")}
+    assert parse_query("trap songs", ["trap"], ["trap"])[0].column == "genre"
