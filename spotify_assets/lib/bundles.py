@@ -22,6 +22,7 @@ from spotify_assets.lib.hashing import canonical_json
 from spotify_assets.settings import settings
 
 HASH_LENGTH = 16
+LEARNED_BUNDLES_FILE = "learned_bundles.yaml"
 _HEX = re.compile(rf"^[0-9a-f]{{{HASH_LENGTH}}}$")
 
 
@@ -163,13 +164,20 @@ def _read(text: str, origin: str) -> dict[str, Any]:
 
 
 def load_bundles(extra: str | Path | None = None) -> BundleCatalog:
-    """The package's bundles.yaml, plus/overridden by `extra` or $SPOTIFY_ASSETS_BUNDLES."""
+    """The package's bundles.yaml, plus/overridden by the learned bundles file
+    ($SPOTIFY_ASSETS_HOME/learned_bundles.yaml, written by fine_tuned_model), then by `extra` or
+    $SPOTIFY_ASSETS_BUNDLES."""
     base = _read(
         resources.files("spotify_assets").joinpath("bundles.yaml").read_text("utf-8"),
         "bundles.yaml",
     )
     raw = dict(base["bundles"])
     default = base.get("default")
+    learned = settings().home / LEARNED_BUNDLES_FILE  # fine-tuned bundles, and a promotion
+    if learned.exists():
+        more = _read(learned.read_text("utf-8"), str(learned))
+        raw.update(more.get("bundles") or {})
+        default = more.get("default", default)
     extra = extra or settings().bundles_file
     if extra:
         path = Path(extra)

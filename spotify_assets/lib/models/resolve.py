@@ -32,6 +32,10 @@ def resolve_model_dir(model: str, source: str = "") -> Path:
     """Where `model`'s files are: `source` (package:<module> or a path), then
     $SPOTIFY_ASSETS_MODELS/<org>__<name>, then the Hugging Face cache (offline)."""
     tried: list[str] = []
+    if source.startswith("artifact://"):  # a fine-tuned model: the artifact store, or fail
+        from spotify_assets.lib.finetune.bundle import fetch
+
+        return fetch(source.removeprefix("artifact://"))
     if source.startswith("package:"):
         module_name = source.removeprefix("package:")
         try:
