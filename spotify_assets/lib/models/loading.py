@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 def model_source(model: str, source: str = "") -> str:
     """Where a model's files are looked up, in words (nothing is resolved or loaded)."""
+    if source.startswith("artifact://"):
+        return f"the artifact store ({source.removeprefix('artifact://')})"
     if source.startswith("package:"):
         return f"the package {source.removeprefix('package:')}"
     if source:

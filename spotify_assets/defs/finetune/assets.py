@@ -1,0 +1,121 @@
+"""fine_tuned_model[base bundle]: train the base bundle's model on the person's playlists and
+register the result as its own bundle (a new `model_bundle` partition beside the base)."""
+
+import dagster as dg
+from pydantic import Field
+
+from spotify_assets.defs.artifacts import ArtifactStoreResource
+from spotify_assets.defs.embeddings.assets import bundle_for
+from spotify_assets.defs.failures import input_errors
+from spotify_assets.defs.matching.assets import playlist_profiles
+from spotify_assets.defs.partitions import ensure_bundle_partition, model_bundles
+from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.finetune.bundle import ARTIFACT_SCHEME, register
+from spotify_assets.lib.finetune.run import run_fine_tune, world_pairs
+from spotify_assets.lib.finetune.train import TrainConfig
+from spotify_assets.lib.models.resolve import resolve_device
+from spotify_assets.lib.playlists.world import load_world
+from spotify_assets.settings import settings
+
+
+class FineTuneConfig(dg.Config):
+    owner: str = Field(default="me", description="Whose playlists; empty: every playlist.")
+    seed: int = Field(default=42, description="The matching evaluation's split seed.")
+    max_pairs: int = Field(default=20_000, description="Subsample the pairs to at most this.")
+    feature_share: float = Field(default=0.3, description="Share of feature-phrase pairs.")
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            max_pairs=self.max_pairs,
+            feature_share=self.feature_share,
+        )
+
+
+@dg.asset(
+    group_name="matching",
+    kinds={"sentence-transformers", "pytorch"},
+    owners=["team:matching"],
+    partitions_def=model_bundles,
+    deps=[playlist_profiles],
+    pool="gpu",
+    io_manager_key="documents",
+    description=(
+        "The base bundle's embedding model fine-tuned (in-batch negatives) on the person's "
+        "playlists and feature phrasings, held-out songs excluded; stored in the artifact store "
+        "and registered as a new model_bundle partition. Backfill that partition to compare."
+    ),
+)
+def fine_tuned_model(
+    context: dg.AssetExecutionContext,
+    config: FineTuneConfig,
+    database: DatabaseResource,
+    compute: ComputeResource,
+    artifacts: ArtifactStoreResource,
+) -> dg.Output[dict]:
+    base = bundle_for(context)
+    with input_errors(base.name, nothing_written=True):
+        if base.embedding.source.startswith(ARTIFACT_SCHEME):
+            raise InputError(
+                f"{base.name} is already a fine-tuned bundle; fine-tune its base bundle instead"
+            )
+        with database.get().connect() as conn:
+            world = load_world(conn, base, None, config.owner or None)
+        train = config.train_config()
+        pairs = world_pairs(world, train)
+        if len(pairs) < train.batch_size:
+            raise InputError(
+                f"only {len(pairs)} training pairs (need at least {train.batch_size}); load "
+                "more playlists first"
+            )
+        if (compute.backend or settings().compute_backend) == "modal":
+            context.log.warning("fine-tuning runs on this machine; there is no Modal path yet")
+        device = resolve_device(compute.device or settings().device)
+        result = run_fine_tune(base, pairs, artifacts.get(), train, device, context.log.info)
+    registered = register(result.bundle)
+    added = ensure_bundle_partition(context.instance, result.bundle.hash)
+    kinds = {k: result.pairs.kinds.count(k) for k in ("playlist", "feature")}
+    report = result.report
+    context.log.info(
+        f"fine-tuned bundle {result.bundle.name} ({result.bundle.hash}): "
+        + ("reused the stored model" if report is None else f"trained in {report.seconds:.0f} s")
+        + ("; registered as a new partition" if added else "")
+    )
+    document = {
+        "base": base.name,
+        "base_hash": base.hash,
+        "bundle": result.bundle.name,
+        "bundle_hash": result.bundle.hash,
+        "artifact": result.key,
+    }
+    return dg.Output(
+        document,
+        metadata={
+            **document,
+            "artifact_uri": dg.MetadataValue.url(artifacts.get().uri(result.key)),
+            "pairs": len(result.pairs),
+            "playlist_pairs": kinds["playlist"],
+            "feature_pairs": kinds["feature"],
+            "held_out_excluded": result.pairs.excluded,
+            "trained": report is not None,
+            **(
+                {
+                    "seconds": report.seconds,
+                    "steps": report.steps,
+                    "first_loss": report.first_loss,
+                    "last_loss": report.last_loss,
+                }
+                if report
+                else {}
+            ),
+            "new_partition": added,
+            "newly_registered": registered,
+        },
+    )
