@@ -8,15 +8,16 @@ import yaml
 from spotify_assets.defs.artifacts import artifact_store_resource, document_io_manager
 from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
-from spotify_assets.defs.finetune.assets import fine_tuned_model
+from spotify_assets.defs.finetune.assets import fine_tune_promotion, fine_tuned_model
 from spotify_assets.defs.matching.assets import playlist_profiles
+from spotify_assets.defs.search.assets import search_index
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 from spotify_assets_tests.defs import test_matching_pipeline as mp
 from spotify_assets_tests.defs.test_matching_pipeline import world  # noqa: F401 (fixture)
 from spotify_assets_tests.tiny_models import write_bundles_file
 
-ALL = [*mp.ALL, fine_tuned_model]
+ALL = [*mp.ALL, search_index, fine_tuned_model, fine_tune_promotion]
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def tiny_home(tmp_path, monkeypatch, tiny_model_dir):
     return tmp_path / "home"
 
 
-def _materialize(database_url, instance, paths, key, selection, **config):
+def _materialize(database_url, instance, paths, key, selection, raise_on_error=True, **config):
     if key not in instance.get_dynamic_partitions("model_bundle"):
         instance.add_dynamic_partitions("model_bundle", [key])
     run_config = mp.run_config(paths, selection)
@@ -44,6 +45,7 @@ def _materialize(database_url, instance, paths, key, selection, **config):
         instance=instance,
         partition_key=key,
         run_config=run_config,
+        raise_on_error=raise_on_error,
     )
 
 
@@ -56,7 +58,7 @@ def test_fine_tuned_model_registers_a_bundle_that_materializes_beside_the_base(
     paths, _ = world
     mp.base(database_url, instance, paths)
     tiny = load_bundles().by_name("tiny")
-    bundled = [track_embeddings, track_emotions, playlist_profiles]
+    bundled = [track_embeddings, track_emotions, search_index, playlist_profiles]
     assert _materialize(database_url, instance, paths, tiny.hash, bundled).success
 
     config = {"max_pairs": 200, "batch_size": 16, "learning_rate": 1e-3}
@@ -85,3 +87,23 @@ def test_fine_tuned_model_registers_a_bundle_that_materializes_beside_the_base(
     embedded = meta(tuned, "track_embeddings")
     assert embedded["model"].startswith("test/tiny+ft-") and embedded["dims"] == 32
     assert embedded["embedded"] == embedded["tracks"] > 0  # its own rows, none reused
+
+    # the gate, before the fine-tuned partition is backfilled: a one-line remedy
+    missing = _materialize(
+        database_url, instance, paths, tiny.hash, [fine_tune_promotion], raise_on_error=False
+    )
+    assert not missing.success
+    [failure] = [e for e in missing.all_events if e.is_step_failure]
+    message = str(failure.event_specific_data.user_failure_data.description)
+    assert "backfill the" in message and tuned_hash[:8] in message
+
+    # backfill it like any bundle; then a margin nothing can clear keeps the base and says why
+    assert _materialize(database_url, instance, paths, tuned_hash, bundled).success
+    gated = _materialize(
+        database_url, instance, paths, tiny.hash, [fine_tune_promotion],
+        fine_tune_promotion={"margin": 1.0},
+    )  # fmt: skip
+    verdict = meta(gated, "fine_tune_promotion")
+    assert not verdict["promoted"] and verdict["decision"].startswith("base kept")
+    assert verdict["matching MRR/items"] > 0 and verdict["search hybrid_ndcg@10/items"] > 0
+    assert load_bundles().default == "minilm-offline"

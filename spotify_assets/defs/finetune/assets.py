@@ -1,17 +1,22 @@
 """fine_tuned_model[base bundle]: train the base bundle's model on the person's playlists and
-register the result as its own bundle (a new `model_bundle` partition beside the base)."""
+register the result as its own bundle (a new `model_bundle` partition beside the base);
+fine_tune_promotion[base bundle]: the gate that makes it the active bundle, or keeps the base."""
 
 import dagster as dg
 from pydantic import Field
 
+from spotify_assets.defs import models
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.embeddings.assets import bundle_for
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.matching.assets import playlist_profiles
 from spotify_assets.defs.partitions import ensure_bundle_partition, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.finetune.bundle import ARTIFACT_SCHEME, register
+from spotify_assets.lib.finetune.gate import MARGIN
+from spotify_assets.lib.finetune.promotion import apply, evaluate_bundle, gate
 from spotify_assets.lib.finetune.run import run_fine_tune, world_pairs
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.models.resolve import resolve_device
@@ -118,4 +123,79 @@ def fine_tuned_model(
             "new_partition": added,
             "newly_registered": registered,
         },
+    )
+
+
+class PromotionConfig(dg.Config):
+    owner: str = Field(default="me", description="Whose playlists; empty: every playlist.")
+    seed: int = Field(default=42, description="The matching evaluation's split seed.")
+    margin: float = Field(
+        default=MARGIN, description="Both suites must improve by more than this (CI above 0)."
+    )
+    apply: bool = Field(default=True, description="False: report the decision, change nothing.")
+
+
+@dg.asset(
+    group_name="matching",
+    kinds={"python"},
+    owners=["team:matching"],
+    partitions_def=model_bundles,
+    ins={"fine_tuned_model": dg.AssetIn(input_manager_key="documents")},
+    description=(
+        "Base vs its fine-tuned bundle on the matching harness (same split and seed) and the "
+        "search suite; the fine-tuned one becomes the active bundle only if both improve by more "
+        "than the margin with a bootstrap CI above 0. Needs the fine-tuned partition's "
+        "embeddings, index and profiles (backfill them first)."
+    ),
+)
+def fine_tune_promotion(
+    context: dg.AssetExecutionContext,
+    config: PromotionConfig,
+    fine_tuned_model: dict,
+    database: DatabaseResource,
+    compute: ComputeResource,
+) -> dg.MaterializeResult:
+    base = bundle_for(context)
+    catalog = load_bundles()
+    db = database.get()
+    evaluations = {}
+    with input_errors(base.name):
+        tuned = catalog.by_hash(fine_tuned_model["bundle_hash"])
+        for label, bundle in (("base", base), ("fine-tuned", tuned)):
+            context.log.info(f"evaluating the {label} bundle {bundle.name}")
+            try:
+                evaluations[label] = evaluate_bundle(
+                    db,
+                    bundle,
+                    models.lazy_embedder(context, compute, bundle),
+                    config.owner or None,
+                    config.seed,
+                    context.log.info,
+                )
+            except RuntimeError as exc:  # load_world: the partition is not materialized yet
+                raise InputError(
+                    f"{exc} (backfill the {catalog.describe(bundle.hash)} partition: "
+                    "track_embeddings, search_index, playlist_profiles)"
+                ) from exc
+    decision = gate(evaluations["base"], evaluations["fine-tuned"], config.margin, config.seed)
+    active = apply(decision, tuned) if config.apply else None
+    context.log.info(decision.reason)
+    return dg.MaterializeResult(
+        metadata={
+            "promoted": active is not None,
+            "decision": decision.reason,
+            "active_bundle": active or load_bundles().default,
+            "base": base.name,
+            "fine_tuned": tuned.name,
+            **{
+                f"{v.suite}/{part}": value
+                for v in decision.verdicts
+                for part, value in (
+                    ("difference", v.difference),
+                    ("lo", v.lo),
+                    ("hi", v.hi),
+                    ("items", v.items),
+                )
+            },
+        }
     )

@@ -16,7 +16,7 @@ from spotify_assets.defs.verdicts import numbers, signed
 from spotify_assets.lib.bundles import BundleError, load_bundles
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
+from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching, final_system
 from spotify_assets.lib.matching.run import run_matching
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.update import update_playlist_profiles
@@ -193,16 +193,6 @@ def results_tables(rows: list[dict], final: str) -> dict[str, dg.TableMetadataVa
 
 def _round(value) -> float | None:
     return None if value is None else round(float(value), 3)
-
-
-def final_system(metrics: dict[str, float]) -> str:
-    """What serves: the cross-encoder when the bundle has one, else what the validation gate
-    shipped (the ranker at the chosen blend, or stage 1 with the chosen weights)."""
-    serves = metrics.get("ranker_serves", 1.0) > 0
-    for system in ("cross_encoder", "shipped", "ranker", "stage1"):
-        if f"{system}/ndcg@10" in metrics and (system != "ranker" or serves):
-            return system
-    raise ValueError("no matching system was evaluated")
 
 
 @dg.asset(

@@ -74,3 +74,12 @@ def decide(
     """Promote only if every suite (e.g. "matching", "search") passes `compare`."""
     verdicts = [compare(name, b, t, margin, seed=seed) for name, (b, t) in suites.items()]
     return GateDecision(bool(verdicts) and all(v.passed for v in verdicts), verdicts)
+
+
+def paired(base: Mapping[str, float], tuned: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the items both runs have (held-out memberships, search queries), aligned."""
+    common = sorted(set(base) & set(tuned))
+    return (
+        np.array([base[k] for k in common], dtype=float),
+        np.array([tuned[k] for k in common], dtype=float),
+    )

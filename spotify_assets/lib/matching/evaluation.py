@@ -50,6 +50,10 @@ class EvalInputs:
 class EvalResult:
     metrics: dict[str, float]
     details: dict = field(default_factory=dict)
+    # per held-out membership ("track_id playlist_id"), each system's reciprocal rank: the
+    # paired items a comparison of two bundles on the same split bootstraps over
+    held_out: list[str] = field(default_factory=list)
+    reciprocal_ranks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def table(self) -> list[dict]:
         """One row per system: the metrics, for logs and the closing report."""
@@ -194,12 +198,17 @@ def evaluate_matching(
     # tiny seeded noise breaks ties at random instead of by playlist order
     noise = np.random.default_rng(seed + 2).random(st1.score.shape) * 1e-9
     metrics: dict[str, float] = {}
+    reciprocal: dict[str, np.ndarray] = {}
     held_local = local[held_rows]
     true = np.zeros(st1.score.shape, dtype=bool)
     true[held_local, held_cols] = True
     for name, scores in all_systems.items():
         scores = np.where(exclude, -np.inf, scores + noise)
         metrics.update(_song_metrics(name, scores, held_local, held_cols, true, sub_codes))
+        reciprocal[name] = 1.0 / np.concatenate([
+            _filtered_ranks(scores, held_local[i:i + 4096], held_cols[i:i + 4096], true)
+            for i in range(0, len(held_local), 4096)
+        ])  # fmt: skip
         metrics.update(_playlist_metrics(name, scores, per_playlist, local))
     metrics.update(_abstain_metrics(systems["shipped"], st1.score, ranker, exclude, true,
                                     held_local, chosen))  # fmt: skip
@@ -220,7 +229,21 @@ def evaluate_matching(
         "songs_scored": len(songs),
         "playlists": n_p,
     }
-    return EvalResult(metrics, details)
+    held_out = [
+        f"{tracks.track_ids[r]} {inputs.playlist_ids[c]}"
+        for r, c in zip(held_rows, held_cols, strict=True)
+    ]
+    return EvalResult(metrics, details, held_out, reciprocal)
+
+
+def final_system(metrics: dict[str, float]) -> str:
+    """What serves: the cross-encoder when the bundle has one, else what the validation gate
+    shipped (the ranker at the chosen blend, or stage 1 with the chosen weights)."""
+    serves = metrics.get("ranker_serves", 1.0) > 0
+    for system in ("cross_encoder", "shipped", "ranker", "stage1"):
+        if f"{system}/ndcg@10" in metrics and (system != "ranker" or serves):
+            return system
+    raise ValueError("no matching system was evaluated")
 
 
 def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, chosen) -> dict:

@@ -130,3 +130,19 @@ def test_gate_keeps_the_base_without_a_clear_improvement():
     assert better.promote
     one_suite = decide({"matching": (base, base + 0.1), "search": (base, base - 0.05)})
     assert not one_suite.promote and "search" in one_suite.reason
+
+
+def test_a_promotion_makes_the_tuned_bundle_active_and_one_change_switches_back(tiny_bundle):
+    from spotify_assets.lib.finetune.bundle import fine_tuned_bundle
+    from spotify_assets.lib.finetune.promotion import apply
+
+    tuned = fine_tuned_bundle(tiny_bundle, "models/fine_tuned/ft_v1_0123456789abcdef.tar")
+    register(tuned)
+    base = np.linspace(0, 0.5, 50)
+    assert apply(decide({"m": (base, base), "s": (base, base)}), tuned) is None
+    assert load_bundles().default == "minilm-offline"
+    assert apply(decide({"m": (base, base + 0.2), "s": (base, base + 0.2)}), tuned) == tuned.name
+    assert load_bundles().default_bundle.hash == tuned.hash
+    set_default(None)  # switching back
+    catalog = load_bundles()
+    assert catalog.default == "minilm-offline" and catalog.by_hash(tuned.hash).name == tuned.name

@@ -192,6 +192,21 @@ def test_evaluation_is_seeded_and_beats_baselines_on_clustered_playlists():
     assert m["ranker/mrr"] > 0.8
 
 
+def test_evaluation_returns_each_held_out_songs_reciprocal_rank_per_system():
+    """The per-item ranks a bundle comparison bootstraps over agree with the reported MRR."""
+    tracks, rows, names, vecs = clustered_world(n_clusters=4, per_cluster=20)
+    ids = [f"p{i}" for i in range(4)]
+    inputs = EvalInputs(tracks, ids, names, [""] * 4, [None] * 4, rows, vecs)
+    result = evaluate_matching(inputs, MatchConfig(), seed=5)
+    _, held = split(rows, 5)
+    expected = {f"{tracks.track_ids[r]} {ids[p]}" for p, h in enumerate(held) for r in h}
+    assert set(result.held_out) == expected and len(result.held_out) == len(expected)
+    for system in ("stage1", "shipped", "baseline_popular"):
+        rr = result.reciprocal_ranks[system]
+        assert len(rr) == len(expected) and ((rr > 0) & (rr <= 1)).all()
+        assert np.mean(rr) == pytest.approx(result.metrics[f"{system}/mrr"])
+
+
 def test_split_holds_out_a_quarter_of_large_playlists_only():
     members = [np.arange(40), np.arange(40, 47)]
     train, held = split(members, seed=1)
