@@ -1,0 +1,119 @@
+"""Fine-tune the base bundle on a source's playlists: wall time, then base vs fine-tuned on the
+matching harness (same split and seed), and what the promotion gate would decide.
+
+Uses match_quality's `prepare`/`inputs_for`, so both bundles see the same catalog and
+playlists; the fine-tuned bundle is registered in $SPOTIFY_ASSETS_HOME/learned_bundles.yaml
+and embedded like any bundle. Only the matching half of the gate runs here (the search suite
+is `search_quality.py --bundle NAME`). Pairs exclude the seed's held-out songs.
+
+    SPOTIFY_ASSETS_HOME=/tmp/x nice -n 10 .venv/bin/python benchmarks/finetune.py \
+        --source tidytuesday|kaggle_sample [--max-pairs 4000] [--epochs 1] [--seed 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from match_quality import inputs_for, prepare
+
+from spotify_assets.lib.artifacts import LocalArtifactStore
+from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.finetune.bundle import register
+from spotify_assets.lib.finetune.gate import decide, paired
+from spotify_assets.lib.finetune.pairs import build_pairs
+from spotify_assets.lib.finetune.promotion import matching_scores
+from spotify_assets.lib.finetune.run import run_fine_tune
+from spotify_assets.lib.finetune.train import TrainConfig
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.evaluation import evaluate_matching, final_system
+from spotify_assets.lib.playlists.inputs import load_tracks
+from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES
+from spotify_assets.lib.store import Database, resolve_database_url
+from spotify_assets.settings import home_dir
+
+METRICS = ("ndcg@10", "mrr", "recall@5", "mrr_subgenre", "recall@5_subgenre")
+
+
+def pairs_for(db, bundle, inputs, config: TrainConfig):
+    with db.connect() as conn:
+        _, texts = load_tracks(conn, bundle.hash)
+    description = dict(zip(texts["track_id"], texts["description"], strict=True))
+    tracks = inputs.tracks
+    return build_pairs(
+        inputs.names,
+        inputs.descriptions,
+        inputs.members,
+        [description[t] for t in tracks.track_ids],
+        [tracks.genres[g] if g >= 0 else None for g in tracks.genre],
+        [dict(zip(ACOUSTIC_FEATURES, row, strict=True)) for row in tracks.features],
+        seed=config.seed,
+        max_pairs=config.max_pairs,
+        feature_share=config.feature_share,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("tidytuesday", "kaggle_sample"), default="tidytuesday")
+    parser.add_argument("--owner", default="me")
+    parser.add_argument("--max-pairs", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip-prepare", action="store_true", help="the base is prepared")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    import torch
+
+    print(f"CPU: {platform.processor() or platform.machine()}, torch threads "
+          f"{torch.get_num_threads()}, load average {os.getloadavg()}")  # fmt: skip
+    base = load_bundles().default_bundle
+    db = Database(resolve_database_url())
+    if not args.skip_prepare:
+        prepare(db, base, args.source, args.owner)
+    base_inputs = inputs_for(db, base, args.source, args.owner)
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, max_pairs=args.max_pairs)
+    pairs = pairs_for(db, base, base_inputs, config)
+    kinds = {k: pairs.kinds.count(k) for k in ("playlist", "feature")}
+    print(f"pairs: {len(pairs)} ({kinds}), {pairs.excluded} held-out memberships excluded")
+    store = LocalArtifactStore(home_dir() / "artifacts")
+    started = time.perf_counter()
+    result = run_fine_tune(base, pairs, store, config, "cpu", print)
+    print(f"fine-tune wall time: {time.perf_counter() - started:.0f} s "
+          f"({'trained' if result.report else 'reused the stored model'}); "
+          f"load average now {os.getloadavg()}")  # fmt: skip
+    register(result.bundle)
+    tuned = load_bundles().by_hash(result.bundle.hash)
+    prepare(db, tuned, args.source, args.owner)
+    tuned_inputs = inputs_for(db, tuned, args.source, args.owner)
+
+    evaluated = {}
+    for label, bundle, inputs in (("base", base, base_inputs), ("fine-tuned", tuned, tuned_inputs)):
+        evaluated[label] = evaluate_matching(inputs, MatchConfig(), seed=args.seed)
+        m = evaluated[label].metrics
+        system = final_system(m)
+        figures = ", ".join(
+            f"{k} {m[f'{system}/{k}']:.4f}" for k in METRICS if f"{system}/{k}" in m
+        )
+        stage1 = ", ".join(f"{k} {m[f'stage1/{k}']:.4f}" for k in METRICS[:3])
+        print(f"{label} {bundle.name} on {args.source} (seed {args.seed}), {system}: {figures}; "
+              f"stage1: {stage1}")  # fmt: skip
+    base_rr, tuned_rr = paired(
+        matching_scores(evaluated["base"]), matching_scores(evaluated["fine-tuned"])
+    )
+    decision = decide({"matching MRR": (base_rr, tuned_rr)})
+    print(f"gate (matching half): {decision.reason}")
+    print(f"per-item MRR mean base {np.mean(base_rr):.4f} vs fine-tuned {np.mean(tuned_rr):.4f}")
+
+
+if __name__ == "__main__":
+    main()
