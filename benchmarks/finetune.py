@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-prepare", action="store_true", help="the base is prepared")
+    parser.add_argument("--train-only", action="store_true", help="time the fine-tune only")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -91,6 +92,8 @@ def main() -> None:
     print(f"fine-tune wall time: {time.perf_counter() - started:.0f} s "
           f"({'trained' if result.report else 'reused the stored model'}); "
           f"load average now {os.getloadavg()}")  # fmt: skip
+    if args.train_only:
+        return
     register(result.bundle)
     tuned = load_bundles().by_hash(result.bundle.hash)
     prepare(db, tuned, args.source, args.owner)

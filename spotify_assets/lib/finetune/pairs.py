@@ -73,6 +73,8 @@ def build_pairs(
     """Up to `max_pairs` pairs, about `feature_share` of them feature pairs, subsampled with
     `seed`. A track held out of any playlist is in no pair at all (strict: its text never
     reaches the model, not even beside another playlist it belongs to)."""
+    if not 0 <= feature_share < 1:
+        raise ValueError(f"feature_share must be in [0, 1), got {feature_share}")
     train, held = split(list(members), seed)
     held_rows = {int(r) for rows in held for r in rows}
     playlist: list[tuple[str, str]] = []
@@ -88,9 +90,11 @@ def build_pairs(
     feature = [(feature_phrase(track_genres[r], track_features[r]), track_texts[r]) for r in seen]
     feature = [(a, p) for a, p in feature if a != "music"]
     rng = np.random.default_rng(seed)
-    n_feature = min(len(feature), round(max_pairs * feature_share))
-    n_playlist = min(len(playlist), max_pairs - n_feature)
-    n_feature = min(len(feature), max_pairs - n_playlist)
+    # feature pairs stay about `feature_share` of the whole, capped or not
+    n_playlist = min(len(playlist), max_pairs - min(len(feature), round(max_pairs * feature_share)))
+    n_feature = min(len(feature), round(n_playlist * feature_share / (1 - feature_share)))
+    if not n_playlist:  # no playlists to learn from: feature pairs alone, up to the cap
+        n_feature = min(len(feature), max_pairs)
     chosen = [
         *(
             (playlist[i], "playlist")

@@ -80,8 +80,9 @@ def fine_tune(
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             if len(idx) < 2:  # one pair has no in-batch negative
                 continue
+            prepare = getattr(model, "preprocess", None) or model.tokenize  # 6.x renamed it
             features = [
-                _to(model.tokenize([texts[i] for i in idx]), model.device)
+                _to(prepare([texts[i] for i in idx]), model.device)
                 for texts in (pairs.anchors, pairs.positives)
             ]
             loss = loss_fn(features, None)

@@ -51,6 +51,11 @@ def test_pairs_leave_out_every_held_out_track_and_respect_the_cap():
     assert not held_texts & set(pairs.positives)
     assert len(pairs) == 40
     assert {"playlist", "feature"} == set(pairs.kinds)
+    assert pairs.kinds.count("feature") == round(0.3 * 40)
+    uncapped = build_pairs(names, descs, members, texts, genres, features, max_pairs=10_000)
+    n_playlist = uncapped.kinds.count("playlist")
+    assert n_playlist == sum(len(m) for m in split(members, 42)[0])  # every training pair
+    assert uncapped.kinds.count("feature") == round(n_playlist * 0.3 / 0.7)
     # every playlist anchor names a playlist
     anchors = {a for a, k in zip(pairs.anchors, pairs.kinds, strict=True) if k == "playlist"}
     assert all(a.split(":")[0] in names for a in anchors)
