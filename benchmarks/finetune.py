@@ -35,7 +35,7 @@ from spotify_assets.lib.finetune.run import run_fine_tune
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import evaluate_matching, final_system
-from spotify_assets.lib.playlists.inputs import load_tracks
+from spotify_assets.lib.playlists.inputs import load_playlists, load_tracks
 from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.settings import home_dir
@@ -53,6 +53,26 @@ def pairs_for(db, bundle, inputs, config: TrainConfig):
         inputs.descriptions,
         inputs.members,
         [description[t] for t in tracks.track_ids],
+        [tracks.genres[g] if g >= 0 else None for g in tracks.genre],
+        [dict(zip(ACOUSTIC_FEATURES, row, strict=True)) for row in tracks.features],
+        seed=config.seed,
+        max_pairs=config.max_pairs,
+        feature_share=config.feature_share,
+    )
+
+
+def tidytuesday_pairs(db, bundle, owner: str, config: TrainConfig):
+    """Pairs over the tracks embedded so far (the wall time depends on the pair count only)."""
+    with db.connect() as conn:
+        playlists = load_playlists(conn, owner)
+        tracks, texts = load_tracks(conn, bundle.hash)
+    members = playlists.members({t: i for i, t in enumerate(tracks.track_ids)})
+    frame = playlists.playlists
+    return build_pairs(
+        frame["name"].tolist(),
+        frame["description"].tolist(),
+        members,
+        texts["description"].tolist(),
         [tracks.genres[g] if g >= 0 else None for g in tracks.genre],
         [dict(zip(ACOUSTIC_FEATURES, row, strict=True)) for row in tracks.features],
         seed=config.seed,
@@ -81,9 +101,12 @@ def main() -> None:
     db = Database(resolve_database_url())
     if not args.skip_prepare:
         prepare(db, base, args.source, args.owner)
-    base_inputs = inputs_for(db, base, args.source, args.owner)
     config = TrainConfig(epochs=args.epochs, seed=args.seed, max_pairs=args.max_pairs)
-    pairs = pairs_for(db, base, base_inputs, config)
+    if args.train_only and args.source == "tidytuesday":  # no playlist profiles needed
+        pairs = tidytuesday_pairs(db, base, args.owner, config)
+    else:
+        base_inputs = inputs_for(db, base, args.source, args.owner)
+        pairs = pairs_for(db, base, base_inputs, config)
     kinds = {k: pairs.kinds.count(k) for k in ("playlist", "feature")}
     print(f"pairs: {len(pairs)} ({kinds}), {pairs.excluded} held-out memberships excluded")
     store = LocalArtifactStore(home_dir() / "artifacts")
