@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spotify_assets.settings import home_dir
+from spotify_assets.settings import home_dir, settings
 
 _TMP_SUFFIX = ".artifact-tmp"  # in-progress local writes; never a key, never listed
 _CHUNK = 1024 * 1024
@@ -371,3 +371,18 @@ def parse_location(value: str) -> tuple[str, str, str]:
         )
     folder = Path(value).expanduser() if value else home_dir() / "artifacts"
     return "local", str(folder), ""
+
+
+def store_from_settings() -> ArtifactStore:
+    """The store SPOTIFY_ASSETS_ARTIFACTS names (a folder, or S3 through boto3)."""
+    kind, where, prefix = parse_location(settings().artifacts)
+    if kind == "local":
+        return LocalArtifactStore(Path(where))
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings().aws_endpoint_url or None,
+        region_name=settings().aws_region or None,
+    )
+    return S3ArtifactStore(client, where, prefix)

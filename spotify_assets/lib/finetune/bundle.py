@@ -19,12 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from spotify_assets.lib.artifacts import ArtifactNotFound, ArtifactStore, parse_location
 from spotify_assets.lib.bundles import LEARNED_BUNDLES_FILE, ModelBundle
 from spotify_assets.lib.finetune.pairs import PairSet
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.hashing import stable_hash
-from spotify_assets.settings import home_dir, settings
+from spotify_assets.settings import home_dir
 
 ARTIFACT_SCHEME = "artifact://"
 FINETUNE_VERSION = 1
@@ -70,48 +69,6 @@ def pack(model_dir: Path) -> bytes:
             if path.is_file():
                 tar.add(path, arcname=path.relative_to(model_dir).as_posix())
     return buffer.getvalue()
-
-
-def fetch(key: str, store: ArtifactStore | None = None, cache: Path | None = None) -> Path:
-    """The unpacked model for `key`, from the local cache or the artifact store (local or S3).
-    A missing artifact is ModelNotAvailable with the remedy."""
-    from spotify_assets.lib.models.resolve import ModelNotAvailable
-
-    target = (cache or home_dir() / "models" / "fine_tuned") / Path(key).stem
-    if (target / "modules.json").exists():
-        return target
-    store = store or store_from_settings()
-    try:
-        data = store.get_bytes(key)
-    except ArtifactNotFound as exc:
-        raise ModelNotAvailable(
-            f"fine-tuned model {key!r} is not in the artifact store {store.location}. Fix: "
-            "materialize `fine_tuned_model` for the base bundle (or point "
-            "SPOTIFY_ASSETS_ARTIFACTS at the store that has it)."
-        ) from exc
-    partial = target.with_name(target.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
-        tar.extractall(partial, filter="data")
-    partial.rename(target)
-    return target
-
-
-def store_from_settings() -> ArtifactStore:
-    """The store SPOTIFY_ASSETS_ARTIFACTS names (a folder, or S3 through boto3)."""
-    from spotify_assets.lib.artifacts import LocalArtifactStore, S3ArtifactStore
-
-    kind, where, prefix = parse_location(settings().artifacts)
-    if kind == "local":
-        return LocalArtifactStore(Path(where))
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings().aws_endpoint_url or None,
-        region_name=settings().aws_region or None,
-    )
-    return S3ArtifactStore(client, where, prefix)
 
 
 def learned_bundles_path() -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from spotify_assets.settings import settings
+from spotify_assets.settings import home_dir, settings
 
 
 class ModelNotAvailable(RuntimeError):
@@ -33,9 +33,7 @@ def resolve_model_dir(model: str, source: str = "") -> Path:
     $SPOTIFY_ASSETS_MODELS/<org>__<name>, then the Hugging Face cache (offline)."""
     tried: list[str] = []
     if source.startswith("artifact://"):  # a fine-tuned model: the artifact store, or fail
-        from spotify_assets.lib.finetune.bundle import fetch
-
-        return fetch(source.removeprefix("artifact://"))
+        return fetch_artifact_model(source.removeprefix("artifact://"))
     if source.startswith("package:"):
         module_name = source.removeprefix("package:")
         try:
@@ -73,3 +71,31 @@ def resolve_model_dir(model: str, source: str = "") -> Path:
         f"copying the cache, or put its files in $SPOTIFY_ASSETS_MODELS/{model.replace('/', '__')}, "
         "or use the modal compute backend."
     )
+
+
+def fetch_artifact_model(key: str, store=None, cache: Path | None = None) -> Path:
+    """The unpacked model for `key`, from the local cache or the artifact store (local or S3).
+    A missing artifact is ModelNotAvailable with the remedy."""
+    import io
+    import tarfile
+
+    from spotify_assets.lib.artifacts import ArtifactNotFound, store_from_settings
+
+    target = (cache or home_dir() / "models" / "fine_tuned") / Path(key).stem
+    if (target / "modules.json").exists():
+        return target
+    store = store or store_from_settings()
+    try:
+        data = store.get_bytes(key)
+    except ArtifactNotFound as exc:
+        raise ModelNotAvailable(
+            f"fine-tuned model {key!r} is not in the artifact store {store.location}. Fix: "
+            "materialize `fine_tuned_model` for the base bundle (or point "
+            "SPOTIFY_ASSETS_ARTIFACTS at the store that has it)."
+        ) from exc
+    partial = target.with_name(target.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        tar.extractall(partial, filter="data")
+    partial.rename(target)
+    return target

@@ -7,13 +7,14 @@ import pytest
 
 from spotify_assets.lib.artifacts import LocalArtifactStore
 from spotify_assets.lib.bundles import load_bundles
-from spotify_assets.lib.finetune.bundle import fetch, model_key, register, set_default
+from spotify_assets.lib.finetune.bundle import model_key, register, set_default
 from spotify_assets.lib.finetune.gate import decide
 from spotify_assets.lib.finetune.pairs import build_pairs, feature_phrase
 from spotify_assets.lib.finetune.run import run_fine_tune
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.matching.evaluation import split
 from spotify_assets.lib.models.resolve import ModelNotAvailable, resolve_model_dir
+from spotify_assets.lib.models.resolve import fetch_artifact_model as fetch
 from spotify_assets_tests.tiny_models import write_bundles_file
 
 GENRES = ["rock", "jazz", "pop"]
