@@ -99,7 +99,7 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
     out = demo.stdout
     assert re.search(r"playlist_profiles recomputed \d+, reused 0", out), out
     assert re.search(r"match_results\s+\d+ songs × \d+ playlists: .*context miss", out), out
-    assert re.search(r"match_evaluation\s+NDCG@10 0\.\d+ \(ranker\)", out), out
+    assert re.search(r"match_evaluation\s+NDCG@10 0\.\d+ \(shipped\)", out), out
     # each printed song has numbered playlists with reasons, or says there is no good fit
     assert re.search(r"^\s+1\. .+ score 0\.\d\d\s+confidence 0\.\d\d\s+\S+", out, re.M), out
     # the listening jobs ran on the generated history

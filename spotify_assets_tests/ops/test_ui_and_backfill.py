@@ -176,8 +176,10 @@ def screenshot_asset_graph(services: DagsterServices, location: str) -> None:
             [chromium, *flags, f"--screenshot={shot}", page], capture_output=True, timeout=180
         )
         assert shot.exists() and shot.stat().st_size > 10_000, f"no screenshot of {page}"
+    # the assets list renders only the rows in view: a window tall enough for every asset
+    tall = [f for f in flags if not f.startswith("--window-size")] + ["--window-size=1600,4000"]
     dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", f"{services.url}/assets"],
+        [chromium, *tall, "--dump-dom", f"{services.url}/assets"],
         capture_output=True, text=True, timeout=180,
     ).stdout  # fmt: skip
     shown = {name for name in PIPELINE_ASSETS if name in dom}
