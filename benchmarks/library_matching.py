@@ -60,12 +60,7 @@ def ensure_imported(db: Database, person: str) -> None:
 
 
 def evaluate(world, members: list[np.ndarray], config: MatchConfig, seed: int):
-    frame = world.playlists.playlists
-    inputs = EvalInputs(
-        world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
-        frame["subgenre"].tolist(), members, world.profiles.name_vectors,
-    )  # fmt: skip
-    return evaluate_matching(inputs, config=config, seed=seed)
+    return evaluate_matching(EvalInputs.from_world(world, members), config=config, seed=seed)
 
 
 def main() -> int:

@@ -82,11 +82,7 @@ def inputs_for(db: Database, bundle, source: str, owner: str) -> EvalInputs:
             return EvalInputs(tracks, [f"genre{i}" for i in range(n)], names, [""] * n,
                               [None] * n, members, np.zeros((n, dims), np.float32))  # fmt: skip
         world = load_world(conn, bundle, None, owner)
-    frame = world.playlists.playlists
-    return EvalInputs(
-        world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
-        frame["subgenre"].tolist(), world.members, world.profiles.name_vectors,
-    )  # fmt: skip
+    return EvalInputs.from_world(world)
 
 
 def report(result, label: str) -> None:

@@ -225,12 +225,7 @@ def match_evaluation(
     db = database.get()
     with db.connect() as conn:
         world = load_world(conn, bundle, None, config.owner or None)
-    frame = world.playlists.playlists
-    inputs = EvalInputs(
-        world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
-        frame["subgenre"].tolist(), world.members, world.profiles.name_vectors,
-        world.texts["description"].tolist(),
-    )  # fmt: skip
+    inputs = EvalInputs.from_world(world, with_texts=True)
     with input_errors(bundle.name):
         result = evaluate_matching(
             inputs, config=MatchConfig(), reranker=models.reranker(context, compute, bundle),

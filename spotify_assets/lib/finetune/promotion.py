@@ -50,12 +50,7 @@ def evaluate_bundle(
     """The matching harness (seeded split) and the search suite for one bundle, as stored."""
     with db.connect() as conn:
         world = load_world(conn, bundle, None, owner)
-    frame = world.playlists.playlists
-    inputs = EvalInputs(
-        world.tracks, world.playlist_ids, frame["name"].tolist(), frame["description"].tolist(),
-        frame["subgenre"].tolist(), world.members, world.profiles.name_vectors,
-        world.texts["description"].tolist(),
-    )  # fmt: skip
+    inputs = EvalInputs.from_world(world, with_texts=True)
     matching = evaluate_matching(inputs, MatchConfig(), seed=seed, log=log)
     search = run_suite(db, bundle, embedder, progress=log)
     return BundleEvaluation(matching, search)

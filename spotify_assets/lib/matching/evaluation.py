@@ -45,6 +45,21 @@ class EvalInputs:
     name_vectors: np.ndarray
     song_texts: Sequence[str] | None = None  # for the cross-encoder
 
+    @classmethod
+    def from_world(
+        cls, world, members: list[np.ndarray] | None = None, with_texts: bool = False
+    ) -> EvalInputs:
+        """The harness's inputs from a loaded playlists world (lib/playlists/world.py);
+        `members` replaces the world's (a view of them), `with_texts` adds the songs'
+        descriptions for the cross-encoder."""
+        frame = world.playlists.playlists
+        return cls(
+            world.tracks, world.playlist_ids, frame["name"].tolist(),
+            frame["description"].tolist(), frame["subgenre"].tolist(),
+            world.members if members is None else members, world.profiles.name_vectors,
+            world.texts["description"].tolist() if with_texts else None,
+        )  # fmt: skip
+
 
 @dataclass
 class EvalResult:
