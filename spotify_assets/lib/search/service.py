@@ -227,9 +227,7 @@ def format_result(result: SearchResult) -> str:
     if result.terms:
         words = "; ".join(f"“{shown(words)}” → {meaning}" for words, meaning in result.terms)
         lines.append(f"words understood: {words}")
-    lines.append(
-        f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.filtered_rows})"
-    )
+    lines.append(f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.kept()})")
     if result.without_values:
         columns = " or ".join(sorted({f.column for f in result.filters}))
         lines.append(

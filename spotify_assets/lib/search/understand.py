@@ -24,6 +24,7 @@ rap; liveness > 0.8 strongly live).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -197,6 +198,7 @@ def _squash(words: Sequence[str]) -> str:
     return "".join("and" if w == "n" else w for w in words)
 
 
+@functools.lru_cache(maxsize=8192)  # each query indexes the catalog's genres again
 def genre_key(name: str) -> str:
     """One spelling for every way of writing a genre: 'Hip-Hop', 'hip hop' and 'hiphop' →
     'hiphop'; 'R&B', 'r-n-b', 'rnb' → 'randb'; synonyms to the catalog's usual form."""

@@ -111,12 +111,13 @@ class SearchRepository:
         params: list,
         limit: int,
     ) -> list[tuple[str, float]]:
-        """(track_id, cosine distance) of the nearest filtered rows, computed exactly."""
+        """(track_id, cosine distance) of the nearest filtered rows, computed exactly. The
+        column is compared uncast: no index is on it, so the planner reads the filtered rows
+        (the HNSW index is on the cast expression), and the cast cost ~15% of the time."""
         statement = sql.SQL(
-            """WITH scored AS MATERIALIZED (
-                   SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast} AS distance
-                   FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where})
-               SELECT track_id, distance FROM scored ORDER BY distance, track_id LIMIT %s"""
+            """SELECT e.track_id, e.embedding <=> %s::{cast} AS distance
+               FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where}
+               ORDER BY distance, e.track_id LIMIT %s"""
         ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
         return self.conn.execute(statement, [query, *params, limit]).fetchall()
 
@@ -208,6 +209,39 @@ class SearchRepository:
         if not parts:
             return []
         return self.conn.execute(sql.SQL(" UNION ").join(parts), values).fetchall()
+
+    def exact_preferred(
+        self,
+        bundle_hash: str,
+        dims: int,
+        query: np.ndarray,
+        where: sql.Composable,
+        params: list,
+        preferences: Sequence[PreferenceLike],
+        nearest: int,
+        preferred: int,
+    ) -> list[tuple[str, float, float]]:
+        """(track_id, cosine distance, closeness to the preferences) of the `nearest` most
+        similar filtered rows and the `preferred` closest to the preferences (ties by
+        popularity), from one pass over the filtered rows."""
+        closeness, extra = preference_sql(preferences)
+        statement = sql.SQL(
+            """WITH f AS MATERIALIZED (
+                   SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast} AS distance,
+                          {closeness} AS closeness, e.popularity
+                   FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where})
+               (SELECT track_id, distance, closeness FROM f
+                ORDER BY distance, track_id LIMIT %s)
+               UNION
+               (SELECT track_id, distance, closeness FROM f
+                ORDER BY closeness DESC, popularity DESC NULLS LAST, track_id LIMIT %s)"""
+        ).format(
+            cast=vector_cast(dims),
+            closeness=closeness,
+            bundle=sql.Literal(bundle_hash),
+            where=where,
+        )
+        return self.conn.execute(statement, [query, *extra, *params, nearest, preferred]).fetchall()
 
     def scored(
         self,

@@ -95,9 +95,13 @@ def test_filtered_recall_against_exact(corpus, filters, share):
     assert abs(len(matching_ids(tracks, filters)) / N - share) < 0.01
     auto, plan = recall(db, queries, filters, "auto")
     assert auto >= 0.95, plan
+    assert not plan.estimated and plan.filtered_rows == len(matching_ids(tracks, filters))
     # Past the exact threshold (here forced low) 10% goes to HNSW with over-fetch and keeps
     # recall; at 1% even ef_search=1000 finds only ~10 matches, which is why auto goes exact.
     hnsw, plan = recall(db, queries, filters, "auto", exact_threshold=100)
+    # beyond the threshold the planner's estimate decides (a count reads every kept row)
+    assert plan.estimated and abs(plan.filtered_rows / (share * N) - 1) < 0.25, plan
+    assert plan.kept().startswith("≈")
     if share >= 0.1:
         assert plan.strategy == "hnsw" and plan.ef_search >= 400
         assert hnsw >= 0.95, plan

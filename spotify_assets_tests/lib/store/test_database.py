@@ -91,7 +91,39 @@ def test_embedded_server_is_shared_by_processes(monkeypatch, tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "42"
-    assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
+    pgdata = tmp_path / "home" / "pgdata"
+    assert (pgdata / "PG_VERSION").exists()
+
+
+def test_the_embedded_server_gets_search_sized_settings_and_keeps_hand_set_ones(
+    monkeypatch, tmp_path
+):
+    """shared_buffers sized to the machine (the 128 MB default made a 100K catalog's searches
+    re-read pages) and JIT off are written once; a value the user set stays."""
+    from spotify_assets.lib.store.server import (
+        apply_settings,
+        embedded_server,
+        recommended_settings,
+    )
+
+    pgdata = tmp_path / "pgdata"
+    server = embedded_server(pgdata, cleanup_mode="delete")
+    try:
+        text = (pgdata / "postgresql.auto.conf").read_text()
+        wanted = recommended_settings()
+        assert f"shared_buffers = '{wanted['shared_buffers']}'" in text
+        assert 128 <= int(wanted["shared_buffers"].removesuffix("MB")) <= 1024
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            assert conn.execute("SHOW jit").fetchone()[0] == "off"  # reloaded, no restart
+            conn.execute("ALTER SYSTEM SET jit = on")
+            conn.execute("ALTER SYSTEM RESET shared_buffers")
+        assert apply_settings(server.get_uri(), pgdata) == {
+            "shared_buffers": wanted["shared_buffers"]
+        }
+        assert apply_settings(server.get_uri(), pgdata) == {}
+        assert "jit = 'on'" in (pgdata / "postgresql.auto.conf").read_text()
+    finally:
+        server.cleanup()
 
 
 def test_connection_strings_become_urls_dagster_can_use():
