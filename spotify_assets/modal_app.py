@@ -79,3 +79,23 @@ def rerank_pairs(
         [list(pair) for pair in pairs], batch_size=128, activation_fn=torch.nn.Identity()
     )
     return index, [float(x) for x in logits]
+
+
+# The fine-tune runs the project's own training loop (lib/finetune/train.py, numpy and
+# sentence-transformers only at import): its source goes into the image, so local and remote
+# training cannot drift apart.
+finetune_image = image.add_local_python_source("spotify_assets")
+
+
+@app.function(gpu=GPU, image=finetune_image, volumes={MODELS_PATH: models_volume}, timeout=3600)
+def fine_tune_model(
+    model: str, anchors: list[str], positives: list[str], config: dict
+) -> tuple[bytes, dict]:
+    """Fine-tune `model` (a Hub id; weights cached in the volume) on (anchor, positive) pairs
+    with in-batch negatives; returns the saved model as tar bytes and the training report.
+    The caller (spotify_assets.lib.finetune.remote.RemoteTrainer) checks and stores it."""
+    from spotify_assets.lib.finetune.remote import train_packed
+
+    result = train_packed(model, anchors, positives, config, device="cuda")
+    models_volume.commit()
+    return result

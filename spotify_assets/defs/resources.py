@@ -73,6 +73,16 @@ class ComputeResource(dg.ConfigurableResource):
         return make_embedder(bundle.embedding, self._backend, self._device, self._precision,
                              self.batch_size, self.modal_app, queries=queries)  # fmt: skip
 
+    def fine_tune_trainer(self):
+        """None: fine-tune here (CPU or CUDA); on the modal backend, the deployed
+        `fine_tune_model` function trains (lib/finetune/remote.py)."""
+        self._check_backend()
+        if self._backend != "modal":
+            return None
+        from spotify_assets.lib.finetune.remote import lookup_trainer
+
+        return lookup_trainer(self.modal_app)
+
     def emotion_model(self, bundle: ModelBundle, embedder=None):
         """The bundle's emotion runner: zero-shot reuses `embedder` (already on this backend)."""
         self._check_backend()

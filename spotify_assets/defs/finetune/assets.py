@@ -80,10 +80,10 @@ def fine_tuned_model(
                 f"only {len(pairs)} training pairs (need at least {train.batch_size}); load "
                 "more playlists first"
             )
-        if (compute.backend or settings().compute_backend) == "modal":
-            context.log.warning("fine-tuning runs on this machine; there is no Modal path yet")
-        device = resolve_device(compute.device or settings().device)
-        result = run_fine_tune(base, pairs, artifacts.get(), train, device, context.log.info)
+        trainer = compute.fine_tune_trainer()  # None: here; else the Modal function
+        device = "modal" if trainer else resolve_device(compute.device or settings().device)
+        result = run_fine_tune(base, pairs, artifacts.get(), train, device, context.log.info,
+                               trainer=trainer)  # fmt: skip
     registered = register(result.bundle)
     added = ensure_bundle_partition(context.instance, result.bundle.hash)
     kinds = {k: result.pairs.kinds.count(k) for k in ("playlist", "feature")}
@@ -110,6 +110,7 @@ def fine_tuned_model(
             "feature_pairs": kinds["feature"],
             "held_out_excluded": result.pairs.excluded,
             "trained": report is not None,
+            "trained_on": device,
             **(
                 {
                     "seconds": report.seconds,

@@ -12,8 +12,6 @@ $SPOTIFY_ASSETS_BUNDLES; its `default:` is set only by a promotion.
 
 from __future__ import annotations
 
-import io
-import tarfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,15 +58,6 @@ def fine_tuned_bundle(base: ModelBundle, key: str) -> ModelBundle:
         reranker=base.reranker,
         description=f"{base.name} fine-tuned on the person's playlists ({key})",
     )
-
-
-def pack(model_dir: Path) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(model_dir.rglob("*")):
-            if path.is_file():
-                tar.add(path, arcname=path.relative_to(model_dir).as_posix())
-    return buffer.getvalue()
 
 
 def learned_bundles_path() -> Path:

@@ -15,9 +15,9 @@ import numpy as np
 
 from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
-from spotify_assets.lib.finetune.bundle import fine_tuned_bundle, model_key, pack
+from spotify_assets.lib.finetune.bundle import fine_tuned_bundle, model_key
 from spotify_assets.lib.finetune.pairs import PairSet, build_pairs
-from spotify_assets.lib.finetune.train import TrainConfig, TrainReport, fine_tune
+from spotify_assets.lib.finetune.train import TrainConfig, TrainReport, fine_tune, pack_model
 from spotify_assets.lib.models.resolve import resolve_model_dir
 from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES
 
@@ -51,6 +51,10 @@ def world_pairs(world, config: TrainConfig) -> PairSet:
     )
 
 
+# (base model as the remote side loads it, pairs, config) → (model tar bytes, report)
+Trainer = Callable[[str, PairSet, TrainConfig], tuple[bytes, TrainReport]]
+
+
 def run_fine_tune(
     base: ModelBundle,
     pairs: PairSet,
@@ -58,17 +62,25 @@ def run_fine_tune(
     config: TrainConfig | None = None,
     device: str = "cpu",
     progress: Callable[[str], None] = lambda _: None,
+    trainer: Trainer | None = None,
 ) -> FineTuneResult:
-    """Train `base` on `pairs` and store the model, unless that exact training is stored."""
+    """Train `base` on `pairs` and store the model, unless that exact training is stored.
+    `trainer`: train elsewhere (remote.RemoteTrainer: Modal); the key, the stored bytes and
+    the bundle are the same either way."""
     config = config or TrainConfig()
     key = model_key(base, pairs, config)
     bundle = fine_tuned_bundle(base, key)
     if store.exists(key):
         progress(f"fine-tune: {key} is already stored; nothing to train")
         return FineTuneResult(bundle, key, pairs, None)
+    if trainer is not None:
+        progress(f"fine-tune: {len(pairs)} pairs sent to the remote trainer")
+        data, report = trainer(base.embedding.model, pairs, config)
+        store.put_bytes(key, data, "application/x-tar")
+        return FineTuneResult(bundle, key, pairs, report)
     source = resolve_model_dir(base.embedding.model, base.embedding.source)
     with tempfile.TemporaryDirectory(prefix="finetune-") as tmp:
         out = Path(tmp) / "model"
         report = fine_tune(source, pairs, out, config, device, progress)
-        store.put_bytes(key, pack(out), "application/x-tar")
+        store.put_bytes(key, pack_model(out), "application/x-tar")
     return FineTuneResult(bundle, key, pairs, report)

@@ -1,4 +1,5 @@
-"""Fine-tune a sentence-transformers model with in-batch negatives, on this machine.
+"""Fine-tune a sentence-transformers model with in-batch negatives (here, or in a Modal
+container: remote.py runs this same loop there).
 
 A plain loop over `MultipleNegativesRankingLoss` rather than `SentenceTransformerTrainer`:
 the trainer needs the `datasets` package, which this project does not install, and a loop
@@ -7,14 +8,18 @@ keeps the run seeded and its cost obvious (one forward/backward per batch).
 
 from __future__ import annotations
 
+import io
+import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spotify_assets.lib.finetune.pairs import PairSet
+if TYPE_CHECKING:  # only numpy at import: the Modal function runs this module (remote.py)
+    from spotify_assets.lib.finetune.pairs import PairSet
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,17 @@ class TrainReport:
 
 
 def fine_tune(
-    model_dir: Path,
+    model_dir: Path | str,
     pairs: PairSet,
     out_dir: Path,
     config: TrainConfig | None = None,
     device: str = "cpu",
     progress: Callable[[str], None] = lambda _: None,
+    local_files_only: bool = True,
 ) -> TrainReport:
     """Train the model in `model_dir` on `pairs` and save it (sentence-transformers layout) to
-    `out_dir`. Anchors are queries and positives documents, as in search and matching."""
+    `out_dir`. Anchors are queries and positives documents, as in search and matching.
+    `local_files_only=False` (a Modal container only) lets a Hub id download."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -60,7 +67,7 @@ def fine_tune(
     if len(pairs) < 2:
         raise ValueError(f"fine-tuning needs at least 2 pairs, got {len(pairs)}")
     torch.manual_seed(config.seed)
-    model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+    model = SentenceTransformer(str(model_dir), device=device, local_files_only=local_files_only)
     model.max_seq_length = min(config.max_tokens, model.max_seq_length or config.max_tokens)
     loss_fn = MultipleNegativesRankingLoss(model, scale=config.scale)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
@@ -105,3 +112,29 @@ def fine_tune(
 
 def _to(features: dict, device) -> dict:
     return {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items()}
+
+
+MODEL_MARKER = "modules.json"  # every saved sentence-transformers model has it
+
+
+def pack_model(model_dir: Path) -> bytes:
+    """A saved model folder as tar bytes (how the artifact store keeps it)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in sorted(model_dir.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=path.relative_to(model_dir).as_posix())
+    return buffer.getvalue()
+
+
+def packed_files(data: bytes) -> list[str]:
+    """The file names in packed model bytes; ValueError when they are not a saved
+    sentence-transformers model (not a tar, or no modules.json)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+            names = tar.getnames()
+    except tarfile.TarError as exc:
+        raise ValueError(f"not a packed model: {exc}") from exc
+    if MODEL_MARKER not in names:
+        raise ValueError(f"not a saved sentence-transformers model: no {MODEL_MARKER} in {names}")
+    return names

@@ -19,6 +19,10 @@ class MatchConfig:
     # as a distant match, genre as no overlap)
     renormalize_missing: bool = True
     type_weights: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(TYPE_WEIGHTS))
+    # fit the type weights (and the emotion and genre weights) on the person's training songs,
+    # served only if they beat `type_weights` (the prior) on the validation songs
+    # (lib/matching/type_weights.py); needs validate_choices
+    learn_type_weights: bool = True
     top_n: int = 5  # playlists kept per song
     top_k: int = 20  # songs kept per playlist
     # stage 2

@@ -207,6 +207,8 @@ def validation_summary(ranker: LearnedRanker) -> dict:
         "validation_mrr": report.validation_mrr,
         "validation_mrr_stage1": report.validation_mrr_stage1,
         "blend_mrr": report.blend_mrr,
+        "type_weights": {t: list(w) for t, w in chosen.type_weights.items()},
+        "type_weights_learned": report.type_weights or None,
         "abstain_threshold": chosen.abstain_below,
         "abstain_fitted": report.abstain_pairs > 0,
         "abstain_precision": report.abstain_precision,

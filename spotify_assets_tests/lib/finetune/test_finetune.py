@@ -152,3 +152,98 @@ def test_a_promotion_makes_the_tuned_bundle_active_and_one_change_switches_back(
     set_default(None)  # switching back
     catalog = load_bundles()
     assert catalog.default == "minilm-offline" and catalog.by_hash(tuned.hash).name == tuned.name
+
+
+class ModalStandIn:
+    """In-process stand-in for the deployed `fine_tune_model` Function: Modal's `.remote(**kw)`
+    surface, running the same `train_packed` the container runs; the Hub id it is sent
+    resolves to the tiny model, as the container's volume would hold it."""
+
+    def __init__(self, model_dir, answer=None):
+        self.model_dir = model_dir
+        self.answer = answer
+        self.calls = []
+
+    def remote(self, model, anchors, positives, config):
+        from spotify_assets.lib.finetune.remote import train_packed
+
+        self.calls.append({"model": model, "pairs": len(anchors), "config": config})
+        if self.answer is not None:
+            return self.answer(model, anchors, positives, config)
+        return train_packed(str(self.model_dir), anchors, positives, config, device="cpu")
+
+
+def test_the_modal_path_trains_the_same_loop_and_stores_what_the_local_one_would(
+    tmp_path, tiny_bundle, tiny_model_dir
+):
+    from sentence_transformers import SentenceTransformer
+
+    from spotify_assets.lib.finetune.remote import RemoteTrainer
+
+    names, descs, members, texts, genres, features = _world()
+    pairs = build_pairs(names, descs, members, texts, genres, features, max_pairs=48)
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    config = TrainConfig(batch_size=8, learning_rate=1e-3)
+    modal = ModalStandIn(tiny_model_dir)
+    result = run_fine_tune(tiny_bundle, pairs, store, config, trainer=RemoteTrainer(modal))
+    [call] = modal.calls
+    n = len(pairs)
+    assert call == {"model": tiny_bundle.embedding.model, "pairs": n, "config": config.payload()}
+    assert result.report.steps == n // 8 and result.report.pairs == n
+    assert result.key == model_key(tiny_bundle, pairs, config)  # the same key as a local run
+    model = SentenceTransformer(str(fetch(result.key, store, tmp_path / "cache")))
+    assert model.encode(["a song"]).shape == (1, 32)
+    # stored: a second run, local or remote, trains nothing
+    assert run_fine_tune(tiny_bundle, pairs, store, config).report is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (lambda *a: (_ for _ in ()).throw(RuntimeError("CUDA out of memory")),
+         "'fine_tune_model' failed: RuntimeError: CUDA out of memory"),
+        (lambda *a: b"not a tar", "returned bytes, expected (model tar bytes, report)"),
+        (lambda *a: (b"not a tar", {}), "unusable answer: not a packed model"),
+        (lambda *a: "model", "returned str, expected (model tar bytes, report)"),
+    ],
+    ids=["remote error", "bare bytes", "junk bytes", "wrong type"],
+)  # fmt: skip
+def test_a_bad_modal_answer_is_a_clear_error_and_nothing_is_stored(
+    tmp_path, tiny_bundle, tiny_model_dir, answer, message
+):
+    from spotify_assets.lib.finetune.remote import RemoteFineTuneError, RemoteTrainer
+
+    names, descs, members, texts, genres, features = _world()
+    pairs = build_pairs(names, descs, members, texts, genres, features, max_pairs=16)
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    trainer = RemoteTrainer(ModalStandIn(tiny_model_dir, answer))
+    with pytest.raises(RemoteFineTuneError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_fine_tune(tiny_bundle, pairs, store, TrainConfig(batch_size=8), trainer=trainer)
+    assert not store.exists(model_key(tiny_bundle, pairs, TrainConfig(batch_size=8)))
+
+
+def test_a_model_trained_on_other_pairs_than_sent_is_refused(tmp_path, tiny_bundle, tiny_model_dir):
+    from spotify_assets.lib.finetune.remote import RemoteFineTuneError, RemoteTrainer, train_packed
+
+    def fewer(model, anchors, positives, config):
+        return train_packed(str(tiny_model_dir), anchors[:8], positives[:8], config, "cpu")
+
+    names, descs, members, texts, genres, features = _world()
+    pairs = build_pairs(names, descs, members, texts, genres, features, max_pairs=16)
+    trainer = RemoteTrainer(ModalStandIn(tiny_model_dir, fewer))
+    with pytest.raises(RemoteFineTuneError, match=f"trained on 8 pairs, {len(pairs)} were sent"):
+        run_fine_tune(tiny_bundle, pairs, LocalArtifactStore(tmp_path / "a"),
+                      TrainConfig(batch_size=8), trainer=trainer)  # fmt: skip
+
+
+def test_the_compute_resource_picks_the_trainer(monkeypatch, tiny_model_dir):
+    import spotify_assets.lib.finetune.remote as remote
+    from spotify_assets.defs.resources import ComputeResource
+
+    looked_up = []
+    monkeypatch.setattr(
+        remote, "lookup_trainer", lambda app: looked_up.append(app) or remote.RemoteTrainer(None)
+    )
+    assert ComputeResource(backend="local").fine_tune_trainer() is None
+    trainer = ComputeResource(backend="modal", modal_app="my-app").fine_tune_trainer()
+    assert isinstance(trainer, remote.RemoteTrainer) and looked_up == ["my-app"]
