@@ -7,7 +7,10 @@ and embedded like any bundle. Only the matching half of the gate runs here (the 
 is `search_quality.py --bundle NAME`). Pairs exclude the seed's held-out songs.
 
     SPOTIFY_ASSETS_HOME=/tmp/x nice -n 10 .venv/bin/python benchmarks/finetune.py \
-        --source tidytuesday|kaggle_sample [--max-pairs 4000] [--epochs 1] [--seed 42]
+        --source tidytuesday|kaggle_sample|e|f [--max-pairs 4000] [--epochs 1] [--seed 42]
+
+e / f: the real exports (library_matching's import); only the person's tracks are embedded
+with the fine-tuned model.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from library_matching import EXPORTS
 from match_quality import inputs_for, prepare
 
 from spotify_assets.lib.artifacts import LocalArtifactStore
@@ -34,7 +38,7 @@ from spotify_assets.lib.finetune.promotion import matching_scores
 from spotify_assets.lib.finetune.run import run_fine_tune
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.evaluation import evaluate_matching, final_system
+from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching, final_system
 from spotify_assets.lib.playlists.inputs import load_playlists, load_tracks
 from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES
 from spotify_assets.lib.store import Database, resolve_database_url
@@ -83,7 +87,8 @@ def tidytuesday_pairs(db, bundle, owner: str, config: TrainConfig):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", choices=("tidytuesday", "kaggle_sample"), default="tidytuesday")
+    parser.add_argument("--source", choices=("tidytuesday", "kaggle_sample", *EXPORTS),
+                        default="tidytuesday")  # fmt: skip
     parser.add_argument("--owner", default="me")
     parser.add_argument("--max-pairs", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=1)
@@ -99,9 +104,11 @@ def main() -> None:
           f"{torch.get_num_threads()}, load average {os.getloadavg()}")  # fmt: skip
     base = load_bundles().default_bundle
     db = Database(resolve_database_url())
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, max_pairs=args.max_pairs)
+    if args.source in EXPORTS:
+        return export_run(db, base, args.source, config)
     if not args.skip_prepare:
         prepare(db, base, args.source, args.owner)
-    config = TrainConfig(epochs=args.epochs, seed=args.seed, max_pairs=args.max_pairs)
     if args.train_only and args.source == "tidytuesday":  # no playlist profiles needed
         pairs = tidytuesday_pairs(db, base, args.owner, config)
     else:
@@ -122,16 +129,68 @@ def main() -> None:
     prepare(db, tuned, args.source, args.owner)
     tuned_inputs = inputs_for(db, tuned, args.source, args.owner)
 
+    compare(base, tuned, base_inputs, tuned_inputs, args.source, args.seed)
+
+
+def export_run(db, base, person: str, config: TrainConfig) -> None:
+    """A real export (library_matching's import): fine-tune on the person's own playlists,
+    embed only their tracks with the fine-tuned model, compare on the matching harness."""
+    from library_matching import ensure_imported
+
+    from spotify_assets.lib.embeddings.update import update_track_embeddings
+    from spotify_assets.lib.emotions.update import update_track_emotions
+    from spotify_assets.lib.finetune.run import world_pairs
+    from spotify_assets.lib.models.embedder import load_embedder
+    from spotify_assets.lib.models.emotions import load_emotion_model
+    from spotify_assets.lib.playlists.world import load_world
+
+    ensure_imported(db, person)
+    with db.connect() as conn:
+        world = load_world(conn, base, load_embedder(base.embedding, device="cpu"), person)
+    pairs = world_pairs(world, config)
+    kinds = {k: pairs.kinds.count(k) for k in ("playlist", "feature")}
+    print(f"{person}: {len(world.playlist_ids)} playlists, {len(world.tracks):,} tracks; pairs "
+          f"{len(pairs)} ({kinds}), {pairs.excluded} held-out memberships excluded")  # fmt: skip
+    store = LocalArtifactStore(home_dir() / "artifacts")
+    started = time.perf_counter()
+    result = run_fine_tune(base, pairs, store, config, "cpu", print)
+    print(f"fine-tune wall time: {time.perf_counter() - started:.0f} s "
+          f"({'trained' if result.report else 'reused the stored model'})")  # fmt: skip
+    register(result.bundle)
+    tuned = load_bundles().by_hash(result.bundle.hash)
+    started = time.perf_counter()
+    embedder = load_embedder(tuned.embedding, "cpu", "fp32")
+    update_track_embeddings(db, tuned, embedder, only=list(world.tracks.track_ids))
+    emotions = load_emotion_model(tuned.emotion, embedder)
+    if emotions is not None:
+        update_track_emotions(db, tuned, emotions)
+    with db.connect() as conn:
+        tuned_world = load_world(conn, tuned, embedder, person)
+    print(f"fine-tuned bundle: {len(tuned_world.tracks):,} tracks embedded in "
+          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    compare(
+        base,
+        tuned,
+        EvalInputs.from_world(world, world.members),
+        EvalInputs.from_world(tuned_world, tuned_world.members),
+        person,
+        config.seed,
+    )
+
+
+def compare(base, tuned, base_inputs, tuned_inputs, source: str, seed: int) -> None:
+    """Both bundles on the matching harness (same split and seed), then the gate's matching
+    half: the paired per-membership reciprocal ranks, bootstrap CI."""
     evaluated = {}
     for label, bundle, inputs in (("base", base, base_inputs), ("fine-tuned", tuned, tuned_inputs)):
-        evaluated[label] = evaluate_matching(inputs, MatchConfig(), seed=args.seed)
+        evaluated[label] = evaluate_matching(inputs, MatchConfig(), seed=seed)
         m = evaluated[label].metrics
         system = final_system(m)
         figures = ", ".join(
             f"{k} {m[f'{system}/{k}']:.4f}" for k in METRICS if f"{system}/{k}" in m
         )
         stage1 = ", ".join(f"{k} {m[f'stage1/{k}']:.4f}" for k in METRICS[:3])
-        print(f"{label} {bundle.name} on {args.source} (seed {args.seed}), {system}: {figures}; "
+        print(f"{label} {bundle.name} on {source} (seed {seed}), {system}: {figures}; "
               f"stage1: {stage1}")  # fmt: skip
     base_rr, tuned_rr = paired(
         matching_scores(evaluated["base"]), matching_scores(evaluated["fine-tuned"])

@@ -71,11 +71,17 @@ def main() -> None:
         "--sample", type=int, default=None, help="embed only this many tracks of each catalog"
     )
     parser.add_argument("--suite", choices=[*SUITES, "both"], default="main")
+    parser.add_argument("--bundle", default=None,
+                        help="a bundle by name (a fine-tuned one: registered under this home)")  # fmt: skip
+    parser.add_argument("--compare", default=None, metavar="BUNDLE",
+                        help="also run BUNDLE and print the gate's search half (paired "
+                             "hybrid NDCG@10 per phrasing, bootstrap CI) vs --bundle")  # fmt: skip
     args = parser.parse_args()
     suites = list(SUITES) if args.suite == "both" else [args.suite]
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     catalogs = dict(c.split("=", 1) for c in args.catalog) or CATALOGS
-    bundle = load_bundles().default_bundle
+    bundles = load_bundles()
+    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
     embedder = load_embedder(bundle.embedding, "cpu", "fp32")
     pd.set_option("display.width", 200)
     for name, path in catalogs.items():
@@ -87,15 +93,39 @@ def main() -> None:
         print(f"\n{name}: loaded and embedded in {time.perf_counter() - started:.0f}s")
         if args.prepare_only:
             continue
+        other = None
+        if args.compare:
+            other = bundles.by_name(args.compare)
+            other_embedder = load_embedder(other.embedding, "cpu", "fp32")
+            prepare(name, Path(path), other, other_embedder, args.sample)
         for suite in suites:
-            started = time.perf_counter()
-            report = run_suite(db, bundle, embedder, intents=SUITES[suite])
-            print(f"{name} ({path}), {report.tracks:,} tracks, {bundle.name}, {suite} suite:")
-            print(report.by_class().round(3).to_string())
-            if args.queries:
-                print(report.frame().round(3).to_string())
-            print(f"skipped (fewer than {report.min_relevant} relevant tracks): {report.skipped}")
-            print(f"suite time {time.perf_counter() - started:.0f}s")
+            reports = {}
+            pairs = [(bundle, embedder)] + ([(other, other_embedder)] if other else [])
+            for which, which_embedder in pairs:
+                started = time.perf_counter()
+                report = run_suite(db, which, which_embedder, intents=SUITES[suite])
+                reports[which.name] = report
+                print(f"{name} ({path}), {report.tracks:,} tracks, {which.name}, {suite} suite:")
+                print(report.by_class().round(3).to_string())
+                if args.queries:
+                    print(report.frame().round(3).to_string())
+                print(f"skipped (fewer than {report.min_relevant} relevant tracks): "
+                      f"{report.skipped}")  # fmt: skip
+                print(f"suite time {time.perf_counter() - started:.0f}s")
+            if other:
+                from spotify_assets.lib.finetune.gate import decide, paired
+                from spotify_assets.lib.finetune.promotion import search_scores
+
+                for metric in (
+                    "hybrid_p@10",
+                    "hybrid_ndcg@10",
+                    "semantic_p@10",
+                    "semantic_ndcg@10",
+                ):
+                    scores = paired(search_scores(reports[bundle.name], metric),
+                                    search_scores(reports[other.name], metric))  # fmt: skip
+                    print(f"{other.name} vs {bundle.name}, {suite} suite: "
+                          f"{decide({f'search {metric}': scores}).reason}")  # fmt: skip
 
 
 if __name__ == "__main__":
