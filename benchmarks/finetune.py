@@ -44,7 +44,7 @@ from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.settings import home_dir
 
-METRICS = ("ndcg@10", "mrr", "recall@5", "mrr_subgenre", "recall@5_subgenre")
+METRICS = ("ndcg@10", "mrr", "recall@5", "ndcg@10_subgenre", "mrr_subgenre", "recall@5_subgenre")
 
 
 def pairs_for(db, bundle, inputs, config: TrainConfig):
