@@ -92,7 +92,7 @@ def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> 
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        code = child.wait()
+        code = _wait_escalating(child, received)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -101,6 +101,35 @@ def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> 
             time.sleep(3)
             os.killpg(child.pid, signal.SIGKILL)
     return 0 if received else code
+
+
+RESEND_AFTER_S = 10.0  # a stop signal `dagster dev` missed (it can, while starting) is sent again
+KILL_AFTER_S = 40.0  # then the group is killed
+
+
+def _wait_escalating(child: subprocess.Popen, received: list[int]) -> int:
+    """Wait for `child`; once a stop signal was forwarded, send it again after RESEND_AFTER_S
+    and kill the group after KILL_AFTER_S. `dagster dev` sometimes loses a SIGTERM that arrives
+    right after its webserver starts (seen twice in a full test run: its services stopped,
+    the dev process itself slept on), and this process would then wait forever."""
+    import signal
+
+    first = resent = None
+    while True:
+        try:
+            return child.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        if not received:
+            continue
+        now = time.monotonic()
+        first = first or now
+        with contextlib.suppress(ProcessLookupError):
+            if now - first > KILL_AFTER_S:
+                os.killpg(child.pid, signal.SIGKILL)
+            elif now - first > RESEND_AFTER_S and resent is None:
+                resent = now
+                os.killpg(child.pid, received[-1])
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
