@@ -82,7 +82,9 @@ def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> 
     then exit normally, which lets the embedded server stop with its last user."""
     import signal
 
-    child = subprocess.Popen(command, env=env, cwd=cwd, start_new_session=True)
+    child = subprocess.Popen(
+        command, env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_stop_signals
+    )
     received: list[int] = []
 
     def forward(signum: int, _frame) -> None:
@@ -103,15 +105,25 @@ def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> 
     return 0 if received else code
 
 
+def _default_stop_signals() -> None:
+    """In the child, before exec: SIGINT and SIGTERM back to their defaults. An ignored signal
+    stays ignored across exec, and a process started in the background (`nohup … &`, some
+    service managers) ignores both: `dagster dev` then slept through every stop signal (and
+    Python does not turn an ignored SIGINT into KeyboardInterrupt)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 RESEND_AFTER_S = 10.0  # a stop signal `dagster dev` missed (it can, while starting) is sent again
 KILL_AFTER_S = 40.0  # then the group is killed
 
 
 def _wait_escalating(child: subprocess.Popen, received: list[int]) -> int:
     """Wait for `child`; once a stop signal was forwarded, send it again after RESEND_AFTER_S
-    and kill the group after KILL_AFTER_S. `dagster dev` sometimes loses a SIGTERM that arrives
-    right after its webserver starts (seen twice in a full test run: its services stopped,
-    the dev process itself slept on), and this process would then wait forever."""
+    and kill the group after KILL_AFTER_S, so that a child that does not stop on it cannot
+    keep this process (and the embedded server it holds) waiting forever."""
     import signal
 
     first = resent = None

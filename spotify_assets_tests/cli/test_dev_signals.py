@@ -45,3 +45,20 @@ def test_a_missed_stop_signal_is_sent_again_then_the_group_is_killed(monkeypatch
         assert 4.0 <= elapsed < 10.0  # killed after KILL_AFTER_S
     else:
         assert 2.0 <= elapsed < 4.0  # the second SIGTERM, after RESEND_AFTER_S
+
+
+def test_the_child_stops_on_sigterm_even_when_this_process_was_started_ignoring_it(monkeypatch):
+    """Started in the background (`nohup … &`), a process ignores SIGINT and SIGTERM and its
+    children inherit that; the supervisor gives its child the defaults back, so the forwarded
+    SIGTERM stops it at once instead of after the resend and the kill."""
+    monkeypatch.setattr(admin, "RESEND_AFTER_S", 3.0)
+    monkeypatch.setattr(admin, "KILL_AFTER_S", 6.0)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        command = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
+        _stop_self_after(1.0)
+        started = time.monotonic()
+        assert admin._run_forwarding_signals(command, dict(os.environ), None) == 0
+        assert time.monotonic() - started < 2.9  # the first SIGTERM stopped it
+    finally:
+        signal.signal(signal.SIGTERM, previous)
