@@ -161,23 +161,6 @@ class SearchRepository:
         ).format(bundle=sql.Literal(bundle_hash), where=where)
         return self.conn.execute(statement, [*params, limit]).fetchall()
 
-    def most_preferred(
-        self,
-        bundle_hash: str,
-        where: sql.Composable,
-        params: list,
-        preferences: Sequence[PreferenceLike],
-        limit: int,
-    ) -> list[tuple[str]]:
-        """(track_id,) of the filtered rows closest to the preferences, ties by popularity."""
-        closeness, extra = preference_sql(preferences)
-        statement = sql.SQL(
-            """SELECT e.track_id FROM track_embeddings e
-               WHERE e.bundle_hash = {bundle} AND {where}
-               ORDER BY {closeness} DESC, e.popularity DESC NULLS LAST, e.track_id LIMIT %s"""
-        ).format(bundle=sql.Literal(bundle_hash), where=where, closeness=closeness)
-        return self.conn.execute(statement, [*params, *extra, limit]).fetchall()
-
     def most_extreme(
         self,
         bundle_hash: str,
