@@ -65,10 +65,10 @@ def pairs_for(db, bundle, inputs, config: TrainConfig):
     )
 
 
-def tidytuesday_pairs(db, bundle, owner: str, config: TrainConfig):
+def tidytuesday_pairs(db, bundle, person: str, config: TrainConfig):
     """Pairs over the tracks embedded so far (the wall time depends on the pair count only)."""
     with db.connect() as conn:
-        playlists = load_playlists(conn, owner)
+        playlists = load_playlists(conn, person)
         tracks, texts = load_tracks(conn, bundle.hash)
     members = playlists.members({t: i for i, t in enumerate(tracks.track_ids)})
     frame = playlists.playlists
@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("tidytuesday", "kaggle_sample", *EXPORTS),
                         default="tidytuesday")  # fmt: skip
-    parser.add_argument("--owner", default="me")
+    parser.add_argument("--person", default="me")
     parser.add_argument("--max-pairs", type=int, default=4000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
@@ -108,11 +108,11 @@ def main() -> None:
     if args.source in EXPORTS:
         return export_run(db, base, args.source, config)
     if not args.skip_prepare:
-        prepare(db, base, args.source, args.owner)
+        prepare(db, base, args.source, args.person)
     if args.train_only and args.source == "tidytuesday":  # no playlist profiles needed
-        pairs = tidytuesday_pairs(db, base, args.owner, config)
+        pairs = tidytuesday_pairs(db, base, args.person, config)
     else:
-        base_inputs = inputs_for(db, base, args.source, args.owner)
+        base_inputs = inputs_for(db, base, args.source, args.person)
         pairs = pairs_for(db, base, base_inputs, config)
     kinds = {k: pairs.kinds.count(k) for k in ("playlist", "feature")}
     print(f"pairs: {len(pairs)} ({kinds}), {pairs.excluded} held-out memberships excluded")
@@ -126,8 +126,8 @@ def main() -> None:
         return
     register(result.bundle)
     tuned = load_bundles().by_hash(result.bundle.hash)
-    prepare(db, tuned, args.source, args.owner)
-    tuned_inputs = inputs_for(db, tuned, args.source, args.owner)
+    prepare(db, tuned, args.source, args.person)
+    tuned_inputs = inputs_for(db, tuned, args.source, args.person)
 
     compare(base, tuned, base_inputs, tuned_inputs, args.source, args.seed)
 

@@ -25,8 +25,8 @@ from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.listening.ingest import (
     import_history,
-    listener_zone_of,
     load_sessions,
+    person_zone_of,
     refresh_joins,
 )
 from spotify_assets.lib.listening.mood_policy import REPEAT
@@ -76,7 +76,7 @@ def evaluate(user: str, path: Path, url: str, n_boot: int) -> dict:
     imported = import_history(db, path, user)
     coverage = refresh_joins(db, user)
     plays = load_sessions(db, user)
-    zone = listener_zone_of(db, user)
+    zone = person_zone_of(db, user)
     clustering = cluster_training_weeks(plays)
     run = retrain(plays, clustering, user, zone.name, n_boot=n_boot)
     row = {

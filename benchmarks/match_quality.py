@@ -1,7 +1,7 @@
 """Matching quality on catalogs with playlists, one harness run per source and seed.
 
 Sources (each in its own database: DATABASE_URL, else the embedded one of SPOTIFY_ASSETS_HOME):
-- tidytuesday: the TidyTuesday catalog and its playlists (owner --owner, default "me");
+- tidytuesday: the TidyTuesday catalog and its playlists (person --person, default "me");
 - sample: the GENERATED sample world (spotify_assets.lib.sample) and its playlists;
 - kaggle_sample: the Kaggle 114K 1,000-row sample, each primary genre a playlist. The genre
   column is then the answer, so it is hidden from matching (genre -1); the song descriptions
@@ -49,7 +49,7 @@ KAGGLE_SAMPLE = DATA / "kaggle_114k/sample_music_dataset.csv"
 SYSTEMS = ("baseline_popular", "baseline_genre", "baseline_audio", "stage1", "ranker", "shipped")
 
 
-def prepare(db: Database, bundle, source: str, owner: str):
+def prepare(db: Database, bundle, source: str, person: str):
     """Catalog, analyses, embeddings, emotions (and the sample's playlists) in the database."""
     if source == "sample":
         sample = ensure_sample(home_dir())
@@ -64,12 +64,12 @@ def prepare(db: Database, bundle, source: str, owner: str):
     if emotions is not None:
         update_track_emotions(db, bundle, emotions)
     if source == "sample":
-        store_playlists(db, sample_playlists(sample.playlists_json), owner, "sample")
+        store_playlists(db, sample_playlists(sample.playlists_json), person, "sample")
     if source != "kaggle_sample":
-        print(f"playlist_profiles: {update_playlist_profiles(db, bundle, embedder, owner=owner)}")
+        print(f"playlist_profiles: {update_playlist_profiles(db, bundle, embedder, person=person)}")
 
 
-def inputs_for(db: Database, bundle, source: str, owner: str) -> EvalInputs:
+def inputs_for(db: Database, bundle, source: str, person: str) -> EvalInputs:
     with db.connect() as conn:
         if source == "kaggle_sample":
             tracks, _ = load_tracks(conn, bundle.hash)
@@ -81,7 +81,7 @@ def inputs_for(db: Database, bundle, source: str, owner: str) -> EvalInputs:
             dims = tracks.embeddings.shape[1]
             return EvalInputs(tracks, [f"genre{i}" for i in range(n)], names, [""] * n,
                               [None] * n, members, np.zeros((n, dims), np.float32))  # fmt: skip
-        world = load_world(conn, bundle, None, owner)
+        world = load_world(conn, bundle, None, person)
     return EvalInputs.from_world(world)
 
 
@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("tidytuesday", "sample", "kaggle_sample"),
                         default="tidytuesday")  # fmt: skip
-    parser.add_argument("--owner", default="me", help="whose playlists (tidytuesday: 'me')")
+    parser.add_argument("--person", default="me", help="whose playlists (tidytuesday: 'me')")
     parser.add_argument("--bundle", default=None)
     parser.add_argument("--seed", type=int, nargs="+", default=[42])
     parser.add_argument("--negatives", type=int, default=50)
@@ -123,10 +123,10 @@ def main() -> None:
     bundles = load_bundles()
     bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
     db = Database(resolve_database_url())
-    owner = "sample" if args.source == "sample" else args.owner
+    person = "sample" if args.source == "sample" else args.person
     if not args.skip_prepare:
-        prepare(db, bundle, args.source, owner)
-    inputs = inputs_for(db, bundle, args.source, owner)
+        prepare(db, bundle, args.source, person)
+    inputs = inputs_for(db, bundle, args.source, person)
     for seed in args.seed:
         started = time.perf_counter()
         result = evaluate_matching(

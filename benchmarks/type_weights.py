@@ -43,10 +43,10 @@ def source_inputs(db, bundle, source: str, skip_prepare: bool) -> EvalInputs:
         with db.connect() as conn:
             world = load_world(conn, bundle, load_embedder(bundle.embedding, device="cpu"), source)
         return EvalInputs.from_world(world, world.members)
-    owner = "sample" if source == "sample" else "me"
+    person = "sample" if source == "sample" else "me"
     if not skip_prepare:
-        prepare(db, bundle, source, owner)
-    return inputs_for(db, bundle, source, owner)
+        prepare(db, bundle, source, person)
+    return inputs_for(db, bundle, source, person)
 
 
 def main() -> int:

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from spotify_assets.lib.people import DEFAULT_PERSON
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -42,8 +44,8 @@ class Settings:
     # data sources
     catalog: str  # SPOTIFY_ASSETS_CATALOG: the catalog file ("": the generated sample)
     history_inbox: Path  # SPOTIFY_ASSETS_HISTORY_INBOX (default home/history_inbox)
-    timezone: str  # SPOTIFY_ASSETS_TIMEZONE: listeners without a zone or a country (UTC)
-    api_listener: str  # SPOTIFY_ASSETS_API_LISTENER: whose Spotify account the API is ("me")
+    timezone: str  # SPOTIFY_ASSETS_TIMEZONE: people without a zone or a country (UTC)
+    api_person: str  # SPOTIFY_ASSETS_API_PERSON (or the older _API_LISTENER): whose account the API is
     spotify_client_id: str  # SPOTIFY_CLIENT_ID
     spotify_client_secret: str  # SPOTIFY_CLIENT_SECRET
     spotify_refresh_token: str  # SPOTIFY_REFRESH_TOKEN
@@ -83,7 +85,7 @@ ENV: dict[str, str] = {
     "catalog": "SPOTIFY_ASSETS_CATALOG",
     "history_inbox": "SPOTIFY_ASSETS_HISTORY_INBOX",
     "timezone": "SPOTIFY_ASSETS_TIMEZONE",
-    "api_listener": "SPOTIFY_ASSETS_API_LISTENER",
+    "api_person": "SPOTIFY_ASSETS_API_PERSON",
     "spotify_client_id": "SPOTIFY_CLIENT_ID",
     "spotify_client_secret": "SPOTIFY_CLIENT_SECRET",
     "spotify_refresh_token": "SPOTIFY_REFRESH_TOKEN",
@@ -91,7 +93,7 @@ ENV: dict[str, str] = {
     "spotify_token_url": "SPOTIFY_TOKEN_URL",
     "reccobeats_api_base": "RECCOBEATS_API_BASE",
 }
-_ALSO_READ = ("AWS_DEFAULT_REGION",)  # fallbacks that count towards the snapshot
+_ALSO_READ = ("AWS_DEFAULT_REGION", "SPOTIFY_ASSETS_API_LISTENER")  # fallbacks that count towards the snapshot
 assert set(ENV) == {f.name for f in fields(Settings)}, "every setting needs its variable"
 
 
@@ -129,7 +131,8 @@ def _read(snapshot: tuple[tuple[str, str | None], ...]) -> Settings:
         catalog=get("catalog"),
         history_inbox=_path(get("history_inbox"), str(home / "history_inbox")),
         timezone=get("timezone", "UTC"),
-        api_listener=get("api_listener", "me"),
+        api_person=get("api_person") or (env.get("SPOTIFY_ASSETS_API_LISTENER") or "").strip()
+        or DEFAULT_PERSON,  # the older name of the variable still works
         spotify_client_id=get("spotify_client_id"),
         spotify_client_secret=get("spotify_client_secret"),
         spotify_refresh_token=get("spotify_refresh_token"),

@@ -195,7 +195,7 @@ def test_the_sql_check_sees_sql():
     samples = [
         "SELECT count(*) FROM tracks",
         "INSERT INTO plays (a) VALUES (%s)",
-        "DELETE FROM candidates WHERE owner = %s",
+        "DELETE FROM candidates WHERE person = %s",
         "UPDATE track_embeddings e SET x = 1",
         "SET LOCAL random_page_cost = 1.1",
         "SET maintenance_work_mem = '512MB'",

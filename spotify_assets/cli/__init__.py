@@ -1,4 +1,4 @@
-"""`spotify-assets`: the demo, search, sorting songs into playlists, a listener's history and
+"""`spotify-assets`: the demo, search, sorting songs into playlists, a person's history and
 models, and looking after the installation. Each command launches named jobs from the Dagster
 definitions (see runtime.py) and prints one line per step.
 
@@ -27,6 +27,20 @@ from spotify_assets.cli.listening import cmd_import_history, cmd_listening
 from spotify_assets.cli.matching import cmd_sort
 from spotify_assets.cli.runtime import expected_failure, explain_failure
 from spotify_assets.cli.search import cmd_search
+from spotify_assets.lib.people import DEFAULT_PERSON
+
+
+def add_person(
+    parser: argparse.ArgumentParser,
+    help: str,
+    default: str | None = DEFAULT_PERSON,
+    required: bool = False,
+) -> None:
+    """`--person NAME` (`--user` is the same flag, kept for older scripts)."""
+    parser.add_argument(
+        "--person", "--user", dest="person", default=default, required=required,
+        help=f"{help} (default: {default!r})" if default else help,
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a person's privacy export (zip or folder): import it and show their library, "
         "sorted liked songs and listening instead of the generated person's",
     )
-    demo.add_argument("--user", default="me", help="with --export: whose export it is")
+    add_person(demo, "with --export: whose export it is")
     demo.set_defaults(func=cmd_demo)
 
     find = sub.add_parser("search", help="hybrid semantic search over the embedded catalog")
@@ -58,9 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument(
         "--no-understand", action="store_true", help="do not turn query words into filters"
     )
-    find.add_argument(
-        "--user", help="whose library a query naming your songs means ('emo songs I like')"
-    )
+    add_person(find, "whose library a query naming your songs means ('emo songs I like')",
+               default=None)
     find.set_defaults(func=cmd_search)
 
     sort = sub.add_parser("sort", help="suggest which of your playlists each song belongs in")
@@ -69,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sort.add_argument(
         "--source",
         help="where liked/recent come from: sample | spotify | a YourLibrary.json / history path "
-        "(default: the list stored for --user, e.g. by `import`, else the sample)",
+        "(default: the list stored for --person, e.g. by `import`, else the sample)",
     )
     sort.add_argument(
         "--playlists",
@@ -79,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--playlists-path",
         help="with --playlists export: the export's Playlist1.json, its folder or its zip",
     )
-    sort.add_argument("--user", default="me", help="whose playlists and songs (the owner)")
+    add_person(sort, "whose playlists and songs")
     sort.add_argument("--playlist", help="show the best songs for this playlist instead")
     sort.add_argument("--limit", type=int, default=25, help="songs to print")
     sort.add_argument("--bundle", help="model bundle name (default: the default bundle)")
@@ -90,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a person's whole privacy export (zip or folder): playlists, liked songs, history",
     )
     imports.add_argument("path", help="the export as Spotify ships it: a zip or its folder")
-    imports.add_argument("--user", default="me", help="whose export (the listener / owner)")
+    add_person(imports, "whose export it is")
     imports.add_argument("--timezone", help="IANA zone for the history (default: from plays)")
     imports.add_argument("--bundle", help="model bundle to embed with (default: the default)")
     imports.set_defaults(func=cmd_import)
@@ -112,14 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listening = sub.add_parser(
         "listening",
-        help="a listener's history and models: import | retrain | update | status",
-        description="Each listener is a `listener` partition in Dagster; --user names it.",
+        help="a person's history and models: import | retrain | update | status",
+        description="Each person is a `person` partition in Dagster; --person names it.",
     )
     listening.add_argument("action", choices=["import", "retrain", "update", "status"])
     listening.add_argument("path", nargs="?", help=f"for import: {history_help}")
-    listening.add_argument("--user", default="me", help="the listener (partition key)")
+    add_person(listening, "whose history (the `person` partition key)")
     listening.add_argument(
-        "--timezone", help="IANA zone for this listener, stored (default: from the export's "
+        "--timezone", help="IANA zone for this person, stored (default: from the export's "
         "country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
     )  # fmt: skip
     listening.add_argument(
@@ -130,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = sub.add_parser("import-history", help="the same as `listening import PATH`")
     history.add_argument("path", help=history_help)
-    history.add_argument("--user", default="me")
+    add_person(history, "whose history")
     history.add_argument("--timezone")
     history.set_defaults(func=cmd_import_history)
 
@@ -146,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget_cmd = sub.add_parser(
         "forget", help="delete one person's data everywhere (database, artifacts, runs)"
     )
-    forget_cmd.add_argument("--user", required=True, help="the listener / playlist owner")
+    add_person(forget_cmd, "whose data to delete", default=None, required=True)
     forget_cmd.add_argument("--yes", action="store_true", help="really delete")
     forget_cmd.set_defaults(func=cmd_forget)
 

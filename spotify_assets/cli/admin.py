@@ -79,7 +79,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> int:
     """Run `command` in its own process group and pass SIGINT / SIGTERM on to the whole group
     (webserver, daemon, code server), so stopping this process leaves none of them behind;
-    then exit normally, which lets the embedded server stop with its last user."""
+    then exit normally, which lets the embedded server stop with its last person."""
     import signal
 
     child = subprocess.Popen(
@@ -164,51 +164,51 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    """Delete one person's data everywhere: database rows, artifacts, listener runs."""
+    """Delete one person's data everywhere: database rows, artifacts, person runs."""
     import dagster as dg
 
     from spotify_assets.cli.listening import LISTENING_JOBS, LISTENING_ORDER
     from spotify_assets.defs.artifacts import document_key
-    from spotify_assets.defs.listening.automation import ListenerNameError, check_listener
-    from spotify_assets.defs.partitions import listeners
+    from spotify_assets.defs.partitions import people
+    from spotify_assets.lib.people import PersonNameError, check_person
     from spotify_assets.lib.store.personal import forget
 
     try:
-        check_listener(args.user)
-    except ListenerNameError as exc:
+        check_person(args.person)
+    except PersonNameError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.yes:
         print(
-            f"this deletes everything of {args.user!r}: plays, settings, quarantined rows, "
+            f"this deletes everything of {args.person!r}: plays, settings, quarantined rows, "
             "retrains and models, their playlists, candidate lists and suggestions, dashboards "
-            "and the listener's run history. Rerun with --yes to do it.",
+            "and the person's run history. Rerun with --yes to do it.",
             file=sys.stderr,
         )
         return 2
     with resources("database", "artifacts") as r:
         with r.database.get().connect() as conn:
-            rows = forget(conn, args.user)
+            rows = forget(conn, args.person)
         store = r.artifacts.get()
     listening_assets = (*LISTENING_ORDER,)
-    keys = store.list(f"listening/{args.user}/") + [
-        key for asset in listening_assets if store.exists(key := document_key(asset, args.user))
+    keys = store.list(f"listening/{args.person}/") + [
+        key for asset in listening_assets if store.exists(key := document_key(asset, args.person))
     ]
     for key in keys:
         store.delete(key)
     runs = 0
     with dagster_instance() as instance:
-        for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": args.user})):
+        for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": args.person})):
             selected = {k.to_user_string() for k in (run.asset_selection or ())}
             if selected & set(listening_assets) or run.job_name in LISTENING_JOBS:
                 instance.delete_run(run.run_id)
                 runs += 1
-        if instance.has_dynamic_partition(listeners.name, args.user):
-            instance.delete_dynamic_partition(listeners.name, args.user)
+        if instance.has_dynamic_partition(people.name, args.person):
+            instance.delete_dynamic_partition(people.name, args.person)
     deleted = ", ".join(f"{table} {n}" for table, n in rows.items() if n)
     print(
-        f"forgot {args.user!r}: rows deleted: {deleted or 'none'}; {len(keys)} artifact(s); "
-        f"{runs} run(s) and the listener partition"
+        f"forgot {args.person!r}: rows deleted: {deleted or 'none'}; {len(keys)} artifact(s); "
+        f"{runs} run(s) and the person partition"
     )
     return 0
 

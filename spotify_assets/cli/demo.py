@@ -15,6 +15,7 @@ from spotify_assets.cli.runtime import (
     resources,
     unknown_format,
 )
+from spotify_assets.lib.people import DEFAULT_PERSON
 
 SEED_QUERIES = (
     "sad acoustic songs for a rainy day",
@@ -89,7 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(format_result(search(db, bundle, embedder, query, limit=5)))
 
     if args.export:
-        return export_demo(Path(args.export).resolve(), args.user, bundle)
+        return export_demo(Path(args.export).resolve(), args.person, bundle)
     if args.catalog:
         if playlists:
             print(
@@ -115,24 +116,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def export_demo(path: Path, user: str, bundle) -> int:
+def export_demo(path: Path, person: str, bundle) -> int:
     """A real person: their whole export imported, a few liked songs sorted into their own
     playlists, and their listening models."""
     from spotify_assets.cli.library import import_export, print_coverage
     from spotify_assets.cli.listening import listening_job
     from spotify_assets.cli.matching import STORED
 
-    print(f"\n{user}'s export: before the import, what the pipeline can use")
-    print_coverage(user, bundle)
-    code = import_export(path, user, bundle)
+    print(f"\n{person}'s export: before the import, what the pipeline can use")
+    print_coverage(person, bundle)
+    code = import_export(path, person, bundle)
     if code:
         return code
-    print(f"\nsorting {user}'s liked songs into {user}'s own playlists:")
-    code = sort_songs(bundle, "liked", STORED, None, None, limit=6, owner=user)
+    print(f"\nsorting {person}'s liked songs into {person}'s own playlists:")
+    code = sort_songs(bundle, "liked", STORED, None, None, limit=6, person=person)
     if code:
         return code
-    print(f"\n{user}'s listening: full_retrain")
-    return listening_job("full_retrain", user, {}, indent="  ")
+    print(f"\n{person}'s listening: full_retrain")
+    return listening_job("full_retrain", person, {}, indent="  ")
 
 
 def listening_demo() -> int:
@@ -146,7 +147,7 @@ def listening_demo() -> int:
         ("update", {"ops": {"listening_history": {"config": {"source": "none"}}}}),
     )
     for job, config in steps:
-        code = listening_job(job, "me", config, add=job == "import_history", indent="  ")
+        code = listening_job(job, DEFAULT_PERSON, config, add=job == "import_history", indent="  ")
         if code:
             return code
     return 0

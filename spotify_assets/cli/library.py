@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from spotify_assets.cli.listening import check_person, listening_job
+from spotify_assets.cli.listening import check_person_args, listening_job
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
 
@@ -18,7 +18,7 @@ def check_import_args(args: argparse.Namespace) -> str | None:
     from spotify_assets.lib.listening.exports import ACCEPTED_NAMES
     from spotify_assets.lib.playlists.sources import export_parts
 
-    if problem := check_person(args.user, args.timezone):
+    if problem := check_person_args(args.person, args.timezone):
         return problem
     path = Path(args.path)
     if not path.exists():
@@ -31,18 +31,18 @@ def check_import_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def import_export(path: Path, user: str, bundle, timezone: str | None = None) -> int:
+def import_export(path: Path, person: str, bundle, timezone: str | None = None) -> int:
     """Launch the jobs that load each part the export has, then embed its new songs."""
     from spotify_assets.defs.partitions import (
         ensure_bundle_partition,
-        ensure_listener_partition,
-        listeners,
+        ensure_person_partition,
+        people,
     )
     from spotify_assets.lib.playlists.sources import export_parts
 
     parts = export_parts(path)
     print(
-        f"importing {path} for {user}: {len(parts.playlists)} playlist file(s), "
+        f"importing {path} for {person}: {len(parts.playlists)} playlist file(s), "
         f"{'YourLibrary.json' if parts.library else 'no YourLibrary.json'}, "
         f"{len(parts.history)} streaming-history file(s)"
     )
@@ -56,20 +56,20 @@ def import_export(path: Path, user: str, bundle, timezone: str | None = None) ->
         loads.append(("load_candidates", "candidates", config))
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
-        added = ensure_listener_partition(instance, user)
+        added = ensure_person_partition(instance, person)
         for job, asset, config in loads:
             run = launch(
-                job, instance, partition_key=user, run_config={"ops": {asset: {"config": config}}}
+                job, instance, partition_key=person, run_config={"ops": {asset: {"config": config}}}
             )
             if not run.success:
                 if added and asset == "playlists":  # nothing of theirs was stored
-                    instance.delete_dynamic_partition(listeners.name, user)
+                    instance.delete_dynamic_partition(people.name, person)
                 return run.report_failure(f"loading {asset}")
             print("\n".join(step_lines(run.metadata(), [asset], width=22)))
     if parts.history:
         config = {"source": str(path), "timezone": timezone or ""}
         run_config = {"ops": {"listening_history": {"config": config}}}
-        if code := listening_job("import_history", user, run_config, add=True, indent=""):
+        if code := listening_job("import_history", person, run_config, add=True, indent=""):
             return code
     print(
         f"describing and embedding the songs without a vector with {bundle.embedding.model} "
@@ -81,22 +81,22 @@ def import_export(path: Path, user: str, bundle, timezone: str | None = None) ->
             "embed_library",
             instance,
             partition_key=bundle.hash,
-            tags={"bundle": bundle.name, "person": user},
+            tags={"bundle": bundle.name, "person": person},
         )
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
     steps = ["track_enrichment", "track_analyses", "track_embeddings"]
     print("\n".join(step_lines(run.metadata(), steps, 22)))
     print(f"imported in {time.perf_counter() - started:.0f} s; what the pipeline can use now:")
-    print_coverage(user, bundle)
+    print_coverage(person, bundle)
     return 0
 
 
-def print_coverage(user: str, bundle) -> None:
+def print_coverage(person: str, bundle) -> None:
     from spotify_assets.lib.catalog.coverage import library_coverage
 
     with resources("database") as r:
-        for row in library_coverage(r.database.get(), user, bundle.hash):
+        for row in library_coverage(r.database.get(), person, bundle.hash):
             print(f"  {row.line()}")
 
 
@@ -108,4 +108,4 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     bundles = load_bundles()
     bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
-    return import_export(Path(args.path).resolve(), args.user, bundle, args.timezone)
+    return import_export(Path(args.path).resolve(), args.person, bundle, args.timezone)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
+from spotify_assets.lib.people import CATALOG_PLAYLISTS, DEFAULT_PERSON
 
 STORED = "stored"  # --source: sort the list as stored, load nothing
 MATCH_STEPS = ["track_emotions", "playlist_profiles", "match_results", "match_evaluation"]
@@ -21,24 +22,33 @@ def sort_songs(
     playlist: str | None,
     limit: int | None = None,
     evaluate: bool = False,
-    owner: str = "me",
+    person: str = DEFAULT_PERSON,
     playlists_path: str | None = None,
 ) -> int:
     """Load playlists (when asked) and candidates, then run the bundle's matching job and
     print the suggestions. Without a candidates list only the evaluation is run."""
-    from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_listener_partition
+    from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_person_partition
     from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
     from spotify_assets.lib.store.matching import MatchRepository
 
     quiet = "CRITICAL"  # failures are printed once, by report_failure
+    # the catalog's own playlists belong to no one: profiles and the evaluation read them, and
+    # the person's songs are sorted into them
+    catalog = playlist_source == "catalog"
+    scope = CATALOG_PLAYLISTS if catalog else person
     playlist_config = {"source": playlist_source}
     if playlists_path:
         playlist_config["path"] = playlists_path
     ops = {
         "candidates": {"config": {"list": candidates_list, "source": source}},
-        "playlist_profiles": {"config": {"owner": owner}},
-        "match_results": {"config": {"list": candidates_list, "owner": owner}},
-        "match_evaluation": {"config": {"owner": owner}},
+        "playlist_profiles": {"config": {"person": scope}},
+        "match_results": {
+            "config": {
+                "list": candidates_list, "person": person,
+                "playlists": "catalog" if catalog else "own",
+            }
+        },
+        "match_evaluation": {"config": {"person": scope}},
         "playlists": {"config": playlist_config},
     }
     if candidates_list:
@@ -47,12 +57,12 @@ def sort_songs(
         job = "evaluate_matching"
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
-        ensure_listener_partition(instance, owner)
-        loads = [("load_playlists", "playlists")] if playlist_source else []
+        ensure_person_partition(instance, person)
+        loads = [("load_playlists", "playlists")] if playlist_source and not catalog else []
         loads += [("load_candidates", "candidates")] if candidates_list and source != STORED else []
         for name, asset in loads:
             run = launch(
-                name, instance, partition_key=owner, run_config={"ops": {asset: ops[asset]}},
+                name, instance, partition_key=person, run_config={"ops": {asset: ops[asset]}},
                 log_level=quiet,
             )  # fmt: skip
             if not run.success:
@@ -62,7 +72,7 @@ def sort_songs(
         run = launch(
             job, instance, partition_key=bundle.hash, log_level=quiet,
             run_config={"ops": {s: ops[s] for s in steps if s in ops}},
-            tags={"bundle": bundle.name, "person": owner},
+            tags={"bundle": bundle.name, "person": person},
         )  # fmt: skip
     if not run.success:
         return run.report_failure("matching (is the bundle embedded? run `demo`)")
@@ -81,13 +91,13 @@ def sort_songs(
     return 0
 
 
-def default_source(owner: str, list_name: str) -> str:
-    """The list already stored for `owner` (an `import` stored their liked songs), else the
+def default_source(person: str, list_name: str) -> str:
+    """The list already stored for `person` (an `import` stored their liked songs), else the
     generated sample's."""
     from spotify_assets.lib.store.matching import CandidateRepository
 
     with resources("database") as r, r.database.get().connect() as conn:
-        stored = CandidateRepository(conn).lists(owner)
+        stored = CandidateRepository(conn).lists(person)
     return STORED if stored.get(list_name) else "sample"
 
 
@@ -110,10 +120,10 @@ def cmd_sort(args: argparse.Namespace) -> int:
         )
         return 2
     playlists_path = str(Path(args.playlists_path).resolve()) if args.playlists_path else None
-    source = args.file or args.source or default_source(args.user, args.candidates)
+    source = args.file or args.source or default_source(args.person, args.candidates)
     if source not in ("sample", "spotify", STORED):
         source = str(Path(source).resolve())
     return sort_songs(
         bundle, args.candidates, source, args.playlists, args.playlist, args.limit,
-        owner=args.user, playlists_path=playlists_path,
+        person=args.person, playlists_path=playlists_path,
     )  # fmt: skip

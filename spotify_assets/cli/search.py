@@ -27,7 +27,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 2
     from spotify_assets.cli.taste import cmd_taste, names_reference
 
-    if names_reference(request.query, getattr(args, "user", None)):
+    if names_reference(request.query, getattr(args, "person", None)):
         return cmd_taste(args, bundle)
 
     from spotify_assets.lib.models.embedder import DimensionMismatch

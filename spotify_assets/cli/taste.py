@@ -9,14 +9,14 @@ import sys
 from spotify_assets.cli.runtime import app_database, query_embedder
 
 
-def names_reference(query: str, user: str | None) -> bool:
+def names_reference(query: str, person: str | None) -> bool:
     """Whether the (normalised) query names a person's songs, so the taste search serves it.
     A `--user` given to a query that names none is said and otherwise ignored."""
     from spotify_assets.lib.search.taste import parse_reference
 
     if parse_reference(query) is not None:
         return True
-    if user:
+    if person:
         print(
             "warning: --user is used only when the query names your songs ('… I like', "
             "'my most played', 'from my playlist NAME'); searching the whole catalog",
@@ -31,7 +31,7 @@ def cmd_taste(args: argparse.Namespace, bundle) -> int:
     from spotify_assets.lib.search.taste import parse_reference
 
     reference = parse_reference(" ".join(args.query.split()))
-    if not args.user:
+    if not args.person:
         print(
             f"error: “{reference.phrase}” means a person's songs: add --user NAME (whose "
             "library to search relative to)",
@@ -53,7 +53,7 @@ def cmd_taste(args: argparse.Namespace, bundle) -> int:
             bundle,
             query_embedder(bundle),
             args.query,
-            args.user,
+            args.person,
             limit=args.limit,
             where=args.where,
         )

@@ -1,6 +1,6 @@
 """The one place a domain error becomes a Dagster failure.
 
-An `InputError` (spotify_assets/lib/errors.py) is bad input a user can fix: retrying the step
+An `InputError` (spotify_assets/lib/errors.py) is bad input a person can fix: retrying the step
 with the same input fails the same way, so it becomes one `dg.Failure` that is not retried,
 whose description is the error's message (which names the input and the remedy). Every other
 exception propagates unchanged: it may be transient (a dropped connection, a 5xx), and the

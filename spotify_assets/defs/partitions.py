@@ -26,14 +26,14 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPO
 # One partition per person, keyed by the name used with `--user` and added on import like
 # bundles: their history, models and dashboard, and their playlists and candidate lists, so
 # several people live side by side and the UI shows whose data each run touched.
-listeners = dg.DynamicPartitionsDefinition(name="listener")
+people = dg.DynamicPartitionsDefinition(name="person")
 
 
-def ensure_listener_partition(instance: dg.DagsterInstance, person: str) -> bool:
-    """Add the person as a `listener` partition unless they are one; True when added."""
-    if instance.has_dynamic_partition(listeners.name, person):
+def ensure_person_partition(instance: dg.DagsterInstance, person: str) -> bool:
+    """Add the person as a `person` partition unless they are one; True when added."""
+    if instance.has_dynamic_partition(people.name, person):
         return False
-    instance.add_dynamic_partitions(listeners.name, [person])
+    instance.add_dynamic_partitions(people.name, [person])
     return True
 
 

@@ -98,13 +98,13 @@ PLAYLISTS = table(
     _col("playlist_id", "text", "Playlist id (primary key).", nullable=False, unique=True),
     _col("name", "text", "Playlist name.", nullable=False),
     _col("description", "text", "Playlist description."),
-    _col("owner", "text", "Whose playlist it is.", nullable=False),
+    _col("person", "text", "Whose playlist it is.", nullable=False),
     _col("source", "text", "sample | catalog | export | spotify.", nullable=False),
     _col("snapshot", "text", "Spotify snapshot id, when from the API."),
 )
 CANDIDATES = table(
     "candidates",
-    _col("owner", "text", "Whose songs to sort.", nullable=False),
+    _col("person", "text", "Whose songs to sort.", nullable=False),
     _col("list", "text", "liked | recent | file.", nullable=False),
     TRACK_ID,
     _col("position", "integer", "Order in the list.", nullable=False),
@@ -136,7 +136,7 @@ MATCH_RESULTS = table(
 )
 PLAYS = table(
     "plays",
-    _col("user_id", "text", "The listener (the partition key).", nullable=False),
+    _col("person", "text", "The person (the partition key).", nullable=False),
     _col("play_key", "text", "Track id, else 'name:' + artist|title.", nullable=False),
     _col("played_at", "timestamptz", "Start of playback.", nullable=False),
     _col("ended_at", "timestamptz", "End of playback.", nullable=False),

@@ -21,12 +21,12 @@ from spotify_assets.defs.listening.assets import (
     play_features,
 )
 from spotify_assets.defs.listening.automation import (
-    check_listener,
+    check_person,
     full_retrain_schedule,
     history_drop_sensor,
     update_schedule,
 )
-from spotify_assets.defs.partitions import listeners
+from spotify_assets.defs.partitions import people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.listening.sparklines import MARKDOWN_INLINE_LIMIT
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
@@ -88,7 +88,7 @@ def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
         [catalog_tracks], resources=resources(database_url, tmp_path), instance=instance,
         run_config={"ops": {"catalog_tracks": {"config": {"path": str(catalog)}}}},
     )  # fmt: skip
-    instance.add_dynamic_partitions(listeners.name, ["ana", "ben"])
+    instance.add_dynamic_partitions(people.name, ["ana", "ben"])
     documents = {}
     for name, (path, plays) in histories.items():
         source = {"listening_history": {"config": {"source": str(path)}}}
@@ -145,11 +145,11 @@ def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
 
     with psycopg.connect(database_url) as conn:
         runs = conn.execute(
-            """SELECT r.user_id, r.retrain_id, r.moods->'labels', count(m.id)
+            """SELECT r.person, r.retrain_id, r.moods->'labels', count(m.id)
                FROM listening_retrains r JOIN model_runs m USING (retrain_id)
                GROUP BY 1, 2, 3 ORDER BY 1"""
         ).fetchall()
-        per_user = dict(conn.execute("SELECT user_id, count(*) FROM plays GROUP BY 1").fetchall())
+        per_user = dict(conn.execute("SELECT person, count(*) FROM plays GROUP BY 1").fetchall())
     assert [(u, rid) for u, rid, _, _ in runs] == [
         (n, documents[n]["retrain_id"]) for n in ("ana", "ben")
     ]
@@ -173,7 +173,7 @@ def test_a_catalog_loaded_later_gives_old_plays_their_features(
 ):
     catalog, histories = world
     path, _ = histories["ana"]
-    instance.add_dynamic_partitions(listeners.name, ["ana"])
+    instance.add_dynamic_partitions(people.name, ["ana"])
     source = {"listening_history": {"config": {"source": str(path)}}}
     first = _run(
         [listening_history, play_features], "ana", database_url, tmp_path, instance, source
@@ -196,7 +196,7 @@ def test_a_catalog_loaded_later_gives_old_plays_their_features(
 def test_a_truncated_export_fails_clearly_and_writes_nothing(db, database_url, instance, tmp_path):
     bad = tmp_path / "StreamingHistory0.json"
     bad.write_text('[{"endTime": "2020-01-01 10:00", "artistName": "A", "trackName": "B", "ms')
-    instance.add_dynamic_partitions(listeners.name, ["me"])
+    instance.add_dynamic_partitions(people.name, ["me"])
     result = _run(
         [listening_history], "me", database_url, tmp_path, instance,
         {"listening_history": {"config": {"source": str(bad)}}}, raise_on_error=False,
@@ -249,9 +249,9 @@ def test_schedules_cover_every_listener(instance, monkeypatch, db, database_url,
         assert isinstance(update_schedule(context), dg.SkipReason)  # nobody yet
     _, histories = world
     for name in ("ana", "ben"):
-        import_history(db, histories[name][0], user_id=name)
+        import_history(db, histories[name][0], person=name)
     # cara is a person (her playlists were imported) without a history: nothing to schedule
-    instance.add_dynamic_partitions(listeners.name, ["ana", "ben", "cara"])
+    instance.add_dynamic_partitions(people.name, ["ana", "ben", "cara"])
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=at, resources=database
     ) as context:
@@ -264,7 +264,7 @@ def test_schedules_cover_every_listener(instance, monkeypatch, db, database_url,
 
 
 def test_listener_names_are_checked():
-    assert check_listener("listener_b.2") == "listener_b.2"
+    assert check_person("listener_b.2") == "listener_b.2"
     for bad in ("", "a/b", "a,b", "-x", "x" * 65, "a|b"):
         with pytest.raises(ValueError, match="not allowed"):
-            check_listener(bad)
+            check_person(bad)

@@ -344,12 +344,12 @@ def test_playlists_and_liked_songs_from_the_spotify_api(database_url, instance, 
     assert loaded["tracks_not_in_catalog"] == 1
     assert meta(result, "candidates")["songs"] == 5
     with psycopg.connect(database_url) as conn:
-        names = {r[0] for r in conn.execute("SELECT name FROM playlists WHERE owner = 'api-user'")}
+        names = {r[0] for r in conn.execute("SELECT name FROM playlists WHERE person = 'api-user'")}
         order = [
             r[0]
             for r in conn.execute(
                 """SELECT m.track_id FROM playlist_tracks m JOIN playlists p USING (playlist_id)
-                   WHERE p.owner = 'api-user' AND p.name = %s ORDER BY m.position""",
+                   WHERE p.person = 'api-user' AND p.name = %s ORDER BY m.position""",
                 (lists[1]["name"],),
             )
         ]

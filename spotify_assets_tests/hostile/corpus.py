@@ -182,7 +182,7 @@ def _state(db: Database, section: str) -> _State:
                 (end.astimezone(UTC), ms, artist, title)
                 for end, ms, artist, title in conn.execute(
                     "SELECT ended_at, ms_played, artist_name, track_name FROM plays "
-                    "WHERE user_id = %s",
+                    "WHERE person = %s",
                     (USER,),
                 )
             ]

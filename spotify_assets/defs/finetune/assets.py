@@ -20,12 +20,13 @@ from spotify_assets.lib.finetune.promotion import apply, evaluate_bundle, gate
 from spotify_assets.lib.finetune.run import run_fine_tune, world_pairs
 from spotify_assets.lib.finetune.train import TrainConfig
 from spotify_assets.lib.models.resolve import resolve_device
+from spotify_assets.lib.people import DEFAULT_PERSON, playlists_scope
 from spotify_assets.lib.playlists.world import load_world
 from spotify_assets.settings import settings
 
 
 class FineTuneConfig(dg.Config):
-    owner: str = Field(default="me", description="Whose playlists; empty: every playlist.")
+    person: str = Field(default=DEFAULT_PERSON, description="Whose playlists (a person key); empty: the catalog's own playlists, which belong to no one.")
     seed: int = Field(default=42, description="The matching evaluation's split seed.")
     max_pairs: int = Field(default=20_000, description="Subsample the pairs to at most this.")
     feature_share: float = Field(default=0.3, description="Share of feature-phrase pairs.")
@@ -72,7 +73,7 @@ def fine_tuned_model(
                 f"{base.name} is already a fine-tuned bundle; fine-tune its base bundle instead"
             )
         with database.get().connect() as conn:
-            world = load_world(conn, base, None, config.owner or None)
+            world = load_world(conn, base, None, playlists_scope(config.person))
         train = config.train_config()
         pairs = world_pairs(world, train)
         if len(pairs) < train.batch_size:
@@ -128,7 +129,7 @@ def fine_tuned_model(
 
 
 class PromotionConfig(dg.Config):
-    owner: str = Field(default="me", description="Whose playlists; empty: every playlist.")
+    person: str = Field(default=DEFAULT_PERSON, description="Whose playlists (a person key); empty: the catalog's own playlists, which belong to no one.")
     seed: int = Field(default=42, description="The matching evaluation's split seed.")
     margin: float = Field(
         default=MARGIN, description="Both suites must improve by more than this (CI above 0)."
@@ -169,7 +170,7 @@ def fine_tune_promotion(
                     db,
                     bundle,
                     models.lazy_embedder(context, compute, bundle),
-                    config.owner or None,
+                    playlists_scope(config.person),
                     config.seed,
                     context.log.info,
                 )

@@ -1,1 +1,1 @@
-"""A listener's history: plays, sessions, moods, drift (models and dashboard to follow)."""
+"""A person's history: plays, sessions, moods, drift (models and dashboard to follow)."""

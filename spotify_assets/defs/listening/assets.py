@@ -1,4 +1,4 @@
-"""The listening stage, one `listener` partition per person.
+"""The listening stage, one `person` partition per person.
 
 listening_history → play_features → mood_clusters → listening_models → listening_predictions
                                   └→ drift_report ─────────────────────┴→ listening_dashboard
@@ -19,23 +19,23 @@ from spotify_assets.defs import tables
 from spotify_assets.defs.artifacts import ArtifactStoreResource
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.failures import input_errors, input_failure
-from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.defs.verdicts import difference_metadata, difference_sentence
 from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.errors import InputError
-from spotify_assets.lib.listening.ingest import import_history, listener_zone_of, refresh_joins
+from spotify_assets.lib.listening.ingest import import_history, person_zone_of, refresh_joins
 from spotify_assets.lib.listening.ingest import load_sessions as stored_sessions
 from spotify_assets.lib.listening.timezones import validate
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.listening import (
-    ListenerRepository,
     PlayJoinRepository,
     PlayRepository,
 )
+from spotify_assets.lib.store.people import PersonRepository
 from spotify_assets.settings import home_dir
 
-LISTENING = {"group_name": "listening", "partitions_def": listeners, "owners": ["team:listening"]}
+LISTENING = {"group_name": "listening", "partitions_def": people, "owners": ["team:listening"]}
 # The `update` job (schedule: every 30 minutes) refreshes these: late after 40 minutes (a tick
 # missed), stale after an hour.
 EVERY_30_MINUTES = dg.FreshnessPolicy.time_window(
@@ -57,12 +57,12 @@ class HistoryConfig(dg.Config):
     source: str = Field(
         default="sample",
         description="sample (the generated history) | api (Spotify recently-played + ReccoBeats "
-        "features) | none (nothing new: an update for a listener without a live source) | a "
+        "features) | none (nothing new: an update for a person without a live source) | a "
         "path: a privacy-export file, folder or zip",
     )
     timezone: str = Field(
         default="",
-        description="IANA time zone to store for this listener (empty: keep the stored one; "
+        description="IANA time zone to store for this person (empty: keep the stored one; "
         "derived from the export's country, else $SPOTIFY_ASSETS_TIMEZONE, else UTC)",
     )
     earliest_play: str = Field(
@@ -79,7 +79,7 @@ class HistoryConfig(dg.Config):
     metadata=tables.PLAYS,
     freshness_policy=EVERY_30_MINUTES,
     retry_policy=TRANSIENT_RETRY,
-    description="A listener's plays (unique per track and start) from privacy exports or the "
+    description="A person's plays (unique per track and start) from privacy exports or the "
     "Web API, as the export gives them: artist, title, URI, country. Their join to the catalog is "
     "play_features.",
 )
@@ -89,12 +89,12 @@ def listening_history(
     database: DatabaseResource,
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
-    user, db = context.partition_key, database.get()
+    person, db = context.partition_key, database.get()
     _check_zone(config.timezone)
     if config.source == "none":
         with db.connect() as conn:
-            ListenerRepository(conn).ensure(user, config.timezone or None)
-            stored = PlayRepository(conn).count(user)
+            PersonRepository(conn).ensure(person, config.timezone or None)
+            stored = PlayRepository(conn).count(person)
         line = f"no new source; {stored:,} plays stored"
         return dg.MaterializeResult(
             metadata={"source": "none", "inserted": 0, "stored": stored,
@@ -104,7 +104,7 @@ def listening_history(
         from spotify_assets.lib.listening.api import ReccoBeatsClient, ingest_recent
 
         with spotify.client() as client, ReccoBeatsClient() as reccobeats:
-            report = ingest_recent(db, client, reccobeats, user)
+            report = ingest_recent(db, client, reccobeats, person)
         metadata: dict[str, Any] = {
             "plays": report.plays, "inserted": report.inserted,
             "features_fetched": report.features_fetched,
@@ -112,12 +112,12 @@ def listening_history(
         }  # fmt: skip
         if config.timezone:
             with db.connect() as conn:
-                ListenerRepository(conn).ensure(user, config.timezone)
+                PersonRepository(conn).ensure(person, config.timezone)
     else:
         path = ensure_sample(home_dir()).history_dir if config.source == "sample" else config.source
         with input_errors(nothing_written=True):
             imported = import_history(
-                db, Path(path), user, config.timezone or None,
+                db, Path(path), person, config.timezone or None,
                 config.earliest_play or None, config.latest_play or None,
             )  # fmt: skip
         metadata = {
@@ -130,7 +130,7 @@ def listening_history(
             "library_tracks_added": imported.library_tracks_added,
         }  # fmt: skip
     with db.connect() as conn:
-        metadata["stored"] = PlayRepository(conn).count(user)
+        metadata["stored"] = PlayRepository(conn).count(person)
     line = f"{metadata.get('plays', 0):,} plays read, {metadata['inserted']:,} new"
     excluded = [
         f"{metadata[k]:,} {what}"
@@ -150,7 +150,7 @@ def listening_history(
         )
     if metadata.get("library_tracks_added"):
         line += f"; {metadata['library_tracks_added']:,} songs new to the catalog (library tracks)"
-    line += f"; {metadata['stored']:,} plays stored for {user}"
+    line += f"; {metadata['stored']:,} plays stored for {person}"
     metadata["summary"] = summary(context, line)
     return dg.MaterializeResult(
         metadata={
@@ -174,22 +174,22 @@ def _check_zone(timezone: str) -> None:
     freshness_policy=EVERY_30_MINUTES,
     deps=[listening_history, catalog_tracks],
     retry_policy=TRANSIENT_RETRY,
-    description="The listener's plays joined to the catalog as it is now (by track id, else "
+    description="The person's plays joined to the catalog as it is now (by track id, else "
     "artist + title) and to fetched features: recomputed on every retrain and update, so a "
     "catalog loaded later gives old plays their features.",
 )
 def play_features(context: dg.AssetExecutionContext, database: DatabaseResource):
-    user = context.partition_key
-    coverage = refresh_joins(database.get(), user)
+    person = context.partition_key
+    coverage = refresh_joins(database.get(), person)
     if coverage.plays == 0:
-        raise input_failure(no_plays(user))
+        raise input_failure(no_plays(person))
     with database.get().connect() as conn:
-        joins = PlayJoinRepository(conn).count(user)
+        joins = PlayJoinRepository(conn).count(person)
     line = coverage.describe()
     if coverage.share == 0:
         line += (
             "; WARNING: no play has audio features, so there are no moods: load a catalog that "
-            "covers this listener (spotify-assets catalog FILE), then retrain"
+            "covers this person (spotify-assets catalog FILE), then retrain"
         )
     return dg.MaterializeResult(
         metadata={
@@ -201,21 +201,21 @@ def play_features(context: dg.AssetExecutionContext, database: DatabaseResource)
     )
 
 
-def no_plays(user: str) -> InputError:
+def no_plays(person: str) -> InputError:
     return InputError(
-        f"no plays for {user!r}: import a history first "
-        f"(spotify-assets listening import PATH --user {user})"
+        f"no plays for {person!r}: import a history first "
+        f"(spotify-assets listening import PATH --user {person})"
     )
 
 
 def load_sessions(
-    database: DatabaseResource, user: str, gap_minutes: float = 30, include_skips: bool = True
+    database: DatabaseResource, person: str, gap_minutes: float = 30, include_skips: bool = True
 ) -> pd.DataFrame:
-    """The listener's sessionized plays with features (as joined by play_features); a listener
+    """The person's sessionized plays with features (as joined by play_features); a person
     without plays is an input error, a non-retried failure of the step."""
-    plays = stored_sessions(database.get(), user, gap_minutes, include_skips)
+    plays = stored_sessions(database.get(), person, gap_minutes, include_skips)
     if plays.empty:
-        raise input_failure(no_plays(user))
+        raise input_failure(no_plays(person))
     return plays
 
 
@@ -240,10 +240,10 @@ def mood_clusters(
 ) -> dg.Output[dict]:
     from spotify_assets.lib.listening.retrain import cluster_training_weeks
 
-    user = context.partition_key
-    plays = load_sessions(database, user, config.gap_minutes, config.include_skips)
-    zone = listener_zone_of(database.get(), user)
-    with input_errors(user):
+    person = context.partition_key
+    plays = load_sessions(database, person, config.gap_minutes, config.include_skips)
+    zone = person_zone_of(database.get(), person)
+    with input_errors(person):
         clustering = cluster_training_weeks(plays, seed=config.seed)
     moods = clustering.moods
     if moods is None:
@@ -317,19 +317,19 @@ def listening_models(
     from spotify_assets.lib.listening.retrain import Clustering, retrain
     from spotify_assets.lib.store.listening import RetrainRecord, RetrainRepository
 
-    user = context.partition_key
+    person = context.partition_key
     clustering = Clustering.from_dict(mood_clusters)
     zone = mood_clusters["timezone"]
     plays = load_sessions(
-        database, user, mood_clusters["gap_minutes"], mood_clusters["include_skips"]
+        database, person, mood_clusters["gap_minutes"], mood_clusters["include_skips"]
     )
-    with input_errors(user):
+    with input_errors(person):
         run = retrain(
-            plays, clustering, user, zone, n_boot=config.bootstrap, seed=mood_clusters["seed"]
+            plays, clustering, person, zone, n_boot=config.bootstrap, seed=mood_clusters["seed"]
         )
 
     store = artifacts.get()
-    folder = f"listening/{user}/retrains/{run.retrain_id}"
+    folder = f"listening/{person}/retrains/{run.retrain_id}"
     keys, uris = {}, {}
     for name, model in run.serving_models.items():
         keys[name] = f"{folder}/{name}.json"
@@ -337,14 +337,14 @@ def listening_models(
     with database.get().connect() as conn:
         RetrainRepository(conn).record(
             RetrainRecord(
-                run.retrain_id, user, run.trained_at, zone, mood_clusters["boundaries"],
+                run.retrain_id, person, run.trained_at, zone, mood_clusters["boundaries"],
                 mood_clusters["moods"], run.policy.kind, run.summary,
             ),
             run.model_runs(uris),
         )  # fmt: skip
     document = {
         "retrain_id": run.retrain_id,
-        "user_id": user,
+        "person": person,
         "trained_at": run.trained_at.isoformat(),
         "timezone": zone,
         "clustering": mood_clusters,
@@ -540,9 +540,9 @@ def listening_predictions(
 ) -> dg.Output[dict]:
     from spotify_assets.lib.listening.predict import predict
 
-    user, run = context.partition_key, listening_models
+    person, run = context.partition_key, listening_models
     clustering = run["clustering"]
-    plays = load_sessions(database, user, clustering["gap_minutes"], clustering["include_skips"])
+    plays = load_sessions(database, person, clustering["gap_minutes"], clustering["include_skips"])
     store = artifacts.get()
     models = {name: store.get_json(key) for name, key in run["models"].items()}
     document = predict(plays, run, models, hours=config.hours)
@@ -630,7 +630,7 @@ def drift_report(
     freshness_policy=EVERY_30_MINUTES,
     deps=[play_features],
     description="A JSON document (for embedding in a website) and a self-contained HTML page, in "
-    "the listener's time zone: listening by hour × weekday, moods, mood share over time, "
+    "the person's time zone: listening by hour × weekday, moods, mood share over time, "
     "next-24 h session starts, model vs baselines with CIs, drift, feature coverage.",
 )
 def listening_dashboard(
@@ -651,9 +651,9 @@ def listening_dashboard(
     )
     from spotify_assets.lib.listening.moods import MoodModel, assign
 
-    user, run = context.partition_key, listening_models
+    person, run = context.partition_key, listening_models
     clustering = run["clustering"]
-    plays = load_sessions(database, user, clustering["gap_minutes"], clustering["include_skips"])
+    plays = load_sessions(database, person, clustering["gap_minutes"], clustering["include_skips"])
     moods = MoodModel.from_dict(clustering["moods"]) if clustering["moods"] else None
     plays["cluster"] = assign(moods, plays) if moods else -1
     reasons = {}
@@ -672,7 +672,7 @@ def listening_dashboard(
              "mood_policy_reason": trained["mood_policy_reason"]},
     )  # fmt: skip
     store = artifacts.get()
-    folder = f"listening/{user}/dashboard"
+    folder = f"listening/{person}/dashboard"
     json_uri = store.put_bytes(
         f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
     )

@@ -1,7 +1,6 @@
-"""Jobs, schedules and the drop-folder sensor of the listening stage; one run per listener."""
+"""Jobs, schedules and the drop-folder sensor of the listening stage; one run per person."""
 
 import json
-import re
 from pathlib import Path
 
 import dagster as dg
@@ -15,34 +14,19 @@ from spotify_assets.defs.listening.assets import (
     mood_clusters,
     play_features,
 )
-from spotify_assets.defs.partitions import listeners
+from spotify_assets.defs.partitions import people
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.listening.exports import HISTORY_FILE
+from spotify_assets.lib.people import DEFAULT_PERSON, PersonNameError, check_person
 from spotify_assets.settings import settings
 
-DEFAULT_LISTENER = "me"
-API_LISTENER_ENV = "SPOTIFY_ASSETS_API_LISTENER"
-_LISTENER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
-
-
-class ListenerNameError(ValueError):
-    pass
-
-
-def check_listener(name: str) -> str:
-    """A listener name is a partition key and part of artifact paths: keep it plain."""
-    if not _LISTENER_NAME.match(name or ""):
-        raise ListenerNameError(
-            f"listener name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', '@', "
-            "'+' or '-', starting with a letter or digit"
-        )
-    return name
+API_PERSON_ENV = "SPOTIFY_ASSETS_API_PERSON"
 
 
 import_history_job = dg.define_asset_job(
     "import_history",
     selection=[listening_history],
-    description="Import a privacy-export file, folder or zip into one listener's plays.",
+    description="Import a privacy-export file, folder or zip into one person's plays.",
 )
 update_job = dg.define_asset_job(
     "update",
@@ -53,7 +37,7 @@ update_job = dg.define_asset_job(
         drift_report,
         listening_dashboard,
     ],
-    description="Every 30 minutes: new plays (the API for its listener) → join to the catalog → "
+    description="Every 30 minutes: new plays (the API for its person) → join to the catalog → "
     "predict with the last retrain → drift → dashboard.",
 )
 full_retrain_job = dg.define_asset_job(
@@ -71,23 +55,23 @@ full_retrain_job = dg.define_asset_job(
 )
 
 
-def api_listener() -> str:
-    """The listener whose Spotify account the configured credentials belong to."""
-    return settings().api_listener or DEFAULT_LISTENER
+def api_person() -> str:
+    """The person whose Spotify account the configured credentials belong to."""
+    return settings().api_person or DEFAULT_PERSON
 
 
-def listeners_with_history(instance: dg.DagsterInstance, database: DatabaseResource) -> list[str]:
+def people_with_history(instance: dg.DagsterInstance, database: DatabaseResource) -> list[str]:
     """The person partitions that have plays: a person who only imported playlists has nothing
     to retrain or update."""
-    from spotify_assets.lib.store.listening import ListenerRepository
+    from spotify_assets.lib.store.people import PersonRepository
 
     with database.get().connect() as conn:
-        with_plays = set(ListenerRepository(conn).with_plays())
-    return [k for k in instance.get_dynamic_partitions(listeners.name) if k in with_plays]
+        with_plays = set(PersonRepository(conn).with_plays())
+    return [k for k in instance.get_dynamic_partitions(people.name) if k in with_plays]
 
 
-def history_source(listener: str) -> dict:
-    source = "api" if listener == api_listener() else "none"
+def history_source(person: str) -> dict:
+    source = "api" if person == api_person() else "none"
     return {"ops": {"listening_history": {"config": {"source": source}}}}
 
 
@@ -96,14 +80,14 @@ def history_source(listener: str) -> dict:
     cron_schedule="*/30 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every 30 minutes, one update per listener; the API listener "
-    "($SPOTIFY_ASSETS_API_LISTENER, default 'me') fetches recently-played (needs the Spotify "
+    description="Every 30 minutes, one update per person; the API person "
+    "($SPOTIFY_ASSETS_API_PERSON, default 'me') fetches recently-played (needs the Spotify "
     "credentials), the others refresh predictions from what is stored.",
 )
 def update_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
-    keys = listeners_with_history(context.instance, database)
+    keys = people_with_history(context.instance, database)
     if not keys:
-        return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
+        return dg.SkipReason("no people yet: import a history (spotify-assets listening import)")
     stamp = context.scheduled_execution_time.isoformat()
     return [
         dg.RunRequest(run_key=f"update-{k}-{stamp}", partition_key=k, run_config=history_source(k))
@@ -116,12 +100,12 @@ def update_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseRes
     cron_schedule="15 0 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Full retrain of every listener daily at 00:15 UTC.",
+    description="Full retrain of every person daily at 00:15 UTC.",
 )
 def full_retrain_schedule(context: dg.ScheduleEvaluationContext, database: DatabaseResource):
-    keys = listeners_with_history(context.instance, database)
+    keys = people_with_history(context.instance, database)
     if not keys:
-        return dg.SkipReason("no listeners yet: import a history (spotify-assets listening import)")
+        return dg.SkipReason("no people yet: import a history (spotify-assets listening import)")
     stamp = context.scheduled_execution_time.isoformat()
     return [dg.RunRequest(run_key=f"retrain-{k}-{stamp}", partition_key=k) for k in keys]
 
@@ -131,8 +115,8 @@ def inbox() -> Path:
 
 
 def _dropped(folder: Path) -> dict[str, tuple[str, list[int]]]:
-    """Export files in the drop folder → (listener, [size, mtime]); a subfolder names the
-    listener, files at the top belong to the default listener."""
+    """Export files in the drop folder → (person, [size, mtime]); a subfolder names the
+    person, files at the top belong to the default person."""
     found = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.is_symlink():
@@ -140,9 +124,9 @@ def _dropped(folder: Path) -> dict[str, tuple[str, list[int]]]:
         if not (HISTORY_FILE.match(path.name) or path.suffix.lower() == ".zip"):
             continue
         relative = path.relative_to(folder).parts
-        listener = relative[0] if len(relative) > 1 else DEFAULT_LISTENER
+        person = relative[0] if len(relative) > 1 else DEFAULT_PERSON
         stat = path.stat()
-        found[str(path)] = (listener, [stat.st_size, stat.st_mtime_ns])
+        found[str(path)] = (person, [stat.st_size, stat.st_mtime_ns])
     return found
 
 
@@ -151,8 +135,8 @@ def _dropped(folder: Path) -> dict[str, tuple[str, list[int]]]:
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="New or changed export files in the drop folder ($SPOTIFY_ASSETS_HISTORY_INBOX, "
-    "else $SPOTIFY_ASSETS_HOME/history_inbox; <folder>/<listener>/… for a named listener, files "
-    "at the top for 'me') → the listener is added as a partition and one import runs per file.",
+    "else $SPOTIFY_ASSETS_HOME/history_inbox; <folder>/<person>/… for a named person, files "
+    "at the top for 'me') → the person is added as a partition and one import runs per file.",
 )
 def history_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     folder = inbox()
@@ -166,22 +150,22 @@ def history_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult 
     valid, skipped = [], []
     for path in changed:
         try:
-            valid.append((path, check_listener(current[path][0])))
-        except ListenerNameError as exc:
+            valid.append((path, check_person(current[path][0])))
+        except PersonNameError as exc:
             skipped.append(f"{path}: {exc}")
     for message in skipped:
         context.log.warning(message)
-    known = set(context.instance.get_dynamic_partitions(listeners.name))
-    new = sorted({listener for _, listener in valid} - known)
+    known = set(context.instance.get_dynamic_partitions(people.name))
+    new = sorted({person for _, person in valid} - known)
     return dg.SensorResult(
-        dynamic_partitions_requests=[listeners.build_add_request(new)] if new else [],
+        dynamic_partitions_requests=[people.build_add_request(new)] if new else [],
         run_requests=[
             dg.RunRequest(
-                run_key=f"history-{listener}-{Path(path).name}-{'-'.join(map(str, current[path][1]))}",
-                partition_key=listener,
+                run_key=f"history-{person}-{Path(path).name}-{'-'.join(map(str, current[path][1]))}",
+                partition_key=person,
                 run_config={"ops": {"listening_history": {"config": {"source": path}}}},
             )
-            for path, listener in valid
+            for path, person in valid
         ],
         cursor=json.dumps({path: stamp for path, (_, stamp) in current.items()}),
     )

@@ -18,6 +18,7 @@ from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching, final_system
 from spotify_assets.lib.matching.run import run_matching
+from spotify_assets.lib.people import CATALOG_PLAYLISTS, DEFAULT_PERSON, playlists_scope
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.update import update_playlist_profiles
 from spotify_assets.lib.playlists.world import load_world
@@ -34,7 +35,7 @@ TABLE_METRICS = ("ndcg@10", "mrr", "recall@10")
 
 
 class ProfilesConfig(dg.Config):
-    owner: str = Field(default="me", description="Whose playlists; empty: every playlist.")
+    person: str = Field(default=DEFAULT_PERSON, description="Whose playlists (a person key); empty: the catalog's own playlists, which belong to no one.")
 
 
 @dg.asset(
@@ -64,11 +65,12 @@ def playlist_profiles(
     embedder = models.lazy_embedder(context, compute, bundle)
     with input_errors(bundle.name):
         report = update_playlist_profiles(
-            database.get(), bundle, embedder, config.owner or None, progress=context.log.info
+            database.get(), bundle, embedder, playlists_scope(config.person),
+            progress=context.log.info,
         )
         if report.playlists == 0:
             raise InputError(
-                f"no playlists for owner {config.owner!r}: materialize `playlists` first"
+                f"no playlists for {config.person or 'the catalog'!r}: materialize `playlists` first"
             )
     with database.get().connect() as conn:
         stored = ProfileRepository(conn).count(bundle.hash)
@@ -80,7 +82,11 @@ def playlist_profiles(
 
 
 class MatchConfigDagster(dg.Config):
-    owner: str = "me"
+    person: str = Field(default=DEFAULT_PERSON, description="Whose songs to sort (a person key).")
+    playlists: str = Field(
+        default="own",
+        description="own (the person's playlists) | catalog (the catalog's own playlists)",
+    )
     list: str = Field(default="liked", description="Which candidates list to sort.")
     top_n: int = Field(default=5, description="Playlists kept per song.")
     top_k: int = Field(default=20, description="Songs kept per playlist.")
@@ -125,12 +131,13 @@ def match_results(
             database.get(),
             bundle,
             config.match_config(),
-            config.owner,
+            config.person,
             config.list,
             models.lazy_embedder(context, compute, bundle),
             lambda: models.reranker(context, compute, bundle),
             progress=context.log.info,
             artifacts=artifacts.get(),
+            catalog_playlists=config.playlists == "catalog",
         )
     with database.get().connect() as conn:
         stored = MatchRepository(conn).count(report.context_hash)
@@ -148,7 +155,10 @@ def match_results(
 
 
 class MatchEvaluationConfig(dg.Config):
-    owner: str = Field(default="", description="Whose playlists; empty: every playlist.")
+    person: str = Field(
+        default=CATALOG_PLAYLISTS,
+        description="Whose playlists (a person key); empty: the catalog's own playlists.",
+    )
     seed: int = 42
     negatives: int = Field(default=50, description="Sampled non-members per playlist.")
     active_bundle: str = Field(
@@ -224,7 +234,7 @@ def match_evaluation(
     bundle = bundle_for(context)
     db = database.get()
     with db.connect() as conn:
-        world = load_world(conn, bundle, None, config.owner or None)
+        world = load_world(conn, bundle, None, playlists_scope(config.person))
     inputs = EvalInputs.from_world(world, with_texts=True)
     with input_errors(bundle.name):
         result = evaluate_matching(

@@ -1,5 +1,5 @@
 """playlists (+ ordered memberships) and candidates (the songs to sort): one partition per
-person (the `listener` partition their listening history uses too)."""
+person (the `person` partition their listening history uses too)."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from pydantic import Field
 from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.failures import input_errors
-from spotify_assets.defs.partitions import TRANSIENT_RETRY, listeners
+from spotify_assets.defs.partitions import TRANSIENT_RETRY, people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
 from spotify_assets.lib.errors import InputError
@@ -48,7 +48,7 @@ class PlaylistsConfig(dg.Config):
     )
 
 
-def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
+def _spotify_playlists(spotify: SpotifyResource, person: str) -> PlaylistData:
     from spotify_assets.lib.spotify.convert import memberships_frame, playlists_frame
 
     with spotify.client() as client:
@@ -57,7 +57,7 @@ def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
     memberships = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["playlist_id", "track_id", "position"]
     )  # fmt: skip
-    frame = playlists_frame(playlists, owner)
+    frame = playlists_frame(playlists, person)
     frame = frame.rename(columns={"snapshot_id": "snapshot"})
     return PlaylistData(frame, memberships, 0, len(memberships))
 
@@ -68,7 +68,7 @@ def _spotify_playlists(spotify: SpotifyResource, owner: str) -> PlaylistData:
     kinds={"python", "postgres"},
     owners=OWNERS,
     metadata=tables.PLAYLISTS,
-    partitions_def=listeners,
+    partitions_def=people,
     deps=[catalog_tracks],
     description="A person's playlists and their ordered members (tracks the catalog knows, in "
     "`playlist_tracks`).",
@@ -80,7 +80,7 @@ def playlists(
     spotify: SpotifyResource,
 ) -> dg.MaterializeResult:
     db = database.get()
-    owner = context.partition_key  # the person
+    person = context.partition_key  # the person
     with input_errors(nothing_written=True):
         if config.source not in PLAYLIST_SOURCES:
             raise InputError(
@@ -88,7 +88,7 @@ def playlists(
             )
         if config.source == "catalog":
             with db.connect() as conn:
-                count, members = PlaylistRepository(conn).owner_counts(owner)
+                count, members = PlaylistRepository(conn).person_counts(None)
                 stored, _ = PlaylistRepository(conn).counts()
             context.log.info(f"playlists: {count} playlists came with the catalog")
             return dg.MaterializeResult(
@@ -108,10 +108,10 @@ def playlists(
                 raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
             with db.connect() as conn:
                 known = TrackRepository(conn).frame(KNOWN_COLUMNS)
-            data = export_playlists(Path(config.path), known, owner)
+            data = export_playlists(Path(config.path), known, person)
         else:
-            data = _spotify_playlists(spotify, owner)
-    report = store_playlists(db, data, owner, config.source)
+            data = _spotify_playlists(spotify, person)
+    report = store_playlists(db, data, person, config.source)
     with db.connect() as conn:
         stored, _ = PlaylistRepository(conn).counts()
     context.log.info(
@@ -166,7 +166,7 @@ def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> pd.D
     kinds={"python", "postgres"},
     owners=OWNERS,
     metadata=tables.CANDIDATES,
-    partitions_def=listeners,
+    partitions_def=people,
     deps=[catalog_tracks],
     description="The songs to sort into playlists: liked songs, recent plays or a CSV of ids.",
 )

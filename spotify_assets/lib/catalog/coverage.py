@@ -45,13 +45,13 @@ class CoverageRow:
         return asdict(self)
 
 
-def library_coverage(db: Database, owner: str, bundle_hash: str) -> list[CoverageRow]:
-    """Coverage of `owner`'s playlist members, liked songs and plays (each play counts)."""
+def library_coverage(db: Database, person: str, bundle_hash: str) -> list[CoverageRow]:
+    """Coverage of `person`'s playlist members, liked songs and plays (each play counts)."""
     with db.connect() as conn:
         tracks = TrackRepository(conn)
-        _, members = PlaylistRepository(conn).frames(owner)
-        liked = CandidateRepository(conn).track_ids(owner, "liked")
-        songs = PlayRepository(conn).distinct_tracks(owner)
+        _, members = PlaylistRepository(conn).frames(person)
+        liked = CandidateRepository(conn).track_ids(person, "liked")
+        songs = PlayRepository(conn).distinct_tracks(person)
         play_ids: list[str | None] = []
         if len(songs):
             resolved = resolve_library(

@@ -45,11 +45,11 @@ class BundleEvaluation:
 
 
 def evaluate_bundle(
-    db, bundle: ModelBundle, embedder, owner: str | None, seed: int, log: Callable[[str], None]
+    db, bundle: ModelBundle, embedder, person: str | None, seed: int, log: Callable[[str], None]
 ) -> BundleEvaluation:
     """The matching harness (seeded split) and the search suite for one bundle, as stored."""
     with db.connect() as conn:
-        world = load_world(conn, bundle, None, owner)
+        world = load_world(conn, bundle, None, person)
     inputs = EvalInputs.from_world(world, with_texts=True)
     matching = evaluate_matching(inputs, MatchConfig(), seed=seed, log=log)
     search = run_suite(db, bundle, embedder, progress=log)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from spotify_assets.lib.listening.exports import API, PLAY_COLUMNS
 from spotify_assets.lib.listening.join import join_plays
+from spotify_assets.lib.people import DEFAULT_PERSON
 from spotify_assets.lib.spotify.client import SpotifyClient
 from spotify_assets.lib.spotify.reccobeats import (  # noqa: F401  (re-exported)
     RECCOBEATS_BATCH,
@@ -28,11 +29,11 @@ from spotify_assets.lib.spotify.reccobeats import (  # noqa: F401  (re-exported)
 )
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import (
-    ListenerRepository,
     PlayJoinRepository,
     PlayRepository,
     TrackFeatureRepository,
 )
+from spotify_assets.lib.store.people import PersonRepository
 
 log = logging.getLogger(__name__)
 MAX_PAGES = 100  # a cursor that never advances must not loop forever
@@ -102,7 +103,7 @@ def ingest_recent(
     db: Database,
     client: SpotifyClient,
     reccobeats: ReccoBeatsClient,
-    user_id: str = "me",
+    person: str = DEFAULT_PERSON,
 ) -> IngestReport:
     """Fetch new plays and features, then store plays, features and cursor in one transaction.
 
@@ -110,7 +111,7 @@ def ingest_recent(
     the same plays again, while they are still in the API's window of the last 50.
     """
     with db.connect() as conn:
-        before_text = PlayRepository(conn).cursor(user_id, API)
+        before_text = PlayRepository(conn).cursor(person, API)
     before = int(before_text) if before_text else None
     plays, after = fetch_recent(client, before)
     if plays.empty:
@@ -125,15 +126,15 @@ def ingest_recent(
     features = reccobeats.audio_features(missing) if missing else {}
 
     with db.connect() as conn, conn.transaction():
-        ListenerRepository(conn).ensure(user_id)
+        PersonRepository(conn).ensure(person)
         repo = PlayRepository(conn)
         if features:
             frame = pd.DataFrame.from_dict(features, orient="index").rename_axis("track_key")
             TrackFeatureRepository(conn).upsert(frame.reset_index().assign(source="reccobeats"))
-        counts = repo.upsert(plays.assign(user_id=user_id))
+        counts = repo.upsert(plays.assign(person=person))
         if after is not None:
-            repo.set_cursor(user_id, API, str(after))  # only with the plays it covers
+            repo.set_cursor(person, API, str(after))  # only with the plays it covers
     log.info(
-        "%s: %d plays (%d new), cursor %s → %s", user_id, len(plays), counts.inserted, before, after
+        "%s: %d plays (%d new), cursor %s → %s", person, len(plays), counts.inserted, before, after
     )
     return IngestReport(len(plays), counts.inserted, len(features), before, after)

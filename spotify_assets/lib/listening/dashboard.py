@@ -3,7 +3,7 @@
 The document is the contract (a site can render it its own way); the HTML page is a faithful,
 self-contained rendering: inline CSS and SVG, no JavaScript, no external URL, so it can be
 attached to a run, mailed, or opened offline. Every time in the document and on the page is in
-the listener's zone (`timezone`, an IANA name), and so are the hour × weekday matrix, the week
+the person's zone (`timezone`, an IANA name), and so are the hour × weekday matrix, the week
 buckets and the 24-hour chart. Floats are rounded and serialised with sorted keys, so the same
 inputs give byte-identical output.
 
@@ -81,7 +81,7 @@ def _num(value: Any, digits: int = 6) -> float | None:
 
 
 def _iso(value: Any, tz: str) -> str:
-    """ISO 8601 in the listener's zone (with its UTC offset, so still one exact instant)."""
+    """ISO 8601 in the person's zone (with its UTC offset, so still one exact instant)."""
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
     return ts.tz_convert(tz).isoformat()
@@ -105,7 +105,7 @@ def _summary(plays: pd.DataFrame, played: pd.Series, local: pd.Series, tz: str) 
     return {
         "plays": len(plays),
         "sessions": int(plays["session_id"].nunique()),
-        "users": int(plays["user_id"].nunique()) if "user_id" in plays.columns else None,
+        "users": int(plays["person"].nunique()) if "person" in plays.columns else None,
         "hours_listened": _num(ms.sum() / 3_600_000, 3),
         "days_covered": int(local.dt.date.nunique()),  # local dates with at least one play
         "first_play": _iso(played.min(), tz) if len(played) else None,

@@ -103,10 +103,10 @@ def mood_dataset(
     `plays` is `sessionize` output with a cluster per play (-1 when unknown); `n_classes` is the
     clustering's K (default: the largest cluster + 1). Besides `mood_feature_columns(K)` the
     frame carries `played_at` (decision time, for splits), `target_at` (the next play's start,
-    for purging split boundaries), `session_id`, `user_id` and `target`. With `keep_all`, every
+    for purging split boundaries), `session_id`, `person` and `target`. With `keep_all`, every
     play is a row (target -1 where unknown): the latest play is what a prediction starts from.
     """
-    df = plays.sort_values(["user_id", "played_at"], kind="mergesort").reset_index(drop=True)
+    df = plays.sort_values(["person", "played_at"], kind="mergesort").reset_index(drop=True)
     session = df["session_id"]
     cluster = df[cluster_col].fillna(-1).astype(np.int64)
     k = int(n_classes if n_classes is not None else max(int(cluster.max()) + 1, 1))
@@ -147,7 +147,7 @@ def mood_dataset(
     out["target_at"] = df["played_at"].shift(-1)
     out["played_at"] = df["played_at"]
     out["session_id"] = session
-    out["user_id"] = df["user_id"]
+    out["person"] = df["person"]
     if keep_all:
         return out
     return out[out["target"].ge(0)].reset_index(drop=True)
@@ -215,8 +215,8 @@ def _memory_features(
         out[f"session_share_{j}"] = shares[:, j]
 
     # what followed this track before: successor moods of its earlier plays (all in the past,
-    # since an earlier play's next play started no later than this one), per listener
-    keys = (df["user_id"].astype(str) + "\x1f" + _track_keys(df).astype(str)).to_numpy()
+    # since an earlier play's next play started no later than this one), per person
+    keys = (df["person"].astype(str) + "\x1f" + _track_keys(df).astype(str)).to_numpy()
     nxt = target.to_numpy()
     followed = pd.DataFrame(_one_hot(nxt, k), index=df.index)
     earlier = followed.groupby(keys, sort=False).cumsum().to_numpy() - followed.to_numpy()
@@ -230,7 +230,7 @@ def _memory_features(
     out["successor_last"] = previous.groupby(keys, sort=False).ffill().fillna(-1).astype(np.int64)
 
     rates, counted = _online_transitions(
-        lk, nxt, day_part_index(hour), session.to_numpy(), df["user_id"].to_numpy(), k
+        lk, nxt, day_part_index(hour), session.to_numpy(), df["person"].to_numpy(), k
     )
     for j in range(k):
         out[f"transition_{j}"] = rates[:, j]
@@ -247,7 +247,7 @@ def day_part_index(hour: np.ndarray) -> np.ndarray:
 
 
 def local_times(times: pd.Series | np.ndarray, tz: str) -> pd.Series:
-    """Timestamps (UTC or aware) in the listener's zone, with a fresh index."""
+    """Timestamps (UTC or aware) in the person's zone, with a fresh index."""
     return pd.to_datetime(pd.Series(times).reset_index(drop=True), utc=True).dt.tz_convert(tz)
 
 
@@ -256,10 +256,10 @@ def _online_transitions(
     nxt: np.ndarray,
     part: np.ndarray,
     session: np.ndarray,
-    user: np.ndarray,
+    person: np.ndarray,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """P(next mood | last mood, part of day) from the listener's transitions completed before
+    """P(next mood | last mood, part of day) from the person's transitions completed before
     each play.
 
     Play i's transition (its last mood → the next play's mood) is known once play i+1 starts,
@@ -271,10 +271,10 @@ def _online_transitions(
     prior = np.full(k, 1.0 / k)
     for i in range(len(nxt)):
         if i > 0 and nxt[i - 1] >= 0 and session[i - 1] == session[i]:
-            key = (user[i - 1], int(last_known[i - 1]), int(part[i - 1]))
+            key = (person[i - 1], int(last_known[i - 1]), int(part[i - 1]))
             cell = counts.setdefault(key, np.zeros(k))
             cell[nxt[i - 1]] += 1.0
-        cell = counts.get((user[i], int(last_known[i]), int(part[i])))
+        cell = counts.get((person[i], int(last_known[i]), int(part[i])))
         if cell is None:
             rates[i] = prior
         else:
@@ -355,11 +355,11 @@ def session_dataset(
     `plays` is `sessionize` output or a `session_table` (then the play-count features are NaN,
     since a session table holds only final lengths). History before `start` still feeds the
     rolling features. Extra columns: `hour_start`, `hour_of_week` (for the prior baseline),
-    `sessions_started`, `user_id`.
+    `sessions_started`, `person`.
     """
     has_plays = "played_at" in plays.columns
     frames = []
-    for user, group in plays.groupby("user_id", sort=True):
+    for person, group in plays.groupby("person", sort=True):
         if has_plays:
             played = pd.to_datetime(group["played_at"], utc=True)
             starts = played[group["position"] == 0]
@@ -368,7 +368,7 @@ def session_dataset(
         if starts.empty:
             continue
         frame = _user_hours(starts, played, start, end, tz)
-        frame.insert(0, "user_id", user)
+        frame.insert(0, "person", person)
         frames.append(frame)
     if not frames:
         raise ValueError("no sessions to build an hourly dataset from")

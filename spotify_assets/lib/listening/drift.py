@@ -1,4 +1,4 @@
-"""Has this listener's behaviour changed? Last 7 days vs the 30 days before, with honest tests.
+"""Has this person's behaviour changed? Last 7 days vs the 30 days before, with honest tests.
 
 An alarm needs all three: a small p-value after Bonferroni over every metric, an effect size
 above a floor (so huge histories do not alarm on trivia), and enough data in both windows
@@ -254,7 +254,7 @@ def detect_drift(
 ) -> DriftReport:
     """Compare the last `recent_days` with the `baseline_days` before, relative to `now`.
 
-    `now` defaults to the latest play. Pass one listener's plays (sessionized or not); windows are
+    `now` defaults to the latest play. Pass one person's plays (sessionized or not); windows are
     half-open, (now - 7 d, now] and (now - 37 d, now - 7 d], and sessions belong to the window
     their start falls in. Start hours are UTC.
     """

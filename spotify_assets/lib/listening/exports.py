@@ -18,7 +18,7 @@ Accepted layouts:
   conversion may carry the track `id` / `uri` and the Spotify audio-feature columns; those
   features come back in `History.features`.
 
-Personal fields (IP addresses, user agents, user names, ...) never leave this module: plays
+Personal fields (IP addresses, person agents, person names, ...) never leave this module: plays
 keep `PLAY_COLUMNS` only, and a rejected row keeps only the fields in `QUARANTINE_FIELDS`.
 
 Hostile input. Every value that is stored is checked before it can reach the database, and a
@@ -682,7 +682,7 @@ def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, p
         }
     )
     # A basic export names plays by artist + title; the ids a CSV conversion adds were looked
-    # up by notebooks, often by title alone (in listener B's file 113 ids stand for several
+    # up by notebooks, often by title alone (in person B's file 113 ids stand for several
     # artists' songs). So the name stays the play's key, as in the JSON it was converted from
     # (both import as the same plays), and the id is kept as a hint for the catalog join.
     plays["key_by_name"] = True

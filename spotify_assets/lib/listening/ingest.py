@@ -2,7 +2,7 @@
 
 An import parses every file first, then writes plays, the export's own audio features and the
 quarantined rows in one transaction: a bad file writes nothing, and a reimport adds nothing
-(plays are keyed by user, play key and start time). Plays keep their raw artist, title and
+(plays are keyed by person, play key and start time). Plays keep their raw artist, title and
 URI; which catalog track they are is decided by `refresh_joins`, run on every retrain and
 update, so a catalog loaded after the history gives old plays their features.
 """
@@ -21,14 +21,15 @@ from spotify_assets.lib.catalog.library import LIBRARY_FORMAT, resolve_library
 from spotify_assets.lib.listening.exports import ImportReport, RejectedRow, read_history
 from spotify_assets.lib.listening.join import join_plays
 from spotify_assets.lib.listening.sessions import sessionize
-from spotify_assets.lib.listening.timezones import LocalZone, listener_zone
+from spotify_assets.lib.listening.timezones import LocalZone, person_zone
+from spotify_assets.lib.people import DEFAULT_PERSON
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import (
-    ListenerRepository,
     PlayJoinRepository,
     PlayRepository,
     TrackFeatureRepository,
 )
+from spotify_assets.lib.store.people import PersonRepository
 from spotify_assets.lib.store.quarantine import QuarantineRecord, QuarantineRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
@@ -40,24 +41,24 @@ EXPORT_FEATURES = "export"
 def import_history(
     db: Database,
     path: str | Path,
-    user_id: str = "me",
+    person: str = DEFAULT_PERSON,
     timezone: str | None = None,
     earliest: str | None = None,
     latest: str | None = None,
 ) -> ImportReport:
-    """Parse and store every play under `path` for `user_id`; all or nothing. Plays outside
+    """Parse and store every play under `path` for `person`; all or nothing. Plays outside
     [earliest, latest] (default: Spotify's launch to tomorrow) are quarantined."""
     # raises HistoryError before anything is written
     history = read_history(path, earliest=earliest or None, latest=latest or None)
-    plays = history.plays.assign(user_id=user_id)
+    plays = history.plays.assign(person=person)
     features = history.features
     with db.connect() as conn, conn.transaction():
-        ListenerRepository(conn).ensure(user_id, timezone)
+        PersonRepository(conn).ensure(person, timezone)
         counts = PlayRepository(conn).upsert(plays)
         if not features.empty:
             TrackFeatureRepository(conn).upsert(features.assign(source=EXPORT_FEATURES))
-        quarantined = _quarantine(conn, history.rejected, user_id)
-        added = _add_library_tracks(conn, plays, user_id)
+        quarantined = _quarantine(conn, history.rejected, person)
+        added = _add_library_tracks(conn, plays, person)
     report = dataclasses.replace(
         history.report, inserted=counts.inserted, quarantined=quarantined,
         library_tracks_added=added,
@@ -70,14 +71,14 @@ def import_history(
     return report
 
 
-def _quarantine(conn: psycopg.Connection, rejected: list[RejectedRow], user_id: str) -> int:
+def _quarantine(conn: psycopg.Connection, rejected: list[RejectedRow], person: str) -> int:
     repo, added = QuarantineRepository(conn), 0
     by_file: dict[tuple[str, str], list[QuarantineRecord]] = {}
     for row in rejected:
         record = QuarantineRecord(row.line, row.reason, None, row.raw)
         by_file.setdefault((row.source_file, row.source_sha256), []).append(record)
     for (name, sha), records in by_file.items():
-        added += repo.add(QUARANTINE_STAGE, _file_name(name), sha, records, user_id=user_id)
+        added += repo.add(QUARANTINE_STAGE, _file_name(name), sha, records, person=person)
     return added
 
 
@@ -90,7 +91,7 @@ def _file_name(source: str) -> str:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How a listener's plays joined the catalog and how many have audio features."""
+    """How a person's plays joined the catalog and how many have audio features."""
 
     plays: int
     by_id: int  # joined a catalog file's track by id
@@ -119,27 +120,27 @@ class Coverage:
         )
 
 
-def listener_zone_of(db: Database, user_id: str) -> LocalZone:
-    """The listener's local zone: their setting, else their plays' main country, else default."""
+def person_zone_of(db: Database, person: str) -> LocalZone:
+    """The person's local zone: their setting, else their plays' main country, else default."""
     with db.connect() as conn:
-        setting = ListenerRepository(conn).timezone(user_id)
-        countries = PlayRepository(conn).countries(user_id)
-    return listener_zone(setting, countries)
+        setting = PersonRepository(conn).timezone(person)
+        countries = PlayRepository(conn).countries(person)
+    return person_zone(setting, countries)
 
 
 def load_sessions(
-    db: Database, user_id: str, gap_minutes: float = 30, include_skips: bool = True
+    db: Database, person: str, gap_minutes: float = 30, include_skips: bool = True
 ) -> pd.DataFrame:
-    """The listener's plays with features (as last joined), sessionized; empty when none."""
+    """The person's plays with features (as last joined), sessionized; empty when none."""
     with db.connect() as conn:
-        plays = PlayRepository(conn).load(user_id)
+        plays = PlayRepository(conn).load(person)
     return sessionize(plays, gap_minutes, include_skips=include_skips) if len(plays) else plays
 
 
-def refresh_joins(db: Database, user_id: str) -> Coverage:
-    """Join the listener's distinct tracks to the catalog as it is now; store and count."""
+def refresh_joins(db: Database, person: str) -> Coverage:
+    """Join the person's distinct tracks to the catalog as it is now; store and count."""
     with db.connect() as conn:
-        tracks = PlayRepository(conn).distinct_tracks(user_id)
+        tracks = PlayRepository(conn).distinct_tracks(person)
         if tracks.empty:
             return Coverage(0, 0, 0, 0, 0)
         catalog = PlayJoinRepository(conn).catalog()
@@ -150,7 +151,7 @@ def refresh_joins(db: Database, user_id: str) -> Coverage:
     joined, _ = join_plays(tracks, catalog, featured_ids=())
     joined["has_features"] |= joined["play_key"].isin(featured)
     with db.connect() as conn, conn.transaction():
-        joined = _join_library(conn, joined, catalog, user_id)
+        joined = _join_library(conn, joined, catalog, person)
         PlayJoinRepository(conn).upsert(joined)
     weight = joined["plays"]
 
@@ -168,7 +169,7 @@ def refresh_joins(db: Database, user_id: str) -> Coverage:
 
 
 def _join_library(
-    conn: psycopg.Connection, joined: pd.DataFrame, catalog: pd.DataFrame, user_id: str
+    conn: psycopg.Connection, joined: pd.DataFrame, catalog: pd.DataFrame, person: str
 ) -> pd.DataFrame:
     """Plays of songs no catalog file has join their library track, added when new, so every
     played song that names itself has a track row (and, once embedded, a vector)."""
@@ -177,7 +178,7 @@ def _join_library(
     joined.loc[joined["catalog_track_id"].isin(library_ids), "join_method"] = "library"
     unjoined = joined["join_method"] == "none"
     if unjoined.any():
-        resolved = resolve_library(_songs(joined[unjoined]), catalog, _library_source(user_id))
+        resolved = resolve_library(_songs(joined[unjoined]), catalog, _library_source(person))
         TrackRepository(conn).add_missing(resolved.new_tracks)
         TrackRepository(conn).merge_library_ids(resolved.merges)
         ids = resolved.track_ids.to_numpy(dtype=object)
@@ -197,18 +198,18 @@ def _songs(plays: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def _library_source(user_id: str) -> str:
-    return f"plays of {user_id}"
+def _library_source(person: str) -> str:
+    return f"plays of {person}"
 
 
-def _add_library_tracks(conn: psycopg.Connection, plays: pd.DataFrame, user_id: str) -> int:
+def _add_library_tracks(conn: psycopg.Connection, plays: pd.DataFrame, person: str) -> int:
     """A track row for every played song no stored track is, so each has a vector once the
     bundle embeds it (and a play joins it in `refresh_joins`)."""
     songs = plays.drop_duplicates("play_key")
     if songs.empty:
         return 0
     catalog = PlayJoinRepository(conn).catalog()
-    resolved = resolve_library(_songs(songs), catalog, _library_source(user_id))
+    resolved = resolve_library(_songs(songs), catalog, _library_source(person))
     repo = TrackRepository(conn)
     added = repo.add_missing(resolved.new_tracks).inserted
     repo.merge_library_ids(resolved.merges)

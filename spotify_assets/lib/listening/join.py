@@ -1,6 +1,6 @@
 """Join plays to catalog tracks: by track id when the catalog has it, else by artist + title.
 
-Most plays of most listeners are of songs outside any catalog here, so a play that does not
+Most plays of most people are of songs outside any catalog here, so a play that does not
 join, or joins to a track without audio features, is kept and marked, never dropped.
 """
 

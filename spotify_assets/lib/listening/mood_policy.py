@@ -117,7 +117,7 @@ def choose_policy(
         return MoodPolicy(
             REPEAT,
             reason=f"only {n} validation transitions with a known mood (need "
-            f"{MIN_VALIDATION_ROWS}): this listener's data cannot support more than repeating "
+            f"{MIN_VALIDATION_ROWS}): this person's data cannot support more than repeating "
             "the last mood",
             validation=validation,
         )
@@ -127,7 +127,7 @@ def choose_policy(
             REPEAT,
             reason=f"the validation weeks hold {len(set(rows.days))} days with known moods; "
             f"confirming a learned policy needs {MIN_DAYS} of them after the days it is chosen "
-            "on: this listener's data cannot support more than repeating the last mood",
+            "on: this person's data cannot support more than repeating the last mood",
             validation=validation,
         )
     scores = {key: macro_f1(select.y, pred, n_classes) for key, pred in select.candidates().items()}

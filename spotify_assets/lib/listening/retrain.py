@@ -1,4 +1,4 @@
-"""One retrain of a listener's models: split, one clustering, next-mood policy, session model.
+"""One retrain of a person's models: split, one clustering, next-mood policy, session model.
 
 The time split is decided first, and the mood clustering is fitted on the training weeks only;
 that one clustering then labels the datasets, the predictions and the dashboard until the next
@@ -105,7 +105,7 @@ def cluster_training_weeks(plays: pd.DataFrame, seed: int = 0) -> Clustering:
         reason = (
             f"only {featured} of the training weeks' plays have audio features (moods need "
             f"{MIN_MOOD_PLAYS}; {coverage(plays)['share']:.0%} of all plays have them): load a "
-            "catalog that covers this listener's songs (spotify-assets catalog FILE), then retrain"
+            "catalog that covers this person's songs (spotify-assets catalog FILE), then retrain"
         )
         return Clustering((b1, b2), None, reason, featured)
     return Clustering((b1, b2), fit_moods(train, seed=seed), "", featured)
@@ -114,7 +114,7 @@ def cluster_training_weeks(plays: pd.DataFrame, seed: int = 0) -> Clustering:
 @dataclass
 class Retrain:
     retrain_id: str
-    user_id: str
+    person: str
     trained_at: pd.Timestamp
     timezone: str
     clustering: Clustering
@@ -191,12 +191,12 @@ def _ci(entry: dict[str, Any]) -> dict[str, Any]:
     return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
 
 
-def retrain_id(user_id: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> str:
+def retrain_id(person: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> str:
     """Readable and unique: the time it was trained and a hash of what it was trained on."""
     digest = stable_hash(
         "lr",
         {
-            "user": user_id,
+            "person": person,
             "at": trained_at.isoformat(),
             "plays": len(plays),
             "last": plays["played_at"].max().isoformat() if len(plays) else None,
@@ -209,7 +209,7 @@ def retrain_id(user_id: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> s
 def retrain(
     plays: pd.DataFrame,
     clustering: Clustering,
-    user_id: str,
+    person: str,
     timezone: str = "UTC",
     n_boot: int = 500,
     seed: int = 0,
@@ -262,7 +262,7 @@ def retrain(
         "majority_mood": majority,
     }
     return Retrain(
-        retrain_id(user_id, trained_at, plays), user_id, trained_at, timezone, clustering,
+        retrain_id(person, trained_at, plays), person, trained_at, timezone, clustering,
         policy, mood_model, session_model, mood_result, session_result, summary,
     )  # fmt: skip
 

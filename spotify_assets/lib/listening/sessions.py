@@ -1,4 +1,4 @@
-"""Split a play history into listening sessions, vectorized per user.
+"""Split a play history into listening sessions, vectorized per person.
 
 Features computed from sessions must not peek at the future: `length_so_far` is what a model may
 use; `session_length` and `session_duration_min` are final values kept for reporting only.
@@ -35,29 +35,29 @@ def sessionize(
     skip_ms: int = 30_000,
     include_skips: bool = True,
 ) -> pd.DataFrame:
-    """Return `plays` sorted by (user_id, played_at) with session columns added.
+    """Return `plays` sorted by (person, played_at) with session columns added.
 
-    Gap rule: for consecutive plays of one user, gap = this play's `played_at` minus the previous
+    Gap rule: for consecutive plays of one person, gap = this play's `played_at` minus the previous
     play's `ended_at` (or `played_at + ms_played` when `ended_at` is missing). A new session starts
     when gap > `gap_minutes` (strictly): a gap of exactly `gap_minutes` stays in the session, and
-    overlapping plays (negative gap) always do. A user's first play starts a session.
+    overlapping plays (negative gap) always do. A person's first play starts a session.
 
     `is_skip` is `ms_played < skip_ms`. With `include_skips=False` skips are dropped *before*
     sessionizing, so they can neither bridge two sessions nor count towards positions.
 
-    `session_id` is "<user_id>-<session start, ISO 8601 UTC to the second>": stable across reruns
-    and unique, since a user's sessions start more than `gap_minutes` apart.
+    `session_id` is "<person>-<session start, ISO 8601 UTC to the second>": stable across reruns
+    and unique, since a person's sessions start more than `gap_minutes` apart.
     """
     out = plays.copy()
     out["played_at"] = pd.to_datetime(out["played_at"], utc=True)
     out["is_skip"] = out["ms_played"].fillna(0) < skip_ms
     if not include_skips:
         out = out[~out["is_skip"]]
-    out = out.sort_values(["user_id", "played_at"], kind="mergesort").reset_index(drop=True)
+    out = out.sort_values(["person", "played_at"], kind="mergesort").reset_index(drop=True)
 
     ended = _end_times(out)
-    user = out["user_id"]
-    prev_end = ended.groupby(user, sort=False).shift(1)
+    person = out["person"]
+    prev_end = ended.groupby(person, sort=False).shift(1)
     gap = out["played_at"] - prev_end
     new_session = prev_end.isna() | (gap > pd.Timedelta(minutes=gap_minutes))
     session_no = new_session.astype("int64").cumsum()  # global counter, unique across users
@@ -73,13 +73,13 @@ def sessionize(
     ).dt.total_seconds() / 60.0
     out["session_duration_min"] = (session_end - out["session_start"]).dt.total_seconds() / 60.0
     start_iso = out["session_start"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out["session_id"] = user.astype(str) + "-" + start_iso
+    out["session_id"] = person.astype(str) + "-" + start_iso
     return out
 
 
 def session_table(sessionized: pd.DataFrame) -> pd.DataFrame:
-    """One row per session (user, start, final length and duration), for reporting and drift."""
+    """One row per session (person, start, final length and duration), for reporting and drift."""
     first = sessionized[sessionized["position"] == 0]
     return first[
-        ["session_id", "user_id", "session_start", "session_length", "session_duration_min"]
+        ["session_id", "person", "session_start", "session_length", "session_duration_min"]
     ].reset_index(drop=True)

@@ -51,7 +51,7 @@ class SimConfig:
 def _history(
     seed: int,
     days: int,
-    user_id: str,
+    person: str,
     cfg: SimConfig,
     shift_days: int = 0,
     rate_factor: float = 1.0,
@@ -91,7 +91,7 @@ def _history(
     played_at = START + pd.to_timedelta(played_s, unit="s")
     frame = pd.DataFrame(
         {
-            "user_id": user_id,
+            "person": person,
             "played_at": played_at,
             "ended_at": played_at + pd.to_timedelta(ms, unit="ms"),
             "ms_played": ms.astype(np.int64),
@@ -106,16 +106,16 @@ def _history(
 
 
 def stable_history(
-    seed: int, days: int = 60, user_id: str = "sim", config: SimConfig | None = None
+    seed: int, days: int = 60, person: str = "sim", config: SimConfig | None = None
 ) -> pd.DataFrame:
-    """A stationary history: nothing about the listener changes over `days`."""
-    return _history(seed, days, user_id, config or SimConfig())
+    """A stationary history: nothing about the person changes over `days`."""
+    return _history(seed, days, person, config or SimConfig())
 
 
 def shifted_history(
     seed: int,
     days: int = 60,
-    user_id: str = "sim",
+    person: str = "sim",
     config: SimConfig | None = None,
     shift_days: int = 7,
     rate_factor: float = 3.0,
@@ -127,7 +127,7 @@ def shifted_history(
     nominal doubling to ~1.5x observed, which 7 days cannot establish at Bonferroni alpha.
     """
     return _history(
-        seed, days, user_id, config or SimConfig(), shift_days, rate_factor, energy_shift
+        seed, days, person, config or SimConfig(), shift_days, rate_factor, energy_shift
     )
 
 

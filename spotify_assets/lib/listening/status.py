@@ -1,24 +1,24 @@
-"""What `spotify-assets listening status` shows: a listener's data and their last retrain."""
+"""What `spotify-assets listening status` shows: a person's data and their last retrain."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from spotify_assets.lib.listening.ingest import listener_zone_of, load_sessions
+from spotify_assets.lib.listening.ingest import load_sessions, person_zone_of
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import RetrainRepository
 
 
-def listener_status(db: Database, user_id: str, drift: dict[str, Any] | None = None) -> dict:
+def person_status(db: Database, person: str, drift: dict[str, Any] | None = None) -> dict:
     """Plays, feature coverage (as last joined), sessions, time zone, the last retrain's K,
     policy and metrics against baselines, and the last drift report when given."""
-    plays = load_sessions(db, user_id)
-    zone = listener_zone_of(db, user_id)
+    plays = load_sessions(db, person)
+    zone = person_zone_of(db, person)
     with db.connect() as conn:
         repo = RetrainRepository(conn)
-        last = repo.latest(user_id)
+        last = repo.latest(person)
         runs = repo.model_runs(last.retrain_id) if last else []
-    status: dict[str, Any] = {"user": user_id, "plays": len(plays), "timezone": zone.describe()}
+    status: dict[str, Any] = {"person": person, "plays": len(plays), "timezone": zone.describe()}
     if len(plays):
         status["first_play"] = plays["played_at"].min().isoformat()
         status["last_play"] = plays["played_at"].max().isoformat()
@@ -54,10 +54,10 @@ def _diff(entry: dict | None) -> str:
 
 
 def format_status(status: dict) -> str:
-    lines = [f"listener {status['user']}: {status['plays']:,} plays"]
+    lines = [f"person {status['person']}: {status['plays']:,} plays"]
     if not status["plays"]:
         lines.append(
-            f"  nothing imported yet: spotify-assets listening import PATH --user {status['user']}"
+            f"  nothing imported yet: spotify-assets listening import PATH --user {status['person']}"
         )
         return "\n".join(lines)
     share = status["with_features"] / status["plays"]
@@ -70,7 +70,7 @@ def format_status(status: dict) -> str:
     retrain = status.get("retrain")
     if retrain is None:
         lines.append(
-            f"  models       no retrain yet: spotify-assets listening retrain --user {status['user']}"
+            f"  models       no retrain yet: spotify-assets listening retrain --user {status['person']}"
         )
     else:
         lines.append(

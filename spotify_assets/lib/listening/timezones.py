@@ -1,10 +1,10 @@
-"""A listener's local time zone: what they set, else their export's country, else a default.
+"""A person's local time zone: what they set, else their export's country, else a default.
 
-Hour-of-day and day-of-week habits only mean something in local time: a listener in India who
+Hour-of-day and day-of-week habits only mean something in local time: a person in India who
 starts sessions at 21:00 does so at 15:30 UTC. Extended exports carry `conn_country` per play;
 the country's main zone (the one most of its people live in) stands for it. Countries spanning
 several zones (US, CA, BR, RU, AU, MX, ID, …) get their most populous zone; a person elsewhere
-sets theirs (`--timezone`, stored per listener). Basic exports carry no country.
+sets theirs (`--timezone`, stored per person). Basic exports carry no country.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class TimezoneError(InputError):
 
 @dataclass(frozen=True)
 class LocalZone:
-    """The zone used for a listener and why it was chosen (shown in metadata and the dashboard)."""
+    """The zone used for a person and why it was chosen (shown in metadata and the dashboard)."""
 
     name: str
     source: str  # "setting" | "country XX" | "default"
@@ -80,7 +80,7 @@ def default_zone() -> str:
     return validate(settings().timezone or "UTC")
 
 
-def listener_zone(setting: str | None, countries: Mapping[str, int] | None = None) -> LocalZone:
+def person_zone(setting: str | None, countries: Mapping[str, int] | None = None) -> LocalZone:
     """The person's own setting, else the main zone of the country most of their plays came
     from, else `$SPOTIFY_ASSETS_TIMEZONE`, else UTC."""
     if setting:

@@ -47,8 +47,8 @@ class MatchConfig:
     # ranker.calibrate_abstain); `abstain_below` is the default when there are too few
     abstain_below: float = 0.3
     # serve the fitted threshold instead of abstain_below: with validation songs held out of
-    # the profiles its held-out F1 beats 0.3's for listener f (0.42 vs 0.30) and the generated
-    # sample (0.46 vs 0.41), and ties it on TidyTuesday and listener e (±0.003); False serves
+    # the profiles its held-out F1 beats 0.3's for person f (0.42 vs 0.30) and the generated
+    # sample (0.46 vs 0.41), and ties it on TidyTuesday and person e (±0.003); False serves
     # abstain_below (the fitted one is still reported)
     fit_abstain: bool = True
     abstain_quantile: float = 0.05

@@ -1,6 +1,6 @@
 """One matching run for a person's candidate list: cached by a context hash, else computed.
 
-The context hash covers who (owner, list), with what (bundle, algorithm version, config
+The context hash covers who (person, list), with what (bundle, algorithm version, config
 hash) and on what (the playlists' profile hashes, the candidates' content hashes). The same
 context returns the stored results: no embedding, no ranker, no cross-encoder call.
 """
@@ -66,7 +66,7 @@ class MatchReport:
 
 
 def context_of(
-    owner: str, list_name: str, bundle: ModelBundle, config: MatchConfig,
+    person: str, list_name: str, bundle: ModelBundle, config: MatchConfig,
     world: PlaylistWorld, candidates: pd.DataFrame,
 ) -> dict:  # fmt: skip
     playlist_set = stable_hash("ps", sorted(zip(world.playlist_ids, world.hashes, strict=True)))
@@ -74,7 +74,7 @@ def context_of(
         "cs", sorted(zip(candidates["track_id"], candidates["content_hash"], strict=True))
     )
     parts = {
-        "owner": owner,
+        "person": person,
         "candidates_list": list_name,
         "bundle_hash": bundle.hash,
         "algo_version": versions.MATCHING_ALGO_VERSION,
@@ -89,27 +89,33 @@ def run_matching(
     db: Database,
     bundle: ModelBundle,
     config: MatchConfig,
-    owner: str,
+    person: str,
     list_name: str,
     embedder: LazyEmbedder,
     reranker_factory: Callable[[], Reranker | None] = lambda: None,
     progress: Callable[[str], None] = log.info,
     artifacts: ArtifactStore | None = None,
+    catalog_playlists: bool = False,
 ) -> MatchReport:
-    """`artifacts`: where the trained ranker and a summary of a computed context are kept."""
+    """Sort `person`'s `list_name` songs into their playlists (with `catalog_playlists`, into
+    the catalog's own playlists instead). `artifacts`: where the trained ranker and a summary
+    of a computed context are kept."""
     started = time.perf_counter()
     with db.connect() as conn:
-        candidate_ids = CandidateRepository(conn).track_ids(owner, list_name)
+        candidate_ids = CandidateRepository(conn).track_ids(person, list_name)
     if not candidate_ids:
         raise MatchError(
-            f"no candidates in list {list_name!r} for {owner!r}: load songs to sort first "
+            f"no candidates in list {list_name!r} for {person!r}: load songs to sort first "
             "(the playlists asset's candidates, or `spotify-assets sort --candidates file PATH`)"
         )
     emb = update_track_embeddings(db, bundle, embedder, only=candidate_ids, progress=progress)
     with db.connect() as conn:
-        world = load_world(conn, bundle, None, owner, candidate_ids)
+        world = load_world(
+            conn, bundle, None, None if catalog_playlists else person, candidate_ids
+        )
     if not world.playlist_ids:
-        raise MatchError(f"{owner!r} has no playlists: materialize `playlists` first")
+        whose = "the catalog" if catalog_playlists else repr(person)
+        raise MatchError(f"{whose} has no playlists: materialize `playlists` first")
     if stale := world.stale:
         raise MatchError(
             f"playlist_profiles is out of date for {len(stale)} playlists (e.g. {stale[0]}): "
@@ -117,7 +123,7 @@ def run_matching(
         )
     songs_frame = world.texts[world.texts["track_id"].isin(set(candidate_ids))]
     missing = len(set(candidate_ids)) - len(songs_frame)
-    context = context_of(owner, list_name, bundle, config, world, songs_frame)
+    context = context_of(person, list_name, bundle, config, world, songs_frame)
     with db.connect() as conn:
         cached = MatchRepository(conn).context(context["context_hash"])
     common = {

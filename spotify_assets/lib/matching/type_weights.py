@@ -7,7 +7,7 @@ MIN_TYPE_PLAYLISTS playlists and MIN_TYPE_MEMBERSHIPS training memberships, and 
 weight is pulled towards the seed's by SHRINK playlists' worth of evidence. The learned set
 serves only if, on the held-out validation songs, it ranks each song's playlists better (MRR,
 the ranker's gate) and each playlist's songs no worse (NDCG@10) than the seed's table: on
-listener f, fits that won on MRR alone lowered held-out NDCG@10 by up to 5 points. Otherwise
+person f, fits that won on MRR alone lowered held-out NDCG@10 by up to 5 points. Otherwise
 the seed's table serves and the note says why.
 """
 
@@ -82,7 +82,7 @@ def fit_type_weights(
 
     def train_objective(candidate: MatchConfig) -> float:
         """Both views of the scores: each song's playlists (MRR) and each playlist's songs
-        (NDCG@10); MRR alone moved weights that lowered held-out NDCG@10 (listener f)."""
+        (NDCG@10); MRR alone moved weights that lowered held-out NDCG@10 (person f)."""
         score = combine(fit_signals, profiles, candidate, fit_known).score
         return 0.5 * (filtered_mrr(score, fit_truth) + playlist_ndcg(score, fit_truth))
 

@@ -61,21 +61,21 @@ class ExportReport:
         }
 
 
-def export_playlist_id(name: str, occurrence: int = 0, owner: str = "") -> str:
-    """Stable id from the owner and the name (two people's "Chill" are two playlists); a
+def export_playlist_id(name: str, occurrence: int = 0, person: str = "") -> str:
+    """Stable id from the person and the name (two people's "Chill" are two playlists); a
     second playlist of the same name gets occurrence 1, ..."""
     payload: dict[str, Any] = {"export_playlist": name}
     if occurrence:
         payload["occurrence"] = occurrence
-    if owner:
-        payload["owner"] = owner
+    if person:
+        payload["person"] = person
     digest = stable_hash("pl", payload).rsplit("_", 1)[1]
     return f"export:{digest[:ID_HEX_CHARS]}"
 
 
-def read_playlist_export(path: str | Path, owner: str = "") -> ExportReport:
+def read_playlist_export(path: str | Path, person: str = "") -> ExportReport:
     """Playlists and their track rows from a Playlist*.json file, a folder of them, or a zip;
-    `owner` (whose export it is) is part of every playlist id."""
+    `person` (whose export it is) is part of every playlist id."""
     sources = _sources(Path(path))
     report = ExportReport(pd.DataFrame(), pd.DataFrame(), [label for label, _ in sources])
     playlists: list[dict] = []
@@ -90,7 +90,7 @@ def read_playlist_export(path: str | Path, owner: str = "") -> ExportReport:
             raw_items = playlist.get("items", [])
             if not isinstance(raw_items, list):
                 raise ExportError(f"{where}: 'items' must be a list")
-            playlist_id = export_playlist_id(name, occurrences.get(name, 0), owner)
+            playlist_id = export_playlist_id(name, occurrences.get(name, 0), person)
             occurrences[name] = occurrences.get(name, 0) + 1
             playlists.append(
                 {

@@ -33,9 +33,10 @@ class PlaylistSet:
         ]
 
 
-def load_playlists(conn: psycopg.Connection, owner: str | None = None) -> PlaylistSet:
-    """`owner` None: every playlist (the TidyTuesday evaluation); else that person's."""
-    playlists, memberships = PlaylistRepository(conn).frames(owner)
+def load_playlists(conn: psycopg.Connection, person: str | None = None) -> PlaylistSet:
+    """`person` None: the catalog's own playlists (the TidyTuesday evaluation); else that
+    person's."""
+    playlists, memberships = PlaylistRepository(conn).frames(person)
     if playlists.empty:
         playlists = pd.DataFrame(columns=["playlist_id", "name", "description", "subgenre"])
     return PlaylistSet(playlists, memberships)

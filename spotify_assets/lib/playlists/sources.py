@@ -67,14 +67,14 @@ def sample_playlists(path: Path) -> PlaylistData:
     return PlaylistData(playlists, memberships, 0, len(memberships))
 
 
-def export_playlists(path: Path, known: pd.DataFrame, owner: str = "") -> PlaylistData:
+def export_playlists(path: Path, known: pd.DataFrame, person: str = "") -> PlaylistData:
     """A privacy export's Playlist*.json: every item that names a song is a member, matched to
     a `known` track by id or artist + title, else a new library track (lib/catalog/library.py).
     """
     from spotify_assets.lib.catalog.library import resolve_library
     from spotify_assets.lib.playlists.export import read_playlist_export
 
-    report = read_playlist_export(path, owner)
+    report = read_playlist_export(path, person)
     resolved = resolve_library(report.items, known, source_file=str(path))
     items = report.items.reset_index(drop=True).assign(track_id=resolved.track_ids.to_numpy())
     found = items[items["track_id"].notna()]

@@ -69,12 +69,12 @@ def update_playlist_profiles(
     db: Database,
     bundle: ModelBundle,
     embedder,
-    owner: str | None = None,
+    person: str | None = None,
     progress: Callable[[str], None] = log.info,
 ) -> ProfileReport:
     started = time.perf_counter()
     with db.connect() as conn:
-        world = load_world(conn, bundle, embedder, owner)
+        world = load_world(conn, bundle, embedder, person)
     stale = set(world.stale)
     indices = [i for i, pid in enumerate(world.playlist_ids) if pid in stale]
     progress(

@@ -64,12 +64,12 @@ def load_world(
     conn: psycopg.Connection,
     bundle: ModelBundle,
     embedder=None,
-    owner: str | None = None,
+    person: str | None = None,
     extra_track_ids: Sequence[str] = (),
 ) -> PlaylistWorld:
     """Everything about the playlists under one bundle. Names whose stored embedding is
     missing or outdated are embedded with `embedder` (required only then)."""
-    playlists = load_playlists(conn, owner)
+    playlists = load_playlists(conn, person)
     wanted = set(playlists.memberships["track_id"]) | set(extra_track_ids)
     tracks, texts = load_tracks(conn, bundle.hash, sorted(wanted))
     row_of = {tid: i for i, tid in enumerate(tracks.track_ids)}

@@ -60,7 +60,7 @@ class TasteHit:
 @dataclass
 class TasteResult:
     query: str
-    user: str
+    person: str
     reference: ReferenceQuery
     filters: list[Filter]
     hits: list[TasteHit]
@@ -71,46 +71,46 @@ class TasteResult:
     notes: list[str] = field(default_factory=list)
 
 
-def reference_ids(db: Database, user: str, reference: ReferenceQuery) -> list[str]:
+def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[str]:
     """The track ids of the reference set; ReferenceUnavailable says what is missing."""
     with db.connect() as conn:
         repo = TasteRepository(conn)
-        if not repo.known_person(user):
+        if not repo.known_person(person):
             raise ReferenceUnavailable(
-                f"nothing is stored for user {user!r}: import their export with "
-                f"`spotify-assets import PATH --user {user}`"
+                f"nothing is stored for person {person!r}: import their export with "
+                f"`spotify-assets import PATH --user {person}`"
             )
         if reference.kind == LIKED:
-            ids = repo.liked(user)
+            ids = repo.liked(person)
             if not ids:
                 raise ReferenceUnavailable(
-                    f"no liked songs stored for {user}: import an export with YourLibrary.json"
+                    f"no liked songs stored for {person}: import an export with YourLibrary.json"
                 )
             return ids
         if reference.kind == MOST_PLAYED:
-            ids = repo.most_played(user)
+            ids = repo.most_played(person)
             if not ids:
-                unjoined = repo.plays_without_joins(user)
+                unjoined = repo.plays_without_joins(person)
                 remedy = (
-                    f"join them to the catalog with `spotify-assets listening update --user {user}`"
+                    f"join them to the catalog with `spotify-assets listening update --user {person}`"
                     if unjoined
                     else "import a streaming history with `spotify-assets listening import`"
                 )
-                raise ReferenceUnavailable(f"no plays joined to songs for {user}: {remedy}")
+                raise ReferenceUnavailable(f"no plays joined to songs for {person}: {remedy}")
             return ids
         wanted = (reference.playlist or "").casefold()
-        playlists = repo.playlists(user)
+        playlists = repo.playlists(person)
         found = [pid for pid, name in playlists if (name or "").casefold() == wanted]
         if not found:
             names = ", ".join(f"'{n}'" for _, n in playlists[:8]) or "none"
             more = " …" if len(playlists) > 8 else ""
             raise ReferenceUnavailable(
-                f"{user} has no playlist named '{reference.playlist}'; their playlists: "
+                f"{person} has no playlist named '{reference.playlist}'; their playlists: "
                 f"{names}{more}"
             )
         ids = [t for pid in found for t in repo.playlist_members(pid)]
         if not ids:
-            raise ReferenceUnavailable(f"{user}'s playlist '{reference.playlist}' is empty")
+            raise ReferenceUnavailable(f"{person}'s playlist '{reference.playlist}' is empty")
         return list(dict.fromkeys(ids))
 
 
@@ -119,7 +119,7 @@ class TastePool:
     """What ranking needs, gathered once (an evaluation ranks it under several configs)."""
 
     query: str
-    user: str
+    person: str
     reference: ReferenceQuery
     filters: list[Filter]
     style: str  # the style words searched ("" when the query gave none)
@@ -139,7 +139,7 @@ def gather(
     bundle: ModelBundle,
     embedder: Embedder,
     query: str,
-    user: str,
+    person: str,
     where: str | None = None,
     genres: list[str] | None = None,
     references: list[str] | None = None,
@@ -161,13 +161,13 @@ def gather(
     style = "" if _GENERIC.match(reference.style) else reference.style
     filters = understood_filters(db, style, explicit, genres) if style else explicit
     notes += range_notes(filters)
-    ids = references if references is not None else reference_ids(db, user, reference)
+    ids = references if references is not None else reference_ids(db, person, reference)
     with db.connect() as conn:
         stored = EmbeddingRepository(conn).vectors(bundle.hash, ids)
         if not stored:
             raise ReferenceUnavailable(
                 f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
-                f"of {user} is embedded under bundle {bundle.name}: import or embed them first"
+                f"of {person} is embedded under bundle {bundle.name}: import or embed them first"
             )
         ref_ids = [t for t in ids if t in stored]
         ref_vectors = np.stack([to_array(stored[t]) for t in ref_ids])
@@ -194,7 +194,7 @@ def gather(
     vectors = (
         np.stack([to_array(stored[h.track_id]) for h in found]) if found else np.zeros((0, dims))
     )
-    return TastePool(text, user, reference, filters, style, len(ids), ref_ids, ref_vectors,
+    return TastePool(text, person, reference, filters, style, len(ids), ref_ids, ref_vectors,
                      ref_details, found, vectors, features, how, notes)  # fmt: skip
 
 
@@ -240,7 +240,7 @@ def taste_search(
     bundle: ModelBundle,
     embedder: Embedder,
     query: str,
-    user: str,
+    person: str,
     limit: int | str = 10,
     where: str | None = None,
     genres: list[str] | None = None,
@@ -248,7 +248,7 @@ def taste_search(
 ) -> TasteResult:
     """Tracks of the query's style nearest the reference set it names, best first."""
     number = parse_limit(limit)
-    pool = gather(db, bundle, embedder, query, user, where, genres, audio=config.audio_weight > 0)
+    pool = gather(db, bundle, embedder, query, person, where, genres, audio=config.audio_weight > 0)
     return rank(pool, config, number)
 
 

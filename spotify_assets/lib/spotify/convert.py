@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-PLAYLIST_COLUMNS = ["playlist_id", "name", "description", "owner", "snapshot_id", "source"]
+PLAYLIST_COLUMNS = ["playlist_id", "name", "description", "person", "snapshot_id", "source"]
 MEMBERSHIP_COLUMNS = ["playlist_id", "track_id", "position"]
 TRACK_COLUMNS = [
     "track_id", "name", "artists", "album_name", "album_id", "release_date", "release_year",
@@ -26,13 +26,13 @@ def _track(obj: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return obj.get("track", obj)
 
 
-def playlists_frame(playlists: Iterable[Mapping[str, Any]], owner: str) -> pd.DataFrame:
+def playlists_frame(playlists: Iterable[Mapping[str, Any]], person: str) -> pd.DataFrame:
     rows = [
         {
             "playlist_id": p["id"],
             "name": p.get("name") or p["id"],
             "description": p.get("description") or None,  # Spotify sends "" for none
-            "owner": owner,
+            "person": person,
             "snapshot_id": p.get("snapshot_id"),
             "source": "spotify",
         }

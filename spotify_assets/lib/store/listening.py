@@ -1,4 +1,4 @@
-"""The listening tables: listeners, plays, play_joins, track_features, history cursors, and the
+"""The listening tables: plays, play_joins, track_features, history cursors, and the
 retrain records (`listening_retrains` + `model_runs`)."""
 
 from __future__ import annotations
@@ -15,44 +15,14 @@ from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
-PLAY_KEY = ["user_id", "play_key", "played_at"]
+PLAY_KEY = ["person", "play_key", "played_at"]
 PLAY_WRITE_COLUMNS = [
-    "user_id", "play_key", "played_at", "ended_at", "ms_played", "track_id", "artist_name",
+    "person", "play_key", "played_at", "ended_at", "ms_played", "track_id", "artist_name",
     "track_name", "album_name", "source", "reason_start", "reason_end", "shuffle",
     "skipped", "conn_country",
 ]  # fmt: skip
 FEATURE_COLUMNS = ["track_key", *AUDIO_FEATURES, "source"]
 _HAS_FEATURES = " AND ".join(f"{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
-
-
-class ListenerRepository:
-    """A listener's own settings (today: the time zone)."""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-
-    def ensure(self, user_id: str, timezone: str | None = None) -> None:
-        """Create the listener; a given time zone replaces the stored one."""
-        self.conn.execute(
-            """INSERT INTO listeners (user_id, timezone) VALUES (%s, %s)
-               ON CONFLICT (user_id) DO UPDATE
-               SET timezone = coalesce(EXCLUDED.timezone, listeners.timezone), updated_at = now()""",
-            (user_id, timezone or None),
-        )
-
-    def timezone(self, user_id: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT timezone FROM listeners WHERE user_id = %s", (user_id,)
-        ).fetchone()
-        return row[0] if row else None
-
-    def with_plays(self) -> list[str]:
-        """Listeners that have stored plays."""
-        rows = self.conn.execute(
-            """SELECT user_id FROM listeners l
-               WHERE EXISTS (SELECT FROM plays p WHERE p.user_id = l.user_id) ORDER BY user_id"""
-        )
-        return [r[0] for r in rows]
 
 
 class PlayRepository:
@@ -64,35 +34,35 @@ class PlayRepository:
         rows = _write_ready(frame).drop_duplicates(PLAY_KEY)
         return copy_upsert(self.conn, "plays", rows, key=PLAY_KEY, update=False, touch=None)
 
-    def count(self, user_id: str | None = None) -> int:
+    def count(self, person: str | None = None) -> int:
         return self.conn.execute(
-            "SELECT count(*) FROM plays WHERE %(u)s::text IS NULL OR user_id = %(u)s",
-            {"u": user_id},
+            "SELECT count(*) FROM plays WHERE %(u)s::text IS NULL OR person = %(u)s",
+            {"u": person},
         ).fetchone()[0]
 
-    def countries(self, user_id: str) -> dict[str, int]:
+    def countries(self, person: str) -> dict[str, int]:
         """Plays per connection country, most frequent first."""
         rows = self.conn.execute(
             """SELECT conn_country, count(*) FROM plays
-               WHERE user_id = %s AND conn_country IS NOT NULL
+               WHERE person = %s AND conn_country IS NOT NULL
                GROUP BY 1 ORDER BY 2 DESC, 1""",
-            (user_id,),
+            (person,),
         ).fetchall()
         return {country: n for country, n in rows}
 
-    def distinct_tracks(self, user_id: str) -> pd.DataFrame:
-        """One row per play key of the listener, with its play count: what the join needs."""
+    def distinct_tracks(self, person: str) -> pd.DataFrame:
+        """One row per play key of the person, with its play count: what the join needs."""
         rows = self.conn.execute(
             """SELECT play_key, max(track_id), max(artist_name), max(track_name), count(*)
-               FROM plays WHERE user_id = %s GROUP BY play_key ORDER BY play_key""",
-            (user_id,),
+               FROM plays WHERE person = %s GROUP BY play_key ORDER BY play_key""",
+            (person,),
         ).fetchall()
         return pd.DataFrame(
             rows, columns=["play_key", "track_id", "artist_name", "track_name", "plays"]
         )
 
-    def load(self, user_id: str) -> pd.DataFrame:
-        """Every play of `user_id` in time order, with the audio features of what was played.
+    def load(self, person: str) -> pd.DataFrame:
+        """Every play of `person` in time order, with the audio features of what was played.
 
         Features come from the catalog track the play joined to, else from `track_features`
         (by the play key); NaN when neither knows it, which is normal for most real plays.
@@ -102,7 +72,7 @@ class PlayRepository:
             for c in AUDIO_FEATURES
         )
         query = sql.SQL(
-            """SELECT p.user_id, p.play_key, p.played_at, p.ended_at, p.ms_played, p.track_id,
+            """SELECT p.person, p.play_key, p.played_at, p.ended_at, p.ms_played, p.track_id,
                       p.artist_name, p.track_name, p.skipped, p.source, p.conn_country,
                       j.catalog_track_id, coalesce(j.join_method, 'none') AS join_method,
                       {features}
@@ -110,11 +80,11 @@ class PlayRepository:
                LEFT JOIN play_joins j ON j.play_key = p.play_key
                LEFT JOIN tracks t ON t.track_id = j.catalog_track_id
                LEFT JOIN track_features f ON f.track_key = p.play_key
-               WHERE p.user_id = %s
+               WHERE p.person = %s
                ORDER BY p.played_at, p.play_key"""
         ).format(features=features)
         with self.conn.cursor() as cur:
-            cur.execute(query, (user_id,))
+            cur.execute(query, (person,))
             frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
         for column in ("played_at", "ended_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -123,19 +93,19 @@ class PlayRepository:
         frame["has_features"] = frame[list(MOOD_FEATURES_NEEDED)].notna().all(axis=1)
         return frame
 
-    def cursor(self, user_id: str, source: str) -> str | None:
+    def cursor(self, person: str, source: str) -> str | None:
         row = self.conn.execute(
-            "SELECT cursor FROM history_cursors WHERE user_id = %s AND source = %s",
-            (user_id, source),
+            "SELECT cursor FROM history_cursors WHERE person = %s AND source = %s",
+            (person, source),
         ).fetchone()
         return row[0] if row else None
 
-    def set_cursor(self, user_id: str, source: str, cursor: str) -> None:
+    def set_cursor(self, person: str, source: str, cursor: str) -> None:
         self.conn.execute(
-            """INSERT INTO history_cursors (user_id, source, cursor) VALUES (%s, %s, %s)
-               ON CONFLICT (user_id, source)
+            """INSERT INTO history_cursors (person, source, cursor) VALUES (%s, %s, %s)
+               ON CONFLICT (person, source)
                DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()""",
-            (user_id, source, cursor),
+            (person, source, cursor),
         )
 
 
@@ -182,19 +152,19 @@ class PlayJoinRepository:
         rows = frame[["play_key", "catalog_track_id", "join_method"]]
         return copy_upsert(self.conn, "play_joins", rows, key=["play_key"], touch="joined_at")
 
-    def count(self, user_id: str) -> int:
-        """Rows in `play_joins` for the play keys of one listener's plays."""
+    def count(self, person: str) -> int:
+        """Rows in `play_joins` for the play keys of one person's plays."""
         return self.conn.execute(
             """SELECT count(*) FROM play_joins
-               WHERE play_key IN (SELECT play_key FROM plays WHERE user_id = %s)""",
-            (user_id,),
+               WHERE play_key IN (SELECT play_key FROM plays WHERE person = %s)""",
+            (person,),
         ).fetchone()[0]
 
 
 @dataclass(frozen=True)
 class RetrainRecord:
     retrain_id: str
-    user_id: str
+    person: str
     trained_at: pd.Timestamp
     timezone: str
     boundaries: dict[str, Any]
@@ -213,11 +183,11 @@ class RetrainRepository:
     def record(self, record: RetrainRecord, models: list[dict[str, Any]]) -> None:
         """The retrain and its model runs, once (a rerun of the same retrain id is a no-op)."""
         inserted = self.conn.execute(
-            """INSERT INTO listening_retrains (retrain_id, user_id, trained_at, timezone,
+            """INSERT INTO listening_retrains (retrain_id, person, trained_at, timezone,
                    boundaries, moods, mood_policy, summary)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (retrain_id) DO NOTHING RETURNING retrain_id""",
-            (record.retrain_id, record.user_id, record.trained_at, record.timezone,
+            (record.retrain_id, record.person, record.trained_at, record.timezone,
              _json(record.boundaries), None if record.moods is None else _json(record.moods),
              record.mood_policy, _json(record.summary)),
         ).fetchone()  # fmt: skip
@@ -225,21 +195,21 @@ class RetrainRepository:
             return
         for model in models:
             self.conn.execute(
-                """INSERT INTO model_runs (retrain_id, user_id, model, trained_at, data_window,
+                """INSERT INTO model_runs (retrain_id, person, model, trained_at, data_window,
                        metrics, beats_baseline, artifact)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                (record.retrain_id, record.user_id, model["model"], record.trained_at,
+                (record.retrain_id, record.person, model["model"], record.trained_at,
                  _json(model["data_window"]), _json(model["metrics"]),
                  bool(model["beats_baseline"]), model.get("artifact")),
             )  # fmt: skip
 
-    def latest(self, user_id: str) -> RetrainRecord | None:
+    def latest(self, person: str) -> RetrainRecord | None:
         row = self.conn.execute(
-            """SELECT retrain_id, user_id, trained_at, timezone, boundaries, moods, mood_policy,
+            """SELECT retrain_id, person, trained_at, timezone, boundaries, moods, mood_policy,
                       summary
-               FROM listening_retrains WHERE user_id = %s
+               FROM listening_retrains WHERE person = %s
                ORDER BY trained_at DESC, retrain_id DESC LIMIT 1""",
-            (user_id,),
+            (person,),
         ).fetchone()
         return RetrainRecord(*row) if row else None
 

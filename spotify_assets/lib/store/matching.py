@@ -19,34 +19,34 @@ class CandidateRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def replace(self, owner: str, list_name: str, track_ids: Sequence[str]) -> int:
+    def replace(self, person: str, list_name: str, track_ids: Sequence[str]) -> int:
         """The list becomes exactly `track_ids` (in order, first occurrence kept)."""
         ids = list(dict.fromkeys(track_ids))
         self.conn.execute(
-            "DELETE FROM candidates WHERE owner = %s AND list = %s", (owner, list_name)
+            "DELETE FROM candidates WHERE person = %s AND list = %s", (person, list_name)
         )
         frame = pd.DataFrame(
-            {"owner": owner, "list": list_name, "track_id": ids, "position": range(len(ids))}
+            {"person": person, "list": list_name, "track_id": ids, "position": range(len(ids))}
         )
         return copy_upsert(
-            self.conn, "candidates", frame, key=["owner", "list", "track_id"], touch=None
+            self.conn, "candidates", frame, key=["person", "list", "track_id"], touch=None
         ).written
 
-    def track_ids(self, owner: str, list_name: str) -> list[str]:
+    def track_ids(self, person: str, list_name: str) -> list[str]:
         rows = self.conn.execute(
-            "SELECT track_id FROM candidates WHERE owner = %s AND list = %s ORDER BY position",
-            (owner, list_name),
+            "SELECT track_id FROM candidates WHERE person = %s AND list = %s ORDER BY position",
+            (person, list_name),
         )
         return [r[0] for r in rows]
 
-    def lists(self, owner: str) -> dict[str, int]:
+    def lists(self, person: str) -> dict[str, int]:
         rows = self.conn.execute(
-            "SELECT list, count(*) FROM candidates WHERE owner = %s GROUP BY list", (owner,)
+            "SELECT list, count(*) FROM candidates WHERE person = %s GROUP BY list", (person,)
         )
         return dict(rows.fetchall())
 
     def count(self) -> int:
-        """Rows in `candidates`, every owner and list."""
+        """Rows in `candidates`, every person and list."""
         return self.conn.execute("SELECT count(*) FROM candidates").fetchone()[0]
 
 
@@ -131,14 +131,14 @@ class ProfileRepository:
             "SELECT count(*) FROM playlist_profiles WHERE bundle_hash = %s", (bundle_hash,)
         ).fetchone()[0]
 
-    def frame(self, bundle_hash: str, owner: str | None = None) -> pd.DataFrame:
+    def frame(self, bundle_hash: str, person: str | None = None) -> pd.DataFrame:
         query = """SELECT pp.playlist_id, p.name, pp.profile_hash, pp.member_count, pp.fallback,
                           pp.playlist_type, pp.type_source, pp.profile_text
                    FROM playlist_profiles pp JOIN playlists p USING (playlist_id)
-                   WHERE pp.bundle_hash = %s AND (%s::text IS NULL OR p.owner = %s)
+                   WHERE pp.bundle_hash = %s AND p.person IS NOT DISTINCT FROM %s
                    ORDER BY p.name, pp.playlist_id"""
         with self.conn.cursor() as cur:
-            cur.execute(query, (bundle_hash, owner, owner))
+            cur.execute(query, (bundle_hash, person))
             return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
@@ -161,9 +161,9 @@ class MatchRepository:
     def save(self, context: dict, results: pd.DataFrame, stats: dict) -> int:
         """The context and its results in the caller's transaction; idempotent."""
         self.conn.execute(
-            """INSERT INTO match_contexts (context_hash, owner, bundle_hash, algo_version,
+            """INSERT INTO match_contexts (context_hash, person, bundle_hash, algo_version,
                    config_hash, playlist_set_hash, candidate_set_hash, candidates_list, stats)
-               VALUES (%(context_hash)s, %(owner)s, %(bundle_hash)s, %(algo_version)s,
+               VALUES (%(context_hash)s, %(person)s, %(bundle_hash)s, %(algo_version)s,
                    %(config_hash)s, %(playlist_set_hash)s, %(candidate_set_hash)s,
                    %(candidates_list)s, %(stats)s)
                ON CONFLICT (context_hash) DO UPDATE SET stats = EXCLUDED.stats,
@@ -188,13 +188,13 @@ class MatchRepository:
         ).written
 
     def latest_context(
-        self, owner: str, bundle_hash: str, list_name: str | None = None
+        self, person: str, bundle_hash: str, list_name: str | None = None
     ) -> str | None:
         row = self.conn.execute(
             """SELECT context_hash FROM match_contexts
-               WHERE owner = %s AND bundle_hash = %s AND (%s::text IS NULL OR candidates_list = %s)
+               WHERE person = %s AND bundle_hash = %s AND (%s::text IS NULL OR candidates_list = %s)
                ORDER BY last_used_at DESC LIMIT 1""",
-            (owner, bundle_hash, list_name, list_name),
+            (person, bundle_hash, list_name, list_name),
         ).fetchone()
         return row[0] if row else None
 

@@ -1,7 +1,7 @@
 """One person's data, everywhere the app keeps it, for `spotify-assets forget`.
 
 Plays, settings, history cursors, quarantined rows, retrains and model runs are keyed by the
-listener; playlists, candidate lists and match results by their owner. Shared, non-personal
+person; playlists, candidate lists and match results by their person. Shared, non-personal
 facts stay: catalog tracks and their features, catalog playlists, and which catalog track a
 play key joins to (a play key that no remaining play uses is dropped with them). Library tracks
 (songs only a person's library named) go with the last person whose playlists, candidates or
@@ -14,23 +14,23 @@ import psycopg
 
 PERSONAL_PLAYLIST_SOURCES = ("export", "spotify", "sample")  # not a catalog's own playlists
 
-# (table, WHERE clause on %(user)s), in an order that respects foreign keys
+# (table, WHERE clause on %(person)s), in an order that respects foreign keys
 _DELETES = (
-    ("model_runs", "user_id = %(user)s"),
-    ("listening_retrains", "user_id = %(user)s"),
-    ("plays", "user_id = %(user)s"),
-    ("history_cursors", "user_id = %(user)s"),
-    ("listeners", "user_id = %(user)s"),
-    ("quarantine", "user_id = %(user)s"),
-    ("match_contexts", "owner = %(user)s"),  # match_results cascade
-    ("candidates", "owner = %(user)s"),
-    ("playlists", "owner = %(user)s AND source = ANY(%(sources)s)"),  # members, profiles cascade
+    ("model_runs", "person = %(person)s"),
+    ("listening_retrains", "person = %(person)s"),
+    ("plays", "person = %(person)s"),
+    ("history_cursors", "person = %(person)s"),
+    ("people", "person = %(person)s"),
+    ("quarantine", "person = %(person)s"),
+    ("match_contexts", "person = %(person)s"),  # match_results cascade
+    ("candidates", "person = %(person)s"),
+    ("playlists", "person = %(person)s AND source = ANY(%(sources)s)"),  # members, profiles cascade
 )
 
 
-def forget(conn: psycopg.Connection, user: str) -> dict[str, int]:
-    """Delete everything of `user` in one transaction; rows deleted per table."""
-    params = {"user": user, "sources": list(PERSONAL_PLAYLIST_SOURCES)}
+def forget(conn: psycopg.Connection, person: str) -> dict[str, int]:
+    """Delete everything of `person` in one transaction; rows deleted per table."""
+    params = {"person": person, "sources": list(PERSONAL_PLAYLIST_SOURCES)}
     counts = {}
     with conn.transaction():
         for table, where in _DELETES:

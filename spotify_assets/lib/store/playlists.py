@@ -1,4 +1,8 @@
-"""The `playlists` and `playlist_tracks` tables (ordered memberships)."""
+"""The `playlists` and `playlist_tracks` tables (ordered memberships).
+
+A playlist is a person's (`person` set: from their export, the Web API or the sample) or a
+catalog's own (`person` NULL: TidyTuesday's playlists came with its file). Where a method takes
+`person`, None means the catalog's playlists."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import psycopg
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
 PLAYLIST_COLUMNS = [
-    "playlist_id", "name", "genre", "subgenre", "source", "description", "owner", "snapshot",
+    "playlist_id", "name", "genre", "subgenre", "source", "description", "person", "snapshot",
+    "source_id",
 ]  # fmt: skip
 MEMBERSHIP_COLUMNS = ["playlist_id", "track_id", "position"]
 
@@ -23,10 +28,19 @@ class PlaylistRepository:
 
     def replace(
         self, playlists: pd.DataFrame, memberships: pd.DataFrame
-    ) -> tuple[UpsertCounts, int, int]:
-        """Store `playlists` with exactly these memberships (a song removed from a playlist
-        leaves it); returns (playlist counts, memberships written, memberships removed)."""
+    ) -> tuple[UpsertCounts, int, int, int]:
+        """Store `playlists` (one person's, from one source) with exactly these memberships:
+        a song removed from a playlist leaves it, and a playlist of that person and source the
+        load no longer has goes. Returns (playlist counts, memberships written, memberships
+        removed, playlists removed)."""
         counts = self.upsert_playlists(playlists)
+        gone = 0
+        for (person, source), group in playlists.groupby(["person", "source"], dropna=False):
+            gone += self.conn.execute(
+                """DELETE FROM playlists WHERE person = %s AND source = %s
+                   AND NOT (playlist_id = ANY(%s))""",
+                (person, source, group["playlist_id"].tolist()),
+            ).rowcount
         removed = self.conn.execute(
             """DELETE FROM playlist_tracks m
                WHERE m.playlist_id = ANY(%s) AND NOT EXISTS (
@@ -39,7 +53,7 @@ class PlaylistRepository:
             ),
         ).rowcount
         written = self.upsert_memberships(memberships).written if len(memberships) else 0
-        return counts, written, removed
+        return counts, written, removed, gone
 
     def known_tracks(self, track_ids: list[str]) -> set[str]:
         rows = self.conn.execute(
@@ -62,30 +76,40 @@ class PlaylistRepository:
             "SELECT (SELECT count(*) FROM playlists), (SELECT count(*) FROM playlist_tracks)"
         ).fetchone()
 
-    def owner_counts(self, owner: str) -> tuple[int, int]:
-        """(playlists, memberships) of one owner."""
+    def person_counts(self, person: str | None) -> tuple[int, int]:
+        """(playlists, memberships) of one person (None: of the catalog's playlists)."""
         return self.conn.execute(
             """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
-               LEFT JOIN playlist_tracks m USING (playlist_id) WHERE p.owner = %s""",
-            (owner,),
+               LEFT JOIN playlist_tracks m USING (playlist_id)
+               WHERE p.person IS NOT DISTINCT FROM %s""",
+            (person,),
         ).fetchone()
 
-    def frames(self, owner: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def owners(self, playlist_ids: list[str]) -> dict[str, str | None]:
+        """playlist id → its person (None: a catalog's), for the ids that are stored."""
+        rows = self.conn.execute(
+            "SELECT playlist_id, person FROM playlists WHERE playlist_id = ANY(%s)",
+            (list(playlist_ids),),
+        )
+        return dict(rows.fetchall())
+
+    def frames(self, person: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(playlists: playlist_id, name, description ('' when none), subgenre, ordered by name
-        and id; memberships: playlist_id, track_id, position) of `owner`, or of everyone."""
+        and id; memberships: playlist_id, track_id, position) of `person`, or (None) of the
+        catalog's own playlists."""
         with self.conn.cursor() as cur:
             cur.execute(
                 """SELECT playlist_id, name, coalesce(description, '') AS description, subgenre
-                   FROM playlists WHERE %s::text IS NULL OR owner = %s
+                   FROM playlists WHERE person IS NOT DISTINCT FROM %s
                    ORDER BY name, playlist_id""",
-                (owner, owner),
+                (person,),
             )
             playlists = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
             cur.execute(
                 """SELECT m.playlist_id, m.track_id, m.position FROM playlist_tracks m
                    JOIN playlists p USING (playlist_id)
-                   WHERE %s::text IS NULL OR p.owner = %s""",
-                (owner, owner),
+                   WHERE p.person IS NOT DISTINCT FROM %s""",
+                (person,),
             )
             memberships = pd.DataFrame(
                 cur.fetchall(), columns=["playlist_id", "track_id", "position"]

@@ -25,7 +25,7 @@ import psycopg
 from spotify_assets.lib.store.bulk import copy_upsert
 
 COLUMNS = [
-    "stage", "source_file", "source_sha256", "line", "record_id", "reason", "raw", "user_id",
+    "stage", "source_file", "source_sha256", "line", "record_id", "reason", "raw", "person",
 ]  # fmt: skip
 
 
@@ -131,11 +131,11 @@ class QuarantineRepository:
         source_file: str,
         source_sha256: str,
         records: list[QuarantineRecord],
-        user_id: str | None = None,
+        person: str | None = None,
     ) -> int:
         """Record rejected rows once per (stage, file content, line); returns rows added.
 
-        `user_id` marks personal rows (a listening history) so they go with that person.
+        `person` marks personal rows (a listening history) so they go with that person.
         Every value is made storable first (see the module's doc): a hostile record can be
         quarantined, never fail the write."""
         if not records:
@@ -153,7 +153,7 @@ class QuarantineRepository:
                 "record_id": [text(r.record_id) for r in records],
                 "reason": [text(r.reason, 4 * MAX_TEXT) for r in records],
                 "raw": [safe_raw(r.raw) for r in records],
-                "user_id": text(user_id),
+                "person": text(person),
             },
             columns=COLUMNS,
         )
@@ -161,7 +161,7 @@ class QuarantineRepository:
             self.conn,
             "quarantine",
             frame,
-            key=["stage", "source_sha256", "line", "user_id"],
+            key=["stage", "source_sha256", "line", "person"],
             update=False,
             touch=None,
         )

@@ -15,24 +15,24 @@ class TasteRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def known_person(self, user: str) -> bool:
-        """Whether anything of `user` is stored: liked songs, playlists or plays."""
+    def known_person(self, person: str) -> bool:
+        """Whether anything of `person` is stored: liked songs, playlists or plays."""
         return self.conn.execute(
-            """SELECT EXISTS (SELECT FROM candidates WHERE owner = %(u)s)
-                   OR EXISTS (SELECT FROM playlists WHERE owner = %(u)s)
-                   OR EXISTS (SELECT FROM plays WHERE user_id = %(u)s)""",
-            {"u": user},
+            """SELECT EXISTS (SELECT FROM candidates WHERE person = %(u)s)
+                   OR EXISTS (SELECT FROM playlists WHERE person = %(u)s)
+                   OR EXISTS (SELECT FROM plays WHERE person = %(u)s)""",
+            {"u": person},
         ).fetchone()[0]
 
-    def liked(self, user: str) -> list[str]:
+    def liked(self, person: str) -> list[str]:
         """The person's liked songs (the `liked` candidates list), in library order."""
         rows = self.conn.execute(
-            "SELECT track_id FROM candidates WHERE owner = %s AND list = 'liked' ORDER BY position",
-            (user,),
+            "SELECT track_id FROM candidates WHERE person = %s AND list = 'liked' ORDER BY position",
+            (person,),
         )
         return [r[0] for r in rows]
 
-    def most_played(self, user: str, limit: int = 200, before: datetime | None = None) -> list[str]:
+    def most_played(self, person: str, limit: int = 200, before: datetime | None = None) -> list[str]:
         """The tracks the person's plays (through their joins) are of, most played first; plays
         under 30 s are skips and do not count. `before`: only plays that started earlier."""
         return [
@@ -40,28 +40,28 @@ class TasteRepository:
             for r in self.conn.execute(
                 """SELECT j.catalog_track_id FROM plays p
                    JOIN play_joins j USING (play_key)
-                   WHERE p.user_id = %s AND j.catalog_track_id IS NOT NULL
+                   WHERE p.person = %s AND j.catalog_track_id IS NOT NULL
                      AND coalesce(p.ms_played, 30000) >= 30000
                      AND (%s::timestamptz IS NULL OR p.played_at < %s::timestamptz)
                    GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT %s""",
-                (user, before, before, limit),
+                (person, before, before, limit),
             )
         ]
 
-    def plays_without_joins(self, user: str) -> int:
+    def plays_without_joins(self, person: str) -> int:
         """Distinct play keys of the person that no join covers yet (never refreshed)."""
         return self.conn.execute(
             """SELECT count(DISTINCT p.play_key) FROM plays p
                LEFT JOIN play_joins j USING (play_key)
-               WHERE p.user_id = %s AND j.play_key IS NULL""",
-            (user,),
+               WHERE p.person = %s AND j.play_key IS NULL""",
+            (person,),
         ).fetchone()[0]
 
-    def playlists(self, user: str) -> list[tuple[str, str]]:
+    def playlists(self, person: str) -> list[tuple[str, str]]:
         """(playlist_id, name) of the person's own playlists, by name."""
         return self.conn.execute(
-            "SELECT playlist_id, name FROM playlists WHERE owner = %s ORDER BY name, playlist_id",
-            (user,),
+            "SELECT playlist_id, name FROM playlists WHERE person = %s ORDER BY name, playlist_id",
+            (person,),
         ).fetchall()
 
     def playlist_members(self, playlist_id: str) -> list[str]:

@@ -186,7 +186,7 @@ class TrackRepository:
         old, new = list(merges), list(merges.values())
         mapping = "SELECT * FROM unnest(%(old)s::text[], %(new)s::text[]) AS m(old, new)"
         args = {"old": old, "new": new}
-        for table, scope in (("playlist_tracks", "playlist_id"), ("candidates", "owner, list")):
+        for table, scope in (("playlist_tracks", "playlist_id"), ("candidates", "person, list")):
             self.conn.execute(
                 f"""DELETE FROM {table} t USING ({mapping}) m
                     WHERE t.track_id = m.old AND EXISTS (

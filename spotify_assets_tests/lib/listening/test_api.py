@@ -25,11 +25,11 @@ def _spotify(plays: int) -> FakeSpotify:
     return FakeSpotify.with_library(playlist_sizes=(), plays=plays, plays_start_ms=START_MS)
 
 
-def _state(db, user_id: str = "me") -> tuple[int, str | None, int]:
+def _state(db, person: str = "me") -> tuple[int, str | None, int]:
     with db.connect() as conn:
         repo = PlayRepository(conn)
         features = conn.execute("SELECT count(*) FROM track_features").fetchone()[0]
-        return repo.count(user_id), repo.cursor(user_id, "api"), features
+        return repo.count(person), repo.cursor(person, "api"), features
 
 
 def test_fetch_recent_pages_after_the_cursor():
@@ -85,14 +85,14 @@ def test_ingest_recent_stores_plays_features_and_cursor(db):
     with _spotify(30) as spotify, spotify.client() as client:
         ids = [p["track"]["id"] for p in spotify.plays]
         with FakeReccoBeats.knowing(ids[:20]) as recco, ReccoBeatsClient(recco.base_url) as rb:
-            first = ingest_recent(db, client, rb, user_id="u")
+            first = ingest_recent(db, client, rb, person="u")
             assert (first.plays, first.inserted, first.features_fetched) == (30, 30, 20)
             coverage = refresh_joins(db, "u")  # the empty catalog joins nothing; features do
             assert (coverage.with_features, coverage.by_id + coverage.by_name) == (20, 0)
             assert (coverage.library, coverage.none) == (30, 0)  # named songs: library tracks
             assert _state(db, "u") == (30, str(first.cursor_after), 20)
 
-            second = ingest_recent(db, client, rb, user_id="u")  # nothing new since the cursor
+            second = ingest_recent(db, client, rb, person="u")  # nothing new since the cursor
             assert (second.plays, second.inserted) == (0, 0)
             assert second.cursor_after == first.cursor_after
 
@@ -100,7 +100,7 @@ def test_ingest_recent_stores_plays_features_and_cursor(db):
             spotify.plays = sorted(newer, key=lambda p: _ms(p["played_at"]), reverse=True) + (
                 spotify.plays
             )
-            third = ingest_recent(db, client, rb, user_id="u")
+            third = ingest_recent(db, client, rb, person="u")
             assert (third.plays, third.inserted) == (5, 5)
             assert third.cursor_before == first.cursor_after
             assert _state(db, "u")[0] == 35

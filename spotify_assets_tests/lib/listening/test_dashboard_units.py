@@ -41,7 +41,7 @@ def model():
 def _plays(times: list[str], features: bool = True, **columns) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
-            "user_id": "u",
+            "person": "u",
             "played_at": pd.to_datetime(times, utc=True),
             "ms_played": 200_000,
             **({k: v for k, v in FEATURES.items()} if features else {}),

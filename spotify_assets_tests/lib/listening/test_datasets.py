@@ -28,7 +28,7 @@ def _plays(spec: list[tuple[float, float, int]]) -> pd.DataFrame:
         ms = int(minutes * 60_000)
         rows.append(
             {
-                "user_id": "u",
+                "person": "u",
                 "played_at": start,
                 "ended_at": start + pd.Timedelta(milliseconds=ms),
                 "ms_played": ms,

@@ -39,12 +39,12 @@ def _split(sample, folder: Path) -> list[Path]:
     return paths
 
 
-def _stored(db, user_id: str) -> set[tuple]:
+def _stored(db, person: str) -> set[tuple]:
     with db.connect() as conn:
         return set(
             conn.execute(
-                "SELECT play_key, played_at, ended_at, ms_played FROM plays WHERE user_id = %s",
-                (user_id,),
+                "SELECT play_key, played_at, ended_at, ms_played FROM plays WHERE person = %s",
+                (person,),
             ).fetchall()
         )
 
@@ -97,9 +97,9 @@ def test_zip_folder_and_files_import_the_same(db, sample, tmp_path):
             zf.write(path, f"Spotify Extended Streaming History/{path.name}")
         zf.writestr("Spotify Extended Streaming History/ReadMeFirst.pdf", b"%PDF")
 
-    from_folder = import_history(db, tmp_path / "export", user_id="folder")
-    from_zip = import_history(db, archive, user_id="zip")
-    from_files = [import_history(db, p, user_id="files") for p in paths]
+    from_folder = import_history(db, tmp_path / "export", person="folder")
+    from_zip = import_history(db, archive, person="zip")
+    from_files = [import_history(db, p, person="files") for p in paths]
     assert from_folder.plays == from_zip.plays == sum(r.plays for r in from_files)
     assert from_folder.episodes == from_zip.episodes == sum(r.episodes for r in from_files)
     assert _stored(db, "folder") == _stored(db, "zip") == _stored(db, "files")

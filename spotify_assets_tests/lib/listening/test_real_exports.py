@@ -44,7 +44,7 @@ def test_basic_export_counts_and_reimport(db, shared_data):
         (name_key(r["artistName"], r["trackName"]), r["endTime"], r["msPlayed"]) for r in raw
     }
 
-    report = import_history(db, _basic_dir(shared_data), user_id="listener_b")
+    report = import_history(db, _basic_dir(shared_data), person="listener_b")
     assert report.rows_read == len(raw)
     assert report.plays == report.inserted == len(distinct)
     assert report.duplicates == len(raw) - len(distinct)
@@ -54,7 +54,7 @@ def test_basic_export_counts_and_reimport(db, shared_data):
     assert joined.by_id == joined.by_name == 0  # empty catalog: every named play is a library
     assert joined.library == len(distinct) and joined.none == 0  # track
 
-    again = import_history(db, _basic_dir(shared_data), user_id="listener_b")
+    again = import_history(db, _basic_dir(shared_data), person="listener_b")
     assert again.inserted == 0
     with db.connect() as conn:
         assert PlayRepository(conn).count("listener_b") == len(distinct)
@@ -72,7 +72,7 @@ def test_extended_export_counts(db, shared_data):
         first_source.setdefault((r["spotify_track_uri"], r["ts"], int(r["ms_played"])), source)
     distinct = set(first_source)
 
-    report = import_history(db, _extended_dir(shared_data), user_id="listener_d")
+    report = import_history(db, _extended_dir(shared_data), person="listener_d")
     assert report.rows_read == len(raw)
     assert report.episodes == len(episodes) and report.audiobooks == len(audiobooks)
     assert report.bad_rows == 0
@@ -81,14 +81,14 @@ def test_extended_export_counts(db, shared_data):
     by_source = {s: list(first_source.values()).count(s) for s in ("extended_export", "csv")}
     assert report.by_source == by_source
     assert refresh_joins(db, "listener_d").plays == len(distinct)
-    assert import_history(db, _extended_dir(shared_data), user_id="listener_d").inserted == 0
+    assert import_history(db, _extended_dir(shared_data), person="listener_d").inserted == 0
 
 
 def test_join_rates_against_tidytuesday(db, shared_data):
     load_catalog(db, shared_data / "tidytuesday/spotify_songs.parquet")
     rates = {}
     for user, folder in (("b", _basic_dir(shared_data)), ("d", _extended_dir(shared_data))):
-        import_history(db, folder, user_id=user)
+        import_history(db, folder, person=user)
         rates[user] = refresh_joins(db, user).as_dict()
         print(f"listener {user.upper()} vs TidyTuesday:", rates[user])
     assert rates["b"]["by_id"] == 0  # basic exports carry no track ids

@@ -27,8 +27,8 @@ def _listener_f(shared: Path) -> Path:
     return shared / "exports/listener_f_full_export"
 
 
-def _count(conn, user_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM plays WHERE user_id = %s", (user_id,)).fetchone()[0]
+def _count(conn, person: str) -> int:
+    return conn.execute("SELECT count(*) FROM plays WHERE person = %s", (person,)).fetchone()[0]
 
 
 def test_final_csv_plays_and_features(db, shared_data):
@@ -65,11 +65,11 @@ def test_final_csv_plays_and_features(db, shared_data):
         for column in AUDIO_FEATURES:
             assert math.isclose(features.at[key, column], float(r[column]), rel_tol=1e-12)
 
-    stored = import_history(db, _final_csv(shared_data), user_id="listener_b_csv")
+    stored = import_history(db, _final_csv(shared_data), person="listener_b_csv")
     assert stored.plays == stored.inserted == len(distinct)
     with db.connect() as conn:
         assert _count(conn, "listener_b_csv") == len(distinct)
-    assert import_history(db, _final_csv(shared_data), user_id="listener_b_csv").inserted == 0
+    assert import_history(db, _final_csv(shared_data), person="listener_b_csv").inserted == 0
 
 
 def test_listener_f_music_files(db, shared_data):
@@ -85,7 +85,7 @@ def test_listener_f_music_files(db, shared_data):
     unkeyable = [k for k in keyed if not k[0]]  # e.g. The Japanese House - ":)"
     distinct = {k for k in keyed if k[0]}
 
-    report = import_history(db, folder, user_id="listener_f")
+    report = import_history(db, folder, person="listener_f")
     print("listener F:", report)
     assert report.files == [str(f) for f in files]  # Playlist1.json, YourLibrary.json skipped
     assert report.rows_read == len(raw)

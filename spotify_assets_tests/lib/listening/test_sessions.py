@@ -13,7 +13,7 @@ def _play(user: str, start_min: float, minutes: float, track: str | None = "t") 
     start = T0 + pd.Timedelta(minutes=start_min)
     ms = int(minutes * 60_000)
     return {
-        "user_id": user,
+        "person": user,
         "played_at": start,
         "ended_at": start + pd.Timedelta(milliseconds=ms),
         "ms_played": ms,
@@ -42,7 +42,7 @@ def _history() -> pd.DataFrame:
 
 def test_sessions_with_skips():
     out = sessionize(_history())
-    a = out[out["user_id"] == "a"]
+    a = out[out["person"] == "a"]
     assert (
         a["session_id"].tolist() == ["a-2024-03-01T10:00:00Z"] * 3 + ["a-2024-03-01T11:10:00Z"] * 3
     )
@@ -53,7 +53,7 @@ def test_sessions_with_skips():
     assert a["minutes_since_session_start"].tolist() == [0, 3, 36, 0, 25, 50]
     assert a["session_duration_min"].tolist() == [39, 39, 39, 53, 53, 53]
 
-    b = out[out["user_id"] == "b"]
+    b = out[out["person"] == "b"]
     assert b["session_id"].tolist() == [
         "b-2024-03-01T10:01:00Z",
         "b-2024-03-01T10:50:00Z",
@@ -65,7 +65,7 @@ def test_sessions_with_skips():
 
 def test_skips_removed_before_sessionizing():
     out = sessionize(_history(), include_skips=False)
-    a = out[out["user_id"] == "a"]
+    a = out[out["person"] == "a"]
     assert not a["is_skip"].any()
     # without the bridging skip, 73 -> 120 is a 47-min gap: three sessions for user a
     assert a["session_id"].nunique() == 3
@@ -76,7 +76,7 @@ def test_skips_removed_before_sessionizing():
 def test_gap_threshold_is_strict_and_configurable():
     out = sessionize(_history(), gap_minutes=31)
     # 31-min gap no longer exceeds the threshold: user a becomes one session
-    assert out.loc[out["user_id"] == "a", "session_id"].nunique() == 1
+    assert out.loc[out["person"] == "a", "session_id"].nunique() == 1
 
 
 def test_missing_ended_at_falls_back_to_duration():

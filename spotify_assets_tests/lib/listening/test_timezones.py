@@ -5,24 +5,24 @@ import pytest
 from spotify_assets.lib.listening.timezones import (
     COUNTRY_ZONES,
     TimezoneError,
-    listener_zone,
+    person_zone,
     validate,
 )
 
 
 def test_setting_wins_then_the_most_frequent_country_then_the_default(monkeypatch):
     monkeypatch.delenv("SPOTIFY_ASSETS_TIMEZONE", raising=False)
-    assert listener_zone("Europe/Lisbon", {"IN": 900}).name == "Europe/Lisbon"
-    zone = listener_zone(None, {"US": 10, "IN": 900})
+    assert person_zone("Europe/Lisbon", {"IN": 900}).name == "Europe/Lisbon"
+    zone = person_zone(None, {"US": 10, "IN": 900})
     assert (zone.name, zone.source) == ("Asia/Kolkata", "country IN")
-    assert listener_zone(None, {"XX": 5, "JP": 1}).name == "Asia/Tokyo"  # unknown code skipped
-    assert listener_zone(None, {}).describe() == "UTC (default)"
+    assert person_zone(None, {"XX": 5, "JP": 1}).name == "Asia/Tokyo"  # unknown code skipped
+    assert person_zone(None, {}).describe() == "UTC (default)"
     monkeypatch.setenv("SPOTIFY_ASSETS_TIMEZONE", "America/Santiago")
-    assert listener_zone(None, None).name == "America/Santiago"
+    assert person_zone(None, None).name == "America/Santiago"
 
 
 def test_every_table_zone_exists_and_bad_names_are_refused():
     for zone in COUNTRY_ZONES.values():
         assert validate(zone) == zone
     with pytest.raises(TimezoneError, match="IANA"):
-        listener_zone("Mars/Olympus")
+        person_zone("Mars/Olympus")

@@ -41,12 +41,13 @@ def test_sample_playlists_store_ordered_members_and_drop_unknown_tracks(tmp_path
     assert report.memberships == sum(len(p["tracks"]) for p in lists) - 1
     with db.connect() as conn:
         stored = conn.execute(
-            "SELECT track_id FROM playlist_tracks WHERE playlist_id = %s ORDER BY position",
+            """SELECT track_id FROM playlist_tracks JOIN playlists USING (playlist_id)
+               WHERE source_id = %s ORDER BY position""",
             (lists[1]["playlist_id"],),
         ).fetchall()
-        owner = conn.execute("SELECT DISTINCT owner FROM playlists").fetchall()
+        person = conn.execute("SELECT DISTINCT person FROM playlists").fetchall()
     assert [r[0] for r in stored] == lists[1]["tracks"]
-    assert owner == [("me",)]
+    assert person == [("me",)]
 
     # a song removed from a playlist leaves it; reloading the same data writes nothing
     removed = lists[1]["tracks"].pop(0)
@@ -55,11 +56,36 @@ def test_sample_playlists_store_ordered_members_and_drop_unknown_tracks(tmp_path
     assert again.memberships_removed == 1 and again.playlists_written == 0
     with db.connect() as conn:
         left = conn.execute(
-            "SELECT count(*) FROM playlist_tracks WHERE playlist_id = %s AND track_id = %s",
+            """SELECT count(*) FROM playlist_tracks JOIN playlists USING (playlist_id)
+               WHERE source_id = %s AND track_id = %s""",
             (lists[1]["playlist_id"], removed),
         ).fetchone()[0]
     assert left == 0
     assert store_playlists(db, sample_playlists(path), "me", "sample").memberships_removed == 0
+
+    # a second person who loads the same sample gets playlists of her own; mine stay as they are
+    with db.connect() as conn:
+        mine = conn.execute(
+            "SELECT playlist_id, source_id FROM playlists WHERE person = 'me' ORDER BY 1"
+        ).fetchall()
+    store_playlists(db, sample_playlists(path), "ana", "sample")
+    with db.connect() as conn:
+        hers = conn.execute(
+            "SELECT playlist_id, source_id FROM playlists WHERE person = 'ana' ORDER BY 1"
+        ).fetchall()
+        still_mine = conn.execute(
+            "SELECT playlist_id, source_id FROM playlists WHERE person = 'me' ORDER BY 1"
+        ).fetchall()
+    assert still_mine == mine and len(hers) == len(mine) == 4
+    assert {s for _, s in hers} == {s for _, s in mine}
+    assert not {p for p, _ in hers} & {p for p, _ in mine}
+
+    # a playlist the load no longer has goes (mine only)
+    path.write_text(json.dumps({"playlists": lists[:3]}))
+    assert store_playlists(db, sample_playlists(path), "me", "sample").playlists_removed == 1
+    with db.connect() as conn:
+        counts = dict(conn.execute("SELECT person, count(*) FROM playlists GROUP BY 1"))
+    assert counts == {"me": 3, "ana": 4}
 
 
 def test_export_playlists_match_by_uri_and_by_artist_and_title(tmp_path, db, catalog):

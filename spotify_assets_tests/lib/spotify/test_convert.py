@@ -9,7 +9,7 @@ def test_playlists_frame():
         {"id": "p1", "name": "Gym", "description": "", "snapshot_id": "s1"},
         {"id": "p2", "name": "Calm", "description": "evenings", "snapshot_id": "s2"},
     ]
-    frame = playlists_frame(playlists, owner="ana")
+    frame = playlists_frame(playlists, person="ana")
     assert list(frame.columns) == [
         "playlist_id", "name", "description", "owner", "snapshot_id", "source"
     ]  # fmt: skip
