@@ -164,13 +164,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    """Delete one person's data everywhere: database rows, artifacts, person runs."""
-    import dagster as dg
-
-    from spotify_assets.cli.listening import LISTENING_JOBS, LISTENING_ORDER
+    """Delete one person's data everywhere: their rows (shared songs others use are kept),
+    their artifacts, their runs and partition."""
     from spotify_assets.defs.artifacts import document_key
-    from spotify_assets.defs.partitions import people
+    from spotify_assets.defs.people import forget_in_dagster
+    from spotify_assets.lib.listening.ingest import join_unjoined
     from spotify_assets.lib.people import PersonNameError, check_person
+    from spotify_assets.lib.store.people import PersonRepository
     from spotify_assets.lib.store.personal import forget
 
     try:
@@ -180,37 +180,56 @@ def cmd_forget(args: argparse.Namespace) -> int:
         return 2
     if not args.yes:
         print(
-            f"this deletes everything of {args.person!r}: plays, settings, quarantined rows, "
-            "retrains and models, their playlists, candidate lists and suggestions, dashboards "
-            "and the person's run history. Rerun with --yes to do it.",
+            f"this deletes everything of {args.person!r}: their plays, playlists, liked songs, "
+            "settings, quarantined rows, retrains, models, suggestions, dashboards and runs. "
+            "Songs other people also have are kept. Rerun with --yes to do it.",
             file=sys.stderr,
         )
         return 2
     with resources("database", "artifacts") as r:
-        with r.database.get().connect() as conn:
-            rows = forget(conn, args.person)
+        db = r.database.get()
+        with db.connect() as conn:
+            known = PersonRepository(conn).exists(args.person)
+            contexts = [
+                (b, c) for b, c in conn.execute(
+                    "SELECT bundle_hash, context_hash FROM match_contexts WHERE person = %s",
+                    (args.person,),
+                )
+            ]  # fmt: skip
+        join_unjoined(db)  # which songs the others play must be on record before cleaning
+        with db.connect() as conn:
+            report = forget(conn, args.person)
         store = r.artifacts.get()
-    listening_assets = (*LISTENING_ORDER,)
-    keys = store.list(f"listening/{args.person}/") + [
-        key for asset in listening_assets if store.exists(key := document_key(asset, args.person))
-    ]
-    for key in keys:
-        store.delete(key)
-    runs = 0
+        keys = store.list(f"listening/{args.person}/")
+        keys += [k for b, c in contexts for k in store.list(f"matching/{b}/{c}/")]
+        keys += [
+            key for asset in _person_assets()
+            if store.exists(key := document_key(asset, args.person))
+        ]  # fmt: skip
+        for key in keys:
+            store.delete(key)
     with dagster_instance() as instance:
-        for run in instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": args.person})):
-            selected = {k.to_user_string() for k in (run.asset_selection or ())}
-            if selected & set(listening_assets) or run.job_name in LISTENING_JOBS:
-                instance.delete_run(run.run_id)
-                runs += 1
-        if instance.has_dynamic_partition(people.name, args.person):
-            instance.delete_dynamic_partition(people.name, args.person)
-    deleted = ", ".join(f"{table} {n}" for table, n in rows.items() if n)
-    print(
-        f"forgot {args.person!r}: rows deleted: {deleted or 'none'}; {len(keys)} artifact(s); "
-        f"{runs} run(s) and the person partition"
-    )
+        runs = forget_in_dagster(instance, args.person)
+    if not known and not runs and not keys:
+        print(f"nothing stored for {args.person!r}")
+        return 0
+    print(f"forgot {args.person!r}:")
+    for line in report.lines():
+        print(f"  {line}")
+    print(f"  artifacts {len(keys)}; Dagster runs {runs} (with their logs) and the partition")
     return 0
+
+
+def _person_assets() -> list[str]:
+    """Assets partitioned by person: each keeps one document per person."""
+    from spotify_assets.definitions import defs
+    from spotify_assets.defs.partitions import people
+
+    return [
+        spec.key.to_user_string()
+        for spec in defs().resolve_all_asset_specs()
+        if spec.partitions_def == people
+    ]
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -44,12 +44,14 @@ def dagster_instance():
     runs of dead CLI processes on this host still hold (their `gpu` pool slot above all)."""
     import dagster as dg
 
+    from spotify_assets.defs.people import adopt_legacy_partitions
     from spotify_assets.defs.runs import reap_dead_runs
 
     dagster_env()
     with dg.DagsterInstance.get() as instance:
         for reaped in reap_dead_runs(instance):
             print(f"note: {reaped.describe()}", file=sys.stderr)
+        adopt_legacy_partitions(instance)  # people an older version kept as `listener` keys
         yield instance
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
-from spotify_assets.lib.catalog.library import KNOWN_COLUMNS, resolve_library
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import PlayRepository
 from spotify_assets.lib.store.matching import CandidateRepository
@@ -51,17 +48,7 @@ def library_coverage(db: Database, person: str, bundle_hash: str) -> list[Covera
         tracks = TrackRepository(conn)
         _, members = PlaylistRepository(conn).frames(person)
         liked = CandidateRepository(conn).track_ids(person, "liked")
-        songs = PlayRepository(conn).distinct_tracks(person)
-        play_ids: list[str | None] = []
-        if len(songs):
-            resolved = resolve_library(
-                songs.rename(columns={"artist_name": "artist", "track_name": "title"}).assign(
-                    track_id=songs["track_id"].where(~songs["play_key"].str.startswith("name:"))
-                ),
-                tracks.frame(KNOWN_COLUMNS),
-                source_file="",
-            )
-            play_ids = np.repeat(resolved.track_ids.to_numpy(object), songs["plays"]).tolist()
+        play_ids = PlayRepository(conn).joined_tracks(person)
         return [
             CoverageRow(what, *tracks.coverage(ids, bundle_hash))
             for what, ids in (

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from spotify_assets.lib.catalog.errors import CatalogError, QuarantineRatioError
 from spotify_assets.lib.catalog.formats import detect_format
+from spotify_assets.lib.catalog.links import refresh_links
 from spotify_assets.lib.catalog.reader import read_table
 from spotify_assets.lib.catalog.validate import ValidatedCatalog, validate
 from spotify_assets.lib.hashing import file_sha256
@@ -50,6 +51,8 @@ class CatalogLoadReport:
     coerced: int = 0
     coerced_fields: dict[str, int] = field(default_factory=dict)
     coerced_examples: list[str] = field(default_factory=list)
+    library_moved: int = 0  # songs known only by name whose exact track this catalog has
+    library_linked: int = 0  # library songs newly linked to a catalog track of their name
 
     @property
     def written(self) -> int:
@@ -114,6 +117,7 @@ def load_catalog(
             repo = PlaylistRepository(conn)
             playlists_written = repo.upsert_playlists(checked.playlists).written
             memberships_written = repo.upsert_memberships(checked.memberships).written
+        links = refresh_links(conn)  # songs people named before this catalog knew them
 
     report = CatalogLoadReport(
         source_file=table.path,
@@ -131,6 +135,8 @@ def load_catalog(
         memberships_written=memberships_written,
         seconds=time.perf_counter() - started,
         reasons=checked.reasons,
+        library_moved=links.moved_to_catalog,
+        library_linked=links.linked_by_name + links.linked_by_song,
         **_coercions(checked),
     )
     log.debug("catalog load: %s", report.as_dict())

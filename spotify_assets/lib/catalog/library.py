@@ -1,27 +1,38 @@
-"""Songs a person's library names that no catalog file has: they become tracks too.
+"""Songs a person's library names: which track each one is, and the tracks that are new.
 
 Most of a real person's songs are missing from any public catalog (a median of about a fifth
-of their playlist items is known), so dropping them would sort a fifth of their library. Each
-song an export names gets a `tracks` row with `source_format = 'library'`: the id from its
-Spotify URI, else a stable id from the normalised primary artist + title (`lib:…`), so a
-re-import finds the same row. Only what the export says is stored (name, artists, album); no
-audio features are invented, and a later catalog file or enrichment fills the rest field by
-field (`TrackRepository.upsert` never wipes a known value).
+of their playlist items is known), so every song an export names gets a `tracks` row with
+`source_format = 'library'`: its Spotify id when the export gives its URI, else a stable id
+from its `identity_key` (`lib:…`), so a re-import finds the same row. Only what the export
+says is stored (name, artists, album); no audio features are invented.
 
-A song the catalog already knows, by id or by artist + title, keeps the catalog's track (it has
-features); a `lib:` track found again by name is reused, so re-imports add nothing. When a
-`lib:` track's song turns up with its Spotify URI (an old export item had none, a newer one
-does), it moves to the Spotify id: `merges` maps the old id to the new one and
-`TrackRepository.merge_library_ids` re-points every reference in the same transaction.
+One resolution, used by playlists, liked songs and plays alike, so a song is the same track
+wherever the person has it (`resolve_library`):
+1. The item's own Spotify id is its track: a stored one, or a new library row. Two liked songs
+   with two URIs stay two songs even when their names match ("Unica" and "Unica - Remix").
+2. Without an id, a stored track with the same `identity_key` is the song (catalog tracks
+   first, then library tracks with a Spotify id, then `lib:` rows).
+3. Otherwise a new `lib:` row.
+A new library row is *linked* to a catalog track when one has its name (never merged into it):
+`link_method = 'name'` for the same recording (`recording_key`: only featured-artist and
+remaster notes differ), whose measured fields then fill the row's empty ones (the catalog's
+features for the same recording); `'song'` for another version of the song (`song_key`), kept
+as a pointer and never presented as the song's own. `link_library` links library rows to a
+catalog loaded after them.
+
+When a `lib:` track's song turns up with its Spotify URI, it moves to the Spotify id: `merges`
+maps the old id to the new one and `TrackRepository.merge_library_ids` re-points every
+reference in the same transaction; the same happens when a catalog brings the exact song.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.names import match_tracks, name_key
+from spotify_assets.lib.catalog.names import identity_key, keys, lookup
 from spotify_assets.lib.catalog.validate import row_hash
 from spotify_assets.lib.hashing import stable_hash
 
@@ -31,15 +42,18 @@ ID_HEX_CHARS = 16
 ITEM_COLUMNS = ("artist", "title", "album", "track_id")
 # What `resolve_library` needs of the stored tracks (TrackRepository.frame(KNOWN_COLUMNS)).
 KNOWN_COLUMNS = ["track_id", "name", "artists", "popularity", "source_format"]
+NAME_LINK, SONG_LINK = "name", "song"  # tracks.link_method
+# How an item found its track (per item, see LibraryResolution.methods).
+BY_ID, BY_NAME, LIBRARY, UNRESOLVED = "id", "name", "library", "none"
 
 
 @dataclass
 class LibraryResolution:
     track_ids: pd.Series  # aligned with the items: a track id, or None (nothing to name it by)
-    new_tracks: pd.DataFrame  # rows for `TrackRepository.add_missing`
-    in_catalog: int  # items matched (by id or artist + title) to a catalog file's track
-    from_library: int  # items that are library tracks (new ones and ones stored before)
-    unnamed: int  # items the catalog lacks with no title to name a track by
+    new_tracks: pd.DataFrame  # rows for `TrackRepository.add_missing` (links included)
+    # per item: BY_ID (its own id is a catalog track), BY_NAME (a catalog track of the same
+    # identity), LIBRARY (a library track, new or stored) or UNRESOLVED
+    methods: pd.Series
     # `lib:` id → Spotify id: a song first known by name whose URI has now appeared
     merges: dict[str, str] = field(default_factory=dict)
 
@@ -47,19 +61,57 @@ class LibraryResolution:
     def items(self) -> int:
         return len(self.track_ids)
 
+    @property
+    def in_catalog(self) -> int:
+        """Items whose track is a catalog file's (by id or the same name)."""
+        return int(self.methods.isin([BY_ID, BY_NAME]).sum())
+
+    @property
+    def from_library(self) -> int:
+        return int((self.methods == LIBRARY).sum())
+
+    @property
+    def unnamed(self) -> int:
+        return int((self.methods == UNRESOLVED).sum())
+
     def as_dict(self) -> dict:
         return {"items": self.items, "in_catalog": self.in_catalog,
                 "from_library": self.from_library, "new_library_tracks": len(self.new_tracks),
+                "linked_by_name": _links(self.new_tracks, NAME_LINK),
+                "linked_by_song": _links(self.new_tracks, SONG_LINK),
                 "unnamed": self.unnamed}  # fmt: skip
 
 
+def _links(frame: pd.DataFrame, method: str) -> int:
+    return int((frame["link_method"] == method).sum()) if "link_method" in frame else 0
+
+
 def library_track_id(artist: object, title: object) -> str | None:
-    """`lib:<16 hex>` from the normalised primary artist + title; None when either is empty."""
-    key = name_key(artist, title)
+    """`lib:<16 hex>` from the song's identity key; None when it has no artist or title."""
+    key = identity_key(artist, title)
     if not key:
         return None
-    digest = stable_hash("lt", {"name_key": key}).rsplit("_", 1)[1]
+    digest = stable_hash("lt", {"identity_key": key}).rsplit("_", 1)[1]
     return f"{LIBRARY_ID_PREFIX}{digest[:ID_HEX_CHARS]}"
+
+
+def _items(items: pd.DataFrame) -> pd.DataFrame:
+    items = items.reset_index(drop=True).copy()
+    for column in ITEM_COLUMNS:
+        if column not in items.columns:
+            items[column] = None
+        items[column] = items[column].astype(object).where(items[column].notna(), None)
+    return items
+
+
+def _known(known: pd.DataFrame) -> pd.DataFrame:
+    """Stored tracks ranked for an identity match: catalog rows, then library rows with a
+    Spotify id, then `lib:` rows."""
+    known = known.copy()
+    library = known.get("source_format", pd.Series(None, index=known.index)).eq(LIBRARY_FORMAT)
+    placeholder = known["track_id"].astype(str).str.startswith(LIBRARY_ID_PREFIX)
+    known["rank"] = np.where(~library, 0, np.where(placeholder, 2, 1))
+    return known
 
 
 def resolve_library(
@@ -68,53 +120,73 @@ def resolve_library(
     """A track id for every item that names a song, and the track rows that are new.
 
     `items`: track_id (from a URI) and/or artist + title, optionally album. `known`: the stored
-    tracks (track_id, name, artists, popularity, source_format), library tracks included. An
-    item with only an id the table lacks cannot become a track (no name): it stays unresolved.
+    tracks (KNOWN_COLUMNS), library tracks included. An item with only an id the table lacks
+    cannot become a track (no name): it stays unresolved.
     """
-    items = items.reset_index(drop=True).copy()
-    for column in ITEM_COLUMNS:
-        if column not in items.columns:
-            items[column] = None
+    items = _items(items)
     if items.empty:
-        return LibraryResolution(pd.Series([], dtype=object), _rows(items, items["track_id"],
-                                 source_file), 0, 0, 0)  # fmt: skip
-    matched, _ = match_tracks(items, known)
+        empty = pd.Series([], dtype=object)
+        return LibraryResolution(empty, _rows(items, empty, source_file), empty)
+    known = _known(known)
+    stored = set(known["track_id"])
+    catalog_ids = set(known.loc[known["rank"] == 0, "track_id"])
     named = items["title"].map(lambda t: isinstance(t, str) and bool(t.strip()))
-    own = items["track_id"].astype(object).where(items["track_id"].notna() & named, None)
-    by_name = pd.Series(
-        [library_track_id(a, t) for a, t in zip(items["artist"], items["title"], strict=True)],
-        index=items.index,
-        dtype=object,
-    )
-    # a song stored under a `lib:` id (named before its URI was seen) moves to its Spotify id
-    by_uri = pd.Series(
-        [isinstance(m, str) and m.startswith(LIBRARY_ID_PREFIX) and isinstance(o, str)
-         for m, o in zip(matched, own, strict=True)],
-        index=items.index,
+    own = items["track_id"]
+    identity = keys(items["artist"], items["title"], "identity")
+    # songs of this batch that bring their own id count as stored for the identity match, so
+    # a play named "Song" and a liked song "Song" with its URI are one track in any order
+    arriving = own.notna() & named & ~own.isin(stored)
+    batch = pd.DataFrame(
+        {"track_id": own[arriving], "name": items.loc[arriving, "title"],
+         "artists": [[a] if isinstance(a, str) else [] for a in items.loc[arriving, "artist"]],
+         "rank": 1},
     )  # fmt: skip
-    merges = dict(zip(matched[by_uri], own[by_uri], strict=True))
-    matched = matched.where(~by_uri, None)
-    ids = matched.where(matched.notna(), own)
-    ids = ids.where(ids.notna(), by_name).astype(object)
-    if merges:  # every mention of a moved track follows it
+    candidates = pd.concat([known[["track_id", "name", "artists", "popularity", "rank"]], batch])
+
+    # 1. the item's own id; 2. a stored track of the same identity; 3. a new `lib:` row
+    by_identity = identity.map(lookup(candidates, "identity"))
+    ids = own.where(own.isin(stored) | (own.notna() & named), None)
+    from_name = ids.isna() & by_identity.notna()
+    ids = ids.where(~from_name, by_identity)
+    new_lib = ids.isna() & identity.notna()
+    ids = ids.where(~new_lib, [library_track_id(a, t) if k else None for a, t, k in
+                               zip(items["artist"], items["title"], identity, strict=True)])  # fmt: skip
+
+    # a `lib:` row whose song now comes with its Spotify id moves to that id
+    stored_song = identity.map(lookup(known[known["rank"] == 2], "identity"))
+    moving = own.notna() & stored_song.notna() & (named | own.isin(stored))
+    merges = dict(zip(stored_song[moving], own[moving], strict=True))
+    if merges:
         ids = pd.Series([merges.get(t, t) for t in ids], index=ids.index, dtype=object)
-    ids = ids.where(ids.notna(), None)
-    sources = known.set_index("track_id")["source_format"] if "source_format" in known else None
-    library_known = (
-        matched.map(sources).eq(LIBRARY_FORMAT) if sources is not None
-        else matched.str.startswith(LIBRARY_ID_PREFIX, na=False)
-    )  # fmt: skip
-    new = ids.notna() & matched.isna()
+    ids = ids.astype(object).where(ids.notna(), None)
+
+    methods = pd.Series(LIBRARY, index=items.index, dtype=object)
+    methods[ids.isin(catalog_ids) & own.eq(ids)] = BY_ID
+    methods[ids.isin(catalog_ids) & ~own.eq(ids)] = BY_NAME
+    methods[ids.isna()] = UNRESOLVED
+
+    new = ids.notna() & ~ids.isin(stored)
     new_tracks = _rows(items[new], ids[new], source_file)
-    new_tracks = new_tracks[~new_tracks["track_id"].isin(set(known["track_id"]))]
-    return LibraryResolution(
-        track_ids=ids,
-        new_tracks=new_tracks.reset_index(drop=True),
-        in_catalog=int((matched.notna() & ~library_known).sum()),
-        from_library=int((new | library_known).sum()),
-        unnamed=int(ids.isna().sum()),
-        merges=merges,
-    )
+    new_tracks = link(new_tracks, known[known["rank"] == 0])
+    return LibraryResolution(ids, new_tracks.reset_index(drop=True), methods, merges)
+
+
+def link(tracks: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """`tracks` (library rows: track_id, name, artists) with `linked_track_id` and
+    `link_method`: the catalog track of the same recording ('name'), else of the same song
+    ('song'), else none. `catalog`: catalog files' tracks only."""
+    tracks = tracks.copy()
+    tracks["linked_track_id"] = None
+    tracks["link_method"] = None
+    if tracks.empty or catalog.empty:
+        return tracks
+    primary = tracks["artists"].map(lambda a: a[0] if len(a) else None)
+    for kind, method in (("recording", NAME_LINK), ("song", SONG_LINK)):
+        found = keys(primary, tracks["name"], kind).map(lookup(catalog, kind))
+        open_ = tracks["linked_track_id"].isna() & found.notna() & found.ne(tracks["track_id"])
+        tracks.loc[open_, "linked_track_id"] = found[open_]
+        tracks.loc[open_, "link_method"] = method
+    return tracks
 
 
 def _rows(items: pd.DataFrame, ids: pd.Series, source_file: str) -> pd.DataFrame:

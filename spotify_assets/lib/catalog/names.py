@@ -1,9 +1,16 @@
-"""Match rows that only name a song (artist + title) to catalog tracks.
+"""Keys for rows that only name a song (artist + title), at three strengths.
 
-Exports and other sources spell the same recording differently ("Song (feat. X) - 2011
-Remaster" vs "Song", "Beyoncé" vs "Beyonce"), so both sides are reduced to one key, primary
-artist + bare title, and joined on it. The reduction is deliberately lossy: a live or remixed
-version matches the studio one, which is the same song for playlist purposes.
+- `identity_key`: which song a row *is*. Primary artist + the whole title (case, accents and
+  punctuation folded; every version note kept), so "Anti-Hero - ILLENIUM Remix" and "Anti-Hero
+  - Acoustic Version" are two songs and two plays of them in one minute are two plays. A part
+  with no letters or digits ("¥$", ":)", "★") keeps its raw text instead of vanishing. Play
+  keys and `lib:` track ids are built from it.
+- `recording_key`: the same recording under another name: featured-artist credits and
+  remaster / explicit notes dropped ("Song (feat. X) - 2011 Remaster" = "Song"). A song linked
+  to a catalog track by it may use that track's measured features.
+- `song_key`: the bare song, every version note dropped ("Song (Live)" = "Song - Remix" =
+  "Song"). Deliberately lossy: a *link* to the catalog's original (recorded as such, never a
+  reason to merge two plays or two liked songs), and search's one-hit-per-song.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-KEY_SEPARATOR = "|"  # punctuation never survives normalization, so this cannot be ambiguous
+KEY_SEPARATOR = "|"  # never inside a part: normalization drops it, raw parts escape it
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
 _DASH_SUFFIX = re.compile(r"\s+[-–—]\s+.*$")  # " - Remastered 2011", " – Live", ...
 _FEAT_TAIL = re.compile(r"\s(?:feat|ft|featuring)\b\.?.*$")
@@ -62,10 +69,70 @@ def normalize_artist(artist: object) -> str:
     return _clean(primary) or _clean(folded)
 
 
-def name_key(artist: object, title: object) -> str:
-    """`artist|title` after normalization; "" when either part is empty (never matches)."""
-    a, t = normalize_artist(artist), normalize_title(title)
+# Notes that name the same recording: featured artists, remasters, explicit / clean.
+_SAME_RECORDING = re.compile(
+    r"^(?:feat|ft|featuring|with)\b.*$"
+    r"|^(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?remaster(?:ed)?(?:\s+\d{4})?(?:\s+version)?$"
+    r"|^(?:explicit|clean)(?:\s+version)?$"
+)
+_NOTE = re.compile(r"\s*(\([^()]*\)|\[[^\[\]]*\])|\s+[-–—]\s+([^-–—]*)$")
+
+
+def _raw_part(text: object) -> str:
+    """A part made only of symbols keeps its text: casefolded, spaces collapsed, the key
+    separator escaped."""
+    if not isinstance(text, str):
+        return ""
+    raw = " ".join(text.casefold().split())
+    return raw.replace("%", "%25").replace(KEY_SEPARATOR, "%7C")
+
+
+def _identity_title(title: object) -> str:
+    return _clean(_fold(title)) if isinstance(title, str) else ""
+
+
+def _recording_title(title: object) -> str:
+    """The title without notes that name the same recording (feat., remaster, explicit)."""
+    if not isinstance(title, str):
+        return ""
+    folded = _fold(title).strip()
+
+    def drop(match: re.Match) -> str:
+        note = _clean(match.group(1) or match.group(2) or "")
+        return "" if _SAME_RECORDING.match(note) else match.group(0)
+
+    text = folded
+    while (stripped := _NOTE.sub(drop, text)) != text:
+        text = stripped
+    if "f" in text:
+        text = _FEAT_TAIL.sub("", text)
+    return _clean(text) or _clean(folded)
+
+
+def _key(artist: str, title: str, raw_artist: object, raw_title: object) -> str:
+    a = artist or _raw_part(raw_artist)
+    t = title or _raw_part(raw_title)
     return f"{a}{KEY_SEPARATOR}{t}" if a and t else ""
+
+
+def identity_key(artist: object, title: object) -> str:
+    """`artist|title` with every version note kept; "" only when a part is absent."""
+    return _key(normalize_artist(artist), _identity_title(title), artist, title)
+
+
+def recording_key(artist: object, title: object) -> str:
+    """`artist|title` without featured-artist, remaster and explicit notes."""
+    return _key(normalize_artist(artist), _recording_title(title), artist, title)
+
+
+def song_key(artist: object, title: object) -> str:
+    """`artist|title` of the bare song (every version note dropped)."""
+    return _key(normalize_artist(artist), normalize_title(title), artist, title)
+
+
+KEYS: dict[str, Callable[[object, object], str]] = {
+    "identity": identity_key, "recording": recording_key, "song": song_key,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,18 +148,14 @@ class MatchReport:
         return asdict(self)
 
 
-def _normalized(values: pd.Series, normalize: Callable[[object], str]) -> np.ndarray:
-    """`normalize` over the distinct values only: catalogs repeat names a lot."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([normalize(u) for u in uniques] + [""], dtype=object)
-    return table[codes]  # code -1 (missing) picks the trailing ""
-
-
-def _keys(artists: pd.Series, titles: pd.Series) -> pd.Series:
-    a = _normalized(artists, normalize_artist)
-    t = _normalized(titles, normalize_title)
-    keys = pd.Series(a + KEY_SEPARATOR + t, index=artists.index, dtype=object)
-    return keys.where((a != "") & (t != ""), None)
+def keys(artists: pd.Series, titles: pd.Series, kind: str = "song") -> pd.Series:
+    """The `kind` key ("identity", "recording" or "song") of each row, None where it has none;
+    computed once per distinct (artist, title): catalogs and histories repeat names a lot."""
+    make = KEYS[kind]
+    pairs = list(zip(artists, titles, strict=True))
+    cache = {pair: make(*pair) for pair in dict.fromkeys(pairs)}
+    out = pd.Series([cache[pair] or None for pair in pairs], index=artists.index, dtype=object)
+    return out
 
 
 def _primary(artists: object) -> str | None:
@@ -110,24 +173,36 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} frame lacks columns {missing}; it has {list(frame.columns)}")
 
 
-def match_tracks(items: pd.DataFrame, catalog: pd.DataFrame) -> tuple[pd.Series, MatchReport]:
-    """`match_by_name` plus counts of how each row was matched."""
-    _require(items, ("artist", "title"), "items")
+def lookup(catalog: pd.DataFrame, kind: str = "song") -> pd.Series:
+    """`kind` key → track id over `catalog` (track_id, name, artists with the primary first,
+    optionally popularity and a `rank` column that orders ties before popularity does): where
+    several tracks share a key, the lowest rank, then the best-known recording, then the
+    smallest id wins, so the choice does not depend on row order."""
     _require(catalog, ("track_id", "name", "artists"), "catalog")
-
     keyed = pd.DataFrame(
         {
-            "key": _keys(catalog["artists"].map(_primary), catalog["name"]).to_numpy(),
+            "key": keys(catalog["artists"].map(_primary), catalog["name"], kind).to_numpy(),
             "track_id": catalog["track_id"].to_numpy(dtype=object),
+            "rank": catalog["rank"].to_numpy() if "rank" in catalog.columns else 0,
+            "popularity": (
+                pd.to_numeric(catalog["popularity"], errors="coerce").to_numpy()
+                if "popularity" in catalog.columns else np.nan
+            ),
         }
-    )
-    if "popularity" in catalog.columns:  # ambiguous key: the best-known recording wins
-        keyed["popularity"] = pd.to_numeric(catalog["popularity"], errors="coerce").to_numpy()
-        keyed = keyed.sort_values("popularity", ascending=False, kind="stable", na_position="last")
-    keyed = keyed[keyed["key"].notna() & keyed["track_id"].notna()].drop_duplicates("key")
-    by_key = pd.Series(keyed["track_id"].to_numpy(dtype=object), index=keyed["key"].to_numpy())
+    )  # fmt: skip
+    keyed = keyed[keyed["key"].notna() & keyed["track_id"].notna()]
+    keyed = keyed.sort_values(
+        ["rank", "popularity", "track_id"], ascending=[True, False, True], na_position="last"
+    ).drop_duplicates("key")
+    return pd.Series(keyed["track_id"].to_numpy(dtype=object), index=keyed["key"].to_numpy())
 
-    by_name = _keys(items["artist"], items["title"]).map(by_key)
+
+def match_tracks(
+    items: pd.DataFrame, catalog: pd.DataFrame, kind: str = "song"
+) -> tuple[pd.Series, MatchReport]:
+    """`match_by_name` plus counts of how each row was matched."""
+    _require(items, ("artist", "title"), "items")
+    by_name = keys(items["artist"], items["title"], kind).map(lookup(catalog, kind))
     if "track_id" in items.columns:
         own = items["track_id"].astype(object)
         known = own.notna() & own.isin(set(catalog["track_id"].dropna()))
@@ -149,10 +224,11 @@ def match_tracks(items: pd.DataFrame, catalog: pd.DataFrame) -> tuple[pd.Series,
     return matched, report
 
 
-def match_by_name(items: pd.DataFrame, catalog: pd.DataFrame) -> pd.Series:
+def match_by_name(items: pd.DataFrame, catalog: pd.DataFrame, kind: str = "song") -> pd.Series:
     """Catalog track_id per item row (aligned with `items`), or None.
 
     `items` has artist, title and optionally track_id (from a URI; it wins when the catalog has
     it); `catalog` has track_id, name, artists (primary = first) and optionally popularity.
+    `kind`: which key joins the names (see the module's docstring).
     """
-    return match_tracks(items, catalog)[0]
+    return match_tracks(items, catalog, kind)[0]

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from spotify_assets.lib.listening.exports import API, PLAY_COLUMNS
-from spotify_assets.lib.listening.join import join_plays
+from spotify_assets.lib.listening.ingest import join_songs
 from spotify_assets.lib.people import DEFAULT_PERSON
 from spotify_assets.lib.spotify.client import SpotifyClient
 from spotify_assets.lib.spotify.reccobeats import (  # noqa: F401  (re-exported)
@@ -120,9 +120,9 @@ def ingest_recent(
     with db.connect() as conn:  # which tracks still lack features, outside the write
         catalog = PlayJoinRepository(conn).catalog()
         fetched = TrackFeatureRepository(conn).known(plays["play_key"].tolist())
-    joined, _ = join_plays(plays, catalog)
-    lacking = ~joined["has_features"] & ~joined["play_key"].isin(fetched)
-    missing = joined.loc[lacking, "track_id"].dropna().unique().tolist()
+    featured = set(catalog.loc[catalog["has_features"].astype(bool), "track_id"])
+    lacking = ~plays["track_id"].isin(featured) & ~plays["play_key"].isin(fetched)
+    missing = plays.loc[lacking, "track_id"].dropna().unique().tolist()
     features = reccobeats.audio_features(missing) if missing else {}
 
     with db.connect() as conn, conn.transaction():
@@ -132,6 +132,7 @@ def ingest_recent(
             frame = pd.DataFrame.from_dict(features, orient="index").rename_axis("track_key")
             TrackFeatureRepository(conn).upsert(frame.reset_index().assign(source="reccobeats"))
         counts = repo.upsert(plays.assign(person=person))
+        join_songs(conn, plays.drop_duplicates("play_key"), person)
         if after is not None:
             repo.set_cursor(person, API, str(after))  # only with the plays it covers
     log.info(

@@ -18,7 +18,7 @@ Accepted layouts:
   conversion may carry the track `id` / `uri` and the Spotify audio-feature columns; those
   features come back in `History.features`.
 
-Personal fields (IP addresses, person agents, person names, ...) never leave this module: plays
+Personal fields (IP addresses, user agents, account names, ...) never leave this module: plays
 keep `PLAY_COLUMNS` only, and a rejected row keeps only the fields in `QUARANTINE_FIELDS`.
 
 Hostile input. Every value that is stored is checked before it can reach the database, and a
@@ -67,7 +67,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.names import name_key
+from spotify_assets.lib.catalog.names import keys as name_keys
 from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, json_int, parse_number
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.features import AUDIO_FEATURES
@@ -682,7 +682,7 @@ def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, p
         }
     )
     # A basic export names plays by artist + title; the ids a CSV conversion adds were looked
-    # up by notebooks, often by title alone (in person B's file 113 ids stand for several
+    # up by notebooks, often by title alone (in history B's file 113 ids stand for several
     # artists' songs). So the name stays the play's key, as in the JSON it was converted from
     # (both import as the same plays), and the id is kept as a hint for the catalog join.
     plays["key_by_name"] = True
@@ -724,14 +724,14 @@ def _finish(
     records: list[dict],
 ) -> _Parsed:
     """Drop episodes/audiobooks, set aside unreadable rows, derive start time and play key."""
-    keys = _name_keys(plays["artist_name"], plays["track_name"])
+    keys = name_keys(plays["artist_name"], plays["track_name"], "identity").fillna("")
     reason = problems.copy()
     unkeyed = plays["track_id"].isna() & keys.eq("")
     named = plays["artist_name"].notna() & plays["track_name"].notna()
     checks = [  # after the value checks of `_check`, which come first
         (plays.get("bad_uri", pd.Series(False, index=plays.index)).eq(True), "malformed track URI"),
-        # e.g. a song titled ":)": there is nothing a name key can be made of
-        (unkeyed & named, "no track id, and artist + title have no letters or digits"),
+        # names of only spaces: nothing a key can be made of (":)" or "¥$" keep their text)
+        (unkeyed & named, "no track id, and the artist or title is blank"),
         (unkeyed, "no track id and no artist + title"),
     ]
     for failed, why in reversed(checks):  # the first failing check names the reason
@@ -862,13 +862,6 @@ def _nullable(values: pd.Series) -> pd.Series:
     """Objects with None for missing (`Series.map` may infer a string dtype with NaN)."""
     values = values.astype(object)
     return values.where(values.notna(), None)
-
-
-def _name_keys(artists: pd.Series, titles: pd.Series) -> pd.Series:
-    """`name_key` per row, computed once per distinct pair: histories repeat songs a lot."""
-    pairs = list(zip(artists, titles, strict=True))
-    cache = {pair: name_key(*pair) for pair in dict.fromkeys(pairs)}
-    return pd.Series([cache[pair] for pair in pairs], index=artists.index, dtype=object)
 
 
 def _none(frame: pd.DataFrame) -> pd.Series:

@@ -3,8 +3,9 @@
 An import parses every file first, then writes plays, the export's own audio features and the
 quarantined rows in one transaction: a bad file writes nothing, and a reimport adds nothing
 (plays are keyed by person, play key and start time). Plays keep their raw artist, title and
-URI; which catalog track they are is decided by `refresh_joins`, run on every retrain and
-update, so a catalog loaded after the history gives old plays their features.
+URI. Which track each play is (`play_joins`) is decided at import, by the same resolution
+playlists and liked songs use, and again by `refresh_joins` on every retrain and update, so a
+catalog loaded after the history gives old plays their features.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from spotify_assets.lib.catalog.library import LIBRARY_FORMAT, resolve_library
+from spotify_assets.lib.catalog.library import (
+    BY_ID,
+    BY_NAME,
+    LIBRARY,
+    UNRESOLVED,
+    resolve_library,
+)
 from spotify_assets.lib.listening.exports import ImportReport, RejectedRow, read_history
-from spotify_assets.lib.listening.join import join_plays
 from spotify_assets.lib.listening.sessions import sessionize
 from spotify_assets.lib.listening.timezones import LocalZone, person_zone
 from spotify_assets.lib.people import DEFAULT_PERSON
@@ -58,7 +64,9 @@ def import_history(
         if not features.empty:
             TrackFeatureRepository(conn).upsert(features.assign(source=EXPORT_FEATURES))
         quarantined = _quarantine(conn, history.rejected, person)
-        added = _add_library_tracks(conn, plays, person)
+        # every played song gets its track (and a vector once the bundle embeds it) and its
+        # join now, so what the person played is on record before any retrain
+        _, added = join_songs(conn, plays.drop_duplicates("play_key"), person)
     report = dataclasses.replace(
         history.report, inserted=counts.inserted, quarantined=quarantined,
         library_tracks_added=added,
@@ -138,57 +146,52 @@ def load_sessions(
 
 
 def refresh_joins(db: Database, person: str) -> Coverage:
-    """Join the person's distinct tracks to the catalog as it is now; store and count."""
-    with db.connect() as conn:
-        tracks = PlayRepository(conn).distinct_tracks(person)
-        if tracks.empty:
-            return Coverage(0, 0, 0, 0, 0)
-        catalog = PlayJoinRepository(conn).catalog()
-        featured = TrackFeatureRepository(conn).known(tracks["play_key"].tolist())
-    # A name-keyed play joins by its name alone: an id a notebook added to a basic export is a
-    # guess, and the join must be a function of the play key (the table is shared).
-    tracks.loc[tracks["play_key"].str.startswith("name:"), "track_id"] = None
-    joined, _ = join_plays(tracks, catalog, featured_ids=())
-    joined["has_features"] |= joined["play_key"].isin(featured)
+    """Join the person's distinct songs to the tracks as they are now; store and count."""
     with db.connect() as conn, conn.transaction():
-        joined = _join_library(conn, joined, catalog, person)
-        PlayJoinRepository(conn).upsert(joined)
+        songs = PlayRepository(conn).distinct_tracks(person)
+        if songs.empty:
+            return Coverage(0, 0, 0, 0, 0)
+        joined, _ = join_songs(conn, songs, person)
+        featured = PlayJoinRepository(conn).with_features(joined["play_key"].tolist())
     weight = joined["plays"]
 
     def count(mask: pd.Series) -> int:
         return int(weight[mask].sum())
 
+    method = joined["join_method"]
     return Coverage(
         plays=int(weight.sum()),
-        by_id=count(joined["join_method"] == "id"),
-        by_name=count(joined["join_method"] == "name"),
-        none=count(joined["join_method"] == "none"),
-        with_features=count(joined["has_features"]),
-        library=count(joined["join_method"] == "library"),
+        by_id=count(method == BY_ID),
+        by_name=count(method == BY_NAME),
+        none=count(method == UNRESOLVED),
+        with_features=count(joined["play_key"].isin(featured)),
+        library=count(method == LIBRARY),
     )
 
 
-def _join_library(
-    conn: psycopg.Connection, joined: pd.DataFrame, catalog: pd.DataFrame, person: str
-) -> pd.DataFrame:
-    """Plays of songs no catalog file has join their library track, added when new, so every
-    played song that names itself has a track row (and, once embedded, a vector)."""
-    library_ids = set(catalog.loc[catalog["source_format"] == LIBRARY_FORMAT, "track_id"])
-    joined = joined.copy()
-    joined.loc[joined["catalog_track_id"].isin(library_ids), "join_method"] = "library"
-    unjoined = joined["join_method"] == "none"
-    if unjoined.any():
-        resolved = resolve_library(_songs(joined[unjoined]), catalog, _library_source(person))
-        TrackRepository(conn).add_missing(resolved.new_tracks)
-        TrackRepository(conn).merge_library_ids(resolved.merges)
-        ids = resolved.track_ids.to_numpy(dtype=object)
-        joined.loc[unjoined, "catalog_track_id"] = ids
-        joined.loc[unjoined, "join_method"] = ["library" if t else "none" for t in ids]
-    return joined
+def join_songs(
+    conn: psycopg.Connection, songs: pd.DataFrame, person: str
+) -> tuple[pd.DataFrame, int]:
+    """The track of each distinct play key (`songs`: play_key, track_id, artist_name,
+    track_name, optional album_name), by the one resolution every source uses
+    (lib/catalog/library.py), stored in `play_joins`; new library tracks are added. Returns
+    `songs` with catalog_track_id and join_method, and how many tracks were added."""
+    catalog = PlayJoinRepository(conn).catalog()
+    resolved = resolve_library(_songs(songs), catalog, _library_source(person))
+    repo = TrackRepository(conn)
+    added = repo.add_missing(resolved.new_tracks).inserted
+    repo.merge_library_ids(resolved.merges)
+    joined = songs.reset_index(drop=True).assign(
+        catalog_track_id=resolved.track_ids.to_numpy(dtype=object),
+        join_method=resolved.methods.to_numpy(dtype=object),
+    )
+    PlayJoinRepository(conn).upsert(joined)
+    return joined, added
 
 
 def _songs(plays: pd.DataFrame) -> pd.DataFrame:
-    """Plays as library items; a name-keyed play's id (added by a notebook) is not trusted."""
+    """Plays as library items. A name-keyed play is its name: the id a notebook added to a
+    basic export is a guess, and the join must be a function of the play key (it is shared)."""
     track_ids = plays["track_id"].where(~plays["play_key"].str.startswith("name:"), None)
     album = plays["album_name"] if "album_name" in plays else pd.Series(None, index=plays.index)
     return pd.DataFrame(
@@ -202,15 +205,15 @@ def _library_source(person: str) -> str:
     return f"plays of {person}"
 
 
-def _add_library_tracks(conn: psycopg.Connection, plays: pd.DataFrame, person: str) -> int:
-    """A track row for every played song no stored track is, so each has a vector once the
-    bundle embeds it (and a play joins it in `refresh_joins`)."""
-    songs = plays.drop_duplicates("play_key")
-    if songs.empty:
-        return 0
-    catalog = PlayJoinRepository(conn).catalog()
-    resolved = resolve_library(_songs(songs), catalog, _library_source(person))
-    repo = TrackRepository(conn)
-    added = repo.add_missing(resolved.new_tracks).inserted
-    repo.merge_library_ids(resolved.merges)
-    return added
+def join_unjoined(db: Database) -> int:
+    """Record the join of every stored play key that has none (plays imported before joins
+    were written at import); returns the play keys joined. `forget` needs every join on
+    record to tell which library songs someone still plays."""
+    with db.connect() as conn, conn.transaction():
+        people = PlayRepository(conn).people_with_unjoined()
+        joined = 0
+        for person in people:
+            songs = PlayRepository(conn).distinct_tracks(person, unjoined_only=True)
+            if len(songs):
+                joined += len(join_songs(conn, songs, person)[0])
+    return joined

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
-from spotify_assets.lib.catalog.names import name_key
+from spotify_assets.lib.catalog.names import song_key
 from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.search.engine import (
     SearchHit,
@@ -193,7 +193,7 @@ def version_key(details: dict) -> str:
     """Primary artist + bare title ("Song - Remastered 2011", "Song (Live)", "Song (feat. X)"
     → "song"); "" when the artist or title is unknown (never merged)."""
     artists = details.get("artists") or []
-    return name_key(artists[0] if artists else None, details.get("name"))
+    return song_key(artists[0] if artists else None, details.get("name"))
 
 
 def collapse_versions(hits: list[SearchHit]) -> list[SearchHit]:

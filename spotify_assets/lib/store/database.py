@@ -1,4 +1,8 @@
-"""Connections with pgvector registered, and versioned SQL migrations applied on first use."""
+"""Connections with pgvector registered, and versioned migrations applied on first use.
+
+A migration is `NNNN_name.sql`, or `NNNN_name.py` with a `migrate(conn)` function for a change
+SQL cannot express (re-keying rows with a Python normalization); both run in one transaction
+and are recorded with their checksum, so an edited one is refused."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from spotify_assets.lib.store.server import describe_url
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 # Any constant works; it serializes migrations between processes sharing one database.
 _MIGRATION_LOCK_ID = 7_170_001
 _migrated: set[str] = set()
@@ -39,11 +43,20 @@ class DatabaseUnavailable(psycopg.OperationalError):
 class Migration:
     version: int
     name: str
-    sql: str
+    sql: str  # the SQL, or the Python source of a `.py` migration
+    python: bool = False
 
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+    def run(self, conn: psycopg.Connection) -> None:
+        if not self.python:
+            conn.execute(self.sql)
+            return
+        namespace: dict = {"__name__": f"migration_{self.version:04d}"}
+        exec(compile(self.sql, f"{self.version:04d}_{self.name}.py", "exec"), namespace)
+        namespace["migrate"](conn)
 
 
 def load_migrations() -> list[Migration]:
@@ -52,7 +65,11 @@ def load_migrations() -> list[Migration]:
     for entry in resources.files("spotify_assets.lib.store").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+            found.append(
+                Migration(
+                    int(match[1]), match[2], entry.read_text(encoding="utf-8"), match[3] == "py"
+                )
+            )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
@@ -88,7 +105,7 @@ def apply_migrations(url: str) -> list[int]:
                             "it was applied; add a new migration instead of changing an old one"
                         )
                     continue
-                conn.execute(migration.sql)
+                migration.run(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, migration.checksum),

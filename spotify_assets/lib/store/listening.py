@@ -25,6 +25,11 @@ FEATURE_COLUMNS = ["track_key", *AUDIO_FEATURES, "source"]
 _HAS_FEATURES = " AND ".join(f"{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
 
 
+def _has(alias: str) -> str:
+    return " AND ".join(f"{alias}.{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
+
+
+
 class PlayRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -50,16 +55,39 @@ class PlayRepository:
         ).fetchall()
         return {country: n for country, n in rows}
 
-    def distinct_tracks(self, person: str) -> pd.DataFrame:
-        """One row per play key of the person, with its play count: what the join needs."""
+    def distinct_tracks(self, person: str, unjoined_only: bool = False) -> pd.DataFrame:
+        """One row per play key of the person, with its play count: what the join needs
+        (`unjoined_only`: keys without a join on record)."""
         rows = self.conn.execute(
-            """SELECT play_key, max(track_id), max(artist_name), max(track_name), count(*)
-               FROM plays WHERE person = %s GROUP BY play_key ORDER BY play_key""",
-            (person,),
+            """SELECT play_key, max(track_id), max(artist_name), max(track_name),
+                      max(album_name), count(*)
+               FROM plays p WHERE person = %s AND (NOT %s OR NOT EXISTS (
+                   SELECT FROM play_joins j WHERE j.play_key = p.play_key))
+               GROUP BY play_key ORDER BY play_key""",
+            (person, unjoined_only),
         ).fetchall()
         return pd.DataFrame(
-            rows, columns=["play_key", "track_id", "artist_name", "track_name", "plays"]
+            rows,
+            columns=["play_key", "track_id", "artist_name", "track_name", "album_name", "plays"],
         )
+
+    def people_with_unjoined(self) -> list[str]:
+        """People with plays whose key has no join on record."""
+        rows = self.conn.execute(
+            """SELECT DISTINCT person FROM plays p
+               WHERE NOT EXISTS (SELECT FROM play_joins j WHERE j.play_key = p.play_key)
+               ORDER BY person"""
+        )
+        return [r[0] for r in rows]
+
+    def joined_tracks(self, person: str) -> list[str | None]:
+        """The track each play of the person joined (None: no join on record), one per play."""
+        rows = self.conn.execute(
+            """SELECT j.catalog_track_id FROM plays p
+               LEFT JOIN play_joins j ON j.play_key = p.play_key WHERE p.person = %s""",
+            (person,),
+        )
+        return [r[0] for r in rows]
 
     def load(self, person: str) -> pd.DataFrame:
         """Every play of `person` in time order, with the audio features of what was played.
@@ -137,7 +165,8 @@ class PlayJoinRepository:
         self.conn = conn
 
     def catalog(self) -> pd.DataFrame:
-        """The catalog as `join_plays` wants it."""
+        """The stored tracks as `resolve_library` wants them (KNOWN_COLUMNS), with whether
+        each has the features a mood needs."""
         rows = self.conn.execute(
             f"SELECT track_id, name, artists, popularity, ({_HAS_FEATURES}), source_format "
             "FROM tracks"
@@ -151,6 +180,19 @@ class PlayJoinRepository:
         """play_key, catalog_track_id, join_method; only changed joins are rewritten."""
         rows = frame[["play_key", "catalog_track_id", "join_method"]]
         return copy_upsert(self.conn, "play_joins", rows, key=["play_key"], touch="joined_at")
+
+    def with_features(self, play_keys: list[str]) -> set[str]:
+        """Those of `play_keys` with the features a mood needs: from the track they joined,
+        else from `track_features` (an export's own feature columns, ReccoBeats)."""
+        rows = self.conn.execute(
+            f"""SELECT k.play_key FROM unnest(%s::text[]) AS k(play_key)
+                LEFT JOIN play_joins j ON j.play_key = k.play_key
+                LEFT JOIN tracks t ON t.track_id = j.catalog_track_id
+                LEFT JOIN track_features f ON f.track_key = k.play_key
+                WHERE ({_has("t")}) OR ({_has("f")})""",
+            (play_keys,),
+        )
+        return {r[0] for r in rows}
 
     def count(self, person: str) -> int:
         """Rows in `play_joins` for the play keys of one person's plays."""

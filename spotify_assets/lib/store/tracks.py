@@ -39,6 +39,12 @@ TRACK_COLUMNS = [
 ]
 
 
+# A library track's link to a catalog track (migration 0014, lib/catalog/library.py).
+LINK_COLUMNS = ["linked_track_id", "link_method"]
+# What a 'name' link (the same recording) fills in the song's row when the row lacks it:
+# measured properties of the recording, not of a release (album, date, popularity stay own).
+LINK_FILLED = ["genre", "subgenre", "duration_ms", *FEATURE_COLUMNS, "time_signature"]
+
 # Fields enrichment may fill, with their column types (jsonb_to_recordset needs them).
 FILLABLE_TYPES = {
     "album_name": "text", "album_id": "text", "genre": "text", "release_date": "text",
@@ -87,11 +93,56 @@ class TrackRepository:
         For what a person's library says about a song (name, artists, album): a catalog's row
         for the same id stays as it is, source included.
         """
-        columns = [c for c in TRACK_COLUMNS if c in frame.columns]
-        return copy_upsert(
+        columns = [c for c in TRACK_COLUMNS + LINK_COLUMNS if c in frame.columns]
+        counts = copy_upsert(
             self.conn, "tracks", frame[columns], key=["track_id"],
             merge="missing", empty_as_null=("artists",),
         )  # fmt: skip
+        if "link_method" in frame.columns and frame["link_method"].eq("name").any():
+            self.fill_from_links(frame.loc[frame["link_method"].eq("name"), "track_id"].tolist())
+        return counts
+
+    def set_links(self, links: pd.DataFrame) -> int:
+        """track_id, linked_track_id, link_method of library tracks: stored, then 'name' links
+        fill the rows' empty fields. Returns the rows whose link changed."""
+        if links.empty:
+            return 0
+        changed = self.conn.execute(
+            """UPDATE tracks t SET linked_track_id = l.linked, link_method = l.method,
+                   updated_at = now()
+               FROM unnest(%s::text[], %s::text[], %s::text[]) AS l(track_id, linked, method)
+               WHERE t.track_id = l.track_id AND t.source_format = 'library'
+                 AND (t.linked_track_id, t.link_method) IS DISTINCT FROM (l.linked, l.method)""",
+            (links["track_id"].tolist(), links["linked_track_id"].tolist(),
+             links["link_method"].tolist()),
+        ).rowcount  # fmt: skip
+        self.fill_from_links(links.loc[links["link_method"].eq("name"), "track_id"].tolist())
+        return changed
+
+    def fill_from_links(self, track_ids: Sequence[str] | None = None) -> int:
+        """Fill the empty LINK_FILLED fields of library tracks linked by 'name' (the same
+        recording) from the linked catalog track, and note it in `filled_from`; `track_ids`
+        None: every such track. Returns the rows changed."""
+        ident = sql.Identifier
+        merged = [sql.SQL("coalesce(t.{0}, c.{0})").format(ident(col)) for col in LINK_FILLED]
+        own = sql.SQL(", ").join(sql.SQL("t.{}").format(ident(col)) for col in LINK_FILLED)
+        query = sql.SQL(
+            """UPDATE tracks t SET {sets}, filled_from = c.track_id, updated_at = now()
+               FROM tracks c
+               WHERE t.linked_track_id = c.track_id AND t.link_method = 'name'
+                 AND t.source_format = 'library'
+                 AND (%(ids)s::text[] IS NULL OR t.track_id = ANY(%(ids)s))
+                 AND ({own}) IS DISTINCT FROM ({new})"""
+        ).format(
+            sets=sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(ident(col), m)
+                for col, m in zip(LINK_FILLED, merged, strict=True)
+            ),
+            own=own,
+            new=sql.SQL(", ").join(merged),
+        )
+        ids = None if track_ids is None else list(track_ids)
+        return self.conn.execute(query, {"ids": ids}).rowcount
 
     def lacking(
         self, source: str, fields: Sequence[str], recheck_days: int, limit: int | None = None

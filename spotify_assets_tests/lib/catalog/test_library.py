@@ -33,23 +33,33 @@ def _known(db) -> pd.DataFrame:
         return TrackRepository(conn).frame(KNOWN_COLUMNS)
 
 
-def test_library_ids_are_stable_and_ignore_spelling():
-    one = library_track_id("Beyoncé feat. Jay-Z", "Halo - Remastered 2011")
-    assert one == library_track_id("beyonce", "HALO")
+def test_library_ids_are_stable_ignore_spelling_and_keep_versions():
+    one = library_track_id("Beyoncé feat. Jay-Z", "Halo")
+    assert one == library_track_id("beyonce", "HALO") == library_track_id("Beyonce", "Halo!")
     assert one.startswith("lib:") and len(one) == 4 + 16
     assert library_track_id("Beyoncé", "Halo") != library_track_id("Beyoncé", "Formation")
+    assert library_track_id("Beyoncé", "Halo") != library_track_id("Beyoncé", "Halo - Live")
+    assert library_track_id("¥$", "CARNIVAL") != library_track_id("¥$", "VULTURES")
     assert library_track_id("", "Halo") is None and library_track_id("Band", None) is None
 
 
 def test_every_named_song_gets_a_track_and_a_second_pass_adds_nothing(db):
+    known = _catalog_row("a" * 22, name="Known Song", artists=["Known Band"], energy=0.7,
+                         valence=0.2, genre="rock", popularity=50)  # fmt: skip
     with db.connect() as conn, conn.transaction():
-        TrackRepository(conn).upsert(pd.DataFrame([_catalog_row("a" * 22, name="Known Song",
-                                                                artists=["Known Band"])]))  # fmt: skip
+        TrackRepository(conn).upsert(pd.DataFrame([known]))
+    live = ("Known Band", "Known Song (Live)")
+    featuring = ("Known Band feat. Guest", "Known Song (feat. Guest)")
     items = pd.DataFrame(
         [
             {"artist": "x", "title": "y", "album": None, "track_id": "a" * 22},  # by id
-            {"artist": "Known Band", "title": "Known Song (Live)", "album": None,
-             "track_id": None},  # by artist + title
+            {"artist": "known band", "title": "KNOWN SONG!", "album": None,
+             "track_id": None},  # the catalog's song, spelt otherwise: its track
+            {"artist": live[0], "title": live[1], "album": None, "track_id": None},  # a version
+            {"artist": featuring[0], "title": featuring[1], "album": None,
+             "track_id": None},  # the same recording, credited otherwise
+            {"artist": "Known Band", "title": "Known Song", "album": "Single",
+             "track_id": "d" * 22},  # its own URI: its own track, linked
             {"artist": "New Artist", "title": "New Song", "album": "LP", "track_id": "b" * 22},
             {"artist": "Old Export", "title": "No Uri", "album": None, "track_id": None},
             {"artist": None, "title": None, "album": None, "track_id": "c" * 22},  # nothing
@@ -57,23 +67,61 @@ def test_every_named_song_gets_a_track_and_a_second_pass_adds_nothing(db):
     )  # fmt: skip
     first = resolve_library(items, _known(db), "Playlist1.json")
     assert first.track_ids.tolist() == [
-        "a" * 22, "a" * 22, "b" * 22, library_track_id("Old Export", "No Uri"), None,
+        "a" * 22, "a" * 22, library_track_id(*live), library_track_id(*featuring), "d" * 22,
+        "b" * 22, library_track_id("Old Export", "No Uri"), None,
     ]  # fmt: skip
-    assert (first.in_catalog, first.from_library, first.unnamed) == (2, 2, 1)
+    assert first.methods.tolist() == ["id", "name", *["library"] * 5, "none"]
+    assert (first.in_catalog, first.from_library, first.unnamed) == (2, 5, 1)
     new = first.new_tracks.set_index("track_id")
     assert new.loc["b" * 22, ["name", "album_name"]].tolist() == ["New Song", "LP"]
     assert new.loc["b" * 22, "artists"] == ["New Artist"]
     assert set(new["source_format"]) == {LIBRARY_FORMAT}
     for column in ("energy", "valence", "genre", "popularity"):  # nothing invented
         assert column not in new.columns
+    # links, never merges: the same recording by name, a version by song, others none
+    links = new[["linked_track_id", "link_method"]].to_dict("index")
+    assert links[library_track_id(*live)] == {"linked_track_id": "a" * 22, "link_method": "song"}
+    for same in (library_track_id(*featuring), "d" * 22):
+        assert links[same] == {"linked_track_id": "a" * 22, "link_method": "name"}
+    assert links["b" * 22] == {"linked_track_id": None, "link_method": None}
     with db.connect() as conn, conn.transaction():
-        assert TrackRepository(conn).add_missing(first.new_tracks).inserted == 2
+        assert TrackRepository(conn).add_missing(first.new_tracks).inserted == 5
+    stored = _known(db).set_index("track_id")
+    with db.connect() as conn:
+        filled = TrackRepository(conn).frame(["track_id", "energy", "valence", "genre",
+                                              "popularity", "filled_from"]).set_index("track_id")  # fmt: skip
+    # the same recording's measured fields fill the song's empty ones, saying where from;
+    # a version gets nothing of the original's, and popularity (a release's) is never copied
+    for same in (library_track_id(*featuring), "d" * 22):
+        assert filled.loc[same, ["energy", "valence", "genre"]].tolist() == [0.7, 0.2, "rock"]
+        assert filled.loc[same, "filled_from"] == "a" * 22 and pd.isna(filled.loc[same, "popularity"])
+    assert filled.loc[library_track_id(*live), ["energy", "filled_from"]].isna().all()
 
     again = resolve_library(items, _known(db), "Playlist1.json")
     assert again.track_ids.tolist() == first.track_ids.tolist()
-    assert again.new_tracks.empty and (again.in_catalog, again.from_library) == (2, 2)
-    stored = _known(db).set_index("track_id")
+    assert again.new_tracks.empty and (again.in_catalog, again.from_library) == (2, 5)
     assert stored.loc["a" * 22, "source_format"] == "test"  # the catalog's row is untouched
+
+
+def test_two_liked_songs_with_their_own_uris_stay_two_songs(db):
+    """Remixes and re-releases a person liked keep their own ids, whatever the catalog has."""
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([_catalog_row("a" * 22, name="Unica",
+                                                                artists=["Artist"])]))  # fmt: skip
+    liked = pd.DataFrame(
+        [
+            {"artist": "Artist", "title": "Unica", "album": "LP", "track_id": "e" * 22},
+            {"artist": "Artist", "title": "Unica - Remix", "album": None, "track_id": "f" * 22},
+        ]
+    )
+    report = store_candidates(db, "me", "liked", liked)
+    assert report.stored == 2
+    with db.connect() as conn:
+        assert CandidateRepository(conn).track_ids("me", "liked") == ["e" * 22, "f" * 22]
+        links = dict(conn.execute(
+            "SELECT track_id, link_method FROM tracks WHERE linked_track_id = %s", ("a" * 22,)
+        ).fetchall())  # fmt: skip
+    assert links == {"e" * 22: "name", "f" * 22: "song"}
 
 
 def test_a_later_source_fills_gaps_and_never_wipes_a_known_value(db):
@@ -183,8 +231,9 @@ def test_a_song_known_by_name_moves_to_its_spotify_id_when_the_uri_appears(db, t
     other = {"trackName": "Other", "artistName": "Band", "albumName": "LP"}
     old = export(tmp_path / "old", [song, other])
     store_playlists(db, export_playlists(old, _known(db)), "me", "export")
-    lib_id = library_track_id("Band", "Quiet Song")
-    store_candidates(db, "me", "liked", pd.DataFrame([{"artist": "Band", "title": "Quiet Song",
+    lib_id = library_track_id("Band", "Quiet Song (Remastered)")
+    store_candidates(db, "me", "liked", pd.DataFrame([{"artist": "Band",
+                                                        "title": "quiet song - remastered",
                                                         "album": None, "track_id": None}]))  # fmt: skip
     with db.connect() as conn:
         assert CandidateRepository(conn).track_ids("me", "liked") == [lib_id]

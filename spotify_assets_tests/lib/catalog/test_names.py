@@ -5,10 +5,12 @@ import pytest
 from spotify_assets.lib.catalog.names import (
     MatchReport,
     match_by_name,
+    identity_key,
     match_tracks,
-    name_key,
     normalize_artist,
     normalize_title,
+    recording_key,
+    song_key,
 )
 
 
@@ -58,9 +60,56 @@ def test_normalize_artist(raw, expected):
     assert normalize_artist(raw) == expected
 
 
-def test_name_key_joins_parts_and_is_empty_without_either():
-    assert name_key("Beyoncé feat. Jay-Z", "Crazy in Love (feat. Jay-Z)") == "beyonce|crazy in love"
-    assert name_key("", "Song") == "" and name_key("Artist", "!!!") == ""
+def test_song_key_joins_parts_and_is_empty_without_either():
+    assert song_key("Beyoncé feat. Jay-Z", "Crazy in Love (feat. Jay-Z)") == "beyonce|crazy in love"
+    assert song_key("", "Song") == "" and song_key("Artist", None) == ""
+
+
+# Pairs of real plays from the shared exports that the lossy key made one play: the same
+# minute, the same ms_played (listener e: StreamingHistory3.json rows 7177/7180; listener b:
+# StreamingHistory1.json rows 4463/4469), and versions a person keeps apart in liked songs.
+VERSIONS = [
+    (("skaiwater", "#miles"), ("skaiwater", "#miles (OMG edit)")),
+    (("Miura Jam", "The Beautiful Brave"),
+     ("Miura Jam", 'The Beautiful Brave (From "Saint Seiya: Saintia Sho")')),
+    (("Taylor Swift", "Anti-Hero - ILLENIUM Remix"), ("Taylor Swift", "Anti-Hero - Acoustic Version")),
+    (("Bad Bunny", "Unica"), ("Bad Bunny", "Unica - Remix")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("one", "other"), VERSIONS)
+def test_versions_are_two_songs_by_identity_and_one_song_by_song_key(one, other):
+    assert identity_key(*one) != identity_key(*other)
+    assert song_key(*one) == song_key(*other)
+
+
+# Names found in the shared exports whose artist or title has no letter or digit.
+SYMBOLS = [("¥$", "CARNIVAL"), ("¥$", "VULTURES"), (".........", "Intro"),
+           ("The Japanese House", ":)"), ("Jean Dawson", "*"), ("David Bowie", "★"),
+           ("Lilac", "¥__€"), ("?", "august - taylor swift")]  # fmt: skip
+
+
+def test_a_name_without_letters_keeps_its_text_in_every_key():
+    for artist, title in SYMBOLS:
+        for key in (identity_key, recording_key, song_key):
+            assert key(artist, title), (key.__name__, artist, title)
+    assert identity_key("¥$", "CARNIVAL") != identity_key("¥$", "VULTURES")
+    assert identity_key("David Bowie", "★") != identity_key("David Bowie", "☆")
+    # the separator cannot be forged by a name that contains it
+    assert identity_key("|", "a") != identity_key("", "|a") and identity_key("|", "|")
+    assert identity_key("  ", "Song") == "" and identity_key("Artist", " ") == ""
+
+
+def test_the_recording_key_drops_credits_and_remasters_but_not_versions():
+    same = [("Song (feat. X)", "Song"), ("Song - 2011 Remaster", "Song"),
+            ("Song (Remastered 2009)", "Song"), ("Song - Explicit", "Song"),
+            ("Song (with SZA)", "Song")]  # fmt: skip
+    for a, b in same:
+        assert recording_key("Band", a) == recording_key("Band", b), (a, b)
+        assert identity_key("Band", a) != identity_key("Band", b), (a, b)
+    for version in ("Song - Live", "Song (Acoustic)", "Song - DNMO Remix", "Song (Radio Edit)"):
+        assert recording_key("Band", version) != recording_key("Band", "Song"), version
+        assert song_key("Band", version) == song_key("Band", "Song"), version
 
 
 def catalog() -> pd.DataFrame:
@@ -95,9 +144,11 @@ def test_match_by_name_keys_uri_and_popularity():
     assert matched.tolist() == ["t_halo_live", "t_senorita", "t_song", None, "t_other"]
 
 
-def test_first_catalog_row_wins_without_popularity():
+def test_without_popularity_the_smallest_id_wins_whatever_the_row_order():
     items = pd.DataFrame({"artist": ["Beyoncé"], "title": ["HALO"]})
-    assert match_by_name(items, catalog().drop(columns="popularity")).tolist() == ["t_halo"]
+    unranked = catalog().drop(columns="popularity")
+    assert match_by_name(items, unranked).tolist() == ["t_halo"]
+    assert match_by_name(items, unranked.iloc[::-1]).tolist() == ["t_halo"]
 
 
 def test_unknown_uri_falls_back_to_the_name_and_report_counts():

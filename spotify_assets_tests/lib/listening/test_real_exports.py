@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spotify_assets.lib.catalog import load_catalog
-from spotify_assets.lib.catalog.names import name_key
+from spotify_assets.lib.catalog.names import identity_key
 from spotify_assets.lib.listening.ingest import import_history, refresh_joins
 from spotify_assets.lib.store.listening import PlayRepository
 
@@ -41,7 +41,7 @@ def test_basic_export_counts_and_reimport(db, shared_data):
     raw = _raw_rows(_basic_dir(shared_data))
     assert len(raw) == 33_773  # as the data README states
     distinct = {
-        (name_key(r["artistName"], r["trackName"]), r["endTime"], r["msPlayed"]) for r in raw
+        (identity_key(r["artistName"], r["trackName"]), r["endTime"], r["msPlayed"]) for r in raw
     }
 
     report = import_history(db, _basic_dir(shared_data), person="listener_b")
@@ -96,7 +96,26 @@ def test_join_rates_against_tidytuesday(db, shared_data):
     assert rates["d"]["by_id"] + rates["d"]["by_name"] > 0
     for join in rates.values():
         assert join["by_id"] + join["by_name"] + join["library"] + join["none"] == join["plays"]
-        assert join["with_features"] <= join["by_id"] + join["by_name"]
+    with db.connect() as conn:
+        # a play has features only through a catalog track or a library song linked to the
+        # catalog's recording of it ('name' link: its empty fields filled, `filled_from` set)
+        featured_sources = dict(
+            conn.execute(
+                """SELECT t.source_format = 'library' AND t.filled_from IS NOT NULL, count(*)
+                   FROM plays p JOIN play_joins j USING (play_key)
+                   JOIN tracks t ON t.track_id = j.catalog_track_id
+                   WHERE t.valence IS NOT NULL AND t.energy IS NOT NULL
+                     AND (t.source_format <> 'library' OR t.filled_from IS NOT NULL)
+                   GROUP BY 1"""
+            ).fetchall()
+        )
+        unexplained = conn.execute(
+            """SELECT count(*) FROM tracks
+               WHERE source_format = 'library' AND filled_from IS NULL AND valence IS NOT NULL"""
+        ).fetchone()[0]
+    assert unexplained == 0
+    assert sum(featured_sources.values()) == sum(r["with_features"] for r in rates.values())
+    print("plays with features via catalog / via a linked recording:", featured_sources)
     with db.connect() as conn:
         stored = dict(
             conn.execute(

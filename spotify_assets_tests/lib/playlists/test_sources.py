@@ -95,9 +95,12 @@ def test_export_playlists_match_by_uri_and_by_artist_and_title(tmp_path, db, cat
         # 1: by URI
         {"track": {"trackName": "whatever", "artistName": "x", "albumName": "",
                    "trackUri": f"spotify:track:{rows.track_id.iloc[0]}"}},
-        # 2: by name, with casing, a feat. and a remaster suffix and no URI
-        {"track": {"trackName": rows.track_name.iloc[1].upper() + " - Remastered 2011",
+        # 2: by name, spelt in capitals, no URI: the catalog's track
+        {"track": {"trackName": rows.track_name.iloc[1].upper(),
                    "artistName": f"{artists[1]} feat. Someone", "albumName": ""}},
+        # 2b: the same recording under a remaster note: its own track, linked by name
+        {"track": {"trackName": rows.track_name.iloc[2] + " - Remastered 2011",
+                   "artistName": artists[2], "albumName": ""}},
         # 3: unknown song
         {"track": {"trackName": "Not In The Catalog", "artistName": "Nobody", "albumName": ""}},
         # 4: an episode is skipped, not matched
@@ -108,16 +111,26 @@ def test_export_playlists_match_by_uri_and_by_artist_and_title(tmp_path, db, cat
     with db.connect() as conn:
         frame = TrackRepository(conn).frame(["track_id", "name", "artists", "popularity"])
     data = export_playlists(path, frame)
-    assert data.items == 3 and data.unmatched == 1
-    assert data.match_rate == pytest.approx(2 / 3)
+    assert data.items == 4 and data.unmatched == 2
+    assert data.match_rate == pytest.approx(2 / 4)
     # the unknown song is a member too, as a library track named by its artist + title
     library_id = library_track_id("Nobody", "Not In The Catalog")
-    assert data.memberships["track_id"].tolist() == [*rows.track_id.iloc[:2], library_id]
+    remaster = library_track_id(artists[2], rows.track_name.iloc[2] + " - Remastered 2011")
+    assert data.memberships["track_id"].tolist() == [
+        *rows.track_id.iloc[:2], remaster, library_id
+    ]
     report = store_playlists(db, data, "me", "export")
-    assert report.memberships == 3 and report.match_rate == pytest.approx(0.6667, abs=1e-4)
-    assert report.library_tracks_added == 1 and report.tracks_not_in_catalog == 0
+    assert report.memberships == 4 and report.match_rate == pytest.approx(0.5)
+    assert report.library_tracks_added == 2 and report.tracks_not_in_catalog == 0
     with db.connect() as conn:
         assert TrackRepository(conn).sources([library_id]) == {library_id: "library"}
+        linked = conn.execute(
+            """SELECT t.linked_track_id, t.link_method, t.energy = c.energy, t.filled_from
+               FROM tracks t JOIN tracks c ON c.track_id = t.linked_track_id
+               WHERE t.track_id = %s""",
+            (remaster,),
+        ).fetchone()
+    assert linked == (rows.track_id.iloc[2], "name", True, rows.track_id.iloc[2])
 
 
 def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
