@@ -44,7 +44,7 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
-from spotify_assets.lib.listening.exports import HistoryError
+from spotify_assets.lib.export.history import HistoryError
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import with_database
@@ -134,7 +134,7 @@ class MemoryCase:
         over the fork.)"""
         code = (
             "import re, sys\n"
-            "from spotify_assets.lib.listening.exports import read_history\n"
+            "from spotify_assets.lib.export.history import read_history\n"
             "def hwm():\n"
             "    return re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]\n"
             "base = hwm()\n"

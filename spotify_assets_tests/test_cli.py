@@ -209,7 +209,7 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     (export / "Streaming_History_Audio_2026.json").write_text(json.dumps(plays))
 
     early = cli(cli_env, "listening", "retrain", "--user", "ravi")
-    assert early.returncode == 2 and "no listener 'ravi'" in early.stderr
+    assert early.returncode == 2 and "no person 'ravi'" in early.stderr
     assert "listening import PATH --user ravi" in early.stderr
 
     loaded = cli(cli_env, "catalog", str(catalog))
@@ -245,14 +245,14 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     assert failed.returncode == 1
     assert failed.stderr.count("StreamingHistory0.json: not valid JSON") == 1, failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
-    # a new listener whose first import fails is not left behind as an empty partition
+    # a new person whose first import fails is not left behind as an empty partition
     assert cli(cli_env, "listening", "import", str(truncated), "--user", "nobody").returncode == 1
     gone = cli(cli_env, "listening", "retrain", "--user", "nobody")
-    assert gone.returncode == 2 and "no listener 'nobody'" in gone.stderr
+    assert gone.returncode == 2 and "no person 'nobody'" in gone.stderr
     api = cli(cli_env, "listening", "update", "--user", "ravi", "--source", "api")
-    assert api.returncode == 2 and "Spotify account of listener 'me'" in api.stderr
+    assert api.returncode == 2 and "Spotify account of person 'me'" in api.stderr
 
-    # forget one person: everything of theirs goes, another listener's data stays
+    # forget one person: everything of theirs goes, another person's data stays
     other = tmp_path / "other"
     other.mkdir()
     (other / "Streaming_History_Audio_2026.json").write_text(json.dumps(plays[:200]))
@@ -260,7 +260,7 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     assert cli(cli_env, "forget", "--user", "ravi").returncode == 2  # needs --yes
     forgot = cli(cli_env, "forget", "--user", "ravi", "--yes")
     assert forgot.returncode == 0, forgot.stderr[-2000:]
-    assert re.search(r"plays \d+", forgot.stdout) and "listener partition" in forgot.stdout
+    assert re.search(r"plays \d+", forgot.stdout) and "and the partition" in forgot.stdout
     assert "ravi: 0 plays" in cli(cli_env, "listening", "status", "--user", "ravi").stdout
     assert not (tmp_path / "home" / "artifacts" / "listening" / "ravi").exists() or not any(
         p.is_file() for p in (tmp_path / "home" / "artifacts" / "listening" / "ravi").rglob("*")
@@ -268,7 +268,7 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     kept = sum(1 for p in plays[:200] if not p["spotify_episode_uri"])
     assert f"mina: {kept} plays" in cli(cli_env, "listening", "status", "--user", "mina").stdout
     again = cli(cli_env, "listening", "retrain", "--user", "ravi")
-    assert again.returncode == 2 and "no listener 'ravi'" in again.stderr
+    assert again.returncode == 2 and "no person 'ravi'" in again.stderr
 
 
 def _small_export(folder, tracks) -> None:

@@ -179,12 +179,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class OneLineRetries(logging.Filter):
+    """dagster-postgres logs every retry against a database that went away as a multi-line
+    warning (the whole SQLAlchemy error, again and again for half a minute): one line each
+    instead, saying what is wrong and that it retries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Retrying failed database connection"):
+            return True
+        self.attempts += 1
+        cause = str(record.args[0]) if record.args else "no answer"
+        first = next((line.strip() for line in cause.splitlines() if line.strip()), cause)
+        record.msg = "the Dagster instance's database does not answer (%s); retrying, attempt %d"
+        record.args = (first.removeprefix("(psycopg2.OperationalError) ")[:160], self.attempts)
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger().addFilter(OneLineRetries())
     for noisy in ("pgserver", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("listening", "import-history") and not args.verbose:

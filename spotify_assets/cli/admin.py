@@ -170,6 +170,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from spotify_assets.defs.people import forget_in_dagster
     from spotify_assets.lib.listening.ingest import join_unjoined
     from spotify_assets.lib.people import PersonNameError, check_person
+    from spotify_assets.lib.store.matching import MatchRepository
     from spotify_assets.lib.store.people import PersonRepository
     from spotify_assets.lib.store.personal import forget
 
@@ -190,12 +191,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
         db = r.database.get()
         with db.connect() as conn:
             known = PersonRepository(conn).exists(args.person)
-            contexts = [
-                (b, c) for b, c in conn.execute(
-                    "SELECT bundle_hash, context_hash FROM match_contexts WHERE person = %s",
-                    (args.person,),
-                )
-            ]  # fmt: skip
+            contexts = MatchRepository(conn).contexts_of(args.person)
         join_unjoined(db)  # which songs the others play must be on record before cleaning
         with db.connect() as conn:
             report = forget(conn, args.person)

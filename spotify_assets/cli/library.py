@@ -9,21 +9,26 @@ import sys
 import time
 from pathlib import Path
 
-from spotify_assets.cli.listening import check_person_args, listening_job
-from spotify_assets.cli.reports import step_lines
+from spotify_assets.cli.listening import check_person_args
+from spotify_assets.cli.reports import file_accounts, step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
+from spotify_assets.defs.people import person_tags
 
 
 def check_import_args(args: argparse.Namespace) -> str | None:
-    from spotify_assets.lib.listening.exports import ACCEPTED_NAMES
-    from spotify_assets.lib.playlists.sources import export_parts
+    from spotify_assets.lib.export.files import ExportError, find
+    from spotify_assets.lib.export.history import ACCEPTED_NAMES
 
     if problem := check_person_args(args.person, args.timezone):
         return problem
     path = Path(args.path)
     if not path.exists():
         return f"{args.path}: no such file or folder"
-    if export_parts(path).empty:
+    try:
+        files = find(path)
+    except ExportError as exc:
+        return str(exc)
+    if files.empty:
         return (
             f"{args.path}: no file of a Spotify privacy export here; import reads Playlist1.json "
             f"(Playlist2.json, …), YourLibrary.json and {ACCEPTED_NAMES}"
@@ -31,46 +36,69 @@ def check_import_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def import_export(path: Path, person: str, bundle, timezone: str | None = None) -> int:
-    """Launch the jobs that load each part the export has, then embed its new songs."""
-    from spotify_assets.defs.partitions import (
-        ensure_bundle_partition,
-        ensure_person_partition,
-        people,
-    )
-    from spotify_assets.lib.playlists.sources import export_parts
+PARTS = (  # (part, job, asset, what it stores), in import order
+    ("playlists", "load_playlists", "playlists", "playlists"),
+    ("library", "load_candidates", "candidates", "liked songs"),
+    ("history", "import_history", "listening_history", "streaming history"),
+)
 
-    parts = export_parts(path)
-    print(
-        f"importing {path} for {person}: {len(parts.playlists)} playlist file(s), "
-        f"{'YourLibrary.json' if parts.library else 'no YourLibrary.json'}, "
-        f"{len(parts.history)} streaming-history file(s)"
-    )
+
+def import_export(path: Path, person: str, bundle, timezone: str | None = None) -> int:
+    """Validate every file of the export, then launch the jobs that load each part it has,
+    then embed its new songs. A file that cannot be read refuses the whole export before
+    anything is written; a part that fails later (the database went away) leaves the parts
+    before it stored, and the summary says which."""
+    from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_person_partition
+    from spotify_assets.lib.export import read_export
+    from spotify_assets.lib.export.files import ExportError
+
     started = time.perf_counter()
-    loads = []
-    if parts.playlists:
-        config = {"source": "export", "path": str(path)}
-        loads.append(("load_playlists", "playlists", config))
-    if parts.library:
-        config = {"list": "liked", "source": str(path)}
-        loads.append(("load_candidates", "candidates", config))
+    try:
+        contents = read_export(path, person)  # every file parsed: refusals come now
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"nothing of {path} was imported for {person}", file=sys.stderr)
+        return 1
+    print(f"importing {path} for {person}: {contents.files.describe()}; every file read")
+    present = {
+        "playlists": contents.playlists is not None,
+        "library": contents.liked is not None,
+        "history": contents.history is not None,
+    }
+    configs = {
+        "playlists": {"source": "export", "path": str(path)},
+        "library": {"list": "liked", "source": str(path)},
+        "history": {"source": str(path), "timezone": timezone or ""},
+    }
+    stored: list[str] = []
+    accounts: list[dict] = []
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
-        added = ensure_person_partition(instance, person)
-        for job, asset, config in loads:
+        ensure_person_partition(instance, person)
+        for part, job, asset, what in PARTS:
+            if not present[part]:
+                continue
             run = launch(
-                job, instance, partition_key=person, run_config={"ops": {asset: {"config": config}}}
-            )
+                job, instance, partition_key=person,
+                run_config={"ops": {asset: {"config": configs[part]}}},
+            )  # fmt: skip
             if not run.success:
-                if added and asset == "playlists":  # nothing of theirs was stored
-                    instance.delete_dynamic_partition(people.name, person)
-                return run.report_failure(f"loading {asset}")
-            print("\n".join(step_lines(run.metadata(), [asset], width=22)))
-    if parts.history:
-        config = {"source": str(path), "timezone": timezone or ""}
-        run_config = {"ops": {"listening_history": {"config": config}}}
-        if code := listening_job("import_history", person, run_config, add=True, indent=""):
-            return code
+                left = [w for p, _, _, w in PARTS if present[p] and w not in stored and w != what]
+                print(
+                    f"stored: {', '.join(stored) or 'nothing'}; not stored: {what}"
+                    + (f", {', '.join(left)}" if left else "")
+                    + ". Rerun the import to finish (what was stored is kept once).",
+                    file=sys.stderr,
+                )
+                return run.report_failure(f"loading {what}")
+            stored.append(what)
+            metadata = run.metadata()
+            lines = step_lines(metadata, [asset], width=22)
+            print("\n".join(lines))
+            accounts += file_accounts(metadata.get(asset, {}))
+    print("every row of every file:")
+    for account in accounts:
+        print(f"  {account.line()}")
     print(
         f"describing and embedding the songs without a vector with {bundle.embedding.model} "
         f"(bundle {bundle.name}; minutes on a CPU for a whole catalog) …",
@@ -78,11 +106,9 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     )
     with dagster_instance() as instance:
         run = launch(
-            "embed_library",
-            instance,
-            partition_key=bundle.hash,
-            tags={"bundle": bundle.name, "person": person},
-        )
+            "embed_library", instance, partition_key=bundle.hash,
+            tags={"bundle": bundle.name, **person_tags(person)},
+        )  # fmt: skip
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
     steps = ["track_enrichment", "track_analyses", "track_embeddings"]

@@ -43,6 +43,7 @@ def listening_job(
     """Launch a listening job from the definitions for one person (the partition); print one
     summary line per step, or the failure once, without a stack trace. With `add`, a person
     new to this instance becomes a partition, removed again if the run stored nothing."""
+    from spotify_assets.cli.reports import file_accounts
     from spotify_assets.defs.partitions import people
 
     with dagster_instance() as instance:
@@ -63,6 +64,8 @@ def listening_job(
             instance.delete_dynamic_partition(people.name, person)  # nothing was stored
     for asset, line in run.summaries(LISTENING_ORDER):
         print(f"{indent}  {asset:<22}{line}")
+    for account in file_accounts(run.metadata().get("listening_history", {})):
+        print(f"{indent}    {account.line()}")
     if not run.success:
         return run.report_failure(f"{job} for {person}")
     return 0

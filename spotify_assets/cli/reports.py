@@ -125,3 +125,11 @@ def step_lines(metadata: Mapping[str, Metadata], order: list[str], width: int = 
         text = m["summary"] if "summary" in m else LINES[asset](m) if asset in LINES else ""
         out.append(f"  {asset:<{width}}{text}")
     return out
+
+
+def file_accounts(metadata: dict) -> list:
+    """The per-file accounts a load step reported (`files` / `file_accounts` metadata)."""
+    from spotify_assets.lib.export.accounting import FileAccount
+
+    rows = metadata.get("file_accounts") or metadata.get("files") or []
+    return [FileAccount.from_dict(row) for row in rows] if isinstance(rows, list) else []

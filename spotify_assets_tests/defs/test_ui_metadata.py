@@ -26,14 +26,14 @@ from spotify_assets.defs.verdicts import difference_metadata, difference_sentenc
 from spotify_assets.lib.bundles import BundleError, load_bundles
 from spotify_assets.lib.catalog import CatalogError
 from spotify_assets.lib.errors import InputError
-from spotify_assets.lib.listening.exports import HistoryError
+from spotify_assets.lib.export.history import HistoryError
+from spotify_assets.lib.export.playlists import ExportError
 from spotify_assets.lib.listening.retrain import RetrainError
 from spotify_assets.lib.listening.sparklines import MARKDOWN_INLINE_LIMIT, bars_markdown
 from spotify_assets.lib.listening.timezones import TimezoneError
 from spotify_assets.lib.matching.run import MatchError
 from spotify_assets.lib.models.embedder import DimensionMismatch
 from spotify_assets.lib.models.loading import model_source
-from spotify_assets.lib.playlists.export import ExportError
 from spotify_assets.lib.playlists.sources import PlaylistSourceError
 from spotify_assets_tests.dagster_helpers import check_evaluations, one_sentence, write_catalog
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta

@@ -37,8 +37,8 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.export.history import HistoryError
 from spotify_assets.lib.listening import exports
-from spotify_assets.lib.listening.exports import HistoryError
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database
 

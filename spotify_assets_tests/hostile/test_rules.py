@@ -16,8 +16,8 @@ from spotify_assets.defs.catalog.assets import QUARANTINE_CHECK, catalog_tracks
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.catalog import CatalogError, QuarantineRatioError, load_catalog
 from spotify_assets.lib.catalog.values import check_text, parse_number
+from spotify_assets.lib.export.history import HistoryError, read_history
 from spotify_assets.lib.listening import exports
-from spotify_assets.lib.listening.exports import HistoryError, read_history
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store.quarantine import (
     MAX_RAW_CHARS,

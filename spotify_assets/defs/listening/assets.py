@@ -128,6 +128,7 @@ def listening_history(
             "bad_rows": imported.bad_rows, "newly_quarantined": imported.quarantined,
             "duplicates": imported.duplicates,
             "library_tracks_added": imported.library_tracks_added,
+            "file_accounts": dg.MetadataValue.json([a.as_dict() for a in imported.accounts]),
         }  # fmt: skip
     with db.connect() as conn:
         metadata["stored"] = PlayRepository(conn).count(person)

@@ -16,7 +16,7 @@ from spotify_assets.defs.listening.assets import (
 )
 from spotify_assets.defs.partitions import people
 from spotify_assets.defs.resources import DatabaseResource
-from spotify_assets.lib.listening.exports import HISTORY_FILE
+from spotify_assets.lib.export.files import HISTORY_FILE
 from spotify_assets.lib.people import DEFAULT_PERSON, PersonNameError, check_person
 from spotify_assets.settings import settings
 

@@ -14,13 +14,13 @@ from spotify_assets.defs.partitions import TRANSIENT_RETRY, people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
 from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.export.library import LikedSongs, read_liked
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
     ITEM_FRAME,
     PlaylistData,
     export_playlists,
     ids_from_csv,
-    liked_items,
     recent_items,
     sample_playlists,
 )
@@ -120,7 +120,10 @@ def playlists(
         f"removed), {report.library_tracks_added} new library tracks (songs no catalog file "
         f"has), {report.match_rate:.1%} of items in the catalog"
     )
-    return dg.MaterializeResult(metadata={**report.as_dict(), **tables.rows(stored)})
+    metadata = report.as_dict()
+    if accounts := metadata.pop("accounts"):
+        metadata["files"] = dg.MetadataValue.json(accounts)
+    return dg.MaterializeResult(metadata={**metadata, **tables.rows(stored)})
 
 
 class CandidatesConfig(dg.Config):
@@ -133,8 +136,9 @@ class CandidatesConfig(dg.Config):
     recent_days: int = 14
 
 
-def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> pd.DataFrame:
-    """The songs on the list as items (artist, title, album, track_id), most relevant first."""
+def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> LikedSongs:
+    """The songs on the list as items (artist, title, album, track_id), most relevant first;
+    for liked songs from an export, with its file's account and rejected entries."""
     if config.source == "spotify":
         with spotify.client() as client:
             if config.list == "liked":
@@ -142,22 +146,22 @@ def _candidate_songs(config: CandidatesConfig, spotify: SpotifyResource) -> pd.D
             else:
                 items, _ = client.recently_played()
                 tracks = [i["track"] for i in items if i.get("track")]
-        return pd.DataFrame(
+        return LikedSongs(pd.DataFrame(
             [{"artist": (t.get("artists") or [{}])[0].get("name"), "title": t.get("name"),
               "album": (t.get("album") or {}).get("name"), "track_id": t.get("id")}
              for t in tracks],
             columns=list(ITEM_FRAME), dtype=object,
-        ).drop_duplicates("track_id")  # fmt: skip
+        ).drop_duplicates("track_id"))  # fmt: skip
     if config.source == "sample":
         sample = ensure_sample(home_dir())
         path = sample.library_json if config.list == "liked" else sample.history_dir
     else:
         path = Path(config.source)
     if config.list == "liked":
-        return liked_items(path)
+        return read_liked(path)
     if config.list == "recent":
-        return recent_items(path, config.recent_days)
-    return pd.DataFrame({"track_id": ids_from_csv(path)}, dtype=object)
+        return LikedSongs(recent_items(path, config.recent_days))
+    return LikedSongs(pd.DataFrame({"track_id": ids_from_csv(path)}, dtype=object))
 
 
 @dg.asset(
@@ -180,7 +184,10 @@ def candidates(
         if config.list not in CANDIDATE_LISTS:
             raise InputError(f"unknown list {config.list!r}; use one of {CANDIDATE_LISTS}")
         songs = _candidate_songs(config, spotify)
-    report = store_candidates(database.get(), context.partition_key, config.list, songs)
+    report = store_candidates(
+        database.get(), context.partition_key, config.list, songs.items, songs.accounts,
+        songs.rejected,
+    )  # fmt: skip
     with database.get().connect() as conn:
         table_rows = CandidateRepository(conn).count()
     context.log.info(
@@ -196,6 +203,7 @@ def candidates(
             "in_catalog": report.in_catalog,
             "library_tracks_added": report.library_tracks_added,
             "source": config.source,
+            **({"files": dg.MetadataValue.json(report.accounts)} if report.accounts else {}),
             **tables.rows(table_rows),
         }
     )

@@ -51,6 +51,7 @@ class CatalogLoadReport:
     coerced: int = 0
     coerced_fields: dict[str, int] = field(default_factory=dict)
     coerced_examples: list[str] = field(default_factory=list)
+    note: str | None = None  # how the file was read, when not as plain UTF-8
     library_moved: int = 0  # songs known only by name whose exact track this catalog has
     library_linked: int = 0  # library songs newly linked to a catalog track of their name
 
@@ -135,6 +136,7 @@ def load_catalog(
         memberships_written=memberships_written,
         seconds=time.perf_counter() - started,
         reasons=checked.reasons,
+        note=table.note,
         library_moved=links.moved_to_catalog,
         library_linked=links.linked_by_name + links.linked_by_song,
         **_coercions(checked),

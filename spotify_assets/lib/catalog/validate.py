@@ -433,6 +433,10 @@ def validate(table: RawTable, fmt: CatalogFormat, source_sha256: str) -> Validat
             reasons.append(_kind_reasons(raw[column], column))
             reasons.append(_text_reasons(_as_text(raw[column]), column, raw.index))
 
+    if table.broken:  # a ragged row or raw NUL bytes: the row, with the reader's reason
+        broken = pd.Series("", index=raw.index, dtype=object)
+        broken[list(table.broken)] = list(table.broken.values())
+        reasons.insert(0, broken)
     problems = pd.concat(reasons, axis=1)
     bad = (problems != "").any(axis=1)
     quarantine = []

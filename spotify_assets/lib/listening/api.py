@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from spotify_assets.lib.listening.exports import API, PLAY_COLUMNS
+from spotify_assets.lib.export.history import API, PLAY_COLUMNS
 from spotify_assets.lib.listening.ingest import join_songs
 from spotify_assets.lib.people import DEFAULT_PERSON
 from spotify_assets.lib.spotify.client import SpotifyClient

@@ -25,18 +25,19 @@ from spotify_assets.lib.catalog.library import (
     UNRESOLVED,
     resolve_library,
 )
-from spotify_assets.lib.listening.exports import ImportReport, RejectedRow, read_history
+from spotify_assets.lib.export.history import ImportReport, read_history
 from spotify_assets.lib.listening.sessions import sessionize
 from spotify_assets.lib.listening.timezones import LocalZone, person_zone
 from spotify_assets.lib.people import DEFAULT_PERSON
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.imports import ImportFileRepository
 from spotify_assets.lib.store.listening import (
     PlayJoinRepository,
     PlayRepository,
     TrackFeatureRepository,
 )
 from spotify_assets.lib.store.people import PersonRepository
-from spotify_assets.lib.store.quarantine import QuarantineRecord, QuarantineRepository
+from spotify_assets.lib.store.quarantine import QuarantineRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,13 @@ def import_history(
         counts = PlayRepository(conn).upsert(plays)
         if not features.empty:
             TrackFeatureRepository(conn).upsert(features.assign(source=EXPORT_FEATURES))
-        quarantined = _quarantine(conn, history.rejected, person)
+        quarantined = QuarantineRepository(conn).add_rejected(
+            QUARANTINE_STAGE, history.rejected, person
+        )
         # every played song gets its track (and a vector once the bundle embeds it) and its
         # join now, so what the person played is on record before any retrain
         _, added = join_songs(conn, plays.drop_duplicates("play_key"), person)
+        ImportFileRepository(conn).record(person, history.report.accounts)
     report = dataclasses.replace(
         history.report, inserted=counts.inserted, quarantined=quarantined,
         library_tracks_added=added,
@@ -77,24 +81,6 @@ def import_history(
         report.bad_rows, report.quarantined,
     )  # fmt: skip
     return report
-
-
-def _quarantine(conn: psycopg.Connection, rejected: list[RejectedRow], person: str) -> int:
-    repo, added = QuarantineRepository(conn), 0
-    by_file: dict[tuple[str, str], list[QuarantineRecord]] = {}
-    for row in rejected:
-        record = QuarantineRecord(row.line, row.reason, None, row.raw)
-        by_file.setdefault((row.source_file, row.source_sha256), []).append(record)
-    for (name, sha), records in by_file.items():
-        added += repo.add(QUARANTINE_STAGE, _file_name(name), sha, records, person=person)
-    return added
-
-
-def _file_name(source: str) -> str:
-    """The file's name without its folders (which can hold the person's account name), and
-    the member for a zip ("export.zip!Spotify Account Data/StreamingHistory0.json")."""
-    archive, bang, member = source.partition("!")
-    return Path(archive).name + bang + member
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 import psycopg
 
 from spotify_assets.lib.catalog.library import KNOWN_COLUMNS, resolve_library
+from spotify_assets.lib.export.accounting import FileAccount
+from spotify_assets.lib.export.files import Rejected
 from spotify_assets.lib.playlists.sources import PlaylistData, PlaylistSourceError
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.imports import ImportFileRepository
 from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.people import PersonRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
+from spotify_assets.lib.store.quarantine import QuarantineRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
+PLAYLISTS_STAGE, LIKED_STAGE = "export_playlists", "liked_songs"  # quarantine stages
 # Sources whose playlist ids are not the person's alone (the sample's fixed ids, a Spotify
 # playlist two people follow): stored under an id scoped to the person, the source's id kept.
 SHARED_ID_SOURCES = ("sample", "spotify")
@@ -62,6 +67,7 @@ class PlaylistLoadReport:
     items: int
     items_unmatched: int
     match_rate: float
+    accounts: list[dict] = field(default_factory=list)  # per file of an export
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +102,9 @@ def store_playlists(
         members = members.drop_duplicates(["playlist_id", "track_id"])
         playlists = data.playlists.assign(person=person)
         counts, written, removed, gone = repo.replace(playlists, members)
+        if data.accounts:  # an export: where every item of each file went
+            QuarantineRepository(conn).add_rejected(PLAYLISTS_STAGE, data.rejected, person)
+            ImportFileRepository(conn).record(person, data.accounts)
     return PlaylistLoadReport(
         source=source,
         playlists=len(data.playlists),
@@ -109,6 +118,7 @@ def store_playlists(
         items=data.items,
         items_unmatched=data.unmatched,
         match_rate=round(data.match_rate, 4),
+        accounts=[a.as_dict() for a in data.accounts],
     )
 
 
@@ -118,32 +128,70 @@ class CandidateLoadReport:
     not_in_catalog: int  # dropped: no stored track and nothing to name one by
     in_catalog: int  # matched to a catalog file's track
     library_tracks_added: int
+    accounts: list[dict] = field(default_factory=list)  # per file of an export
 
 
 def store_candidates(
-    db: Database, person: str, list_name: str, songs: Sequence[str] | pd.DataFrame
+    db: Database,
+    person: str,
+    list_name: str,
+    songs: Sequence[str] | pd.DataFrame,
+    accounts: Sequence[FileAccount] = (),
+    rejected: Sequence[Rejected] = (),
 ) -> CandidateLoadReport:
     """The list becomes its songs' track ids, in order. `songs`: track ids, or items (artist,
-    title, album, track_id) whose songs the catalog lacks become library tracks."""
+    title, album, track_id) whose songs the catalog lacks become library tracks. With the
+    `accounts` of an export's file (its items carry a `file` column), each file's entries are
+    accounted for and stored with its rejected rows, in the same transaction."""
     items = songs if isinstance(songs, pd.DataFrame) else pd.DataFrame(
         {"track_id": list(songs)}, dtype=object
     )  # fmt: skip
+    items = items.reset_index(drop=True)
+    accounts = [dataclasses.replace(a) for a in accounts]
+    rejected = list(rejected)
     with db.connect() as conn, conn.transaction():
         PersonRepository(conn).ensure(person)
         tracks = TrackRepository(conn)
         resolved = resolve_library(items, tracks.frame(KNOWN_COLUMNS), f"candidates:{list_name}")
         added = _add_library_tracks(conn, resolved.new_tracks, resolved.merges)
-        wanted = [t for t in resolved.track_ids if t]
-        known = PlaylistRepository(conn).known_tracks(wanted)
-        ids = [t for t in dict.fromkeys(wanted) if t in known]
+        ids_per_item = resolved.track_ids.reset_index(drop=True)
+        known = PlaylistRepository(conn).known_tracks([t for t in ids_per_item if t])
+        ids_per_item = ids_per_item.where(ids_per_item.isin(known), None)
+        ids = list(dict.fromkeys(t for t in ids_per_item if t))
         CandidateRepository(conn).replace(person, list_name, ids)
-    unresolved = items[resolved.track_ids.isna().to_numpy()].drop_duplicates()
+        if accounts:
+            _account_candidates(items, ids_per_item, accounts, rejected)
+            QuarantineRepository(conn).add_rejected(LIKED_STAGE, rejected, person)
+            ImportFileRepository(conn).record(person, accounts)
+    unresolved = items[ids_per_item.isna().to_numpy()].drop_duplicates()
     return CandidateLoadReport(
         stored=len(ids),
         not_in_catalog=len(unresolved),
         in_catalog=resolved.in_catalog,
         library_tracks_added=added,
+        accounts=[a.as_dict() for a in accounts],
     )
+
+
+def _account_candidates(
+    items: pd.DataFrame, ids: pd.Series, accounts: list[FileAccount], rejected: list[Rejected]
+) -> None:
+    """Each file's entries: stored (the first of a track), duplicates (a track again), or
+    quarantined (nothing names a track)."""
+    by_file = {a.file: a for a in accounts}
+    files = items["file"] if "file" in items else pd.Series(accounts[0].file, index=items.index)
+    repeated = ids.notna() & ids.duplicated()
+    for index in items.index:
+        account = by_file[files[index]]
+        if ids[index] is None:
+            rejected.append(Rejected(account.file, account.sha256, account.quarantined,
+                                     f"entry {index}: a track id no stored track has and no name "
+                                     "to add it by", {}))  # fmt: skip
+            account.quarantined += 1
+        elif repeated[index]:
+            account.duplicates += 1
+        else:
+            account.stored += 1
 
 
 def _add_library_tracks(

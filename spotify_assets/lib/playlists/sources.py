@@ -9,14 +9,15 @@ API) or a CSV of track ids. Every source returns ids that the caller matches to 
 from __future__ import annotations
 
 import json
-import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pandas as pd
 
 from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.export.accounting import FileAccount
+from spotify_assets.lib.export.files import Rejected
 
 PLAYLIST_FRAME = ["playlist_id", "name", "description", "source"]
 MEMBERSHIP_FRAME = ["playlist_id", "track_id", "position"]
@@ -36,6 +37,8 @@ class PlaylistData:
     items: int = 0
     new_tracks: pd.DataFrame | None = None  # library tracks to store with the memberships
     merges: dict[str, str] | None = None  # `lib:` ids whose Spotify id appeared → that id
+    accounts: list[FileAccount] = field(default_factory=list)  # an export's files' rows
+    rejected: list[Rejected] = field(default_factory=list)  # its rows to quarantine
 
     @property
     def match_rate(self) -> float:
@@ -68,19 +71,29 @@ def sample_playlists(path: Path) -> PlaylistData:
 
 
 def export_playlists(path: Path, known: pd.DataFrame, person: str = "") -> PlaylistData:
-    """A privacy export's Playlist*.json: every item that names a song is a member, matched to
-    a `known` track by id or artist + title, else a new library track (lib/catalog/library.py).
-    """
+    """A privacy export's Playlist*.json: every item that names a song is a member, resolved
+    to its track (lib/catalog/library.py); each file's items are accounted for."""
     from spotify_assets.lib.catalog.library import resolve_library
-    from spotify_assets.lib.playlists.export import read_playlist_export
+    from spotify_assets.lib.export.playlists import read_playlist_export
 
     report = read_playlist_export(path, person)
     resolved = resolve_library(report.items, known, source_file=str(path))
     items = report.items.reset_index(drop=True).assign(track_id=resolved.track_ids.to_numpy())
     found = items[items["track_id"].notna()]
-    memberships = found[["playlist_id", "track_id", "position"]].drop_duplicates(
-        ["playlist_id", "track_id"]
-    )
+    repeated = found.duplicated(["playlist_id", "track_id"])  # one song twice in a playlist
+    accounts = {a.file: a for a in report.accounts}
+    for file, count in found.loc[repeated, "file"].value_counts().items():
+        accounts[file].duplicates += int(count)
+    for file, count in found.loc[~repeated, "file"].value_counts().items():
+        accounts[file].stored += int(count)
+    rejected = list(report.rejected)
+    for row in items[items["track_id"].isna()].itertuples():  # only an id the catalog lacks
+        account = accounts[row.file]
+        rejected.append(Rejected(row.file, account.sha256, account.quarantined,
+                                 "a track id no stored track has and no name to add it by",
+                                 {"trackUri": None}))  # fmt: skip
+        account.quarantined += 1
+    memberships = found.loc[~repeated, ["playlist_id", "track_id", "position"]]
     playlists = report.playlists.assign(source="export")[PLAYLIST_FRAME]
     return PlaylistData(
         playlists,
@@ -89,88 +102,17 @@ def export_playlists(path: Path, known: pd.DataFrame, person: str = "") -> Playl
         resolved.items,
         resolved.new_tracks,
         resolved.merges,
+        accounts=list(accounts.values()),
+        rejected=rejected,
     )
-
-
-LIBRARY_FILE = "YourLibrary.json"
-
-
-@dataclass(frozen=True)
-class ExportParts:
-    """What a privacy export (folder or zip) holds, by the names Spotify gives its files."""
-
-    playlists: list[str]
-    library: str | None  # YourLibrary.json
-    history: list[str]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.playlists or self.library or self.history)
-
-
-def export_parts(path: Path) -> ExportParts:
-    """The playlist, library and streaming-history files of an export folder or zip (or the
-    one file `path` is)."""
-    from spotify_assets.lib.listening.exports import HISTORY_FILE
-    from spotify_assets.lib.playlists.export import PLAYLIST_FILE
-
-    path = Path(path)
-    if path.is_dir():
-        names = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = sorted(n for n in archive.namelist() if not n.endswith("/"))
-    else:
-        names = [path.name]
-    base = {n: PurePosixPath(n).name for n in names}
-    return ExportParts(
-        playlists=[n for n, b in base.items() if PLAYLIST_FILE.match(b)],
-        library=next((n for n, b in base.items() if b == LIBRARY_FILE), None),
-        history=[n for n, b in base.items() if HISTORY_FILE.match(b)],
-    )
-
-
-def _library_text(path: Path) -> tuple[str, str]:
-    """(label, text) of YourLibrary.json: the file, or the one in an export folder or zip."""
-    if path.is_dir() or zipfile.is_zipfile(path):
-        member = export_parts(path).library
-        if member is None:
-            raise PlaylistSourceError(f"{path}: no {LIBRARY_FILE} in this export")
-        if path.is_dir():
-            return str(path / member), (path / member).read_text("utf-8")
-        with zipfile.ZipFile(path) as archive:
-            return f"{path}!{member}", archive.read(member).decode("utf-8")
-    return str(path), path.read_text("utf-8")
 
 
 def liked_items(path: Path) -> pd.DataFrame:
-    """YourLibrary.json's liked songs as items (artist, title, album, track_id from the URI);
-    `path` is the file, or an export folder or zip holding it."""
-    try:
-        label, text = _library_text(Path(path))
-        path = Path(label)
-        tracks = json.loads(text)["tracks"]
-        if not isinstance(tracks, list):
-            raise TypeError("`tracks` is not a list")
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        raise PlaylistSourceError(
-            f"{path}: not a YourLibrary.json with a `tracks` list ({exc})"
-        ) from exc
-    rows = []
-    for t in tracks:
-        if not isinstance(t, dict):
-            continue
-        uri = str(t.get("uri") or "")
-        rows.append({
-            "artist": _text(t.get("artist")), "title": _text(t.get("track")),
-            "album": _text(t.get("album")),
-            "track_id": uri.removeprefix(URI_PREFIX) if uri.startswith(URI_PREFIX) else None,
-        })  # fmt: skip
-    return pd.DataFrame(rows, columns=list(ITEM_FRAME), dtype=object)
+    """YourLibrary.json's liked songs as items (artist, title, album, track_id from the URI,
+    and the file); `path` is the file, or an export folder or zip holding it."""
+    from spotify_assets.lib.export.library import read_liked
 
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return read_liked(path).items
 
 
 def liked_from_library(path: Path) -> list[str]:
@@ -178,46 +120,34 @@ def liked_from_library(path: Path) -> list[str]:
     return [t for t in liked_items(path)["track_id"] if t]
 
 
-def recent_items(folder: Path, days: int = 14) -> pd.DataFrame:
-    """Distinct tracks played (not skipped) in the last `days` days of an extended export, most
-    recent first, as items (artist, title, album, track_id)."""
-    records: list[dict] = []
-    files = sorted(Path(folder).glob("*.json")) if Path(folder).is_dir() else [Path(folder)]
-    for file in files:
-        try:
-            records += json.loads(file.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PlaylistSourceError(f"{file}: not a streaming-history JSON file ({exc})") from exc
-    plays = pd.DataFrame(records)
-    if plays.empty or "spotify_track_uri" not in plays:
+def recent_items(path: Path, days: int = 14) -> pd.DataFrame:
+    """Distinct songs played (not skipped) in the last `days` days of a history (a file, a
+    folder or zip: a whole export works), most recent first, as items (artist, title, album,
+    track_id)."""
+    from spotify_assets.lib.export.history import read_history
+
+    plays = read_history(path).plays
+    if plays.empty:
         return pd.DataFrame(columns=list(ITEM_FRAME), dtype=object)
-    plays = plays[plays["spotify_track_uri"].fillna("").str.startswith(URI_PREFIX)]
-    plays = plays[
-        ~plays.get("skipped", pd.Series(False, index=plays.index)).fillna(False).astype(bool)
-    ]
-    ts = pd.to_datetime(plays["ts"], utc=True)
-    recent = plays[ts >= ts.max() - timedelta(days=days)].assign(ts=ts)
-    recent = recent.sort_values("ts", ascending=False)
-    recent = recent.drop_duplicates("spotify_track_uri")
-
-    def column(name: str) -> list:
-        values = recent[name] if name in recent else pd.Series(None, index=recent.index)
-        return [_text(v) for v in values]
-
+    plays = plays[~plays["skipped"].astype("boolean").fillna(False).astype(bool)]
+    ended = pd.to_datetime(plays["ended_at"], utc=True)
+    recent = plays[ended >= ended.max() - timedelta(days=days)].assign(_ended=ended)
+    recent = recent.sort_values("_ended", ascending=False).drop_duplicates("play_key")
+    by_name = recent["play_key"].str.startswith("name:")
     return pd.DataFrame(
         {
-            "artist": column("master_metadata_album_artist_name"),
-            "title": column("master_metadata_track_name"),
-            "album": column("master_metadata_album_album_name"),
-            "track_id": recent["spotify_track_uri"].str.removeprefix(URI_PREFIX).tolist(),
+            "artist": recent["artist_name"].tolist(),
+            "title": recent["track_name"].tolist(),
+            "album": recent["album_name"].tolist(),
+            "track_id": recent["track_id"].where(~by_name, None).tolist(),
         },
         dtype=object,
     )
 
 
-def recent_from_history(folder: Path, days: int = 14) -> list[str]:
-    """Distinct tracks played (not skipped) in the last `days` days of an extended export."""
-    return recent_items(folder, days)["track_id"].tolist()
+def recent_from_history(path: Path, days: int = 14) -> list[str]:
+    """Track ids of the songs `recent_items` finds (songs known by name only are left out)."""
+    return [t for t in recent_items(path, days)["track_id"] if isinstance(t, str)]
 
 
 def ids_from_csv(path: Path) -> list[str]:

@@ -198,6 +198,13 @@ class MatchRepository:
         ).fetchone()
         return row[0] if row else None
 
+    def contexts_of(self, person: str) -> list[tuple[str, str]]:
+        """(bundle hash, context hash) of every cached matching run of `person`."""
+        rows = self.conn.execute(
+            "SELECT bundle_hash, context_hash FROM match_contexts WHERE person = %s", (person,)
+        )
+        return [(b, c) for b, c in rows]
+
     def count(self, context_hash: str) -> int:
         """Rows in `match_results` of one context (one run's suggestions)."""
         return self.conn.execute(

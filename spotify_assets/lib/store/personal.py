@@ -39,6 +39,7 @@ PERSONAL_TABLES: dict[str, str] = {
     "match_results": """SELECT count(*) FROM match_results r JOIN match_contexts c
                         USING (context_hash) WHERE c.person = %(p)s""",
     "quarantine": "SELECT count(*) FROM quarantine WHERE person = %(p)s",
+    "import_files": "SELECT count(*) FROM import_files WHERE person = %(p)s",
 }
 
 # The tracks a person references: their playlists' members, their lists of songs to sort, the

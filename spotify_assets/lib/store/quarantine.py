@@ -167,6 +167,18 @@ class QuarantineRepository:
         )
         return counts.inserted
 
+    def add_rejected(self, stage: str, rejected: list, person: str | None) -> int:
+        """Rows a reader rejected (each with source_file, source_sha256, line, reason, raw:
+        lib/export/files.Rejected), file by file; returns rows added."""
+        by_file: dict[tuple[str, str], list[QuarantineRecord]] = {}
+        for row in rejected:
+            record = QuarantineRecord(row.line, row.reason, None, row.raw)
+            by_file.setdefault((row.source_file, row.source_sha256), []).append(record)
+        return sum(
+            self.add(stage, name, sha, records, person=person)
+            for (name, sha), records in by_file.items()
+        )
+
     def count(self, stage: str | None = None, source_sha256: str | None = None) -> int:
         return self.conn.execute(
             """SELECT count(*) FROM quarantine

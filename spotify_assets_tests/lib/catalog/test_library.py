@@ -12,7 +12,7 @@ from spotify_assets.lib.catalog.library import (
     library_track_id,
     resolve_library,
 )
-from spotify_assets.lib.playlists.export import read_playlist_export
+from spotify_assets.lib.export.playlists import read_playlist_export
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import export_playlists, liked_items
 from spotify_assets.lib.store.matching import CandidateRepository

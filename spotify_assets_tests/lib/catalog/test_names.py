@@ -4,8 +4,8 @@ import pytest
 
 from spotify_assets.lib.catalog.names import (
     MatchReport,
-    match_by_name,
     identity_key,
+    match_by_name,
     match_tracks,
     normalize_artist,
     normalize_title,

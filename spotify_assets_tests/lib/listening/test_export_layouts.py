@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from spotify_assets.lib.features import AUDIO_FEATURES
-from spotify_assets.lib.listening.exports import (
-    HISTORY_FILE,
+from spotify_assets.lib.export.files import HISTORY_FILE
+from spotify_assets.lib.export.history import (
     PLAY_COLUMNS,
     HistoryError,
     read_history,
 )
+from spotify_assets.lib.features import AUDIO_FEATURES
 
 ID_A, ID_B, ID_C = "1l77YWrGUp3qX3NS1rz7lq", "7LPLcfyDuZgOoaYu50lFRy", "3dhsXcYsa5dStmDD9W0CFl"
 FEATURES_A = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from spotify_assets.lib.catalog import load_catalog
-from spotify_assets.lib.listening.exports import HistoryError, read_history
+from spotify_assets.lib.export.history import HistoryError, read_history
 from spotify_assets.lib.listening.ingest import import_history, refresh_joins
 from spotify_assets.lib.sample import write_sample
 from spotify_assets.lib.store.listening import PlayRepository
@@ -108,8 +108,8 @@ def test_zip_folder_and_files_import_the_same(db, sample, tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (lambda text: text[: len(text) // 2], "not valid JSON"),  # truncated
-        (lambda text: text.replace('"ts"', '"ts" ::', 1), "not valid JSON"),  # garbled
+        (lambda text: text[: len(text) // 2], "truncated JSON"),
+        (lambda text: text.replace('"ts"', '"ts" ::', 1), "invalid JSON at line 1"),  # garbled
         (lambda text: json.dumps({"items": []}), "expected a JSON list"),
         (lambda text: json.dumps([{"playlist": "x"}]), "not a streaming history"),
     ],

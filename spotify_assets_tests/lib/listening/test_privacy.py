@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from spotify_assets.lib.export.history import QUARANTINE_FIELDS, read_history
 from spotify_assets.lib.features import AUDIO_FEATURES
-from spotify_assets.lib.listening.exports import QUARANTINE_FIELDS, read_history
 from spotify_assets.lib.listening.ingest import import_history
 
 TRACK_ID = "4uLU6hMCjMI75M1A2tKUQC"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from spotify_assets.lib.catalog.names import identity_key
+from spotify_assets.lib.export.history import read_history
 from spotify_assets.lib.features import AUDIO_FEATURES
-from spotify_assets.lib.listening.exports import read_history
 from spotify_assets.lib.listening.ingest import import_history
 
 pytestmark = pytest.mark.shared_data

@@ -7,6 +7,7 @@ import pytest
 
 from spotify_assets.lib.catalog import load_catalog
 from spotify_assets.lib.catalog.library import library_track_id
+from spotify_assets.lib.export.files import ExportError
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
 from spotify_assets.lib.playlists.sources import (
     PlaylistSourceError,
@@ -162,7 +163,7 @@ def test_unreadable_sources_say_what_is_wrong(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(PlaylistSourceError, match=r"bad\.json"):
         sample_playlists(bad)
-    with pytest.raises(PlaylistSourceError, match=r"YourLibrary\.json"):
+    with pytest.raises(ExportError, match=r"bad\.json: invalid JSON"):
         liked_from_library(bad)
     two = tmp_path / "two.csv"
     two.write_text("a,b\n1,2\n")

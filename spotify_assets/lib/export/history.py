@@ -3,13 +3,16 @@
 Every export gives the END of a play (basic `endTime`, extended `ts`); the start is
 end − ms_played, and the start is what identifies a play. Podcast episodes, audiobooks and
 videos are excluded and counted; rows that cannot be read are returned with a reason for
-quarantine. A file that cannot be read at all (truncated, garbled, wrong kind) raises
-`HistoryError` before anything is returned, so an import is all or nothing.
+quarantine; every file's rows are accounted for (`ImportReport.accounts`: stored + excluded +
+quarantined + duplicates). A file that cannot be read at all (truncated, garbled, wrong kind)
+raises `HistoryError` before anything is returned, so an import is all or nothing. Files are
+found and read by lib/export/files.py, under the rules every part of an export follows.
 
 Accepted layouts:
 - basic export: `StreamingHistory*.json` (also `StreamingHistory_music_N.json`), records
   `endTime` (minute precision), `artistName`, `trackName`, `msPlayed`;
-  `StreamingHistory_podcast_N.json` holds podcast episodes (`podcastName`, `episodeName`);
+  `StreamingHistory_podcast_N.json` holds podcast episodes (`podcastName`, `episodeName`),
+  `StreamingHistory_audiobook_N.json` audiobook chapters (`audiobookName`, `chapterName`);
 - extended export: `Streaming_History_Audio_*.json`, older `endsong_*.json`, records `ts`,
   `ms_played`, `spotify_track_uri`, `conn_country`, ...; `Streaming_History_Video_*.json` holds
   videos, which are counted and dropped unread;
@@ -32,44 +35,49 @@ character", "ts: 2098-01-01 is after the latest plausible play (2026-11-30)"):
 - stored text (names, track URI, reason_start / reason_end) must be text, not an object, list
   or number, with no NUL or other control character, no unpaired surrogate, and at most
   1,000 characters (`values.MAX_TEXT`);
-- a CSV row with more or fewer fields than its header is quarantined.
+- a CSV row with more or fewer fields than its header, and an entry of a JSON list that is not
+  an object (`null`), are quarantined with their position; the other rows load.
 Fields that are never stored (platform, offline_timestamp, ...) are not read, so an odd value
 there quarantines nothing; conn_country, shuffle and skipped are read leniently (an odd value
 becomes unknown). Audio features of CSV conversions that are not finite numbers in range are
 dropped and counted, as before.
 A whole file is refused with one `HistoryError` when it is not the data it claims to be: not
-UTF-8, not JSON / CSV, empty, a JSON object, nesting deeper than any export, or larger than
-`max_file_bytes` (default 256 MB; a zip member is streamed and stops at the cap whatever its
-header says). A zip member whose name leaves the archive ("../x", "/etc/x"), that is a
-symbolic link or encrypted refuses the zip. In a folder, a file (or symbolic link) whose real
-path lies outside the folder refuses the import, naming the link; a link to a file inside the
-folder is followed, and each real file is read once. Linked folders are not descended into.
+JSON / CSV, JSON that is not UTF-8, empty, a JSON object, too deeply nested, or larger than
+`max_file_bytes` (default 256 MB), and an export whose files break the reader's rules (a link
+or zip member leading outside it, an encrypted member: lib/export/files.py). A CSV that is not
+UTF-8 is read as Windows-1252, said in its account's note.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
-import json
 import re
-import stat
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from spotify_assets.lib.catalog.names import keys as name_keys
-from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, json_int, parse_number
-from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, parse_number
+from spotify_assets.lib.export.accounting import FileAccount, file_label
+from spotify_assets.lib.export.files import (
+    HISTORY,
+    MAX_FILE_BYTES,
+    ExportError,
+    Rejected,
+    csv_text,
+    find,
+    json_text,
+    load_json,
+    sha256,
+)
 from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.store.quarantine import safe_raw
 
@@ -82,12 +90,6 @@ PLAY_COLUMNS = [
 FEATURE_FRAME_COLUMNS = ["track_key", *AUDIO_FEATURES]
 # Names the exports use; a folder or zip is searched for these and nothing else (it may
 # hold other files, e.g. YourLibrary.json or derived CSVs).
-HISTORY_FILE = re.compile(
-    r"^(StreamingHistory[^/]*\.json"
-    r"|Streaming_History_(Audio|Video)_[^/]*\.(json|csv)"
-    r"|endsong[^/]*\.(json|csv))$",
-    re.IGNORECASE,
-)
 _VIDEO_FILE = re.compile(r"^Streaming_History_Video_", re.IGNORECASE)
 ACCEPTED_NAMES = (
     "StreamingHistory*.json (basic export, e.g. StreamingHistory0.json, "
@@ -110,6 +112,7 @@ QUARANTINE_FIELDS = frozenset(
         "reason_start", "reason_end", "shuffle", "skipped",
         # basic export
         "endTime", "artistName", "trackName", "msPlayed", "podcastName", "episodeName",
+        "audiobookName", "chapterName", "authorName",
         # CSV conversions with audio features
         "id", "uri", *AUDIO_FEATURES,
     }
@@ -119,6 +122,7 @@ _TRACK_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _EPISODE_FIELDS = ("spotify_episode_uri", "episode_name", "episode_show_name", "episodeName")
 _AUDIOBOOK_FIELDS = ("audiobook_uri", "audiobook_title", "audiobook_chapter_uri")
+_BASIC_AUDIOBOOK_FIELDS = ("audiobookName", "chapterName")  # StreamingHistory_audiobook_N
 _UNIT_FEATURES = (
     "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness",
     "valence",
@@ -136,8 +140,6 @@ _MISSING_TEXT = frozenset({"nan", "none", "null", "na", "n/a"})
 # The plausible play window's default: from Spotify's launch to one day after now.
 SPOTIFY_LAUNCH = datetime(2008, 10, 1, tzinfo=UTC)
 LATEST_MARGIN = timedelta(days=1)
-MAX_FILE_BYTES = 256 * 2**20  # one history file or zip member, uncompressed
-_CHUNK = 1 << 20
 _MAX_MS = 2**31 - 1  # plays.ms_played is an integer
 # Stored fields checked per layout: the end time, the duration, then text, in reason order.
 _TIME_FIELD = {"basic_export": "endTime", "extended_export": "ts"}
@@ -149,22 +151,10 @@ _TEXT_FIELDS = {
         "master_metadata_album_album_name", "reason_start", "reason_end",
     ),
 }  # fmt: skip
-_BOM = b"\xef\xbb\xbf"
 
 
-class HistoryError(InputError):
+class HistoryError(ExportError):
     """A history file that cannot be imported at all; the message names the file."""
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A row that could not be read, for the `quarantine` table."""
-
-    source_file: str
-    source_sha256: str
-    line: int  # 0-based record index within the file
-    reason: str
-    raw: dict[str, Any]  # only QUARANTINE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -184,12 +174,13 @@ class ImportReport:
     videos: int = 0  # rows of Streaming_History_Video_* files, excluded
     feature_values_dropped: int = 0  # audio-feature values out of range or not numbers
     library_tracks_added: int = 0  # played songs no stored track was (lib/catalog/library.py)
+    accounts: list[FileAccount] = field(default_factory=list)  # per file: where each row went
 
 
 @dataclass(frozen=True)
 class History:
     plays: pd.DataFrame  # PLAY_COLUMNS, one row per distinct (play_key, played_at)
-    rejected: list[RejectedRow]
+    rejected: list[Rejected]
     report: ImportReport
     # FEATURE_FRAME_COLUMNS, one row per track_key (= play_key) of files with feature columns
     features: pd.DataFrame = field(default_factory=lambda: _empty_features())
@@ -200,6 +191,7 @@ class _Source:
     name: str  # shown in errors and quarantine: path, or "archive.zip!member"
     text: str
     sha256: str
+    note: str | None = None  # how the text was decoded, when not as UTF-8
 
 
 @dataclass(frozen=True)
@@ -214,13 +206,14 @@ class _Window:
 @dataclass
 class _Parsed:
     plays: pd.DataFrame
-    rejected: list[RejectedRow]
+    rejected: list[Rejected]
     rows: int
     episodes: int = 0
     audiobooks: int = 0
     videos: int = 0
     features: pd.DataFrame | None = None  # FEATURE_FRAME_COLUMNS, one row per kept play
     feature_values_dropped: int = 0
+    source: _Source | None = None
 
 
 def read_history(
@@ -237,29 +230,67 @@ def read_history(
     `max_file_bytes` (default `MAX_FILE_BYTES`, 256 MB) refuses the import."""
     window = _window(earliest, latest)
     cap = MAX_FILE_BYTES if max_file_bytes is None else int(max_file_bytes)
-    names: list[str] = []
-    parsed: list[_Parsed] = []
-    for source in _sources(Path(path), cap):  # one file in memory at a time
-        names.append(source.name)
-        parsed.append(_parse(source, window))  # raises before anything is returned
-    frames = [p.plays for p in parsed if not p.plays.empty]
-    plays = pd.concat(frames, ignore_index=True) if frames else _empty()
-    before = len(plays)
-    plays = plays.drop_duplicates(["play_key", "played_at"], ignore_index=True)
+    path = Path(path)
+    files = find(path, HistoryError, any_name=HISTORY).of(HISTORY)  # refuses unsafe ones
+    if not files:
+        raise _not_found(path, "folder" if path.is_dir() else "zip" if path.is_file() else "path")
+    parsed = [_parse(_source(f.name, f.read(cap, HistoryError)), window) for f in files]
+    frames = [p.plays.assign(_file=i) for i, p in enumerate(parsed) if not p.plays.empty]
+    plays = pd.concat(frames, ignore_index=True) if frames else _empty().assign(_file=0)
+    repeated = plays.duplicated(["play_key", "played_at"])  # the same play listed again
+    accounts = [_account(p, plays["_file"], repeated, i) for i, p in enumerate(parsed)]
+    plays = plays[~repeated].drop(columns="_file").reset_index(drop=True)
     rejected = [row for p in parsed for row in p.rejected]
     report = ImportReport(
-        files=names,
+        files=[f.name for f in files],
         rows_read=sum(p.rows for p in parsed),
         plays=len(plays),
         episodes=sum(p.episodes for p in parsed),
         audiobooks=sum(p.audiobooks for p in parsed),
         bad_rows=len(rejected),
-        duplicates=before - len(plays),
+        duplicates=int(repeated.sum()),
         by_source=dict(Counter(plays["source"])),
         videos=sum(p.videos for p in parsed),
         feature_values_dropped=sum(p.feature_values_dropped for p in parsed),
+        accounts=accounts,
     )
     return History(plays, rejected, report, _features([p.features for p in parsed]))
+
+
+def _not_found(path: Path, where: str) -> HistoryError:
+    return HistoryError(
+        f"{path}: no Spotify streaming history files in this {where}. Accepted names: "
+        f"{ACCEPTED_NAMES}. A CSV conversion with another name (e.g. a notebook's final.csv "
+        f"with endTime, artistName, trackName, msPlayed) can be passed as a file."
+    )
+
+
+def _source(name: str, data: bytes) -> _Source:
+    if name.lower().endswith(".csv"):
+        text, note = csv_text(data)
+    else:
+        text, note = json_text(data, name, HistoryError), None
+    return _Source(name, text, sha256(data), note)
+
+
+def _account(parsed: _Parsed, files: pd.Series, repeated: pd.Series, index: int) -> FileAccount:
+    mine = files == index
+    source = parsed.source
+    return FileAccount(
+        file=file_label(source.name),
+        part=HISTORY,
+        sha256=source.sha256,
+        rows=parsed.rows,
+        stored=int((mine & ~repeated).sum()),
+        quarantined=len(parsed.rejected),
+        duplicates=int((mine & repeated).sum()),
+        excluded={
+            "podcast episodes": parsed.episodes,
+            "audiobooks": parsed.audiobooks,
+            "videos": parsed.videos,
+        },
+        note=source.note,
+    )
 
 
 def _window(earliest: datetime | str | None, latest: datetime | str | None) -> _Window:
@@ -274,158 +305,14 @@ def _window(earliest: datetime | str | None, latest: datetime | str | None) -> _
     return _Window(low, high, launch=earliest is None)
 
 
-# -- finding files --------------------------------------------------------------------------
-
-
-def _not_found(path: Path, where: str) -> HistoryError:
-    return HistoryError(
-        f"{path}: no Spotify streaming history files in this {where}. Accepted names: "
-        f"{ACCEPTED_NAMES}. A CSV conversion with another name (e.g. a notebook's final.csv "
-        f"with endTime, artistName, trackName, msPlayed) can be passed as a file."
-    )
-
-
-def _sources(path: Path, cap: int) -> Iterator[_Source]:
-    if path.is_dir():
-        yield from _folder_sources(path, cap)
-    elif path.suffix.lower() == ".zip" and path.is_file():
-        yield from _zip_sources(path, cap)
-    elif path.is_file():
-        yield _file_source(path, str(path), cap)
-    else:
-        raise HistoryError(f"{path}: no such file or folder")
-
-
-def _folder_sources(path: Path, cap: int) -> Iterator[_Source]:
-    """History files under `path`, each real file once; none may lead outside the folder."""
-    root = path.resolve()
-    files = sorted(p for p in path.rglob("*") if HISTORY_FILE.match(p.name) and p.is_file())
-    if not files:
-        raise _not_found(path, "folder")
-    real: dict[Path, Path] = {}
-    for file in files:  # checked before any file is read
-        target = file.resolve()
-        if not target.is_relative_to(root):
-            raise HistoryError(
-                f"{file}: a symbolic link to {target}, outside the imported folder {path}; "
-                "refused. Copy the file into the folder to import it."
-            )
-        real.setdefault(target, file)
-    for target, file in sorted(real.items(), key=lambda item: str(item[1])):
-        yield _file_source(target, str(file), cap)
-
-
-def _file_source(path: Path, name: str, cap: int) -> _Source:
-    try:
-        size = path.stat().st_size
-        if size > cap:
-            raise _too_large(name, cap, f"{size:,} bytes")
-        with path.open("rb") as handle:
-            return _read(handle, name, cap)
-    except OSError as exc:
-        raise HistoryError(f"{name}: cannot be read ({exc})") from exc
-
-
-def _too_large(name: str, cap: int, size: str) -> HistoryError:
-    return HistoryError(
-        f"{name}: larger than the {cap:,}-byte limit for one history file ({size}); real "
-        "export files are a few MB. Refused; pass a larger max_file_bytes if it is genuine."
-    )
-
-
-def _unsafe_member(info: zipfile.ZipInfo) -> str | None:
-    """Why an archive member cannot be trusted, or None."""
-    name = info.filename
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
-        return "has a path that leaves the archive (path traversal)"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "is a symbolic link"
-    return None
-
-
-def _zip_sources(path: Path, cap: int) -> Iterator[_Source]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            for info in infos:
-                if why := _unsafe_member(info):
-                    raise HistoryError(
-                        f"{path}: archive member {info.filename!r} {why}; a Spotify export "
-                        "never holds one. Refused."
-                    )
-            members = sorted(
-                (i for i in infos if not i.is_dir() and HISTORY_FILE.match(Path(i.filename).name)),
-                key=lambda i: i.filename,
-            )
-            if not members:
-                raise _not_found(path, "zip")
-            for info in members:
-                name = f"{path}!{info.filename}"
-                if info.flag_bits & 0x1:
-                    raise HistoryError(f"{name}: the member is encrypted; refused")
-                if info.file_size > cap:  # the header's word; the read below checks anyway
-                    raise _too_large(name, cap, f"{info.file_size:,} bytes by its header")
-                with archive.open(info) as member:
-                    yield _read(member, name, cap)
-    except HistoryError:
-        raise
-    except (
-        zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
-        RuntimeError, NotImplementedError, ValueError,
-    ) as exc:  # fmt: skip
-        raise HistoryError(f"{path}: not a readable zip file ({exc})") from exc
-
-
-def _read(stream: IO[bytes], name: str, cap: int) -> _Source:
-    """The whole of `stream` as text, read in chunks and stopped at `cap` bytes. The first
-    bytes must look like the file's kind, so a binary blob is refused at its first chunk."""
-    digest, buffer, looked = hashlib.sha256(), bytearray(), False
-    while chunk := stream.read(_CHUNK):
-        if len(buffer) + len(chunk) > cap:
-            raise _too_large(name, cap, "more bytes than that")
-        looked = looked or _sniff(name, chunk, at_start=not buffer)
-        digest.update(chunk)
-        buffer.extend(chunk)
-    if not looked:
-        raise HistoryError(f"{name}: the file is empty or blank; is it a history file?")
-    try:
-        text = buffer.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HistoryError(f"{name}: not UTF-8 text; is it a history file? ({exc})") from exc
-    return _Source(name, text, digest.hexdigest())
-
-
-def _sniff(name: str, chunk: bytes, at_start: bool) -> bool:
-    """Whether the chunk holds the file's first non-blank byte, which must be right (`[` for
-    JSON, text for CSV): a HistoryError when it is not."""
-    if at_start and chunk.startswith(_BOM):
-        chunk = chunk[len(_BOM) :]
-    rest = chunk.lstrip(b" \t\r\n")
-    if not rest:
-        return False
-    byte = rest[0]
-    if name.lower().endswith(".json") and byte != ord("["):
-        if byte == ord("{"):
-            raise HistoryError(
-                f"{name}: not a streaming history: expected a JSON list of plays, "
-                "found a JSON object"
-            )
-        raise HistoryError(
-            f"{name}: not valid JSON, truncated or corrupted? (expected a JSON list of "
-            f"plays; the file starts with byte 0x{byte:02x})"
-        )
-    if name.lower().endswith(".csv") and (byte < 0x20 or byte == 0x7F):
-        raise HistoryError(f"{name}: binary data (byte 0x{byte:02x}), not CSV text")
-    return True
-
-
 # -- parsing one file -----------------------------------------------------------------------
 
 
 def _parse(source: _Source, window: _Window) -> _Parsed:
     try:
-        return _parse_file(source, window)
+        parsed = _parse_file(source, window)
+        parsed.source = source
+        return parsed
     except RecursionError:  # a value nested deeper than the checks below expect
         raise HistoryError(
             f"{source.name}: nested deeper than any real export; not a streaming history"
@@ -470,26 +357,27 @@ def _records(source: _Source) -> tuple[list[dict], str, str, dict[int, str]]:
         )
     if not name.lower().endswith(".json"):
         raise HistoryError(f"{name}: not a history file: expected .json, .csv or .zip")
-    try:
-        records = json.loads(text, parse_int=json_int)
-    except RecursionError:
-        raise HistoryError(
-            f"{name}: JSON nested deeper than any real export (a play is one flat object); "
-            "not a streaming history"
-        ) from None
-    except ValueError as exc:  # JSONDecodeError, and numbers Python cannot hold
-        raise HistoryError(f"{name}: not valid JSON, truncated or corrupted? ({exc})") from exc
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+    records = load_json(text, name, HistoryError)
+    if not isinstance(records, list):
         raise HistoryError(f"{name}: not a streaming history: expected a JSON list of plays")
+    broken = {  # a `null` or a number in the list is one bad row, not a bad file
+        i: f"entry {i} is {_kind(r)}, not a play (an object)"
+        for i, r in enumerate(records)
+        if not isinstance(r, dict)
+    }
+    records = [r if isinstance(r, dict) else {} for r in records]
     if video:
         return records, "video", EXTENDED, {}
     if not records:
         return [], EXTENDED, EXTENDED, {}
-    keys = set(records[0])
+    first = next((r for r in records if r), None)
+    if first is None:  # nothing but bad entries: each is quarantined
+        return records, EXTENDED, EXTENDED, broken
+    keys = set(first)
     if {"endTime", "msPlayed"} <= keys:
-        return records, BASIC, BASIC, {}
+        return records, BASIC, BASIC, broken
     if {"ts", "ms_played"} <= keys:
-        return records, EXTENDED, EXTENDED, {}
+        return records, EXTENDED, EXTENDED, broken
     raise HistoryError(
         f"{name}: not a streaming history: records have neither endTime/msPlayed (basic export) "
         f"nor ts/ms_played (extended export); keys are {sorted(k[:40] for k in keys)[:8]}"
@@ -665,6 +553,7 @@ def _earliest(window: _Window) -> str:
 def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Basic records, and their CSV conversions (which may add the track `id` / `uri`)."""
     episodes = _any_set(frame, ("episodeName", "podcastName"))  # StreamingHistory_podcast_N
+    audiobooks = _any_set(frame, _BASIC_AUDIOBOOK_FIELDS) & ~episodes
     plays = pd.DataFrame(
         {
             "ended_at": frame["endTime"],
@@ -686,7 +575,7 @@ def _basic(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, p
     # artists' songs). So the name stays the play's key, as in the JSON it was converted from
     # (both import as the same plays), and the id is kept as a hint for the catalog join.
     plays["key_by_name"] = True
-    return plays, episodes, _none(frame)
+    return plays, episodes, audiobooks
 
 
 def _extended(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -740,8 +629,9 @@ def _finish(
     content[list(broken)] = True  # a broken CSV row is refused whatever it seems to be
     bad = content & reason.notna()
     rejected = [
-        RejectedRow(
-            source.name, source.sha256, int(i), str(reason.at[i]), _quarantine_raw(records[int(i)])
+        Rejected(
+            file_label(source.name), source.sha256, int(i), str(reason.at[i]),
+            _quarantine_raw(records[int(i)]),
         )
         for i in plays.index[bad]
     ]
@@ -828,6 +718,10 @@ def _empty_features() -> pd.DataFrame:
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in PLAY_COLUMNS})
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else f"a {type(value).__name__}"
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
