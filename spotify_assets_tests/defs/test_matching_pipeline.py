@@ -77,7 +77,7 @@ def run_config(paths, selection, **extra):
         "catalog_tracks": {"config": {"path": str(paths["catalog"])}},
         "playlists": {"config": {"source": "sample", "path": str(paths["playlists"])}},
         "candidates": {"config": {"list": "liked", "source": str(paths["library"])}},
-        "match_evaluation": {"config": {"owner": "me"}},
+        "match_evaluation": {"config": {"person": "me"}},
     }
     for op, config in extra.items():
         ops.setdefault(op, {"config": {}})["config"].update(config)
@@ -107,7 +107,7 @@ def base(database_url, instance, paths):
         run_config=run_config(paths, UNPARTITIONED),
     )
     assert result.success
-    instance.add_dynamic_partitions("listener", [PERSON])
+    instance.add_dynamic_partitions("person", [PERSON])
     personal = dg.materialize(
         [*UNPARTITIONED, *PERSONAL],
         selection=PERSONAL,
@@ -322,7 +322,7 @@ def test_playlists_and_liked_songs_from_the_spotify_api(database_url, instance, 
             api_base=server.base_url,
             token_url=server.base_url + "/api/token",
         )
-        instance.add_dynamic_partitions("listener", ["api-user"])
+        instance.add_dynamic_partitions("person", ["api-user"])
         result = dg.materialize(
             [catalog_tracks, playlists, candidates],
             selection=[playlists, candidates],

@@ -299,7 +299,7 @@ def test_any_other_error_is_retried_by_the_retry_policy(instance):
 
 
 def test_a_real_asset_refuses_bad_config_without_retrying(database_url, instance):
-    instance.add_dynamic_partitions("listener", ["me"])
+    instance.add_dynamic_partitions("person", ["me"])
     result = dg.materialize(
         [playlists],
         resources={"database": DatabaseResource(url=database_url), "spotify": SpotifyResource()},

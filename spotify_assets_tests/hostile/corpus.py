@@ -37,8 +37,8 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.catalog import CatalogError, load_catalog
+from spotify_assets.lib.export import history as exports
 from spotify_assets.lib.export.history import HistoryError
-from spotify_assets.lib.listening import exports
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database
 
@@ -713,7 +713,7 @@ def history_cases(base: Base) -> list[Case]:
     cases.append(same_case(base, "CRLF line ends", "ext", _json_crlf))
     cases.append(same_case(base, "CRLF line ends", "csv", lambda d: d.replace(b"\n", b"\r\n")))
     cases.append(refused_case(base, "latin-1 bytes", "ext", _latin1))
-    cases.append(refused_case(base, "latin-1 bytes", "csv", _latin1))
+    cases.append(_windows_1252_csv(base))
     for layout in ("ext", "csv"):
         cases.append(refused_case(base, "empty file", layout, lambda d: b""))
         cases.append(refused_case(base, "whitespace only", layout, lambda d: b" \n\t\r\n  "))
@@ -823,6 +823,25 @@ def _latin1(data: bytes) -> bytes:
     text = data.decode("utf-8")
     at = text.index('": "') + 4 if text.startswith("[") else text.index("\n") + 1
     return (text[:at] + "é" + text[at:]).encode("latin-1", "replace")
+
+
+def _windows_1252_csv(base: Base) -> Case:
+    """A CSV conversion saved by a spreadsheet as Windows-1252: read as such (a value it cannot
+    hold becomes "?" as the spreadsheet wrote it), an "é" before the first end time makes that
+    one row unreadable."""
+
+    def build(folder: Path) -> tuple[Path, Expected]:
+        records = [
+            {k: v.encode("cp1252", "replace").decode("cp1252") if isinstance(v, str) else v
+             for k, v in r.items()}
+            for r in _records(base, "csv")
+        ]  # fmt: skip
+        records[0]["ts"] = "é" + records[0]["ts"]
+        data = _csv_bytes(records).decode("utf-8").encode("cp1252")
+        path = _write(folder, _LAYOUTS["csv"][0], data)
+        return path, Expected(rows=_expected_plays(records, "csv", {0}), quarantined=(1, 1))
+
+    return Case("history", "csv: Windows-1252 bytes", build)
 
 
 def _as_object(data: bytes) -> bytes:
@@ -959,13 +978,17 @@ def catalog_row_case(
 
 
 def catalog_bytes_case(
-    base: Base, name: str, make: Callable[[bytes], bytes], refused: bool
+    base: Base, name: str, make: Callable[[bytes], bytes], refused: bool, quarantined: int = 0,
+    bad_row: int | None = None,
 ) -> Case:
+    """`bad_row`: the index of the one row `make` broke (not stored, quarantined)."""
+
     def build(folder: Path) -> tuple[Path, Expected]:
         path = _write(folder, CATALOG_CSV, make(_csv_bytes(base.catalog)))
         if refused:
             return path, Expected(refused=True)
-        return path, Expected(rows=frozenset(r["track_id"] for r in base.catalog))
+        rows = frozenset(r["track_id"] for i, r in enumerate(base.catalog) if i != bad_row)
+        return path, Expected(rows=rows, quarantined=(quarantined, quarantined))
 
     return Case("catalog", f"csv: {name}", build)
 
@@ -1105,9 +1128,10 @@ def catalog_cases(base: Base) -> list[Case]:
     cases.append(
         catalog_bytes_case(base, "CRLF line ends", lambda d: d.replace(b"\n", b"\r\n"), False)
     )
-    cases.append(
-        catalog_bytes_case(base, "latin-1 bytes", lambda d: d + "Caf\xe9,".encode("latin-1"), True)
-    )
+    cases.append(  # read as Windows-1252; the appended two-field row is one bad row
+        catalog_bytes_case(base, "latin-1 bytes", lambda d: d + "Caf\xe9,".encode("latin-1"),
+                           False, quarantined=1)
+    )  # fmt: skip
     cases.append(catalog_bytes_case(base, "empty file", lambda d: b"", True))
     cases.append(catalog_bytes_case(base, "whitespace only", lambda d: b"  \n\r\n\t", True))
     cases.append(
@@ -1116,7 +1140,9 @@ def catalog_cases(base: Base) -> list[Case]:
     cases.append(catalog_bytes_case(base, "zeros", lambda d: bytes(len(d)), True))
     cases.append(catalog_bytes_case(base, "missing energy column", _drop_column("energy"), True))
     cases.append(catalog_bytes_case(base, "extra column", _add_column, False))
-    cases.append(catalog_bytes_case(base, "row with extra fields", _extra_field_row, True))
+    cases.append(  # line 7 is row 5: quarantined as a ragged row, the rest loads
+        catalog_bytes_case(base, "row with extra fields", _extra_field_row, False, 1, bad_row=5)
+    )
     for share in (0.27, 0.52, 0.81):
         cases.append(_catalog_truncated(base, share))
     artists = base.parquet_fields["artists"]

@@ -21,6 +21,7 @@ from psycopg import sql
 from spotify_assets.lib.store import Database
 from spotify_assets.lib.store.server import with_database
 from spotify_assets_tests.hostile.corpus import Case, Outcome, all_cases, real_base, synthetic_base
+from spotify_assets_tests.hostile.import_cases import import_cases
 
 SYNTHETIC = {f"{c.section}/{c.name}": c for c in all_cases(synthetic_base())}
 _counter = itertools.count()
@@ -96,3 +97,16 @@ def _real_cases(shared: Path) -> dict[str, Case]:
 @pytest.mark.parametrize("name", list(SYNTHETIC))  # the same matrix, on real files
 def test_real_variant(name, hostile_db, tmp_path, shared_data):
     _check(_real_cases(shared_data)[name], hostile_db, tmp_path)
+
+
+IMPORTS = {c.name: c for c in import_cases()}
+
+
+def test_the_import_matrix_covers_every_reported_case():
+    assert len(IMPORTS) >= 19
+
+
+@pytest.mark.parametrize("name", list(IMPORTS))
+def test_export_variant(name, hostile_db, tmp_path):
+    """A whole export through what `import` runs: refused whole, or stored whole."""
+    _check(IMPORTS[name], hostile_db, tmp_path)

@@ -16,8 +16,9 @@ from spotify_assets.defs.catalog.assets import QUARANTINE_CHECK, catalog_tracks
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.catalog import CatalogError, QuarantineRatioError, load_catalog
 from spotify_assets.lib.catalog.values import check_text, parse_number
+from spotify_assets.lib.export import files as export_files
+from spotify_assets.lib.export import history as exports
 from spotify_assets.lib.export.history import HistoryError, read_history
-from spotify_assets.lib.listening import exports
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store.quarantine import (
     MAX_RAW_CHARS,
@@ -162,9 +163,12 @@ class _Endless(io.RawIOBase):
 def test_a_member_is_read_in_chunks_and_stopped_at_the_cap():
     stream = _Endless()
     with pytest.raises(HistoryError, match="larger than the 3,145,728-byte limit") as caught:
-        exports._read(stream, "x.zip!Streaming_History_Audio_2024.json", cap=3 << 20)
+        export_files._read(
+            stream, export_files.ExportFile("x.zip!Streaming_History_Audio_2024.json", "history"),
+            3 << 20, exports.HistoryError,
+        )  # fmt: skip
     assert "x.zip!Streaming_History_Audio_2024.json" in str(caught.value)
-    assert stream.served <= (3 << 20) + exports._CHUNK  # it stopped, it did not read on
+    assert stream.served <= (3 << 20) + export_files._CHUNK  # it stopped, it did not read on
 
 
 def test_a_too_large_file_in_a_folder_is_refused(tmp_path):

@@ -1,9 +1,9 @@
 """Read a catalog file (CSV or parquet) into a frame of raw values, with clear errors.
 
 CSV cells stay strings so validation can quote the exact bad value; parquet keeps its types.
-A CSV is read row by row: a row with more or fewer fields than the header, or with a raw NUL
-byte, is one broken row (`RawTable.broken`, quarantined with its line by validation), not a
-broken file. A CSV that is not UTF-8 is read as Windows-1252, as spreadsheet programs write it,
+A CSV is read row by row: a row with more or fewer fields than the header is one broken row
+(`RawTable.broken`, quarantined with its line by validation), not a broken file; a raw NUL byte
+stays in its value, for validation to name the field. A CSV that is not UTF-8 is read as Windows-1252, as spreadsheet programs write it,
 and `RawTable.note` says so.
 """
 
@@ -21,7 +21,7 @@ import pandas as pd
 from spotify_assets.lib.catalog.errors import CatalogError
 
 PARQUET_MAGIC = b"PAR1"
-_NUL = "\U000f0000"  # stands in for a raw NUL while the csv module reads (it refuses NULs)
+_NUL = "\U000f0000"  # stands in for a raw NUL while the csv module reads (it refuses them)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,7 @@ def _read_csv(text: str, path: Path) -> tuple[pd.DataFrame, dict[int, str], list
                 if not row:
                     continue
                 index = len(rows)
-                if any(_NUL in value for value in row):
-                    broken[index] = "contains a raw NUL byte (a corrupted or binary row)"
-                    row = [value.replace(_NUL, "") for value in row]
+                row = [value.replace(_NUL, "\x00") for value in row]  # validation names it
                 if len(row) != width:
                     broken.setdefault(index, (
                         f"CSV row has {len(row)} fields, the header has {width} (a truncated, "

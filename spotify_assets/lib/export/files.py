@@ -101,8 +101,10 @@ class ExportFile:
     _member: str | None = None
     _size: int = 0
 
-    def read(self, cap: int = MAX_FILE_BYTES, error: type[ExportError] = ExportError) -> bytes:
-        """The file's bytes, streamed and stopped at `cap`; its first byte must suit it."""
+    def read(self, cap: int | None = None, error: type[ExportError] = ExportError) -> bytes:
+        """The file's bytes, streamed and stopped at `cap` (default `MAX_FILE_BYTES`); its
+        first byte must suit it."""
+        cap = MAX_FILE_BYTES if cap is None else cap
         if self._size > cap:
             raise _too_large(self.name, cap, f"{self._size:,} bytes", error)
         try:

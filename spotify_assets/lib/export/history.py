@@ -371,8 +371,8 @@ def _records(source: _Source) -> tuple[list[dict], str, str, dict[int, str]]:
     if not records:
         return [], EXTENDED, EXTENDED, {}
     first = next((r for r in records if r), None)
-    if first is None:  # nothing but bad entries: each is quarantined
-        return records, EXTENDED, EXTENDED, broken
+    if first is None:  # not one play object: not a history at all
+        raise HistoryError(f"{name}: not a streaming history: expected a JSON list of plays")
     keys = set(first)
     if {"endTime", "msPlayed"} <= keys:
         return records, BASIC, BASIC, broken

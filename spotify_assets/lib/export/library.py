@@ -19,7 +19,6 @@ from spotify_assets.lib.catalog.values import check_text
 from spotify_assets.lib.export.accounting import FileAccount, file_label
 from spotify_assets.lib.export.files import (
     LIBRARY,
-    MAX_FILE_BYTES,
     TRACK_URI,
     ExportError,
     Rejected,
@@ -40,7 +39,7 @@ class LikedSongs:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def read_liked(path: str | Path, max_file_bytes: int = MAX_FILE_BYTES) -> LikedSongs:
+def read_liked(path: str | Path, max_file_bytes: int | None = None) -> LikedSongs:
     """Liked songs of YourLibrary.json: the file, or the one in an export folder or zip."""
     path = Path(path)
     files = find(path, any_name=LIBRARY).of(LIBRARY)

@@ -24,7 +24,6 @@ import pandas as pd
 from spotify_assets.lib.catalog.values import check_text
 from spotify_assets.lib.export.accounting import FileAccount, file_label
 from spotify_assets.lib.export.files import (
-    MAX_FILE_BYTES,
     PLAYLISTS,
     TRACK_URI,
     ExportError,
@@ -100,7 +99,7 @@ def export_playlist_id(name: str, occurrence: int = 0, person: str = "") -> str:
 
 
 def read_playlist_export(
-    path: str | Path, person: str = "", max_file_bytes: int = MAX_FILE_BYTES
+    path: str | Path, person: str = "", max_file_bytes: int | None = None
 ) -> ExportReport:
     """Playlists and their song rows from a Playlist*.json file, a folder of them, or a zip;
     `person` (whose export it is) is part of every playlist id."""

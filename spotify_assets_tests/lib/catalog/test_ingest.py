@@ -98,7 +98,7 @@ def test_broken_rows_are_rows_and_windows_1252_is_read(db, tracks_csv):
     assert name == "Café del Mar"
     assert set(reasons) == {4, 7, 10, len(data) + 1}
     assert "the header has" in reasons[4] and "the header has" in reasons[7]
-    assert "raw NUL byte" in reasons[10] and "the header has" in reasons[len(data) + 1]
+    assert "contains a NUL character" in reasons[10] and "the header has" in reasons[len(data) + 1]
 
 
 # Files with some bad rows: the bad rows are quarantined with a reason, the rest loads.

@@ -11,13 +11,13 @@ def test_playlists_frame():
     ]
     frame = playlists_frame(playlists, person="ana")
     assert list(frame.columns) == [
-        "playlist_id", "name", "description", "owner", "snapshot_id", "source"
+        "playlist_id", "name", "description", "person", "snapshot_id", "source"
     ]  # fmt: skip
     assert frame.to_dict("records")[1] == {
         "playlist_id": "p2",
         "name": "Calm",
         "description": "evenings",
-        "owner": "ana",
+        "person": "ana",
         "snapshot_id": "s2",
         "source": "spotify",
     }
