@@ -4,21 +4,28 @@ The matrix is `spotify_assets_tests/hostile/corpus.py` (the one the tests assert
 corrupted variants of the real files in ../shared/data (or small synthetic ones), each
 imported twice through `import_history` / `load_catalog` into its own new database. For each
 case the table says the outcome (clear error, quarantined N, imported), whether it crashed
-(any exception other than HistoryError / CatalogError naming the file), rows lost, duplicated
+(any exception other than an ExportError / CatalogError naming the file), rows lost, duplicated
 or unexpected against the corpus's own clean parse, planted secrets (an `ip_addr` value, ...)
 found anywhere in the database, and what a rerun added; then a totals row. Targets: 0 crashes,
 0 lost, 0 duplicated, 0 leaked.
 
-Memory section: a zip whose history member is 100 MB of zeros (refused at its first chunk) and
-one whose member is 100 MB of valid JSON (read whole, under the 256 MB cap), each imported
-under tracemalloc, next to the peak of reading the same member whole with `ZipFile.read`, as
-the importer did before.
+Whole exports: the import matrix of `spotify_assets_tests/hostile/import_cases.py` (links out of
+the folder, zip traversal, truncated or BOM-prefixed YourLibrary.json, deep nesting, 1 MB
+playlist names, null entries, symbol-only names, same-minute versions, audiobooks, duplicates,
+a Windows-1252 CSV, ...) through the `spotify-assets import` command itself, in a subprocess on
+the case's database, and forgetting one of two people who share songs through `forget`.
+
+Memory section: a zip whose history member is 100 MB of zeros (refused at its first chunk), one
+whose member is 100 MB of valid JSON (read whole, under the 256 MB cap) and one whose
+Playlist1.json is 300 MB (refused at the cap while streaming), each read under tracemalloc,
+next to the peak of reading the same member whole with `ZipFile.read`, as the importer did
+before.
 
 Sections are lists of case objects with `section`, `name` and `run(db, workdir) -> Outcome`;
 another one (search inputs, say) is one more list in `sections()`.
 
     .venv/bin/python benchmarks/hostile_inputs.py [--base auto|real|synthetic] [--only TEXT]
-        [--member-mb 100] [--no-memory]
+        [--member-mb 100] [--no-memory] [--no-cli]
 
 Uses DATABASE_URL when set, else the embedded server (`resolve_database_url()`); each case
 gets a database of its own (created from a migrated template, dropped afterwards).
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -44,7 +52,8 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
-from spotify_assets.lib.export.history import HistoryError
+from spotify_assets.lib.export import read_export
+from spotify_assets.lib.export.files import ExportError
 from spotify_assets.lib.listening.ingest import import_history
 from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.server import with_database
@@ -55,6 +64,13 @@ from spotify_assets_tests.hostile.corpus import (
     history_cases,
     real_base,
     synthetic_base,
+)
+from spotify_assets_tests.hostile.import_cases import (
+    ForgetCase,
+    cli_forgetter,
+    cli_importer,
+    import_cases,
+    library_import,
 )
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -78,12 +94,13 @@ class MemoryCase:
     chunk: Callable[[int, int], bytes]  # (offset, length) -> bytes of the member
     refused: bool
     section: str = "memory"
+    member: str = "Streaming_History_Audio_2024.json"
 
     def build(self, workdir: Path) -> Path:
         path = workdir / "big_export.zip"
         with (
             zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
-            archive.open("Streaming_History_Audio_2024.json", "w", force_zip64=True) as member,
+            archive.open(self.member, "w", force_zip64=True) as member,
         ):
             for offset in range(0, self.size, MB):
                 member.write(self.chunk(offset, min(MB, self.size - offset)))
@@ -96,9 +113,12 @@ class MemoryCase:
         started = time.perf_counter()
         tracemalloc.start()
         try:
-            import_history(db, path, "hostile")
+            if self.member.startswith("Playlist"):
+                read_export(path)  # what `import` reads first, before anything is written
+            else:
+                import_history(db, path, "hostile")
             result.outcome = "imported"
-        except HistoryError as exc:
+        except ExportError as exc:
             result.outcome, result.message = "clear error", str(exc)
             if path.name not in result.message:
                 result.problems.append("the error does not name the file")
@@ -119,7 +139,7 @@ class MemoryCase:
         tracemalloc.start()
         try:
             with zipfile.ZipFile(path) as archive:
-                data = archive.read("Streaming_History_Audio_2024.json")
+                data = archive.read(self.member)
             text = data.decode("utf-8-sig")
             with contextlib.suppress(ValueError):
                 json.loads(text)
@@ -129,16 +149,16 @@ class MemoryCase:
             tracemalloc.stop()
 
     def fresh_process_rss(self, workdir: Path) -> str:
-        """Peak RSS (VmHWM) of a new interpreter that reads the zip with `read_history`, and
-        its RSS once the modules are imported. (ru_maxrss would carry this process's peak
-        over the fork.)"""
+        """Peak RSS (VmHWM) of a new interpreter that reads the zip with `read_export` (every
+        part `import` reads first), and its RSS once the modules are imported. (ru_maxrss would
+        carry this process's peak over the fork.)"""
         code = (
             "import re, sys\n"
-            "from spotify_assets.lib.export.history import read_history\n"
+            "from spotify_assets.lib.export import read_export\n"
             "def hwm():\n"
             "    return re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]\n"
             "base = hwm()\n"
-            "try:\n    read_history(sys.argv[1])\nexcept Exception:\n    pass\n"
+            "try:\n    read_export(sys.argv[1])\nexcept Exception:\n    pass\n"
             "print(base, hwm())\n"
         )
         done = subprocess.run(
@@ -158,6 +178,21 @@ class MemoryCase:
 
 def _zeros(offset: int, length: int) -> bytes:
     return bytes(length)
+
+
+def _playlist_doc(size: int) -> Callable[[int, int], bytes]:
+    """A valid playlist document of `size` bytes: '{"playlists": []' , spaces, '}'."""
+    head = b'{"playlists": []'
+
+    def chunk(offset: int, length: int) -> bytes:
+        data = bytearray(b" " * length)
+        if offset == 0:
+            data[0 : len(head)] = head
+        if offset + length == size:
+            data[-1:] = b"}"
+        return bytes(data)
+
+    return chunk
 
 
 def _json_list(size: int) -> Callable[[int, int], bytes]:
@@ -235,6 +270,23 @@ class SearchCase:
         return outcome
 
 
+def export_sections(cli: bool, home: Path) -> list[tuple[str, list[ImportCase]]]:
+    """Whole exports through `spotify-assets import` (a subprocess on the case's database), or
+    through what it runs without Dagster (`--no-cli`, seconds instead of minutes)."""
+    env = {"SPOTIFY_ASSETS_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "DAGSTER_DISABLE_TELEMETRY": "1", "RECCOBEATS_API_BASE": "off"}  # fmt: skip
+    importer = cli_importer(env) if cli else library_import
+    how = "`spotify-assets import`" if cli else "the import's library path (--no-cli)"
+    cases = [
+        dataclasses.replace(c, importer=importer)
+        for c in import_cases()
+        if not (cli and c.cap)  # a size cap cannot be lowered in another process: see memory
+    ]
+    forgetter = cli_forgetter(env) if cli else None
+    cases.append(ForgetCase(importer=importer, forgetter=forgetter))
+    return [(f"whole exports through {how}", cases)]
+
+
 def sections(
     base_kind: str, member_mb: int, memory: bool, url: str = ""
 ) -> list[tuple[str, list[ImportCase]]]:
@@ -263,6 +315,13 @@ def sections(
                         size,
                         _json_list(size),
                         refused=False,
+                    ),
+                    MemoryCase(
+                        "Playlist1.json member of 300 MB (over the 256 MB cap)",
+                        300 * MB,
+                        _playlist_doc(300 * MB),
+                        refused=True,
+                        member="Playlist1.json",
                     ),
                 ],
             )
@@ -342,6 +401,10 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the cases whose name holds this text")
     parser.add_argument("--member-mb", type=int, default=100)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--no-cli", action="store_true",
+        help="whole exports through the import's library path instead of the command",
+    )  # fmt: skip
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL") or resolve_database_url()
@@ -350,7 +413,9 @@ def main() -> int:
     memory_notes: list[str] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hostile-bench-") as tmp:
-        for title, cases in sections(args.base, args.member_mb, not args.no_memory, url):
+        everything_sections = sections(args.base, args.member_mb, not args.no_memory, url)
+        everything_sections += export_sections(not args.no_cli, Path(tmp) / "home")
+        for title, cases in everything_sections:
             chosen = [c for c in cases if args.only.lower() in c.name.lower()]
             outcomes = []
             for index, case in enumerate(chosen):

@@ -326,6 +326,10 @@ def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
         line = re.search(rf"^\s+{what}\s.*$", out, re.M).group(0)
         assert "with a track 100.0%" in line and "with a vector 100.0%" in line, line
     assert re.search(r"playlist items\s+24\s+in a catalog file\s+50\.0%", out), out
+    # every row of every file accounted for (a local file per playlist is excluded)
+    assert "Playlist1.json: 27 rows = 24 stored + 3 excluded (3 local files) + 0 quarantined" in out
+    assert "YourLibrary.json: 12 rows = 12 stored + 0 excluded + 0 quarantined" in out
+    assert "StreamingHistory0.json: 96 rows = 96 stored + 0 excluded" in out
 
     again = cli(cli_env, "import", str(export), "--user", "ana")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -338,6 +342,26 @@ def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
     assert failed.returncode == 1
     assert failed.stderr.count("Playlist1.json: truncated JSON") == 1, failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
+    # an export that cannot be read whole writes nothing for the person: a zip refused for one
+    # member, a folder whose YourLibrary.json is cut short (its playlists are fine)
+    import shutil
+    import zipfile
+
+    hostile_zip = tmp_path / "my_spotify_data.zip"
+    with zipfile.ZipFile(hostile_zip, "w") as archive:
+        for file in export.iterdir():
+            archive.write(file, f"Spotify Account Data/{file.name}")
+        archive.writestr("../outside.json", "{}")
+    cut = tmp_path / "cut"
+    shutil.copytree(export, cut)
+    library = (cut / "YourLibrary.json").read_text()
+    (cut / "YourLibrary.json").write_text(library[: len(library) // 2])
+    for path, reason in ((hostile_zip, "path traversal"), (cut, "YourLibrary.json: truncated")):
+        refused = cli(cli_env, "import", str(path), "--person", "bo")
+        assert refused.returncode == 1 and reason in refused.stderr, refused.stderr
+        assert "nothing of" in refused.stderr and "Traceback" not in refused.stderr
+        gone = cli(cli_env, "forget", "--person", "bo", "--yes")
+        assert gone.returncode == 0 and "nothing stored for 'bo'" in gone.stdout, gone.stdout
     empty = tmp_path / "empty"
     empty.mkdir()
     refused = cli(cli_env, "import", str(empty), "--user", "ana")

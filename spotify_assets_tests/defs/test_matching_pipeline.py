@@ -22,6 +22,7 @@ from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource, SpotifyResource
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.matching.ranker import FEATURES
+from spotify_assets.lib.playlists.ingest import personal_playlist_id
 from spotify_assets.lib.sample import generate_liked, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
@@ -179,10 +180,14 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
 
     with psycopg.connect(database_url) as conn:
         fallback = conn.execute(
-            "SELECT fallback, member_count FROM playlist_profiles WHERE playlist_id = %s",
+            """SELECT fallback, member_count FROM playlist_profiles JOIN playlists
+               USING (playlist_id) WHERE source_id = %s""",  # the sample's own id
             ("tinyplaylist0000000001",),
         ).fetchone()
-        types = dict(conn.execute("SELECT playlist_id, playlist_type FROM playlist_profiles"))
+        types = dict(conn.execute(
+            """SELECT p.source_id, f.playlist_type FROM playlist_profiles f
+               JOIN playlists p USING (playlist_id)"""
+        ))  # fmt: skip
         emotions = conn.execute(
             "SELECT count(*), min(cardinality(scores)), max(abs(1 - (SELECT sum(s) FROM unnest(scores) s)))"
             " FROM track_emotions WHERE bundle_hash = %s",
@@ -221,7 +226,11 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
         suggested = conn.execute(
             """SELECT count(*) FROM match_results r JOIN match_contexts c USING (context_hash)
                WHERE c.context_hash = %s AND r.track_id = %s AND r.playlist_id = %s""",
-            (meta(third, "match_results")["context_hash"], liked_id, lists[0]["playlist_id"]),
+            (
+                meta(third, "match_results")["context_hash"],
+                liked_id,
+                personal_playlist_id("sample", PERSON, lists[0]["playlist_id"]),
+            ),
         ).fetchone()[0]
     assert suggested == 0  # a song is never suggested for a playlist it is already in
 

@@ -412,3 +412,98 @@ def cli_importer(env: dict[str, str]) -> Importer:
         return errors[0]
 
     return run
+
+
+def _other_export(workdir: Path) -> Path:
+    """A second person's export sharing songs with the base: two of its playlist songs, one
+    liked song, and plays of base songs known by name only (a basic history)."""
+    files = _base()
+    songs = [_song(i) for i in (0, 1, 20, 21)]
+    files["Playlist1.json"] = {"playlists": [{"name": "Mine", "items": [{"track": s}
+                                                                       for s in songs]}]}  # fmt: skip
+    files["YourLibrary.json"] = {"tracks": [{"artist": "Band 0", "album": "LP",
+                                             "track": "Song 0", "uri": _song(0)["trackUri"]}]}  # fmt: skip
+    files.pop("Streaming_History_Audio_2024.json")
+    return _write(workdir / "other_export", files)
+
+
+@dataclass(frozen=True)
+class ForgetCase:
+    """Two people who share songs, imported with `importer`; one is forgotten with `forgetter`
+    (None: the library's `forget`): the other's rows must be exactly as before and every one of
+    their songs still have its track."""
+
+    name: str = "forget one of two people who share songs"
+    section: str = "import"
+    importer: Importer = field(default=library_import, compare=False)
+    forgetter: Callable[[Database, str], None] | None = field(default=None, compare=False)
+
+    def run(self, db: Database, workdir: Path) -> Outcome:
+        from spotify_assets.lib.store.personal import forget
+
+        result = Outcome(self.section, self.name)
+        workdir.mkdir(parents=True, exist_ok=True)
+        base, _ = _changed(lambda f: None, Expect())(workdir)
+        started = time.perf_counter()
+        try:
+            for person, path in ((PERSON, base), ("other", _other_export(workdir))):
+                if error := self.importer(db, path, person):
+                    result.problems.append(f"{person}'s import failed: {error}")
+                    return result
+            before = _person_rows(db, "other")
+            if self.forgetter is None:
+                with db.connect() as conn:
+                    forget(conn, PERSON)
+            else:
+                self.forgetter(db, PERSON)
+        except Exception as exc:
+            result.crash, result.outcome = f"{type(exc).__name__}: {str(exc)[:300]}", "crash"
+            return result
+        after = _person_rows(db, "other")
+        result.seconds = time.perf_counter() - started
+        result.outcome = "forgotten"
+        result.stored = len(after["plays"])
+        result.lost = sum(len(set(before[t]) - set(after[t])) for t in before)
+        result.unexpected = sum(len(set(after[t]) - set(before[t])) for t in before)
+        missing = _counts(db, PERSON).personal()
+        if missing:
+            result.problems.append(f"{missing} rows of the forgotten person remain")
+        with db.connect() as conn:
+            result.leaked = sum(_found(conn, secret) for secret in SECRETS.values())
+        return result
+
+
+def _person_rows(db: Database, person: str) -> dict[str, list]:
+    """The person's rows and the track rows of everything they have, as text."""
+    queries = {
+        "plays": "SELECT p::text FROM plays p WHERE person = %(p)s",
+        "members": """SELECT m::text FROM playlist_tracks m JOIN playlists p USING (playlist_id)
+                      WHERE p.person = %(p)s""",
+        "liked": "SELECT c::text FROM candidates c WHERE person = %(p)s",
+        "tracks": """SELECT t::text FROM tracks t WHERE track_id IN (
+                         SELECT j.catalog_track_id FROM play_joins j JOIN plays p
+                         USING (play_key) WHERE p.person = %(p)s
+                         UNION SELECT m.track_id FROM playlist_tracks m JOIN playlists p
+                         USING (playlist_id) WHERE p.person = %(p)s
+                         UNION SELECT track_id FROM candidates WHERE person = %(p)s)""",
+    }
+    with db.connect() as conn:
+        return {name: sorted(r[0] for r in conn.execute(q, {"p": person})) for name, q in
+                queries.items()}  # fmt: skip
+
+
+def cli_forgetter(env: dict[str, str]) -> Callable[[Database, str], None]:
+    """`spotify-assets forget --person P --yes` in a subprocess."""
+    import subprocess
+    import sys
+
+    def run(db: Database, person: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "spotify_assets.cli", "forget", "--person", person, "--yes"],
+            env={**os.environ, **env, "DATABASE_URL": db.url}, capture_output=True, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"forget exited {done.returncode}: {done.stderr[-400:]}")
+
+    return run

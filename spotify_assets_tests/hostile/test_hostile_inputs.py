@@ -21,7 +21,7 @@ from psycopg import sql
 from spotify_assets.lib.store import Database
 from spotify_assets.lib.store.server import with_database
 from spotify_assets_tests.hostile.corpus import Case, Outcome, all_cases, real_base, synthetic_base
-from spotify_assets_tests.hostile.import_cases import import_cases
+from spotify_assets_tests.hostile.import_cases import ForgetCase, import_cases
 
 SYNTHETIC = {f"{c.section}/{c.name}": c for c in all_cases(synthetic_base())}
 _counter = itertools.count()
@@ -110,3 +110,7 @@ def test_the_import_matrix_covers_every_reported_case():
 def test_export_variant(name, hostile_db, tmp_path):
     """A whole export through what `import` runs: refused whole, or stored whole."""
     _check(IMPORTS[name], hostile_db, tmp_path)
+
+
+def test_forgetting_one_of_two_people_who_share_songs(hostile_db, tmp_path):
+    _check(ForgetCase(), hostile_db, tmp_path)

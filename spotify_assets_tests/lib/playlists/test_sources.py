@@ -15,6 +15,7 @@ from spotify_assets.lib.playlists.sources import (
     ids_from_csv,
     liked_from_library,
     recent_from_history,
+    recent_items,
     sample_playlists,
 )
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
@@ -146,6 +147,12 @@ def test_candidate_lists_from_library_history_and_csv(tmp_path, db, catalog):
     history.write_text(json.dumps(generate_history(catalog, lists, seed=3, days=30)))
     recent = recent_from_history(history, days=7)
     assert recent and set(recent) <= set(ids)
+    # a whole export folder (playlists, liked songs, the history under Spotify's name) works
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Streaming_History_Audio_2024.json").write_text(history.read_text())
+    (export / "YourLibrary.json").write_text(library.read_text())
+    assert recent_from_history(export, days=7) == recent
     csv = tmp_path / "ids.csv"
     pd.DataFrame({"track_id": [f"spotify:track:{ids[0]}", ids[1], ids[1], "nope"]}).to_csv(
         csv, index=False
@@ -169,3 +176,13 @@ def test_unreadable_sources_say_what_is_wrong(tmp_path):
     two.write_text("a,b\n1,2\n")
     with pytest.raises(PlaylistSourceError, match="track_id"):
         ids_from_csv(two)
+
+
+@pytest.mark.shared_data
+def test_recent_songs_of_a_real_basic_export_folder_are_named_songs(shared_data):
+    """A basic export has no URIs and no skip flag: its recent songs come by name."""
+    folder = shared_data / "exports/listener_f_full_export"
+    items = recent_items(folder, days=3)
+    assert len(items) > 10 and items["track_id"].isna().all()
+    assert items["title"].notna().all() and items["artist"].notna().all()
+    assert recent_from_history(folder, days=3) == []  # ids only: none in a basic export
