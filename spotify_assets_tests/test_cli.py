@@ -210,7 +210,7 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
 
     early = cli(cli_env, "listening", "retrain", "--user", "ravi")
     assert early.returncode == 2 and "no person 'ravi'" in early.stderr
-    assert "listening import PATH --user ravi" in early.stderr
+    assert "listening import PATH --person ravi" in early.stderr
 
     loaded = cli(cli_env, "catalog", str(catalog))
     assert loaded.returncode == 0, loaded.stderr[-3000:]

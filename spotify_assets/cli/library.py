@@ -1,4 +1,4 @@
-"""`spotify-assets import PATH --user NAME`: a person's whole privacy export, as Spotify ships
+"""`spotify-assets import PATH --person NAME`: a person's whole privacy export, as Spotify ships
 it (zip or folder): playlists, liked songs and streaming history, through the Dagster jobs;
 then the songs no catalog file has are described and embedded, and coverage is printed."""
 
@@ -12,7 +12,6 @@ from pathlib import Path
 from spotify_assets.cli.listening import check_person_args
 from spotify_assets.cli.reports import file_accounts, step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
-from spotify_assets.defs.people import person_tags
 
 
 def check_import_args(args: argparse.Namespace) -> str | None:
@@ -26,8 +25,8 @@ def check_import_args(args: argparse.Namespace) -> str | None:
         return f"{args.path}: no such file or folder"
     try:
         files = find(path)
-    except ExportError as exc:
-        return str(exc)
+    except ExportError:
+        return None  # refused when the import reads it: one error, and nothing written
     if files.empty:
         return (
             f"{args.path}: no file of a Spotify privacy export here; import reads Playlist1.json "
@@ -49,6 +48,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     anything is written; a part that fails later (the database went away) leaves the parts
     before it stored, and the summary says which."""
     from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_person_partition
+    from spotify_assets.defs.people import person_tags
     from spotify_assets.lib.export import read_export
     from spotify_assets.lib.export.files import ExportError
 

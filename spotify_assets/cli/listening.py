@@ -1,5 +1,5 @@
 """`spotify-assets listening import|retrain|update|status` and `import-history`: one person
-(the `person` partition named by --user) at a time, through the listening jobs."""
+(the `person` partition named by --person) at a time, through the listening jobs."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def listening_job(
         if new and not add:
             print(
                 f"error: no person {person!r} yet (known: {', '.join(sorted(known)) or 'none'})"
-                f": import a history first: spotify-assets listening import PATH --user {person}",
+                f": import a history first: spotify-assets listening import PATH --person {person}",
                 file=sys.stderr,
             )
             return 2
@@ -114,7 +114,7 @@ def store_timezone(person: str, timezone: str | None) -> None:
 
 
 def cmd_listening(args: argparse.Namespace) -> int:
-    """import | retrain | update | status for one person (`--user`, the partition key)."""
+    """import | retrain | update | status for one person (`--person`, the partition key)."""
     if problem := check_listening_args(args):
         print(f"error: {problem}", file=sys.stderr)
         return 2

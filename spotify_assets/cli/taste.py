@@ -1,4 +1,4 @@
-"""`spotify-assets search "emo songs I like" --user e`: a search relative to a person's library
+"""`spotify-assets search "emo songs I like" --person e`: a search relative to a person's library
 (lib/search/taste_service.py), reached from `search` when the query names the person's songs."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from spotify_assets.cli.runtime import app_database, query_embedder
 
 def names_reference(query: str, person: str | None) -> bool:
     """Whether the (normalised) query names a person's songs, so the taste search serves it.
-    A `--user` given to a query that names none is said and otherwise ignored."""
+    A `--person` given to a query that names none is said and otherwise ignored."""
     from spotify_assets.lib.search.taste import parse_reference
 
     if parse_reference(query) is not None:
         return True
     if person:
         print(
-            "warning: --user is used only when the query names your songs ('… I like', "
+            "warning: --person is used only when the query names your songs ('… I like', "
             "'my most played', 'from my playlist NAME'); searching the whole catalog",
             file=sys.stderr,
         )
@@ -27,13 +27,13 @@ def names_reference(query: str, person: str | None) -> bool:
 
 def cmd_taste(args: argparse.Namespace, bundle) -> int:
     """Exit 0 with hits; 1 with none, a missing reference set or model; 2 for a bad input
-    (a query naming your songs without --user: one line, before anything starts)."""
+    (a query naming your songs without --person: one line, before anything starts)."""
     from spotify_assets.lib.search.taste import parse_reference
 
     reference = parse_reference(" ".join(args.query.split()))
     if not args.person:
         print(
-            f"error: “{reference.phrase}” means a person's songs: add --user NAME (whose "
+            f"error: “{reference.phrase}” means a person's songs: add --person NAME (whose "
             "library to search relative to)",
             file=sys.stderr,
         )

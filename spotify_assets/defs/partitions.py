@@ -23,7 +23,7 @@ BUNDLE_RUN_CONFIG = dg.PartitionedConfig(
 # only does the work the failed attempt had not committed.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
-# One partition per person, keyed by the name used with `--user` and added on import like
+# One partition per person, keyed by the name used with `--person` and added on import like
 # bundles: their history, models and dashboard, and their playlists and candidate lists, so
 # several people live side by side and the UI shows whose data each run touched.
 people = dg.DynamicPartitionsDefinition(name="person")

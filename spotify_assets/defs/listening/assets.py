@@ -205,7 +205,7 @@ def play_features(context: dg.AssetExecutionContext, database: DatabaseResource)
 def no_plays(person: str) -> InputError:
     return InputError(
         f"no plays for {person!r}: import a history first "
-        f"(spotify-assets listening import PATH --user {person})"
+        f"(spotify-assets listening import PATH --person {person})"
     )
 
 

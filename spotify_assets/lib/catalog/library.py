@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.names import identity_key, keys, lookup
 from spotify_assets.lib.catalog.validate import row_hash
 from spotify_assets.lib.hashing import stable_hash
+from spotify_assets.lib.names import identity_key, keys, lookup
 
 LIBRARY_FORMAT = "library"
 LIBRARY_ID_PREFIX = "lib:"

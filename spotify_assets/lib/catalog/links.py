@@ -21,7 +21,7 @@ from spotify_assets.lib.catalog.library import (
     SONG_LINK,
     link,
 )
-from spotify_assets.lib.catalog.names import keys, lookup
+from spotify_assets.lib.names import keys, lookup
 from spotify_assets.lib.store.tracks import LINK_COLUMNS, TrackRepository
 
 

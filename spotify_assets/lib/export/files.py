@@ -324,7 +324,8 @@ def load_json(text: str, name: str, error: type[ExportError] = ExportError) -> A
     except RecursionError:
         raise error(f"{name}: JSON nested deeper than any export; refused") from None
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        # the file ends before the document does, or inside a string it opened
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise error(
                 f"{name}: truncated JSON (the file ends at line {exc.lineno} before the "
                 "document is complete); unzip or download the export again"

@@ -64,7 +64,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.catalog.names import keys as name_keys
 from spotify_assets.lib.catalog.values import MAX_TEXT, check_text, parse_number
 from spotify_assets.lib.export.accounting import FileAccount, file_label
 from spotify_assets.lib.export.files import (
@@ -79,6 +78,7 @@ from spotify_assets.lib.export.files import (
     sha256,
 )
 from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.names import keys as name_keys
 from spotify_assets.lib.store.quarantine import safe_raw
 
 BASIC, EXTENDED, CSV, API = "basic_export", "extended_export", "csv", "api"

@@ -57,7 +57,7 @@ def format_status(status: dict) -> str:
     lines = [f"person {status['person']}: {status['plays']:,} plays"]
     if not status["plays"]:
         lines.append(
-            f"  nothing imported yet: spotify-assets listening import PATH --user {status['person']}"
+            f"  nothing imported yet: spotify-assets listening import PATH --person {status['person']}"
         )
         return "\n".join(lines)
     share = status["with_features"] / status["plays"]
@@ -70,7 +70,7 @@ def format_status(status: dict) -> str:
     retrain = status.get("retrain")
     if retrain is None:
         lines.append(
-            f"  models       no retrain yet: spotify-assets listening retrain --user {status['person']}"
+            f"  models       no retrain yet: spotify-assets listening retrain --person {status['person']}"
         )
     else:
         lines.append(

@@ -78,7 +78,7 @@ def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[
         if not repo.known_person(person):
             raise ReferenceUnavailable(
                 f"nothing is stored for person {person!r}: import their export with "
-                f"`spotify-assets import PATH --user {person}`"
+                f"`spotify-assets import PATH --person {person}`"
             )
         if reference.kind == LIKED:
             ids = repo.liked(person)
@@ -92,7 +92,7 @@ def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[
             if not ids:
                 unjoined = repo.plays_without_joins(person)
                 remedy = (
-                    f"join them to the catalog with `spotify-assets listening update --user {person}`"
+                    f"join them to the catalog with `spotify-assets listening update --person {person}`"
                     if unjoined
                     else "import a streaming history with `spotify-assets listening import`"
                 )
@@ -200,7 +200,7 @@ def gather(
 
 def rank(pool: TastePool, config: TasteConfig = DEFAULT_CONFIG, limit: int = 10) -> TasteResult:
     """The pool's candidates best first (one line per song: a song under two ids shows once)."""
-    result = TasteResult(pool.query, pool.user, pool.reference, pool.filters, [],
+    result = TasteResult(pool.query, pool.person, pool.reference, pool.filters, [],
                          pool.references, len(pool.ref_ids), len(pool.found), pool.pool,
                          pool.notes)  # fmt: skip
     if not pool.found:
@@ -287,7 +287,7 @@ def format_taste(result: TasteResult) -> str:
     style_text = result.reference.style if not _GENERIC.match(result.reference.style) else ""
     lines = [
         f"query: {result.query}",
-        f"reference: {result.reference.describe().replace('your', result.user + chr(39) + 's', 1)}"
+        f"reference: {result.reference.describe().replace('your', result.person + chr(39) + 's', 1)}"
         f" — {result.embedded:,} of {result.references:,} songs embedded (the profile)",
         f"style: {style_text or '(none: nearest your songs)'}; filters understood: "
         f"{', '.join(f.describe() for f in result.filters) or 'none'}",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from spotify_assets.lib.catalog import load_catalog
-from spotify_assets.lib.catalog.names import identity_key
 from spotify_assets.lib.listening.ingest import import_history, refresh_joins
+from spotify_assets.lib.names import identity_key
 from spotify_assets.lib.store.listening import PlayRepository
 
 pytestmark = pytest.mark.shared_data

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from spotify_assets.lib.catalog.names import identity_key
 from spotify_assets.lib.export.history import read_history
 from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.listening.ingest import import_history
+from spotify_assets.lib.names import identity_key
 
 pytestmark = pytest.mark.shared_data
 

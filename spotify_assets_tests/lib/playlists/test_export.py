@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 
 from spotify_assets.lib.catalog import CatalogError
-from spotify_assets.lib.catalog.names import match_tracks
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.export.playlists import (
     ExportError,
     export_playlist_id,
     read_playlist_export,
 )
+from spotify_assets.lib.names import match_tracks
 
 HALO_ID = "4JehYebiI9JE8sR8MisGVb"
 

@@ -16,6 +16,7 @@ from spotify_assets.lib.search.taste_service import (
 from spotify_assets.lib.store.bulk import copy_frame
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.matching import CandidateRepository
+from spotify_assets.lib.store.people import PersonRepository
 
 BUNDLE = load_bundles().default_bundle
 # (id, name, artist, genre or None for a library song, description the model reads)
@@ -51,6 +52,7 @@ def library_db(db, minilm):
         repo = EmbeddingRepository(conn)
         repo.register_bundle(BUNDLE)
         repo.upsert(BUNDLE, tracks.assign(content_hash=tracks["track_id"]), vectors)
+        PersonRepository(conn).ensure("u")
         CandidateRepository(conn).replace("u", "liked", LIKED)
         conn.commit()
     return db, dict(zip(tracks["track_id"], vectors, strict=True))
@@ -84,9 +86,10 @@ def test_results_are_of_the_style_leave_out_your_songs_and_the_nearest_ranks_fir
 
 def test_a_missing_reference_set_says_what_is_missing(library_db, minilm):
     db, _ = library_db
-    with pytest.raises(ReferenceUnavailable, match="nothing is stored for user 'nobody'"):
+    with pytest.raises(ReferenceUnavailable, match="nothing is stored for person 'nobody'"):
         taste_search(db, BUNDLE, minilm, "rock songs I like", "nobody", genres=["rock"])
     with db.connect() as conn:
+        PersonRepository(conn).ensure("v")
         CandidateRepository(conn).replace("v", "recent", ["r1"])
         conn.commit()
     with pytest.raises(ReferenceUnavailable, match=r"no liked songs stored for v: .*YourLibrary"):

@@ -14,7 +14,7 @@ import psycopg
 
 
 def migrate(conn: psycopg.Connection) -> None:
-    from spotify_assets.lib.catalog.names import identity_key
+    from spotify_assets.lib.names import identity_key
 
     rows = conn.execute(
         """SELECT DISTINCT play_key, artist_name, track_name FROM plays

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spotify_assets.lib.catalog.names import (
+from spotify_assets.lib.names import (
     MatchReport,
     identity_key,
     match_by_name,
