@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.colistening.inputs import load_colistening_inputs
+from spotify_assets.lib.finetune.gate import compare
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import MIN_EVAL_MEMBERS, EvalInputs, evaluate_matching
 from spotify_assets.lib.models.embedder import load_embedder
@@ -37,12 +39,14 @@ from spotify_assets.lib.store import Database, resolve_database_url
 from spotify_assets.lib.store.matching import CandidateRepository
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-EXPORTS = {"e": "exports/listener_e_full_export", "f": "exports/listener_f_full_export"}
+EXPORTS = {p: f"exports/listener_{p}_full_export" for p in "efgh"}
 CATALOG = "tidytuesday/spotify_songs.parquet"
-SYSTEMS = (
-    "baseline_popular", "baseline_genre", "baseline_audio",
-    "stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker", "shipped",
+BASELINES = (
+    "baseline_popular", "baseline_genre", "baseline_audio", "baseline_same_artist",
+    "baseline_co_listening",
 )  # fmt: skip
+SYSTEMS = (*BASELINES, "stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker",
+           "shipped")  # fmt: skip
 
 
 def cli(*args: str) -> None:
@@ -55,12 +59,24 @@ def ensure_imported(db: Database, person: str) -> None:
             return
     cli("catalog", str(SHARED / CATALOG))
     started = time.perf_counter()
-    cli("import", str(SHARED / EXPORTS[person]), "--user", person)
+    cli("import", str(SHARED / EXPORTS[person]), "--person", person)
     print(f"import of {person}: {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def evaluate(world, members: list[np.ndarray], config: MatchConfig, seed: int):
-    return evaluate_matching(EvalInputs.from_world(world, members), config=config, seed=seed)
+def evaluate(world, members, config: MatchConfig, seed: int, colistening, pool):
+    inputs = EvalInputs.from_world(world, members, colistening=colistening, negative_pool=pool)
+    return evaluate_matching(inputs, config=config, seed=seed)
+
+
+def versus(result, system: str, other: str) -> str:
+    """Paired bootstrap of `system` − `other`: NDCG@10 over evaluated playlists, MRR over
+    held-out memberships (95% CIs)."""
+    ndcg = compare("NDCG@10", result.playlist_ndcg[other], result.playlist_ndcg[system],
+                   margin=0.0)  # fmt: skip
+    mrr = compare("MRR", result.reciprocal_ranks[other], result.reciprocal_ranks[system],
+                  margin=0.0)  # fmt: skip
+    return (f"NDCG@10 {ndcg.difference:+.3f} ({ndcg.lo:+.3f}..{ndcg.hi:+.3f}), "
+            f"MRR {mrr.difference:+.3f} ({mrr.lo:+.3f}..{mrr.hi:+.3f})")  # fmt: skip
 
 
 def main() -> int:
@@ -81,27 +97,40 @@ def main() -> int:
         ensure_imported(db, person)
         with db.connect() as conn:
             world = load_world(conn, bundle, embedder, person)
+            colistening = load_colistening_inputs(conn, person)
         featured = np.isfinite(world.tracks.features).all(axis=1)
         views = {
-            "all members": world.members,
-            "members with audio features": [m[featured[m]] for m in world.members],
+            "all members": (world.members, None),
+            "members with audio features": (
+                [m[featured[m]] for m in world.members], np.nonzero(featured)[0]
+            ),
         }
         print(f"\n{person}: {len(world.playlist_ids)} playlists, {len(world.tracks):,} tracks, "
               f"{featured.mean():.1%} with audio features")  # fmt: skip
         if args.view:
             views = dict([list(views.items())[0 if args.view == "all" else 1]])
-        for (view, members), seed in ((v, s) for v in views.items() for s in args.seed):
+        for (view, (members, pool)), seed in ((v, s) for v in views.items() for s in args.seed):
             evaluated = sum(len(m) >= MIN_EVAL_MEMBERS for m in members)
-            result = evaluate(world, members, MatchConfig(), seed)
+            started = time.perf_counter()
+            result = evaluate(world, members, MatchConfig(), seed, colistening, pool)
+            seconds = time.perf_counter() - started
             metrics, gate = result.metrics, result.details["ranker"]
             if not args.skip_unnormalized:
-                before = evaluate(world, members, MatchConfig(renormalize_missing=False), seed)
+                before = evaluate(world, members, MatchConfig(renormalize_missing=False), seed,
+                                  colistening, pool)  # fmt: skip
                 for system in ("stage1", "ranker"):  # missing parts scored as bad matches
                     for name, value in list(before.metrics.items()):
                         if name.startswith(f"{system}/"):
                             metrics[name.replace(system, f"{system}_unnormalized", 1)] = value
-            best = max(SYSTEMS[:3], key=lambda s: metrics.get(f"{s}/ndcg@10", 0.0))
-            print(f"  {view}, seed {seed}: {evaluated} playlists with {MIN_EVAL_MEMBERS}+ members")
+            best = max((s for s in BASELINES if f"{s}/ndcg@10" in metrics),
+                       key=lambda s: metrics[f"{s}/ndcg@10"])  # fmt: skip
+            print(f"  {view}, seed {seed}: {evaluated} playlists with {MIN_EVAL_MEMBERS}+ members "
+                  f"({seconds:.0f} s)")  # fmt: skip
+            if result.details.get("colistening"):
+                report = result.details["colistening"]
+                print(f"    co-listening: {report['method']} ({report['validation']}), "
+                      f"{report['songs_with_vector']:,} of {report['songs']:,} songs, "
+                      f"{report['seconds']} s")  # fmt: skip
             print(f"    {'system':<18}{'NDCG@10':>9}{'MRR':>8}{'Recall@10':>11}")
             for system in SYSTEMS:
                 if f"{system}/ndcg@10" not in metrics:
@@ -120,6 +149,9 @@ def main() -> int:
                       f"recall {metrics[f'{key}/recall']:.3f}")  # fmt: skip
             print(f"    shipped − stage 1: {shipped - metrics['stage1/ndcg@10']:+.3f}; "
                   f"shipped − best baseline: {shipped - metrics[f'{best}/ndcg@10']:+.3f}")  # fmt: skip
+            print(f"    shipped vs {best}: {versus(result, 'shipped', best)}")
+            print(f"    shipped vs baseline_same_artist: "
+                  f"{versus(result, 'shipped', 'baseline_same_artist')}")  # fmt: skip
     return 0
 
 

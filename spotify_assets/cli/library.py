@@ -99,6 +99,11 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     print("every row of every file:")
     for account in accounts:
         print(f"  {account.line()}")
+    with dagster_instance() as instance:
+        run = launch("learn_colistening", instance, partition_key=person)
+    if not run.success:
+        return run.report_failure("learning the co-listening vectors")
+    print("\n".join(step_lines(run.metadata(), ["co_listening"], width=22)))
     print(
         f"describing and embedding the songs without a vector with {bundle.embedding.model} "
         f"(bundle {bundle.name}; minutes on a CPU for a whole catalog) …",

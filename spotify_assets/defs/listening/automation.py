@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from spotify_assets.defs.colistening.assets import co_listening
 from spotify_assets.defs.listening.assets import (
     drift_report,
     listening_dashboard,
@@ -44,14 +45,16 @@ full_retrain_job = dg.define_asset_job(
     "full_retrain",
     selection=[
         play_features,
+        co_listening,
         mood_clusters,
         listening_models,
         listening_predictions,
         drift_report,
         listening_dashboard,
     ],
-    description="Daily: join plays to the catalog, one mood clustering on the training weeks, "
-    "the next-mood and session-start models with their evaluation, predictions, drift, dashboard.",
+    description="Daily: join plays to the catalog, the co-listening vectors (when the data "
+    "changed), one mood clustering on the training weeks, the next-mood and session-start "
+    "models with their evaluation, predictions, drift, dashboard.",
 )
 
 

@@ -14,6 +14,9 @@ class MatchConfig:
     name_weight: float = 0.3
     emotion_weight: float = 0.1
     genre_weight: float = 0.15
+    # the person's co-listening (lib/colistening): how close the song sits to the playlist's
+    # members in what they put and play together; validation keeps it only where it helps
+    colisten_weight: float = 0.5
     # a part the song lacks (no audio features, no genre) is missing, not a bad match: its
     # weight goes to the known parts (signals.combine); False scores it as before (acoustic
     # as a distant match, genre as no overlap)

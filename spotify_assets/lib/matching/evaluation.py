@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spotify_assets.lib.colistening.fit import fit_colistening
+from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker
@@ -44,11 +46,18 @@ class EvalInputs:
     members: list[np.ndarray]  # rows of `tracks`, in playlist order
     name_vectors: np.ndarray
     song_texts: Sequence[str] | None = None  # for the cross-encoder
+    # the person's playlists, liked songs and sessions: co-listening vectors are fitted on
+    # them per split, without the held-out memberships (None: no co-listening)
+    colistening: ColisteningInputs | None = None
+    # rows of `tracks` a playlist's sampled non-members come from (None: any track); a view
+    # of featured songs samples them from featured songs, so both sides are alike
+    negative_pool: np.ndarray | None = None
 
     @classmethod
     def from_world(
-        cls, world, members: list[np.ndarray] | None = None, with_texts: bool = False
-    ) -> EvalInputs:
+        cls, world, members: list[np.ndarray] | None = None, with_texts: bool = False,
+        colistening: ColisteningInputs | None = None, negative_pool: np.ndarray | None = None,
+    ) -> EvalInputs:  # fmt: skip
         """The harness's inputs from a loaded playlists world (lib/playlists/world.py);
         `members` replaces the world's (a view of them), `with_texts` adds the songs'
         descriptions for the cross-encoder."""
@@ -58,6 +67,7 @@ class EvalInputs:
             frame["description"].tolist(), frame["subgenre"].tolist(),
             world.members if members is None else members, world.profiles.name_vectors,
             world.texts["description"].tolist() if with_texts else None,
+            colistening, negative_pool,
         )  # fmt: skip
 
 
@@ -69,6 +79,9 @@ class EvalResult:
     # paired items a comparison of two bundles on the same split bootstraps over
     held_out: list[str] = field(default_factory=list)
     reciprocal_ranks: dict[str, np.ndarray] = field(default_factory=dict)
+    # per evaluated playlist (in `evaluated` order), each system's NDCG@10: paired items too
+    playlist_ndcg: dict[str, np.ndarray] = field(default_factory=dict)
+    evaluated: list[str] = field(default_factory=list)
 
     def table(self) -> list[dict]:
         """One row per system: the metrics, for logs and the closing report."""
@@ -117,6 +130,17 @@ def evaluate_matching(
     started = time.perf_counter()
     tracks, n_p = inputs.tracks, len(inputs.playlist_ids)
     train, held = split(inputs.members, seed)
+    colistening_report = None
+    if inputs.colistening is not None and not inputs.colistening.empty:
+        # fitted without the held-out memberships: they must not teach where they belong
+        held_sets = {pid: set(tracks.track_ids[h].tolist())
+                     for pid, h in zip(inputs.playlist_ids, held, strict=True)}  # fmt: skip
+        source = inputs.colistening.without(held_sets)
+        model = fit_colistening(source.playlists, source.liked, source.sessions, seed=seed)
+        tracks = tracks.with_colisten(model.for_tracks(tracks.track_ids.tolist()))
+        colistening_report = model.report
+        log(f"evaluation: co-listening by {model.method} for {int(tracks.has_colisten.sum())} "
+            f"of {len(tracks)} songs")  # fmt: skip
     profiles = build_profiles(
         tracks, inputs.playlist_ids, inputs.names, inputs.descriptions, train, inputs.name_vectors
     )
@@ -140,7 +164,7 @@ def evaluate_matching(
     for p in np.unique(held_cols):
         entry = {"pos": held[p]}
         for view, pool in (
-            ("overall", None),
+            ("overall", inputs.negative_pool),
             (
                 "subgenre",
                 np.nonzero(tracks.subgenre == sub_codes[p])[0] if sub_codes[p] >= 0 else None,
@@ -208,12 +232,15 @@ def evaluate_matching(
             f"evaluation: cross-encoder scored {len(pairs)} pairs in {time.perf_counter() - t0:.1f}s"
         )
     baselines = _baselines(songs, profiles, st1)
+    if not np.isfinite(st1.signals["colisten"]).any():
+        baselines.pop("baseline_co_listening")
     all_systems = {**baselines, **systems}
 
     # tiny seeded noise breaks ties at random instead of by playlist order
     noise = np.random.default_rng(seed + 2).random(st1.score.shape) * 1e-9
     metrics: dict[str, float] = {}
     reciprocal: dict[str, np.ndarray] = {}
+    playlist_ndcg: dict[str, np.ndarray] = {}
     held_local = local[held_rows]
     true = np.zeros(st1.score.shape, dtype=bool)
     true[held_local, held_cols] = True
@@ -224,7 +251,9 @@ def evaluate_matching(
             _filtered_ranks(scores, held_local[i:i + 4096], held_cols[i:i + 4096], true)
             for i in range(0, len(held_local), 4096)
         ])  # fmt: skip
-        metrics.update(_playlist_metrics(name, scores, per_playlist, local))
+        per = _playlist_metrics(name, scores, per_playlist, local)
+        playlist_ndcg[name] = np.asarray(per.pop(f"{name}/ndcg@10/each"))
+        metrics.update(per)
     metrics.update(_abstain_metrics(systems["shipped"], st1.score, ranker, exclude, true,
                                     held_local, chosen))  # fmt: skip
     # the ranker is scored whenever it trained; it is what ships only if it beat stage 1 on
@@ -243,12 +272,14 @@ def evaluate_matching(
         "ranker": ranker_report.__dict__,
         "songs_scored": len(songs),
         "playlists": n_p,
+        "colistening": colistening_report,
     }
     held_out = [
         f"{tracks.track_ids[r]} {inputs.playlist_ids[c]}"
         for r, c in zip(held_rows, held_cols, strict=True)
     ]
-    return EvalResult(metrics, details, held_out, reciprocal)
+    evaluated = [inputs.playlist_ids[p] for p in per_playlist]
+    return EvalResult(metrics, details, held_out, reciprocal, playlist_ndcg, evaluated)
 
 
 def final_system(metrics: dict[str, float]) -> str:
@@ -302,10 +333,19 @@ def _baselines(songs: TrackArrays, profiles: Profiles, st1) -> dict[str, np.ndar
         same = (songs.genre[:, None] == majority[None, :]) & (songs.genre[:, None] >= 0)
     else:
         same = np.zeros(shape, dtype=bool)
+    tie = 1e-6 * size / max(size.max(), 1)  # ties go to the bigger playlist
     return {
         "baseline_popular": size,
-        "baseline_genre": same.astype(np.float64) + 1e-6 * size / max(size.max(), 1),
+        "baseline_genre": same.astype(np.float64) + tie,
         "baseline_audio": st1.signals["acoustic"].astype(np.float64),
+        # "put the song where its artist already is": the share of the playlist's members by
+        # the song's primary artist, what a person would think of first
+        "baseline_same_artist": np.nan_to_num(st1.signals["artist"].astype(np.float64)) + tie,
+        # the person's co-listening alone: closeness to the members in what they put and
+        # play together (unknown: below every known pair)
+        "baseline_co_listening": np.nan_to_num(
+            st1.signals["colisten"].astype(np.float64), nan=-2.0
+        ) + tie,
     }
 
 
@@ -357,4 +397,6 @@ def _playlist_metrics(name, scores, per_playlist, local) -> dict[str, float]:
             suffix = "" if view == "overall" else "_subgenre"
             sums.setdefault(f"{name}/ndcg@10{suffix}", []).append(dcg / ideal if ideal else 0.0)
             sums.setdefault(f"{name}/recall@10{suffix}", []).append(gains.sum() / len(pos))
-    return {key: float(np.mean(values)) for key, values in sums.items() if values}
+    out: dict = {key: float(np.mean(values)) for key, values in sums.items() if values}
+    out[f"{name}/ndcg@10/each"] = sums.get(f"{name}/ndcg@10", [])
+    return out

@@ -2,6 +2,8 @@
 
 A reason names what sets this playlist apart *for this song*: each stage-1 part is compared
 with the song's average over all playlists, and the two largest positive differences speak.
+A reason never cites what the song does not have: a mood only for a song with measured audio
+features (a mood guessed from a title's words is not a reason), a sound only from its features.
 """
 
 from __future__ import annotations
@@ -52,11 +54,25 @@ def reason_text(
     song_emotion: str | None,
     song_genre: str | None,
     genre_share: float,
+    played_with: int = 0,
+    no_colistening: bool = False,
 ) -> str:
-    """`lift`: stage-1 part minus the song's mean of that part over all playlists."""
+    """`lift`: stage-1 part minus the song's mean of that part over all playlists.
+    `song_emotion`: None unless the song has measured features. `played_with`: the playlist's
+    songs the person puts or plays close to this one (co-listening); `no_colistening`: the
+    person's library says nothing of this song (never played, in no playlist), so it is matched
+    on what it is alone, said once."""
     reasons = []
     for part, value in sorted(lift.items(), key=lambda kv: -kv[1]):
         if value <= 0 or len(reasons) == 2:
+            continue
+        if part == "colisten":
+            reasons.append(
+                f"you play it with {played_with} song{'s' if played_with != 1 else ''} of "
+                f"'{playlist}'"
+                if played_with
+                else f"your listening puts it near '{playlist}'"
+            )
             continue
         if part == "acoustic" and features:
             reasons.append(f"{' and '.join(features)} match '{playlist}'")
@@ -72,4 +88,7 @@ def reason_text(
             reasons.append(f"mood: {song_emotion}")
     if song_emotion and not any(r.startswith("mood:") for r in reasons):
         reasons.append(f"mood: {song_emotion}")
-    return "; ".join(reasons) if reasons else f"closest overall to '{playlist}'"
+    text = "; ".join(reasons) if reasons else f"closest overall to '{playlist}'"
+    if no_colistening:
+        text += " (not in your playlists or plays yet: matched on the song itself)"
+    return text

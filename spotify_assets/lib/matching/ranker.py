@@ -51,6 +51,7 @@ FEATURES = (
     "year",  # closeness of release year to the playlist's (in its spread); NaN: unknown
     "popularity",  # NaN: unknown
     "member_z",  # stage 1 against how the playlist's own members score (leave-one-out)
+    "colisten",  # the person's co-listening: the song to the members; NaN: unknown
     "has_features",  # the song and the playlist have audio features (most library tracks not)
     "has_emotion",
     "has_genre",
@@ -58,13 +59,15 @@ FEATURES = (
     "has_artist",
     "has_year",
     "has_popularity",
+    "has_colisten",
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
 MIN_VALIDATION = 20  # validation memberships (and non-member pairs) below which nothing is fitted
 BELOW = 2.0  # pairs outside the shortlist sit below every shortlisted pair, in stage-1 order
 BLEND_GRID = (0.0, 0.5, 0.8, 1.0)  # ranker_blend candidates (plus the configured one); 0: stage 1
-CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight")  # each must beat 0
+CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight", "colisten_weight")  # beat 0
+COLISTEN_GRID = (0.25, 0.5, 1.0, 2.0)  # co-listening weights validation tries (and 0)
 # features that go missing together (flag last): in training, MASK_SHARE of the pairs lose
 # each group, so the trees learn what a pair without it is worth even when every training
 # song has it (else a candidate without audio features takes an arbitrary, untrained branch)
@@ -76,6 +79,7 @@ MISSING_GROUPS = (
     ("artist", "has_artist"),
     ("year", "has_year"),
     ("popularity", "has_popularity"),
+    ("colisten", "has_colisten"),
 )
 MASK_SHARE = 0.1
 TYPE_NEGATIVES = 2000  # catalog tracks outside every playlist the type weights are judged with
@@ -147,7 +151,7 @@ def pair_known(st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarr
         "subgenre": profiles.subgenre_counts.sum(axis=1) > 0,
     }
     known = {name: song(name) & playlist[name][cols] for name in playlist}
-    for name in ("artist", "year", "popularity"):
+    for name in ("artist", "year", "popularity", "colisten"):
         known[name] = np.isfinite(st1.signals[name][rows, cols])
     return known
 
@@ -191,10 +195,12 @@ def pair_features(
         "fallback": profiles.fallback[cols].astype(float),
         **{name: value(name, sig[name][rows, cols]) for name in ("artist", "year", "popularity")},
         "member_z": _member_z(score[rows, cols], cols, member_stats),
+        "colisten": value("colisten", sig["colisten"][rows, cols]),
         "has_features": known["acoustic"],
         **{
             f"has_{name}": known[name]
-            for name in ("emotion", "genre", "subgenre", "artist", "year", "popularity")
+            for name in ("emotion", "genre", "subgenre", "artist", "year", "popularity",
+                         "colisten")
         },
     }
     assert tuple(columns) == FEATURES, "pair_features must build exactly FEATURES, in order"
@@ -485,6 +491,13 @@ class LearnedRanker:
 
         chosen, dropped = self.chosen, []  # after the learned type weights, if they serve
         current = mrr(chosen)
+        if chosen.colisten_weight > 0 and any(k.any() for n, k in knowns.items()
+                                              if n == "colisten"):  # fmt: skip
+            tried = {w: mrr(replace(chosen, colisten_weight=w))
+                     for w in sorted({*COLISTEN_GRID, chosen.colisten_weight})}  # fmt: skip
+            best = max(tried, key=lambda w: (tried[w], -abs(w - chosen.colisten_weight)))
+            if tried[best] > current:
+                chosen, current = replace(chosen, colisten_weight=best), tried[best]
         for name in CHECKED_WEIGHTS:
             if getattr(chosen, name) <= 0:
                 continue

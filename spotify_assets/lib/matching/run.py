@@ -111,8 +111,9 @@ def run_matching(
     emb = update_track_embeddings(db, bundle, embedder, only=candidate_ids, progress=progress)
     with db.connect() as conn:
         world = load_world(
-            conn, bundle, None, None if catalog_playlists else person, candidate_ids
-        )
+            conn, bundle, None, None if catalog_playlists else person, candidate_ids,
+            colistening_of=person,
+        )  # fmt: skip
     if not world.playlist_ids:
         whose = "the catalog" if catalog_playlists else repr(person)
         raise MatchError(f"{whose} has no playlists: materialize `playlists` first")
@@ -255,6 +256,8 @@ def result_rows(
     mean, spread = prof.audio_mean, prof.spread
     genre_dist = prof.genre_dist
     names = world.playlists.playlists["name"].tolist()
+    has_colisten = songs.has_colisten
+    colistening = bool(world.tracks.has_colisten.any())  # the person has a model
     records = []
     for i, (s, p) in enumerate(pairs):
         genre_code = songs.genre[s]
@@ -266,19 +269,22 @@ def result_rows(
         if shap is not None:
             top = np.argsort(-np.abs(shap[i]))[:3]
             contributions["ranker_top"] = {FEATURES[j]: round(float(shap[i, j]), 3) for j in top}
+        measured = bool(np.isfinite(songs.features[s]).any())
         reasons = reason_text(
             names[p],
             {name: float(lift[name][i]) for name in PARTS},
             float(st1.signals["sem_centroid"][s, p]),
             float(st1.signals["sem_name"][s, p]),
             []
-            if prof.fallback[p]
+            if prof.fallback[p] or not measured
             else closest_features(
                 songs.features[s], mean[p], spread[p], prof.global_mean, prof.global_std
             ),
-            songs_frame["top_bucket"].iloc[s],
+            songs_frame["top_bucket"].iloc[s] if measured else None,
             songs.genres[genre_code] if genre_code >= 0 else None,
             float(genre_dist[p, genre_code]) if genre_code >= 0 and genre_dist.size else 0.0,
+            played_with=_played_with(world, songs, s, p),
+            no_colistening=colistening and not has_colisten[s],
         )
         score = float(final[s, p])
         records.append(
@@ -301,6 +307,18 @@ def result_rows(
     for column in ("song_rank", "playlist_rank"):
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+COLISTEN_CLOSE = 0.5  # cosine at which a member counts as "played with" the song
+
+
+def _played_with(world: PlaylistWorld, songs, s: int, p: int) -> int:
+    """How many of playlist p's songs sit close to song s in the person's co-listening."""
+    if not songs.colisten.shape[1] or not np.isfinite(songs.colisten[s]).all():
+        return 0
+    members = world.tracks.colisten[world.members[p]]
+    members = members[np.isfinite(members).all(axis=1)]
+    return int((members @ songs.colisten[s] >= COLISTEN_CLOSE).sum()) if len(members) else 0
 
 
 def _finite(value: float) -> float | None:

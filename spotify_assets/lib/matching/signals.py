@@ -13,12 +13,12 @@ import numpy as np
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.playlists.profiles import SPREAD_FLOOR, Profiles, TrackArrays
 
-SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre")
+SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre", "colisten")
 # computed alongside, for the learned ranker only (stage 1 is the seed's heuristic); NaN
 # where unknown (the song or the playlist lacks the column)
 CONTEXT_SIGNALS = ("artist", "year", "popularity")
 # the parts of the stage-1 score, for explanations
-PARTS = ("semantic", "acoustic", "emotion", "genre")
+PARTS = ("semantic", "acoustic", "emotion", "genre", "colisten")
 _LN2 = np.log(2.0)
 _CHUNK = 2048
 
@@ -40,10 +40,14 @@ def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[s
     missing, not a bad match, and `combine` spreads its weight over the parts that are known
     (unless `config.renormalize_missing` is off: then nothing counts as missing)."""
     if config is not None and not config.renormalize_missing:
-        return {"acoustic": np.isfinite(songs.features).any(axis=1)}  # for the ranker only
+        return {  # for the ranker only; co-listening is always missing, never a bad match
+            "acoustic": np.isfinite(songs.features).any(axis=1),
+            "colisten": songs.has_colisten,
+        }
     return {
         "acoustic": np.isfinite(songs.features).any(axis=1),
         "genre": songs.genre >= 0,
+        "colisten": songs.has_colisten,
     }
 
 
@@ -56,7 +60,18 @@ def song_presence(songs: TrackArrays) -> dict[str, np.ndarray]:
         "emotion": ~np.isclose(songs.emotions, uniform[None, :]).all(axis=1),
         "genre": songs.genre >= 0,
         "subgenre": songs.subgenre >= 0,
+        "colisten": songs.has_colisten,
     }
+
+
+def colisten_similarity(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Cosine of each song's co-listening vector to each playlist's member centroid; NaN where
+    either is unknown. (S, k) × (P, k) → (S, P)."""
+    if not vectors.shape[1] or not centroids.shape[1]:
+        return np.full((len(vectors), len(centroids)), np.nan)
+    out = np.nan_to_num(vectors) @ np.nan_to_num(centroids).T
+    unknown = ~np.isfinite(vectors).all(axis=1)[:, None] | ~np.isfinite(centroids).all(axis=1)
+    return np.where(unknown, np.nan, out)
 
 
 def acoustic_similarity(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
@@ -120,6 +135,7 @@ def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndar
     emotions = profiles.emotion_dist
     genre, subgenre = profiles.genre_dist, profiles.subgenre_dist
     ctx_mean, ctx_spread = profiles.ctx_mean, profiles.ctx_spread
+    col_centroid = profiles.col_centroid
     names = SIGNALS + CONTEXT_SIGNALS
     out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in names}
     for start in range(0, len(songs), _CHUNK):
@@ -131,6 +147,7 @@ def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndar
         out["emotion"][part] = emotion_similarity(songs.emotions[part], emotions)
         out["genre"][part] = code_overlap(songs.genre[part], genre)
         out["subgenre"][part] = code_overlap(songs.subgenre[part], subgenre)
+        out["colisten"][part] = colisten_similarity(songs.colisten[part], col_centroid)
         out["artist"][part] = artist_share(songs.artist[part], profiles)
         close = closeness(songs.context[part], ctx_mean, ctx_spread)
         out["year"][part] = close[:, :, 0]
@@ -165,6 +182,10 @@ def combine(
     )
     w_sem = np.where(fallback, 1.0, w_sem)
     w_ac = np.where(fallback, 0.0, w_ac)
+    colisten = signals.get("colisten")  # absent: nothing known of co-listening
+    if colisten is None:
+        colisten = np.full(signals["sem_name"].shape, np.nan, dtype=np.float32)
+    w_col = config.colisten_weight * np.ones(len(profiles))
     parts = {
         "semantic": (w_sem[None, :] * semantic).astype(np.float32),
         "acoustic": (w_ac[None, :] * signals["acoustic"]).astype(np.float32),
@@ -172,14 +193,26 @@ def combine(
         "genre": (config.genre_weight * 0.5 * (signals["genre"] + signals["subgenre"])).astype(
             np.float32
         ),
+        "colisten": (w_col[None, :] * np.nan_to_num(colisten)).astype(np.float32),
     }
-    known = known or {}
-    if "genre" in known and not all(k.all() for k in known.values()):
-        w_genre = config.genre_weight * np.ones(len(profiles))
-        total = w_sem + w_ac + config.emotion_weight + w_genre  # (P,)
+    known = dict(known or {})
+    # co-listening is known for a pair only when the playlist's members have vectors too
+    col_known = np.isfinite(colisten)
+    if "colisten" in known:
+        col_known &= known["colisten"][:, None]
+    weights = {"acoustic": w_ac, "genre": config.genre_weight * np.ones(len(profiles)),
+               "colisten": w_col}  # fmt: skip
+    # without "genre" in `known` (renormalize_missing off) only co-listening is renormalized
+    renormalize = ("acoustic", "genre") if "genre" in known else ()
+    masks = {part: known[part][:, None] for part in renormalize}
+    masks["colisten"] = col_known
+    if not all(m.all() for m in masks.values()):
+        # the known parts share the weight the four content parts have together, so a song
+        # without co-listening (or a world without any) is scored exactly as before
+        total = w_sem + w_ac + config.emotion_weight + weights["genre"]  # (P,)
         present = np.broadcast_to((w_sem + config.emotion_weight)[None, :], parts["semantic"].shape)
-        for part, weight in (("acoustic", w_ac), ("genre", w_genre)):
-            has = known[part][:, None]
+        for part, weight in weights.items():
+            has = masks.get(part, np.ones((1, 1), dtype=bool))
             parts[part] = np.where(has, parts[part], 0.0).astype(np.float32)
             present = present + np.where(has, weight[None, :], 0.0)
         scale = (total[None, :] / np.maximum(present, 1e-9)).astype(np.float32)
@@ -261,6 +294,15 @@ def leave_one_out(
         close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), np.nan)
         signals["year"][rows, cols] = close[:, 0]
         signals["popularity"][rows, cols] = close[:, 1]
+
+    if profiles.col_sum is not None and profiles.col_sum.shape[1]:
+        vec = songs.colisten[rows].astype(np.float64)
+        own = np.isfinite(vec).all(axis=1)
+        rest = profiles.col_sum[cols] - np.where(own[:, None], vec, 0.0)
+        rest_n = profiles.col_n[cols] - own
+        norms = np.linalg.norm(rest, axis=1)
+        cos = np.einsum("ij,ij->i", np.nan_to_num(vec), rest) / np.maximum(norms, 1e-9)
+        signals["colisten"][rows, cols] = np.where(own & (rest_n > 0) & (norms > 0), cos, np.nan)
 
     for name, codes, counts in (
         ("genre", songs.genre[rows], profiles.genre_counts),

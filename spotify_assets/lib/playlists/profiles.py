@@ -54,6 +54,8 @@ class TrackArrays:
     subgenres: list[str]
     artist: np.ndarray | None = None  # (n,) primary-artist code, -1 = unknown
     context: np.ndarray | None = None  # (n, len(CONTEXT_FEATURES)) float64, NaN = unknown
+    # the person's co-listening vectors (lib/colistening), unit rows; NaN rows: nothing known
+    colisten: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.track_ids)
@@ -61,6 +63,18 @@ class TrackArrays:
             self.artist = np.full(n, -1, dtype=np.int64)
         if self.context is None:
             self.context = np.full((n, len(CONTEXT_FEATURES)), np.nan)
+        if self.colisten is None:
+            self.colisten = np.full((n, 0), np.nan, dtype=np.float32)
+
+    @property
+    def has_colisten(self) -> np.ndarray:
+        """(n,) whether the song has a co-listening vector."""
+        if not self.colisten.shape[1]:
+            return np.zeros(len(self), dtype=bool)
+        return np.isfinite(self.colisten).all(axis=1)
+
+    def with_colisten(self, vectors: np.ndarray) -> TrackArrays:
+        return replace(self, colisten=np.asarray(vectors, dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -77,6 +91,7 @@ class TrackArrays:
             self.subgenres,
             self.artist[rows],
             self.context[rows],
+            self.colisten[rows],
         )
 
 
@@ -104,9 +119,21 @@ class Profiles:
     ctx_sumsq: np.ndarray | None = None
     ctx_n: np.ndarray | None = None
     ctx_global_std: np.ndarray | None = None
+    col_sum: np.ndarray | None = None  # (P, k) sum of members' co-listening vectors
+    col_n: np.ndarray | None = None  # (P,) members with one
 
     def __len__(self) -> int:
         return len(self.playlist_ids)
+
+    @property
+    def col_centroid(self) -> np.ndarray:
+        """(P, k) unit mean of the members' co-listening vectors; NaN rows where none has one."""
+        if self.col_sum is None or not self.col_sum.shape[1]:
+            return np.full((len(self), 0), np.nan)
+        norms = np.linalg.norm(self.col_sum, axis=1, keepdims=True)
+        out = np.divide(self.col_sum, norms, out=np.full_like(self.col_sum, np.nan),
+                        where=(norms > 0) & (self.col_n[:, None] > 0))  # fmt: skip
+        return out
 
     @property
     def ctx_mean(self) -> np.ndarray:
@@ -181,6 +208,11 @@ class Profiles:
             - _code_counts(inc, tracks.subgenre, self.subgenre_counts.shape[1]),
             emotion_sum=self.emotion_sum - inc @ tracks.emotions,
         )
+        if self.col_sum is not None and self.col_sum.shape[1]:
+            known_col = tracks.has_colisten
+            vecs = np.where(known_col[:, None], tracks.colisten, 0.0).astype(np.float64)
+            out.col_sum = self.col_sum - inc @ vecs
+            out.col_n = self.col_n - inc @ known_col.astype(np.float64)
         if self.ctx_sum is not None:
             out.ctx_sum = self.ctx_sum - inc @ ctx
             out.ctx_sumsq = self.ctx_sumsq - inc @ ctx**2
@@ -281,6 +313,9 @@ def build_profiles(
         shape=(len(tracks), n_artists),
     )
     profiles.artist_counts = sparse.csc_matrix(sparse.csr_matrix(inc64) @ onehot)
+    known_col = tracks.has_colisten
+    profiles.col_sum = inc64 @ np.where(known_col[:, None], tracks.colisten, 0.0)
+    profiles.col_n = inc64 @ known_col.astype(np.float64)
     mean = profiles.audio_mean
     for p in range(n_p):
         small = profiles.count[p] < MIN_MEMBERS

@@ -28,6 +28,7 @@ from spotify_assets.lib.playlists.profiles import (
     name_text,
     profile_hash,
 )
+from spotify_assets.lib.store.colistening import ColisteningRepository
 from spotify_assets.lib.store.matching import ProfileRepository
 
 
@@ -66,12 +67,20 @@ def load_world(
     embedder=None,
     person: str | None = None,
     extra_track_ids: Sequence[str] = (),
+    colistening_of: str | None = None,
 ) -> PlaylistWorld:
     """Everything about the playlists under one bundle. Names whose stored embedding is
-    missing or outdated are embedded with `embedder` (required only then)."""
+    missing or outdated are embedded with `embedder` (required only then). The songs carry
+    the co-listening vectors of `colistening_of` (default: `person`) when that person has a
+    model (lib/colistening)."""
     playlists = load_playlists(conn, person)
     wanted = set(playlists.memberships["track_id"]) | set(extra_track_ids)
     tracks, texts = load_tracks(conn, bundle.hash, sorted(wanted))
+    whose = colistening_of or person
+    if whose:
+        vectors = ColisteningRepository(conn).vectors(whose, tracks.track_ids.tolist())
+        if vectors is not None:
+            tracks = tracks.with_colisten(vectors)
     row_of = {tid: i for i, tid in enumerate(tracks.track_ids)}
     members = playlists.members(row_of)
     missing = len(playlists.memberships) - sum(len(m) for m in members)

@@ -40,6 +40,8 @@ PERSONAL_TABLES: dict[str, str] = {
                         USING (context_hash) WHERE c.person = %(p)s""",
     "quarantine": "SELECT count(*) FROM quarantine WHERE person = %(p)s",
     "import_files": "SELECT count(*) FROM import_files WHERE person = %(p)s",
+    "colistening_models": "SELECT count(*) FROM colistening_models WHERE person = %(p)s",
+    "colistening_vectors": "SELECT count(*) FROM colistening_vectors WHERE person = %(p)s",
 }
 
 # The tracks a person references: their playlists' members, their lists of songs to sort, the

@@ -1,0 +1,112 @@
+"""Co-listening vectors: learned from what a person puts and plays together, chosen on their
+own playlists, never taught by an evaluation's held-out memberships."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spotify_assets.lib.colistening.contexts import build_contexts
+from spotify_assets.lib.colistening.fit import fit_colistening, placement_mrr
+from spotify_assets.lib.colistening.inputs import ColisteningInputs
+from spotify_assets.lib.colistening.methods import METHODS
+from spotify_assets.lib.matching.config import MatchConfig
+from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
+from spotify_assets.lib.models.emotions import BUCKETS
+from spotify_assets.lib.playlists.profiles import TrackArrays
+
+
+def _groups(n_groups: int = 6, size: int = 12) -> dict[str, list[str]]:
+    return {f"g{g}": [f"t{g}_{i}" for i in range(size)] for g in range(n_groups)}
+
+
+def _sessions(groups: dict[str, list[str]], rng: np.random.Generator, n: int = 300) -> list:
+    """Sessions that each play songs of one group, shuffled."""
+    names = list(groups)
+    out = []
+    for _ in range(n):
+        songs = groups[names[rng.integers(len(names))]]
+        out.append(list(rng.choice(songs, size=8, replace=True)))
+    return out
+
+
+def test_contexts_keep_order_and_drop_what_says_nothing():
+    contexts = build_contexts({"a": ["x", "y", "y", "z"], "b": ["solo"]}, ["x"] * 3,
+                              [["y", "z"], ["z"]])  # fmt: skip
+    assert contexts.kinds == ["playlist", "session"]
+    assert [contexts.vocab[i] for i in contexts.sequences[0]] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_each_method_puts_songs_played_together_together(method):
+    rng = np.random.default_rng(0)
+    groups = _groups()
+    contexts = build_contexts({}, [], _sessions(groups, rng))
+    vectors = METHODS[method](contexts, dims=16, seed=0)
+    index = contexts.index
+    same, other = [], []
+    for g, songs in groups.items():
+        a = vectors[index[songs[0]]]
+        same += [float(a @ vectors[index[s]]) for s in songs[1:]]
+        other += [float(a @ vectors[index[s]]) for h, ss in groups.items() if h != g for s in ss]
+    assert np.mean(same) > np.mean(other) + 0.3, method
+
+
+def test_the_method_that_places_held_back_members_better_serves():
+    rng = np.random.default_rng(1)
+    groups = _groups()
+    model = fit_colistening(groups, [], _sessions(groups, rng), seed=3)
+    scores = model.report["validation"]
+    assert set(scores) == set(METHODS)
+    best = max(scores, key=lambda m: scores[m]["validation_mrr"])
+    assert model.method == best and scores[best]["validation_mrr"] > 0.5
+    assert model.known == sum(len(s) for s in groups.values())
+    assert np.isnan(model.for_tracks(["never heard of"])).all()  # unknown: NaN, not a zero
+
+
+def test_placement_counts_a_song_without_a_vector_as_chance():
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [np.nan, np.nan], [0.0, 1.0]])
+    members = [np.array([0]), np.array([3])]
+    held = [np.array([1, 2]), np.array([], dtype=np.int64)]
+    mrr, covered = placement_mrr(vectors, members, held)
+    assert covered == 0.5 and mrr == pytest.approx((1.0 + 2 / 3) / 2)
+
+
+def _world(groups: dict[str, list[str]]) -> EvalInputs:
+    """Songs whose names and sounds say nothing about their playlists: only co-listening can."""
+    ids = [t for songs in groups.values() for t in songs]
+    rng = np.random.default_rng(5)
+    emb = rng.normal(size=(len(ids), 8)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    tracks = TrackArrays(
+        np.array(ids, dtype=object), emb, np.full((len(ids), 9), np.nan),
+        np.full(len(ids), -1), np.full(len(ids), -1),
+        np.full((len(ids), len(BUCKETS)), 1 / len(BUCKETS)), [], [],
+    )  # fmt: skip
+    row = {t: i for i, t in enumerate(ids)}
+    members = [np.array([row[t] for t in songs]) for songs in groups.values()]
+    names = list(groups)
+    return EvalInputs(tracks, names, names, [""] * len(names), [None] * len(names), members,
+                      np.eye(len(names), 8, dtype=np.float32))  # fmt: skip
+
+
+def test_held_out_memberships_never_teach_the_vectors():
+    """With playlists as the only context, a held-out song appears nowhere else: it must get no
+    vector (co-listening ranks it by chance). With sessions that play it beside its playlist's
+    songs, co-listening places it — from listening, which the harness may use."""
+    groups = _groups(n_groups=8, size=16)
+    inputs = _world(groups)
+    only_playlists = ColisteningInputs(groups)
+    config = MatchConfig(ranker="none")
+    alone = evaluate_matching(
+        EvalInputs(**{**inputs.__dict__, "colistening": only_playlists}), config, seed=3
+    ).metrics
+    chance = np.mean([1 / r for r in range(1, len(groups) + 1)])
+    assert alone["baseline_co_listening/mrr"] <= chance + 0.1
+    rng = np.random.default_rng(2)
+    played = ColisteningInputs(groups, [], _sessions(groups, rng, n=400))
+    heard = evaluate_matching(
+        EvalInputs(**{**inputs.__dict__, "colistening": played}), config, seed=3
+    ).metrics
+    assert heard["baseline_co_listening/mrr"] > 0.8
+    assert heard["shipped/mrr"] > alone["shipped/mrr"] + 0.3  # stage 1 uses it
