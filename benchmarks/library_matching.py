@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from spotify_assets.lib.bootstrap import paired_difference
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.colistening.inputs import load_colistening_inputs
-from spotify_assets.lib.finetune.gate import compare
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import MIN_EVAL_MEMBERS, EvalInputs, evaluate_matching
 from spotify_assets.lib.models.embedder import load_embedder
@@ -71,12 +71,9 @@ def evaluate(world, members, config: MatchConfig, seed: int, colistening, pool):
 def versus(result, system: str, other: str) -> str:
     """Paired bootstrap of `system` − `other`: NDCG@10 over evaluated playlists, MRR over
     held-out memberships (95% CIs)."""
-    ndcg = compare("NDCG@10", result.playlist_ndcg[other], result.playlist_ndcg[system],
-                   margin=0.0)  # fmt: skip
-    mrr = compare("MRR", result.reciprocal_ranks[other], result.reciprocal_ranks[system],
-                  margin=0.0)  # fmt: skip
-    return (f"NDCG@10 {ndcg.difference:+.3f} ({ndcg.lo:+.3f}..{ndcg.hi:+.3f}), "
-            f"MRR {mrr.difference:+.3f} ({mrr.lo:+.3f}..{mrr.hi:+.3f})")  # fmt: skip
+    ndcg = paired_difference(result.playlist_ndcg[system], result.playlist_ndcg[other])
+    mrr = paired_difference(result.reciprocal_ranks[system], result.reciprocal_ranks[other])
+    return f"NDCG@10 {ndcg.text()}, MRR {mrr.text()}"
 
 
 def main() -> int:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spotify_assets.lib.bootstrap import N_BOOT, paired_difference
+
 MARGIN = 0.01
-N_BOOT = 1000
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,13 @@ def compare(
     if not len(base):
         return SuiteVerdict(suite, float("nan"), float("nan"), float("nan"), 0, False,
                             f"{suite}: nothing to compare")  # fmt: skip
-    diff = tuned - base
-    rng = np.random.default_rng(seed)
-    boots = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(axis=1)
-    lo, hi = (float(x) for x in np.percentile(boots, [2.5, 97.5]))
-    mean = float(diff.mean())
+    diff = paired_difference(tuned, base, n_boot=n_boot, seed=seed)
+    mean, lo, hi = diff.value, diff.lo, diff.hi
     passed = mean > margin and lo > 0
-    why = f"{suite} {mean:+.3f} (95% CI {lo:+.3f}..{hi:+.3f}, {len(diff)} items)" + (
+    why = f"{suite} {mean:+.3f} (95% CI {lo:+.3f}..{hi:+.3f}, {diff.n} items)" + (
         "" if passed else f", needs > {margin:+.3f} with the CI above 0"
     )
-    return SuiteVerdict(suite, mean, lo, hi, len(diff), passed, why)
+    return SuiteVerdict(suite, mean, lo, hi, diff.n, passed, why)
 
 
 def decide(

@@ -28,6 +28,7 @@ from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker
 from spotify_assets.lib.matching.score import Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
+from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays, build_profiles
 
 MIN_EVAL_MEMBERS = 8
@@ -380,23 +381,22 @@ def _song_metrics(name, scores, rows, cols, true, sub_codes) -> dict[str, float]
 
 
 def _playlist_metrics(name, scores, per_playlist, local) -> dict[str, float]:
+    """Per evaluated playlist: its held-out songs among its sampled non-members, ranked by
+    `scores` → NDCG@10 and Recall@10 (lib/metrics.py), overall and within its subgenre."""
     sums: dict[str, list[float]] = {}
-    discounts = 1.0 / np.log2(np.arange(2, K + 2))
     for p, entry in per_playlist.items():
         pos = local[entry["pos"]]
         for view in ("overall", "subgenre"):
             if view not in entry:
                 continue
-            neg = local[entry[view]]
-            cand = np.concatenate([pos, neg])
-            relevant = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-            order = np.argsort(-scores[cand, p], kind="stable")[:K]
-            gains = relevant[order]
-            dcg = float((gains * discounts[: len(gains)]).sum())
-            ideal = float(discounts[: min(K, len(pos))].sum())
+            cand = np.concatenate([pos, local[entry[view]]])
+            ranked = cand[np.argsort(-scores[cand, p], kind="stable")].tolist()
+            relevant = set(pos.tolist())
             suffix = "" if view == "overall" else "_subgenre"
-            sums.setdefault(f"{name}/ndcg@10{suffix}", []).append(dcg / ideal if ideal else 0.0)
-            sums.setdefault(f"{name}/recall@10{suffix}", []).append(gains.sum() / len(pos))
+            sums.setdefault(f"{name}/ndcg@10{suffix}", []).append(ndcg_at_k(ranked, relevant, K))
+            sums.setdefault(f"{name}/recall@10{suffix}", []).append(
+                recall_at_k(ranked, relevant, K)
+            )
     out: dict = {key: float(np.mean(values)) for key, values in sums.items() if values}
     out[f"{name}/ndcg@10/each"] = sums.get(f"{name}/ndcg@10", [])
     return out

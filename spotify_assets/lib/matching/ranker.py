@@ -13,18 +13,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from spotify_assets.lib.bootstrap import paired_difference
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.signals import (
     Stage1,
     combine,
     compute_signals,
-    filtered_mrr,
     leave_one_out,
     song_knowns,
     song_presence,
     top_indices,
 )
 from spotify_assets.lib.matching.type_weights import fit_type_weights
+from spotify_assets.lib.metrics import filtered_mrr, filtered_reciprocal_ranks, playlist_ndcgs
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
 # The ranker's features, in column order: the one list (pair_features builds exactly these,
@@ -96,10 +97,10 @@ class RankerReport:
     serves: bool = False  # the ranker beat stage 1 on this person's validation songs
     decision: str = ""  # why the ranker or stage 1 serves, with the validation figures
     validation_memberships: int = 0
-    validation_mrr: float | None = None  # best stage 1 + ranker blend, on the validation songs
-    validation_mrr_stage1: float | None = None
+    validation_mrr: float | None = None  # the objective (below) of the best blend, on validation
+    validation_mrr_stage1: float | None = None  # the same objective of stage 1 alone
     # what validation chose: ranker_blend (0: stage 1 serves), the stage-1 part weights, and
-    # the validation MRR of every blend tried
+    # the validation objective ½(MRR + NDCG@10) of every blend tried
     blend: float | None = None
     blend_mrr: dict[str, float] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
@@ -379,7 +380,7 @@ class LearnedRanker:
             report = RankerReport(False, untrained, validation_memberships=val_pairs,
                                   weights=weights, weights_note=weights_note,
                                   type_weights=type_info, type_weights_note=type_note)  # fmt: skip
-            self._calibrate(report, None, view, member, validation, rng)
+            self._calibrate(report, None, view, member, validation)
             self.report = report
             return report
         hard = _hard_negatives(st1.score, member, config.hard_negatives)
@@ -388,11 +389,16 @@ class LearnedRanker:
             if chosen_trial is None:
                 chosen_trial = self._validation_trial(held, self.chosen, knowns, songs, member,
                                                       pos_rows, pos_cols, validation, rng)  # fmt: skip
-            view, model, blend_mrr, rng = chosen_trial
+            view, model, blend_mrr, rng, blend_items = chosen_trial
             blend = max(blend_mrr, key=lambda b: (blend_mrr[b], -b))  # ties: less ranker
             mrr_stage1 = blend_mrr[0.0]
             mrr_ranker = max(v for b, v in blend_mrr.items() if b > 0)
             serves = blend > 0
+            losing = _losing(blend, blend_items, config.seed) if serves else ""
+            if losing:  # better on the objective, clearly worse on one of its halves
+                serves, blend, refused = False, 0.0, losing
+            else:
+                refused = ""
         else:
             model, blend_mrr = None, {}
             mrr_ranker = mrr_stage1 = None
@@ -421,13 +427,15 @@ class LearnedRanker:
             )
         elif serves:
             decision = (
-                f"the ranker serves: validation MRR {blend_mrr[blend]:.3f} at blend {blend:g} "
-                f"vs stage 1 {mrr_stage1:.3f}"
+                f"the ranker serves: validation ½(MRR + NDCG@10) {blend_mrr[blend]:.3f} at "
+                f"blend {blend:g} vs stage 1 {mrr_stage1:.3f}"
             )
+        elif refused:
+            decision = f"stage 1 serves: {refused}"
         else:
             decision = (
-                f"stage 1 serves: the ranker's validation MRR {mrr_ranker:.3f} is not above "
-                f"stage 1's {mrr_stage1:.3f}"
+                f"stage 1 serves: the ranker's validation ½(MRR + NDCG@10) {mrr_ranker:.3f} "
+                f"is not above stage 1's {mrr_stage1:.3f}"
             )
         report = RankerReport(
             True, "trained", len(songs), len(labels), int(labels.sum()), float(logloss),
@@ -438,22 +446,24 @@ class LearnedRanker:
             weights=weights, weights_note=weights_note,
             type_weights=type_info, type_weights_note=type_note,
         )  # fmt: skip
-        self._calibrate(report, model if serves else None, view, member, validation, rng)
+        self._calibrate(report, model if serves else None, view, member, validation)
         self.report = report
         return report
 
     def _validation_trial(self, held, chosen, knowns, songs, member, pos_rows, pos_cols,
                           validation, rng):  # fmt: skip
-        """(view, model, validation MRR per blend, generator after) of a ranker trained on the
-        training songs over stage 1 with `chosen`; `rng` itself is left as it was, so that
-        trying two configurations draws what trying one would."""
+        """(view, model, validation objective per blend, generator after, per-item scores per
+        blend) of a ranker trained on the training songs over stage 1 with `chosen`; `rng`
+        itself is left as it was, so that trying two configurations draws what trying one
+        would."""
         config = self.config
         rng = copy.deepcopy(rng)
         view = _view(held, chosen, knowns, songs, pos_rows, pos_cols, config)
         val_hard = _hard_negatives(view.st1.score, member, config.hard_negatives)
         model = self._train(view.st1, view.profiles, member, val_hard, pos_rows, pos_cols,
                             ~validation, rng, view.member_stats)  # fmt: skip
-        return view, model, self._blend_mrr(model, view, member, validation), rng
+        objective, items = self._blend_mrr(model, view, member, validation)
+        return view, model, objective, rng, items
 
     def _fit_type_weights(self, tracks, song_rows, songs, profiles, signals, knowns, member,
                           validation):  # fmt: skip
@@ -566,8 +576,11 @@ class LearnedRanker:
             served[r, c] = blend * prob + (1 - blend) * score[r, c]
         return served
 
-    def _blend_mrr(self, model, view: _View, member, validation) -> dict[float, float]:
-        """Filtered MRR of the validation songs' own playlists at each blend (0: stage 1)."""
+    def _blend_mrr(self, model, view: _View, member, validation) -> tuple[dict, dict]:
+        """The validation objective at each blend (0: stage 1): ½ (filtered MRR of the
+        validation songs' own playlists + NDCG@10 of each playlist's validation songs among
+        all of them), the two views the harness reports; with the per-item (reciprocal
+        ranks, NDCGs) at each blend for the intervals of `_losing`."""
         songs = np.nonzero(validation)[0]
         score = view.st1.score[songs].astype(np.float64)
         short = np.zeros(score.shape, dtype=bool)
@@ -577,15 +590,20 @@ class LearnedRanker:
             pair_features(view.st1, view.profiles, songs[r], c, view.member_stats)
         )
         truth = member[songs]
-        out = {}
+        out, items = {}, {}
         grid = BLEND_GRID if self.config.validate_choices else (0.0,)
         for blend in sorted({*grid, self.config.ranker_blend}):
             served = score - BELOW
             served[r, c] = blend * prob[:, 1] + (1 - blend) * score[r, c]
-            out[float(blend)] = filtered_mrr(served, truth)
-        return out
+            reciprocal = filtered_reciprocal_ranks(served, truth)
+            ndcgs = playlist_ndcgs(served, truth)
+            items[float(blend)] = (reciprocal, ndcgs)
+            mrr = float(reciprocal.mean()) if len(reciprocal) else 0.0
+            ndcg = float(ndcgs.mean()) if len(ndcgs) else 0.0
+            out[float(blend)] = 0.5 * (mrr + ndcg)
+        return out, items
 
-    def _calibrate(self, report, model, view: _View | None, member, validation, rng):
+    def _calibrate(self, report, model, view: _View | None, member, validation):
         """The abstain threshold from the validation songs (see `calibrate_abstain`), served
         as chosen; too few pairs: the configured `abstain_below`, said so."""
         config = self.config
@@ -599,10 +617,11 @@ class LearnedRanker:
         served = self._served(model, self.chosen.ranker_blend, view, songs)
         truth = member[songs]
         eligible = view.st1.score[songs] >= view.floors[None, :]
+        # the negatives are what a person would be shown: each song's best other playlists
+        # (random ones are easy to refuse and made the threshold too lenient)
         top = top_indices(np.where(truth, -np.inf, served), config.top_n)
-        rand = rng.integers(0, len(view.profiles), size=(len(songs), config.random_negatives))
         neg = np.zeros(truth.shape, dtype=bool)
-        neg[np.arange(len(songs))[:, None], np.concatenate([top, rand], axis=1)] = True
+        neg[np.arange(len(songs))[:, None], top] = True
         neg &= ~truth
         pos_scores = np.where(eligible, served, -np.inf)[truth]
         neg_scores = np.where(eligible, served, -np.inf)[neg]
@@ -678,6 +697,19 @@ def _view(held, config, knowns, songs, pos_rows, pos_cols, base: MatchConfig) ->
 def _hard_negatives(score: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
     """Per song, its k best-scoring playlists it is not in."""
     return np.argsort(-np.where(member, -np.inf, score), axis=1)[:, :k]
+
+
+def _losing(blend: float, items: dict, seed: int) -> str:
+    """Why the ranker at `blend` must not serve although its objective is higher: it loses
+    MRR or NDCG@10 to stage 1 by more than chance allows (95% CI of the paired difference
+    below 0); "" when it loses neither."""
+    if blend not in items or 0.0 not in items:
+        return ""
+    for name, index in (("MRR", 0), ("NDCG@10", 1)):
+        diff = paired_difference(items[blend][index], items[0.0][index], seed=seed)
+        if diff.n and diff.hi < 0:
+            return f"the ranker at blend {blend:g} loses validation {name} {diff.text()}"
+    return ""
 
 
 def mask_groups(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -352,36 +352,3 @@ def top_indices(scores: np.ndarray, k: int, axis: int = 1) -> np.ndarray:
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
-
-
-def filtered_mrr(scores: np.ndarray, truth: np.ndarray) -> float:
-    """Mean reciprocal rank of each true (song, playlist) among the playlists that are not
-    the song's other true ones (songs × playlists; vectorized over the true pairs)."""
-    rows, cols = np.nonzero(truth)
-    if not len(rows):
-        return 0.0
-    reciprocal = np.empty(len(rows))
-    for start in range(0, len(rows), _CHUNK):
-        r, c = rows[start : start + _CHUNK], cols[start : start + _CHUNK]
-        target = scores[r, c][:, None]
-        better = ((scores[r] > target) & ~truth[r]).sum(axis=1)
-        reciprocal[start : start + _CHUNK] = 1.0 / (1 + better)
-    return float(reciprocal.mean())
-
-
-def playlist_ndcg(scores: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k of each playlist's own songs when the given songs are ranked for it by
-    score (songs × playlists; playlists without a true song left out): the other view of
-    the same scores, the one a playlist's suggestions are read in. Vectorized over playlists."""
-    keep = truth.any(axis=0)
-    if not keep.any():
-        return 0.0
-    scores, truth = scores[:, keep], truth[:, keep]
-    k = min(k, len(scores))
-    top = np.argpartition(-scores, k - 1, axis=0)[:k]  # (k, P) the k best, unordered
-    order = np.argsort(-np.take_along_axis(scores, top, axis=0), axis=0, kind="stable")
-    top = np.take_along_axis(top, order, axis=0)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = (np.take_along_axis(truth, top, axis=0) * discount[:, None]).sum(axis=0)
-    ideal = np.cumsum(discount)[np.minimum(truth.sum(axis=0), k) - 1]
-    return float(np.mean(dcg / ideal))

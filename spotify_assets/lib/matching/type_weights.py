@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.signals import combine, filtered_mrr, playlist_ndcg
+from spotify_assets.lib.matching.signals import combine
+from spotify_assets.lib.metrics import filtered_mrr, playlist_ndcg
 from spotify_assets.lib.playlists.profiles import Profiles
 
 SEMANTIC_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # acoustic = 1 - semantic

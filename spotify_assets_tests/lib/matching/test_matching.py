@@ -6,7 +6,7 @@ import pytest
 
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching, split
-from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker
+from spotify_assets.lib.matching.ranker import FEATURES, LearnedRanker, _losing
 from spotify_assets.lib.matching.score import score_matrix
 from spotify_assets.lib.matching.signals import (
     compute_signals,
@@ -332,6 +332,20 @@ def test_the_ranker_knows_which_songs_have_features():
     assert (scored.final.argmax(axis=1) == 1).all()  # both still land in their playlist
 
 
+def test_a_blend_that_clearly_loses_one_half_of_the_objective_is_refused() -> None:
+    """A higher ½(MRR + NDCG@10) bought by losing MRR beyond chance must not serve."""
+    rng = np.random.default_rng(0)
+    mrr0, ndcg0 = rng.uniform(0.3, 0.7, 300), rng.uniform(0.3, 0.7, 40)
+    items = {
+        0.0: (mrr0, ndcg0),
+        0.5: (mrr0 - 0.05, ndcg0 + 0.2),  # NDCG up a lot, every MRR item down
+        0.3: (mrr0 + rng.normal(0, 0.05, 300), ndcg0 + 0.05),  # MRR noise only
+    }
+    assert _losing(0.5, items, seed=0).startswith("the ranker at blend 0.5 loses validation MRR")
+    assert _losing(0.3, items, seed=0) == ""
+    assert _losing(0.7, items, seed=0) == ""  # a blend not tried is not judged
+
+
 def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_songs():
     tracks, rows, names, vecs = clustered_world()
     members = np.concatenate(rows)
@@ -341,7 +355,7 @@ def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_
     report = clean.fit(tracks, profiles_for(tracks, rows, names, vecs), members, playlists)
     assert report.trained and report.validation_memberships >= 20
     assert report.validation_mrr_stage1 == 1.0 and not clean.serves
-    assert report.decision.startswith("stage 1 serves: the ranker's validation MRR")
+    assert report.decision.startswith("stage 1 serves: the ranker's validation ½(MRR + NDCG@10)")
     # meaning and audio say nothing, the artist says everything: only the ranker sees artists
     rng = np.random.default_rng(1)
     noisy = tracks.take(np.arange(len(tracks)))
@@ -354,7 +368,7 @@ def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_
     learned = LearnedRanker(MatchConfig())
     report = learned.fit(noisy, prof, members, playlists)
     assert learned.serves and report.validation_mrr > report.validation_mrr_stage1 + 0.3
-    assert report.decision.startswith("the ranker serves: validation MRR")
+    assert report.decision.startswith("the ranker serves: validation ½(MRR + NDCG@10)")
     # what serves is what scores: stage 1 alone when the ranker does not serve
     songs = tracks.take(rows[3][:5])
     served = score_matrix(songs, profiles_for(tracks, rows, names, vecs), MatchConfig(), clean)

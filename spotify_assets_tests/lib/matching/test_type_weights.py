@@ -144,7 +144,7 @@ def test_weights_that_win_on_training_songs_but_lose_on_validation_do_not_serve(
 
 
 def test_playlist_ndcg_ranks_each_playlists_songs_by_score():
-    from spotify_assets.lib.matching.signals import playlist_ndcg
+    from spotify_assets.lib.metrics import playlist_ndcg
 
     truth = np.array([[1, 0], [0, 1], [1, 0], [0, 0]], bool)
     scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.3], [0.5, 0.9]])
