@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spotify_assets.lib.bootstrap import paired_difference
+from spotify_assets.lib.bootstrap import mean_of_means, paired_difference
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.colistening.inputs import load_colistening_inputs
 from spotify_assets.lib.matching.config import MatchConfig
@@ -45,8 +45,8 @@ BASELINES = (
     "baseline_popular", "baseline_genre", "baseline_audio", "baseline_same_artist",
     "baseline_co_listening",
 )  # fmt: skip
-SYSTEMS = (*BASELINES, "stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker",
-           "shipped")  # fmt: skip
+VARIANTS = ("stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker")
+SYSTEMS = (*BASELINES, *VARIANTS, "shipped")
 
 
 def cli(*args: str) -> None:
@@ -90,6 +90,7 @@ def main() -> int:
     bundle = load_bundles().default_bundle
     embedder = load_embedder(bundle.embedding, device="cpu")
     db = Database(resolve_database_url())
+    margins: dict[str, list[np.ndarray]] = {}  # view → per (person, seed): shipped − best baseline
     for person in [args.only] if args.only else sorted(EXPORTS):
         ensure_imported(db, person)
         with db.connect() as conn:
@@ -128,14 +129,14 @@ def main() -> int:
                 print(f"    co-listening: {report['method']} ({report['validation']}), "
                       f"{report['songs_with_vector']:,} of {report['songs']:,} songs, "
                       f"{report['seconds']} s")  # fmt: skip
-            print(f"    {'system':<18}{'NDCG@10':>9}{'MRR':>8}{'Recall@10':>11}")
+            print(f"    {'system':<22}{'NDCG@10':>9}{'MRR':>8}{'Recall@5':>10}{'Recall@10':>11}")
             for system in SYSTEMS:
                 if f"{system}/ndcg@10" not in metrics:
                     continue
                 row = [metrics.get(f"{system}/{m}", float("nan"))
-                       for m in ("ndcg@10", "mrr", "recall@10")]  # fmt: skip
+                       for m in ("ndcg@10", "mrr", "recall@5", "recall@10")]  # fmt: skip
                 mark = "  (best baseline)" if system == best else ""
-                print(f"    {system:<18}{row[0]:9.3f}{row[1]:8.3f}{row[2]:11.3f}{mark}")
+                print(f"    {system:<22}{row[0]:9.3f}{row[1]:8.3f}{row[2]:10.3f}{row[3]:11.3f}{mark}")
             shipped = metrics["shipped/ndcg@10"]
             print(f"    gate: {gate['decision'] or gate['reason']}; blend MRR {gate['blend_mrr']}")
             print(f"    weights: {gate['weights']} ({gate['weights_note']})")
@@ -147,8 +148,19 @@ def main() -> int:
             print(f"    shipped − stage 1: {shipped - metrics['stage1/ndcg@10']:+.3f}; "
                   f"shipped − best baseline: {shipped - metrics[f'{best}/ndcg@10']:+.3f}")  # fmt: skip
             print(f"    shipped vs {best}: {versus(result, 'shipped', best)}")
+            variant = max((v for v in VARIANTS if f"{v}/ndcg@10" in metrics),
+                          key=lambda v: metrics[f"{v}/ndcg@10"])  # fmt: skip
+            print(f"    shipped − best variant ({variant}): "
+                  f"{shipped - metrics[f'{variant}/ndcg@10']:+.3f} NDCG@10")  # fmt: skip
+            margins.setdefault(view, []).append(
+                result.playlist_ndcg["shipped"] - result.playlist_ndcg[best]
+            )
             print(f"    shipped vs baseline_same_artist: "
                   f"{versus(result, 'shipped', 'baseline_same_artist')}")  # fmt: skip
+    for view, diffs in margins.items():
+        average = mean_of_means(diffs)
+        print(f"\n{view}: shipped − best baseline, NDCG@10 averaged over {average.n} "
+              f"person-seeds (each the same weight): {average.text()}")  # fmt: skip
     return 0
 
 

@@ -243,7 +243,7 @@ def test_listening_commands_for_a_named_listener(tmp_path, cli_env):
     truncated.write_text('[{"endTime": "2020-01-01 10:00", "artistName": "A", "ms')
     failed = cli(cli_env, "listening", "import", str(truncated), "--user", "ravi")
     assert failed.returncode == 1
-    assert failed.stderr.count("StreamingHistory0.json: invalid JSON") == 1, failed.stderr
+    assert failed.stderr.count("StreamingHistory0.json: truncated JSON") == 1, failed.stderr
     assert "Traceback" not in failed.stderr + failed.stdout
     # a new person whose first import fails is not left behind as an empty partition
     assert cli(cli_env, "listening", "import", str(truncated), "--user", "nobody").returncode == 1

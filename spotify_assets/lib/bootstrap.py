@@ -8,6 +8,7 @@ are not independent).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,3 +54,19 @@ def paired_difference(
         n = len(labels)
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return Interval(float(diff.mean()), float(lo), float(hi), n)
+
+
+def mean_of_means(groups: Sequence[np.ndarray], n_boot: int = N_BOOT, seed: int = 0) -> Interval:
+    """The mean over groups (e.g. people) of each group's mean difference, each group weighing
+    the same however many items it has; the interval resamples items within each group (the
+    groups are the ones measured, not a sample of groups)."""
+    groups = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if not groups:
+        return Interval(float("nan"), float("nan"), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    boots = np.mean(
+        [g[rng.integers(0, len(g), (n_boot, len(g)))].mean(axis=1) for g in groups], axis=0
+    )
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    value = float(np.mean([g.mean() for g in groups]))
+    return Interval(value, float(lo), float(hi), len(groups))

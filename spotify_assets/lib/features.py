@@ -18,3 +18,17 @@ AUDIO_FEATURES = (
 MOOD_FEATURES_NEEDED = (
     "valence", "energy", "danceability", "acousticness", "instrumentalness", "tempo",
 )  # fmt: skip
+# The features that describe how a song sounds, for distances (a playlist's acoustic
+# similarity, an artist's typical sound): key and mode are categorical, duration and popularity
+# say little about fit.
+ACOUSTIC_FEATURES = (
+    "danceability",
+    "energy",
+    "loudness",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from spotify_assets.lib.bootstrap import paired_difference
+from spotify_assets.lib.bootstrap import mean_of_means, paired_difference
 from spotify_assets.lib.metrics import (
     filtered_mrr,
     filtered_reciprocal_ranks,
@@ -88,3 +88,13 @@ def test_blocked_bootstrap_is_wider_when_items_in_a_block_move_together() -> Non
     assert blocked.n == 20 and iid.n == 600
     assert blocked.value == pytest.approx(iid.value)
     assert (blocked.hi - blocked.lo) > 3 * (iid.hi - iid.lo)
+
+
+def test_mean_of_means_weighs_each_group_the_same() -> None:
+    rng = np.random.default_rng(2)
+    big, small = rng.normal(0.1, 0.05, 2000), rng.normal(-0.1, 0.05, 20)
+    both = mean_of_means([big, small])
+    assert both.value == pytest.approx((big.mean() + small.mean()) / 2)
+    assert both.n == 2 and both.lo < both.value < both.hi
+    assert mean_of_means([big]).lo > 0.09
+    assert mean_of_means([]).n == 0

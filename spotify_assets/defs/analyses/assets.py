@@ -16,7 +16,9 @@ from spotify_assets.lib.store.analyses import AnalysisRepository
     owners=["team:search"],
     metadata=tables.TRACK_ANALYSES,
     deps=[catalog_tracks, track_enrichment],
-    description="Words for each track's audio features and metadata; only changed tracks rerun.",
+    description="Words for each track's audio features and metadata; only changed tracks rerun. "
+    "A song without its own features or genre is described with its artist's usual style, "
+    "said as the artist's (artist_profiles, rebuilt from the catalog first).",
 )
 def track_analyses(
     context: dg.AssetExecutionContext, database: DatabaseResource
@@ -31,6 +33,8 @@ def track_analyses(
             "written": report.written,
             "unchanged": report.unchanged,
             "extractor_version": report.extractor_version,
+            "artist_profiles": report.artists.artists if report.artists else 0,
+            "described_with_artist_style": report.with_artist_style,
             "seconds": round(report.seconds, 2),
             "examples": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.examples)),
         }

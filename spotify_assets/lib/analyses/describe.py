@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from spotify_assets.lib import versions
-from spotify_assets.lib.features import AUDIO_FEATURES
+from spotify_assets.lib.catalog.artists import describe_artist
+from spotify_assets.lib.features import ACOUSTIC_FEATURES, AUDIO_FEATURES
 from spotify_assets.lib.hashing import stable_hash
 
 # Fields that feed the description; the content hash covers exactly these.
@@ -58,9 +59,31 @@ def _band(value: float, bands: list[tuple[float, str]], default: str) -> str:
 
 
 def content_hash(track: Mapping[str, Any]) -> str:
-    """Hash of the extractor version and the description inputs: te = track extract."""
+    """Hash of the extractor version and the description inputs: te = track extract. The
+    artist's style counts only where the description uses it (a song lacking its own sound
+    or genre), so a catalog's own songs keep their hashes when artist profiles change."""
     inputs = {name: track.get(name) for name in DESCRIPTION_INPUTS}
+    style = artist_style(track)
+    if style is not None:
+        inputs["artist_style"] = style
     return stable_hash("te", {"extractor_version": versions.EXTRACTOR_VERSION, "inputs": inputs})
+
+
+def artist_style(track: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the song's artist profile (`track["artist_profile"]`, lib/catalog/artists) adds to
+    a song without its own audio features or genre: the artist's usual traits, labelled as the
+    artist's. None where the song has both, or nothing is known of the artist."""
+    profile = track.get("artist_profile")
+    if profile is None:
+        return None
+    own_sound = any(_num(track.get(f)) is not None for f in ACOUSTIC_FEATURES)
+    own_genre = bool(track.get("genre"))
+    if own_sound and own_genre:
+        return None
+    traits = describe_artist(profile, genres=not own_genre, sound=not own_sound)
+    if not traits:
+        return None
+    return {"artist": profile.name, "traits": traits, "source": profile.source}
 
 
 def analyze(track: Mapping[str, Any]) -> TrackAnalysis:
@@ -173,6 +196,11 @@ def analyze(track: Mapping[str, Any]) -> TrackAnalysis:
     a["tags"] = sorted(set(tags))
 
     description = f"{_headline(track)}. " + (", ".join(phrases) + "." if phrases else "")
+    style = artist_style(track)
+    if style is not None:
+        # the artist's, said so, never the song's own analysis fields (tags, mood, energy)
+        a["artist_style"] = style
+        description += f" The artist's songs are usually {', '.join(style['traits'])}."
     description = description[0].upper() + description[1:] if description else description
     return TrackAnalysis(content_hash(track), a, description.strip())
 

@@ -10,7 +10,17 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from spotify_assets.lib import versions
-from spotify_assets.lib.analyses.describe import DESCRIPTION_INPUTS, analyze, content_hash
+from spotify_assets.lib.analyses.describe import (
+    DESCRIPTION_INPUTS,
+    analyze,
+    artist_style,
+    content_hash,
+)
+from spotify_assets.lib.catalog.artists import (
+    ArtistRefresh,
+    profiles_of,
+    refresh_artist_profiles,
+)
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.bulk import frame_rows
 from spotify_assets.lib.store.database import Database
@@ -27,6 +37,8 @@ class AnalysisReport:
     extractor_version: int
     seconds: float
     examples: list[str]
+    artists: ArtistRefresh | None = None  # the artist profiles the descriptions read
+    with_artist_style: int = 0  # tracks described with their artist's style (labelled)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -42,12 +54,24 @@ def update_track_analyses(
     A killed run keeps the batches it committed; the rerun skips them by content hash.
     """
     started = time.perf_counter()
+    with db.connect() as conn, conn.transaction():
+        # descriptions read the artist profiles: bring them in step with the catalog first
+        artists = refresh_artist_profiles(conn)
+    progress(
+        f"artist profiles: {artists.artists} artists from {artists.catalog_tracks} catalog "
+        f"tracks ({artists.written} new or changed)"
+    )
     with db.connect() as conn:
         tracks = TrackRepository(conn).frame(["track_id", *DESCRIPTION_INPUTS])
         stored = AnalysisRepository(conn).content_hashes()
+        primary = [a[0] if a is not None and len(a) else None for a in tracks["artists"]]
+        profiles = profiles_of(conn, primary)
     records = [
         dict(zip(tracks.columns, row, strict=True)) for row in frame_rows(tracks, tracks.columns)
     ]
+    for record, profile in zip(records, profiles, strict=True):
+        record["artist_profile"] = profile
+    with_style = sum(artist_style(r) is not None for r in records)
     hashes = [content_hash(r) for r in records]
     todo = [r for r, h in zip(records, hashes, strict=True) if stored.get(r["track_id"]) != h]
     progress(f"track_analyses: {len(records)} tracks, {len(todo)} new or changed")
@@ -79,4 +103,6 @@ def update_track_analyses(
         extractor_version=versions.EXTRACTOR_VERSION,
         seconds=time.perf_counter() - started,
         examples=examples,
+        artists=artists,
+        with_artist_style=with_style,
     )

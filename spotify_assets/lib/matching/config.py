@@ -17,6 +17,9 @@ class MatchConfig:
     # the person's co-listening (lib/colistening): how close the song sits to the playlist's
     # members in what they put and play together; validation keeps it only where it helps
     colisten_weight: float = 0.5
+    # the song's artist's typical sound and genres (lib/catalog/artists), lower than the
+    # song's own evidence; validation keeps it only where it helps
+    artist_style_weight: float = 0.25
     # a part the song lacks (no audio features, no genre) is missing, not a bad match: its
     # weight goes to the known parts (signals.combine); False scores it as before (acoustic
     # as a distant match, genre as no overlap)

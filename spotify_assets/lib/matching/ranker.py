@@ -25,7 +25,12 @@ from spotify_assets.lib.matching.signals import (
     top_indices,
 )
 from spotify_assets.lib.matching.type_weights import fit_type_weights
-from spotify_assets.lib.metrics import filtered_mrr, filtered_reciprocal_ranks, playlist_ndcgs
+from spotify_assets.lib.metrics import (
+    filtered_mrr,
+    filtered_reciprocal_ranks,
+    playlist_ndcg,
+    playlist_ndcgs,
+)
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
 # The ranker's features, in column order: the one list (pair_features builds exactly these,
@@ -53,6 +58,8 @@ FEATURES = (
     "popularity",  # NaN: unknown
     "member_z",  # stage 1 against how the playlist's own members score (leave-one-out)
     "colisten",  # the person's co-listening: the song to the members; NaN: unknown
+    "artist_sound",  # the song's artist's typical sound to the members' artists'; NaN: unknown
+    "artist_genre",  # the same for the artists' genres
     "has_features",  # the song and the playlist have audio features (most library tracks not)
     "has_emotion",
     "has_genre",
@@ -61,14 +68,21 @@ FEATURES = (
     "has_year",
     "has_popularity",
     "has_colisten",
+    "has_artist_profile",
 )
 MIN_POSITIVES = 20
 MIN_FLOOR_MEMBERS = 10
 MIN_VALIDATION = 20  # validation memberships (and non-member pairs) below which nothing is fitted
 BELOW = 2.0  # pairs outside the shortlist sit below every shortlisted pair, in stage-1 order
 BLEND_GRID = (0.0, 0.5, 0.8, 1.0)  # ranker_blend candidates (plus the configured one); 0: stage 1
-CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight", "colisten_weight")  # beat 0
-COLISTEN_GRID = (0.25, 0.5, 1.0, 2.0)  # co-listening weights validation tries (and 0)
+# stage-1 part weights validation keeps only where they beat 0
+CHECKED_WEIGHTS = ("name_weight", "emotion_weight", "genre_weight", "colisten_weight",
+                   "artist_style_weight")  # fmt: skip
+# the person's evidence parts: validation tries these weights (and the configured one, and 0)
+WEIGHT_GRIDS = {
+    "colisten_weight": ("colisten", (0.25, 0.5, 1.0, 2.0)),
+    "artist_style_weight": ("artist_style", (0.1, 0.25, 0.5, 1.0)),
+}
 # features that go missing together (flag last): in training, MASK_SHARE of the pairs lose
 # each group, so the trees learn what a pair without it is worth even when every training
 # song has it (else a candidate without audio features takes an arbitrary, untrained branch)
@@ -81,6 +95,7 @@ MISSING_GROUPS = (
     ("year", "has_year"),
     ("popularity", "has_popularity"),
     ("colisten", "has_colisten"),
+    ("artist_sound", "artist_genre", "has_artist_profile"),
 )
 MASK_SHARE = 0.1
 TYPE_NEGATIVES = 2000  # catalog tracks outside every playlist the type weights are judged with
@@ -152,8 +167,9 @@ def pair_known(st1: Stage1, profiles: Profiles, rows: np.ndarray, cols: np.ndarr
         "subgenre": profiles.subgenre_counts.sum(axis=1) > 0,
     }
     known = {name: song(name) & playlist[name][cols] for name in playlist}
-    for name in ("artist", "year", "popularity", "colisten"):
+    for name in ("artist", "year", "popularity", "colisten", "artist_sound", "artist_genre"):
         known[name] = np.isfinite(st1.signals[name][rows, cols])
+    known["artist_profile"] = known["artist_sound"] | known["artist_genre"]
     return known
 
 
@@ -197,11 +213,13 @@ def pair_features(
         **{name: value(name, sig[name][rows, cols]) for name in ("artist", "year", "popularity")},
         "member_z": _member_z(score[rows, cols], cols, member_stats),
         "colisten": value("colisten", sig["colisten"][rows, cols]),
+        "artist_sound": value("artist_sound", sig["artist_sound"][rows, cols]),
+        "artist_genre": value("artist_genre", sig["artist_genre"][rows, cols]),
         "has_features": known["acoustic"],
         **{
             f"has_{name}": known[name]
             for name in ("emotion", "genre", "subgenre", "artist", "year", "popularity",
-                         "colisten")
+                         "colisten", "artist_profile")
         },
     }
     assert tuple(columns) == FEATURES, "pair_features must build exactly FEATURES, in order"
@@ -489,35 +507,37 @@ class LearnedRanker:
                                 config, rng)  # fmt: skip
 
     def _choose_weights(self, signals, profiles, knowns, member, validation):
-        """Each stage-1 part weight in CHECKED_WEIGHTS (in turn) stays only if stage 1 with it
-        ranks the validation songs' playlists better (filtered MRR) than with it at 0."""
+        """The person's evidence weights from WEIGHT_GRIDS, then each stage-1 part weight in
+        CHECKED_WEIGHTS (in turn) stays only if stage 1 with it does better on the validation
+        songs (½(MRR + NDCG@10), the gate's objective) than with it at 0."""
         songs = np.nonzero(validation)[0]
         sub_signals = {name: values[songs] for name, values in signals.items()}
         sub_known = {name: values[songs] for name, values in knowns.items()}
         truth = member[songs]
 
-        def mrr(config: MatchConfig) -> float:
-            return filtered_mrr(combine(sub_signals, profiles, config, sub_known).score, truth)
+        def judged(config: MatchConfig) -> float:
+            return objective(combine(sub_signals, profiles, config, sub_known).score, truth)
 
         chosen, dropped = self.chosen, []  # after the learned type weights, if they serve
-        current = mrr(chosen)
-        if chosen.colisten_weight > 0 and any(k.any() for n, k in knowns.items()
-                                              if n == "colisten"):  # fmt: skip
-            tried = {w: mrr(replace(chosen, colisten_weight=w))
-                     for w in sorted({*COLISTEN_GRID, chosen.colisten_weight})}  # fmt: skip
-            best = max(tried, key=lambda w: (tried[w], -abs(w - chosen.colisten_weight)))
+        current = judged(chosen)
+        for name, (part, grid) in WEIGHT_GRIDS.items():
+            configured = getattr(chosen, name)
+            if configured <= 0 or part not in sub_known or not sub_known[part].any():
+                continue
+            tried = {w: judged(replace(chosen, **{name: w})) for w in sorted({*grid, configured})}
+            best = max(tried, key=lambda w: (tried[w], -abs(w - configured)))
             if tried[best] > current:
-                chosen, current = replace(chosen, colisten_weight=best), tried[best]
+                chosen, current = replace(chosen, **{name: best}), tried[best]
         for name in CHECKED_WEIGHTS:
             if getattr(chosen, name) <= 0:
                 continue
             without = replace(chosen, **{name: 0.0})
-            zero = mrr(without)
+            zero = judged(without)
             if zero >= current:
                 dropped.append(f"{name} {getattr(chosen, name):g}→0 ({zero:.3f} vs {current:.3f})")
                 chosen, current = without, zero
         note = (
-            "stage-1 weights not above 0 on validation MRR: " + ", ".join(dropped)
+            "stage-1 weights not above 0 on validation ½(MRR + NDCG@10): " + ", ".join(dropped)
             if dropped
             else "stage-1 weights each beat 0 on validation"
         )
@@ -697,6 +717,12 @@ def _view(held, config, knowns, songs, pos_rows, pos_cols, base: MatchConfig) ->
 def _hard_negatives(score: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
     """Per song, its k best-scoring playlists it is not in."""
     return np.argsort(-np.where(member, -np.inf, score), axis=1)[:, :k]
+
+
+def objective(scores: np.ndarray, truth: np.ndarray) -> float:
+    """What validation maximizes: ½ (filtered MRR + NDCG@10 per playlist), the two views of
+    the same scores the harness reports (a song's playlists; a playlist's songs)."""
+    return 0.5 * (filtered_mrr(scores, truth) + playlist_ndcg(scores, truth))
 
 
 def _losing(blend: float, items: dict, seed: int) -> str:

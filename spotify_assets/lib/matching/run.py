@@ -18,8 +18,10 @@ import pandas as pd
 from spotify_assets.lib import versions
 from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.catalog.artists import describe_artist
 from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.features import ACOUSTIC_FEATURES
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.explain import closest_features, reason_text
@@ -29,6 +31,7 @@ from spotify_assets.lib.matching.signals import PARTS, top_indices
 from spotify_assets.lib.models.embedder import LazyEmbedder
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.world import PlaylistWorld, load_world
+from spotify_assets.lib.store.artists import ArtistProfile
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.matching import CandidateRepository, MatchRepository
 
@@ -285,6 +288,7 @@ def result_rows(
             float(genre_dist[p, genre_code]) if genre_code >= 0 and genre_dist.size else 0.0,
             played_with=_played_with(world, songs, s, p),
             no_colistening=colistening and not has_colisten[s],
+            artist_traits=_artist_traits(songs, s, measured),
         )
         score = float(final[s, p])
         records.append(
@@ -319,6 +323,20 @@ def _played_with(world: PlaylistWorld, songs, s: int, p: int) -> int:
     members = world.tracks.colisten[world.members[p]]
     members = members[np.isfinite(members).all(axis=1)]
     return int((members @ songs.colisten[s] >= COLISTEN_CLOSE).sum()) if len(members) else 0
+
+
+def _artist_traits(songs, s: int, measured: bool) -> list[str]:
+    """Song s's artist's usual traits in words (lib/catalog/artists), only those the song
+    lacks of its own: its artist's genres if it has no genre, sound if no features."""
+    genres = songs.artist_genres[s]
+    order = np.argsort(-genres, kind="stable")
+    profile = ArtistProfile(
+        key="", name="", songs=0, featured=0,
+        genres=tuple(songs.artist_genre_names[g] for g in order if genres[g] > 0),
+        features={f: float(v) for f, v in zip(ACOUSTIC_FEATURES, songs.artist_features[s],
+                                              strict=True) if np.isfinite(v)},
+    )  # fmt: skip
+    return describe_artist(profile, genres=songs.genre[s] < 0, sound=not measured)
 
 
 def _finite(value: float) -> float | None:

@@ -1,4 +1,5 @@
-"""Stage 1: every (song, playlist) signal as a matrix, combined with the playlist-type weights.
+"""Stage 1: every (song, playlist) signal as a matrix (the units of lib/matching/units),
+combined with the playlist-type weights.
 
 All of it is numpy over whole matrices (songs × playlists), chunked by songs to bound
 memory; there is no Python loop over pairs.
@@ -11,15 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.playlists.profiles import SPREAD_FLOOR, Profiles, TrackArrays
+from spotify_assets.lib.matching.units import SIGNAL_NAMES, UNITS
+from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
-SIGNALS = ("sem_centroid", "sem_name", "acoustic", "emotion", "genre", "subgenre", "colisten")
-# computed alongside, for the learned ranker only (stage 1 is the seed's heuristic); NaN
-# where unknown (the song or the playlist lacks the column)
-CONTEXT_SIGNALS = ("artist", "year", "popularity")
 # the parts of the stage-1 score, for explanations
-PARTS = ("semantic", "acoustic", "emotion", "genre", "colisten")
-_LN2 = np.log(2.0)
+PARTS = ("semantic", "acoustic", "emotion", "genre", "colisten", "artist_style")
 _CHUNK = 2048
 
 
@@ -40,14 +37,16 @@ def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[s
     missing, not a bad match, and `combine` spreads its weight over the parts that are known
     (unless `config.renormalize_missing` is off: then nothing counts as missing)."""
     if config is not None and not config.renormalize_missing:
-        return {  # for the ranker only; co-listening is always missing, never a bad match
+        return {  # for the ranker only; the person's evidence is always missing, not bad
             "acoustic": np.isfinite(songs.features).any(axis=1),
             "colisten": songs.has_colisten,
+            "artist_style": songs.has_artist_profile,
         }
     return {
         "acoustic": np.isfinite(songs.features).any(axis=1),
         "genre": songs.genre >= 0,
         "colisten": songs.has_colisten,
+        "artist_style": songs.has_artist_profile,
     }
 
 
@@ -61,97 +60,19 @@ def song_presence(songs: TrackArrays) -> dict[str, np.ndarray]:
         "genre": songs.genre >= 0,
         "subgenre": songs.subgenre >= 0,
         "colisten": songs.has_colisten,
+        "artist_style": songs.has_artist_profile,
     }
 
 
-def colisten_similarity(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """Cosine of each song's co-listening vector to each playlist's member centroid; NaN where
-    either is unknown. (S, k) × (P, k) → (S, P)."""
-    if not vectors.shape[1] or not centroids.shape[1]:
-        return np.full((len(vectors), len(centroids)), np.nan)
-    out = np.nan_to_num(vectors) @ np.nan_to_num(centroids).T
-    unknown = ~np.isfinite(vectors).all(axis=1)[:, None] | ~np.isfinite(centroids).all(axis=1)
-    return np.where(unknown, np.nan, out)
-
-
-def acoustic_similarity(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """exp(-½ · mean squared distance in units of each playlist's spread), unknown features
-    skipped. (S, F) × (P, F) → (S, P)."""
-    z = (features[:, None, :] - mean[None, :, :]) / spread[None, :, :]
-    known = np.isfinite(z)
-    sq = np.where(known, z * z, 0.0).sum(axis=2)
-    n = known.sum(axis=2)
-    msd = np.divide(sq, n, out=np.full(sq.shape, 4.0), where=n > 0)
-    return np.exp(-0.5 * msd)
-
-
-def emotion_similarity(song: np.ndarray, playlist: np.ndarray) -> np.ndarray:
-    """1 - Jensen-Shannon divergence (base 2) between emotion bucket distributions."""
-    eps = 1e-9
-    s = song[:, None, :] + eps
-    p = playlist[None, :, :] + eps
-    m = 0.5 * (s + p)
-    js = 0.5 * (s * np.log(s / m)).sum(axis=2) + 0.5 * (p * np.log(p / m)).sum(axis=2)
-    return 1.0 - np.clip(js / _LN2, 0.0, 1.0)
-
-
-def code_overlap(codes: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Share of the playlist's members in the song's genre: (S,) codes × (P, G) → (S, P)."""
-    out = np.zeros((len(codes), dist.shape[0]))
-    valid = codes >= 0
-    if dist.shape[1]:
-        out[valid] = dist[:, codes[valid]].T
-    return out
-
-
-def artist_share(codes: np.ndarray, profiles: Profiles) -> np.ndarray:
-    """Share of each playlist's members by the song's primary artist: (S,) → (S, P). NaN
-    (unknown, not "no share") where the song has no artist or no member of the playlist has
-    one: a catalog without an artist column gives NaN throughout."""
-    counts = profiles.artist_counts
-    out = np.full((len(codes), len(profiles)), np.nan)
-    if counts is None:
-        return out
-    valid = np.nonzero((codes >= 0) & (codes < counts.shape[1]))[0]
-    known = np.asarray(counts.sum(axis=1)).ravel() > 0  # playlists with any artist known
-    if len(valid):
-        shares = counts[:, codes[valid]].toarray().T
-        share = shares / np.maximum(profiles.count, 1)[None, :]
-        out[valid] = np.where(known[None, :], share, np.nan)
-    return out
-
-
-def closeness(values: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """exp(-½ z²) per context feature; NaN where the song's value or the playlist's is
-    unknown (never a middling 0.5 that looks like a real closeness). (S, C) × (P, C) →
-    (S, P, C)."""
-    z = (values[:, None, :] - mean[None, :, :]) / spread[None, :, :]
-    return np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), np.nan)
-
-
 def compute_signals(songs: TrackArrays, profiles: Profiles) -> dict[str, np.ndarray]:
-    centroid = profiles.centroid
-    mean, spread = profiles.audio_mean, profiles.spread
-    emotions = profiles.emotion_dist
-    genre, subgenre = profiles.genre_dist, profiles.subgenre_dist
-    ctx_mean, ctx_spread = profiles.ctx_mean, profiles.ctx_spread
-    col_centroid = profiles.col_centroid
-    names = SIGNALS + CONTEXT_SIGNALS
-    out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in names}
+    """Every unit's signals for songs × playlists (float32), computed in chunks of songs."""
+    out = {name: np.empty((len(songs), len(profiles)), dtype=np.float32) for name in SIGNAL_NAMES}
     for start in range(0, len(songs), _CHUNK):
         part = slice(start, start + _CHUNK)
-        emb = songs.embeddings[part]
-        out["sem_centroid"][part] = emb @ centroid.T
-        out["sem_name"][part] = emb @ profiles.name_vectors.T
-        out["acoustic"][part] = acoustic_similarity(songs.features[part], mean, spread)
-        out["emotion"][part] = emotion_similarity(songs.emotions[part], emotions)
-        out["genre"][part] = code_overlap(songs.genre[part], genre)
-        out["subgenre"][part] = code_overlap(songs.subgenre[part], subgenre)
-        out["colisten"][part] = colisten_similarity(songs.colisten[part], col_centroid)
-        out["artist"][part] = artist_share(songs.artist[part], profiles)
-        close = closeness(songs.context[part], ctx_mean, ctx_spread)
-        out["year"][part] = close[:, :, 0]
-        out["popularity"][part] = close[:, :, 1]
+        chunk = songs.take(np.arange(start, min(start + _CHUNK, len(songs))))
+        for unit in UNITS:
+            for name, values in unit.compute(chunk, profiles).items():
+                out[name][part] = values
     return out
 
 
@@ -170,9 +91,14 @@ def combine(
     """The weighted parts and their sum. With `known` (see `song_knowns`), a part a song lacks
     is 0 and the others are scaled so the weights still sum to the same total: a song without
     audio features is judged on meaning, emotion and genre alone, on the same scale as the
-    rest (not as a bad acoustic match). Songs that have everything are unchanged."""
+    rest (not as a bad acoustic match). Songs that have everything are unchanged.
+
+    The person's evidence parts (co-listening, the artist's style) are always renormalized
+    when unknown for a pair, and their weights come on top of the four content parts: a song
+    without them (or a world without any) is scored exactly as before they existed."""
     w_sem, w_ac = type_weight_arrays(profiles, config)
     fallback = profiles.fallback
+    shape = signals["sem_name"].shape
     # small playlists have no member centroid or audio profile: their name carries them
     semantic = np.where(
         fallback[None, :],
@@ -182,10 +108,15 @@ def combine(
     )
     w_sem = np.where(fallback, 1.0, w_sem)
     w_ac = np.where(fallback, 0.0, w_ac)
-    colisten = signals.get("colisten")  # absent: nothing known of co-listening
-    if colisten is None:
-        colisten = np.full(signals["sem_name"].shape, np.nan, dtype=np.float32)
-    w_col = config.colisten_weight * np.ones(len(profiles))
+    ones = np.ones(len(profiles))
+    evidence = {  # part → (value per pair, NaN = unknown; weight per playlist)
+        "colisten": (_signal(signals, "colisten", shape), config.colisten_weight * ones),
+        "artist_style": (
+            _mean_known(_signal(signals, "artist_sound", shape),
+                        _signal(signals, "artist_genre", shape)),
+            config.artist_style_weight * ones,
+        ),
+    }  # fmt: skip
     parts = {
         "semantic": (w_sem[None, :] * semantic).astype(np.float32),
         "acoustic": (w_ac[None, :] * signals["acoustic"]).astype(np.float32),
@@ -193,24 +124,20 @@ def combine(
         "genre": (config.genre_weight * 0.5 * (signals["genre"] + signals["subgenre"])).astype(
             np.float32
         ),
-        "colisten": (w_col[None, :] * np.nan_to_num(colisten)).astype(np.float32),
     }
+    weights = {"acoustic": w_ac, "genre": config.genre_weight * ones}
     known = dict(known or {})
-    # co-listening is known for a pair only when the playlist's members have vectors too
-    col_known = np.isfinite(colisten)
-    if "colisten" in known:
-        col_known &= known["colisten"][:, None]
-    weights = {"acoustic": w_ac, "genre": config.genre_weight * np.ones(len(profiles)),
-               "colisten": w_col}  # fmt: skip
-    # without "genre" in `known` (renormalize_missing off) only co-listening is renormalized
+    # without "genre" in `known` (renormalize_missing off) only the evidence parts are
     renormalize = ("acoustic", "genre") if "genre" in known else ()
     masks = {part: known[part][:, None] for part in renormalize}
-    masks["colisten"] = col_known
+    for part, (value, weight) in evidence.items():
+        parts[part] = (weight[None, :] * np.nan_to_num(value)).astype(np.float32)
+        weights[part] = weight
+        masks[part] = np.isfinite(value) & known.get(part, np.ones(len(value), bool))[:, None]
     if not all(m.all() for m in masks.values()):
-        # the known parts share the weight the four content parts have together, so a song
-        # without co-listening (or a world without any) is scored exactly as before
+        # the known parts share the weight the four content parts have together
         total = w_sem + w_ac + config.emotion_weight + weights["genre"]  # (P,)
-        present = np.broadcast_to((w_sem + config.emotion_weight)[None, :], parts["semantic"].shape)
+        present = np.broadcast_to((w_sem + config.emotion_weight)[None, :], shape)
         for part, weight in weights.items():
             has = masks.get(part, np.ones((1, 1), dtype=bool))
             parts[part] = np.where(has, parts[part], 0.0).astype(np.float32)
@@ -221,6 +148,21 @@ def combine(
     return Stage1(signals, parts, score.astype(np.float32), known)
 
 
+def _signal(signals: dict[str, np.ndarray], name: str, shape) -> np.ndarray:
+    """A signal, or all-unknown where it was not computed (a world without that evidence)."""
+    value = signals.get(name)
+    return np.full(shape, np.nan, dtype=np.float32) if value is None else value
+
+
+def _mean_known(*values: np.ndarray) -> np.ndarray:
+    """Mean of the known values per pair; NaN where none is."""
+    stack = np.stack(values)
+    known = np.isfinite(stack)
+    n = known.sum(axis=0)
+    total = np.where(known, stack, 0.0).sum(axis=0)
+    return np.divide(total, n, out=np.full(n.shape, np.nan), where=n > 0)
+
+
 def leave_one_out(
     signals: dict[str, np.ndarray],
     songs: TrackArrays,
@@ -229,99 +171,16 @@ def leave_one_out(
     cols: np.ndarray,
 ) -> None:
     """Overwrite the signals of member pairs (song rows[i] is in playlist cols[i]) with their
-    values against the playlist without that song. In place; vectorized over pairs."""
+    values against the playlist without that song (each unit's `leave_one_out`). In place;
+    vectorized over pairs. A playlist whose only member is the song keeps the plain value."""
     if not len(rows):
         return
     n = profiles.count[cols] - 1
     ok = n >= 1
     rows, cols, n = rows[ok], cols[ok], n[ok]
-    emb = songs.embeddings[rows].astype(np.float64)
-    rest = profiles.emb_sum[cols] - emb
-    norms = np.linalg.norm(rest, axis=1)
-    sem = np.einsum("ij,ij->i", emb, rest) / np.maximum(norms, 1e-9)
-    signals["sem_centroid"][rows, cols] = sem
-
-    x = songs.features[rows]
-    known = np.isfinite(x)
-    xk = np.where(known, x, 0.0)
-    f_n = profiles.feat_n[cols] - known
-    f_sum = profiles.feat_sum[cols] - xk
-    f_sq = profiles.feat_sumsq[cols] - xk**2
-    mean = np.divide(f_sum, f_n, out=np.tile(profiles.global_mean, (len(rows), 1)), where=f_n > 0)
-    var = np.divide(f_sq, f_n, out=np.zeros_like(f_sq), where=f_n > 0) - mean**2
-    std = np.where(f_n > 1, np.sqrt(np.clip(var, 0, None)), profiles.global_std)
-    spread = np.maximum(std, SPREAD_FLOOR * profiles.global_std)
-    z = (x - mean) / spread
-    fin = np.isfinite(z)
-    count = fin.sum(axis=1)
-    msd = np.divide(np.where(fin, z * z, 0).sum(axis=1), count, out=np.full(len(rows), 4.0),
-                    where=count > 0)  # fmt: skip
-    signals["acoustic"][rows, cols] = np.exp(-0.5 * msd)
-
-    b = songs.emotions[rows]
-    e_rest = profiles.emotion_sum[cols] - b
-    total = e_rest.sum(axis=1, keepdims=True)
-    dist = np.divide(e_rest, total, out=np.full_like(e_rest, 1 / b.shape[1]), where=total > 0)
-    signals["emotion"][rows, cols] = _js_rows(b, dist)
-
-    if profiles.artist_counts is not None:
-        codes = songs.artist[rows]
-        valid = (codes >= 0) & (codes < profiles.artist_counts.shape[1])
-        own = np.zeros(len(rows))
-        if valid.any():
-            counts = profiles.artist_counts.tocsr()
-            own[valid] = np.asarray(counts[cols[valid], codes[valid]]).ravel()
-        others_known = np.asarray(profiles.artist_counts.sum(axis=1)).ravel()[cols] - valid
-        signals["artist"][rows, cols] = np.where(
-            valid & (others_known > 0), (own - valid) / n, np.nan
-        )
-    if profiles.ctx_sum is not None:
-        c = songs.context[rows]
-        c_known = np.isfinite(c)
-        ck = np.where(c_known, c, 0.0)
-        c_n = profiles.ctx_n[cols] - c_known
-        c_mean = np.divide(
-            profiles.ctx_sum[cols] - ck, c_n, out=np.full_like(ck, np.nan), where=c_n > 0
-        )
-        c_sq = np.divide(
-            profiles.ctx_sumsq[cols] - ck**2, c_n, out=np.zeros_like(ck), where=c_n > 0
-        )
-        c_std = np.where(
-            c_n > 1, np.sqrt(np.clip(c_sq - c_mean**2, 0, None)), profiles.ctx_global_std
-        )
-        c_spread = np.maximum(np.nan_to_num(c_std, nan=1.0), SPREAD_FLOOR * profiles.ctx_global_std)
-        z = (c - c_mean) / c_spread
-        close = np.where(np.isfinite(z), np.exp(-0.5 * np.nan_to_num(z) ** 2), np.nan)
-        signals["year"][rows, cols] = close[:, 0]
-        signals["popularity"][rows, cols] = close[:, 1]
-
-    if profiles.col_sum is not None and profiles.col_sum.shape[1]:
-        vec = songs.colisten[rows].astype(np.float64)
-        own = np.isfinite(vec).all(axis=1)
-        rest = profiles.col_sum[cols] - np.where(own[:, None], vec, 0.0)
-        rest_n = profiles.col_n[cols] - own
-        norms = np.linalg.norm(rest, axis=1)
-        cos = np.einsum("ij,ij->i", np.nan_to_num(vec), rest) / np.maximum(norms, 1e-9)
-        signals["colisten"][rows, cols] = np.where(own & (rest_n > 0) & (norms > 0), cos, np.nan)
-
-    for name, codes, counts in (
-        ("genre", songs.genre[rows], profiles.genre_counts),
-        ("subgenre", songs.subgenre[rows], profiles.subgenre_counts),
-    ):
-        valid = codes >= 0
-        own = np.zeros(len(rows))
-        own[valid] = counts[cols[valid], codes[valid]]
-        total = counts[cols].sum(axis=1) - valid
-        share = np.divide(own - valid, total, out=np.zeros(len(rows)), where=total > 0)
-        signals[name][rows, cols] = np.where(valid, share, 0.0)
-
-
-def _js_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    eps = 1e-9
-    a, b = a + eps, b + eps
-    m = 0.5 * (a + b)
-    js = 0.5 * (a * np.log(a / m)).sum(axis=1) + 0.5 * (b * np.log(b / m)).sum(axis=1)
-    return 1.0 - np.clip(js / np.log(2.0), 0.0, 1.0)
+    for unit in UNITS:
+        for name, values in unit.leave_one_out(songs, profiles, rows, cols, n).items():
+            signals[name][rows, cols] = values
 
 
 def stage1(

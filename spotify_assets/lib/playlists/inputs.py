@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import psycopg
 
+from spotify_assets.lib.catalog.artists import profiles_of
 from spotify_assets.lib.models.emotions import BUCKETS
 from spotify_assets.lib.playlists.profiles import ACOUSTIC_FEATURES, TrackArrays
+from spotify_assets.lib.store.artists import ArtistProfile
 from spotify_assets.lib.store.embeddings import EmbeddingRepository, to_array
 from spotify_assets.lib.store.playlists import PlaylistRepository
 from spotify_assets.lib.store.tracks import TrackRepository
@@ -89,6 +91,7 @@ def load_tracks(
     artist_names = sorted({a for a in artist_labels if a})
     a_index = {a: i for i, a in enumerate(artist_names)}
     arrays.artist = np.array([a_index.get(a, -1) for a in artist_labels], dtype=np.int64)
+    arrays = with_artist_profiles(arrays, profiles_of(conn, artist_labels))
     arrays.context = np.array(
         [[np.nan if v is None else float(v) for v in r[-2:]] for r in rows], dtype=np.float64
     ).reshape(len(rows), 2)
@@ -98,3 +101,23 @@ def load_tracks(
     )
     text.insert(0, "track_id", ids)
     return arrays, text
+
+
+def with_artist_profiles(
+    arrays: TrackArrays, profiles: Sequence[ArtistProfile | None]
+) -> TrackArrays:
+    """`arrays` with each song's artist profile (row-aligned; None: unknown) as the artist-
+    level arrays: typical features and genre shares, kept apart from the song's own."""
+    names = sorted({g for p in profiles if p is not None for g in p.genres})
+    index = {g: i for i, g in enumerate(names)}
+    features = np.full((len(profiles), len(ACOUSTIC_FEATURES)), np.nan)
+    genres = np.zeros((len(profiles), len(names)))
+    for row, profile in enumerate(profiles):
+        if profile is None:
+            continue
+        features[row] = [profile.features.get(f, np.nan) for f in ACOUSTIC_FEATURES]
+        total = sum(profile.genre_shares)
+        for genre, share in zip(profile.genres, profile.genre_shares, strict=True):
+            genres[row, index[genre]] = share / total
+    return replace(arrays, artist_features=features, artist_genres=genres,
+                   artist_genre_names=names)  # fmt: skip

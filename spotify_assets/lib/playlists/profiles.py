@@ -9,29 +9,17 @@ code that builds the stored profiles.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
 
 from spotify_assets.lib import versions
+from spotify_assets.lib.features import ACOUSTIC_FEATURES
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.models.emotions import BUCKETS
 from spotify_assets.lib.playlists.types import detect_type
 
-# Features whose distance to a playlist's centroid is "acoustic similarity" (key and mode are
-# categorical, duration and popularity say little about fit).
-ACOUSTIC_FEATURES = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
 # Context the learned ranker also weighs (not acoustic, but telling: an "80s" playlist, a
 # "top hits" playlist); the primary artist is a third such signal.
 CONTEXT_FEATURES = ("release_year", "popularity")
@@ -56,6 +44,12 @@ class TrackArrays:
     context: np.ndarray | None = None  # (n, len(CONTEXT_FEATURES)) float64, NaN = unknown
     # the person's co-listening vectors (lib/colistening), unit rows; NaN rows: nothing known
     colisten: np.ndarray | None = None
+    # the primary artist's profile (lib/catalog/artists): the ARTIST'S typical features
+    # (medians, NaN = unknown) and genre shares over `artist_genre_names` (rows sum to 1; 0
+    # rows: unknown). Never the song's own: matching's artist_style signal reads them.
+    artist_features: np.ndarray | None = None
+    artist_genres: np.ndarray | None = None
+    artist_genre_names: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.track_ids)
@@ -65,6 +59,15 @@ class TrackArrays:
             self.context = np.full((n, len(CONTEXT_FEATURES)), np.nan)
         if self.colisten is None:
             self.colisten = np.full((n, 0), np.nan, dtype=np.float32)
+        if self.artist_features is None:
+            self.artist_features = np.full((n, len(ACOUSTIC_FEATURES)), np.nan)
+        if self.artist_genres is None:
+            self.artist_genres = np.zeros((n, len(self.artist_genre_names)))
+
+    @property
+    def has_artist_profile(self) -> np.ndarray:
+        """(n,) whether the song's artist has a catalog profile (features or genres)."""
+        return np.isfinite(self.artist_features).any(axis=1) | (self.artist_genres.sum(axis=1) > 0)
 
     @property
     def has_colisten(self) -> np.ndarray:
@@ -92,6 +95,9 @@ class TrackArrays:
             self.artist[rows],
             self.context[rows],
             self.colisten[rows],
+            self.artist_features[rows],
+            self.artist_genres[rows],
+            self.artist_genre_names,
         )
 
 
@@ -121,6 +127,12 @@ class Profiles:
     ctx_global_std: np.ndarray | None = None
     col_sum: np.ndarray | None = None  # (P, k) sum of members' co-listening vectors
     col_n: np.ndarray | None = None  # (P,) members with one
+    # like feat_*, over the members' ARTISTS' typical features (TrackArrays.artist_features)
+    art_sum: np.ndarray | None = None  # (P, F)
+    art_sumsq: np.ndarray | None = None
+    art_n: np.ndarray | None = None
+    art_genre_sum: np.ndarray | None = None  # (P, Ga) sum of members' artist genre shares
+    art_genre_n: np.ndarray | None = None  # (P,) members whose artist has genres
 
     def __len__(self) -> int:
         return len(self.playlist_ids)
@@ -213,6 +225,13 @@ class Profiles:
             vecs = np.where(known_col[:, None], tracks.colisten, 0.0).astype(np.float64)
             out.col_sum = self.col_sum - inc @ vecs
             out.col_n = self.col_n - inc @ known_col.astype(np.float64)
+        if self.art_sum is not None:
+            art = _artist_sums(tracks)
+            out.art_sum = self.art_sum - inc @ art[0]
+            out.art_sumsq = self.art_sumsq - inc @ art[1]
+            out.art_n = self.art_n - inc @ art[2]
+            out.art_genre_sum = self.art_genre_sum - inc @ art[3]
+            out.art_genre_n = self.art_genre_n - inc @ art[4]
         if self.ctx_sum is not None:
             out.ctx_sum = self.ctx_sum - inc @ ctx
             out.ctx_sumsq = self.ctx_sumsq - inc @ ctx**2
@@ -316,6 +335,9 @@ def build_profiles(
     known_col = tracks.has_colisten
     profiles.col_sum = inc64 @ np.where(known_col[:, None], tracks.colisten, 0.0)
     profiles.col_n = inc64 @ known_col.astype(np.float64)
+    art = _artist_sums(tracks)
+    profiles.art_sum, profiles.art_sumsq, profiles.art_n = (inc64 @ a for a in art[:3])
+    profiles.art_genre_sum, profiles.art_genre_n = inc64 @ art[3], inc64 @ art[4]
     mean = profiles.audio_mean
     for p in range(n_p):
         small = profiles.count[p] < MIN_MEMBERS
@@ -324,6 +346,15 @@ def build_profiles(
         profiles.types.append(kind)
         profiles.type_sources.append(source)
     return profiles
+
+
+def _artist_sums(tracks: TrackArrays) -> tuple[np.ndarray, ...]:
+    """Per track, what it adds to a playlist's artist sums: features, their squares, which
+    are known, genre shares, whether any genre is known."""
+    known = np.isfinite(tracks.artist_features)
+    values = np.where(known, tracks.artist_features, 0.0)
+    has_genre = tracks.artist_genres.sum(axis=1) > 0
+    return values, values**2, known.astype(np.float64), tracks.artist_genres, has_genre * 1.0
 
 
 def _code_counts(incidence: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import pandas as pd
 import psycopg
 
 from spotify_assets.lib.store.bulk import copy_frame
+from spotify_assets.lib.store.embeddings import to_array
 
 
 class ColisteningRepository:
@@ -72,5 +73,5 @@ class ColisteningRepository:
                WHERE person = %s AND track_id = ANY(%s)""",
             (person, list(track_ids)),
         ):
-            out[index[track_id]] = np.asarray(vector, dtype=np.float32)
+            out[index[track_id]] = to_array(vector)
         return out

@@ -279,6 +279,28 @@ def test_reasons_name_the_features_that_set_the_playlist_apart():
     assert closest_features(partial, mean, spread, global_mean, global_std) == ["energy"]
 
 
+def test_a_featureless_songs_reasons_claim_nothing_it_lacks_and_label_its_artists_style():
+    from spotify_assets.lib.matching.explain import reason_text, unfounded_claims
+
+    lift = {"semantic": 0.05, "acoustic": 0.0, "emotion": 0.02, "genre": 0.0,
+            "artist_style": 0.1}  # fmt: skip
+    # a title-guessed mood is never passed for a song without features: none is said
+    text = reason_text("Latin Nights", lift, 0.5, 0.2, [], None, None, 0.0,
+                       artist_traits=["latin", "danceable"])  # fmt: skip
+    assert text == (
+        "the artist's songs are usually latin and danceable, like the artists of "
+        "'Latin Nights'; is like the songs in 'Latin Nights'"
+    )
+    assert unfounded_claims(text, measured=False, has_genre=False) == []
+    # what the audit catches: a mood, a sound, a feature match or a genre share unbacked
+    bad = "tempo and energy match 'Gym'; mood: fear; rock, like 50% of 'Gym'; sounds like the songs in 'Gym'"
+    assert unfounded_claims(bad, measured=False, has_genre=False) == [
+        "tempo and energy match 'Gym'", "mood: fear", "rock, like 50% of 'Gym'",
+        "sounds like the songs in 'Gym'",
+    ]  # fmt: skip
+    assert unfounded_claims(bad, measured=True, has_genre=True) == []
+
+
 def _stripped(songs):
     """The same songs as a person's library has them: no audio features, no genre."""
     bare = songs.take(np.arange(len(songs)))
