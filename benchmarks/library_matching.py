@@ -140,6 +140,7 @@ def main() -> int:
             shipped = metrics["shipped/ndcg@10"]
             print(f"    gate: {gate['decision'] or gate['reason']}; blend MRR {gate['blend_mrr']}")
             print(f"    weights: {gate['weights']} ({gate['weights_note']})")
+            print(f"    missing parts: {gate.get('variant_note') or 'not chosen'}")
             print(f"    abstain: {gate['abstain_note']}")
             for key in (k for k in ("abstain", "abstain_fitted") if f"{k}/threshold" in metrics):
                 print(f"    {key} on held-out songs: threshold {metrics[f'{key}/threshold']:.3f}, "

@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger().addFilter(OneLineRetries())
-    for noisy in ("pgserver", "alembic"):
+    for noisy in ("pgserver", "alembic", "gensim"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("listening", "import-history") and not args.verbose:
         logging.getLogger("spotify_assets").setLevel(logging.WARNING)  # the steps' lines say it

@@ -108,7 +108,8 @@ def playlists(
                 raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
             with db.connect() as conn:
                 known = TrackRepository(conn).frame(KNOWN_COLUMNS)
-            data = export_playlists(Path(config.path), known, person)
+                aliases = TrackRepository(conn).aliases()
+            data = export_playlists(Path(config.path), known, person, aliases)
         else:
             data = _spotify_playlists(spotify, person)
     report = store_playlists(db, data, person, config.source)

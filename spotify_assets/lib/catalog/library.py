@@ -27,6 +27,7 @@ reference in the same transaction; the same happens when a catalog brings the ex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,13 +116,18 @@ def _known(known: pd.DataFrame) -> pd.DataFrame:
 
 
 def resolve_library(
-    items: pd.DataFrame, known: pd.DataFrame, source_file: str
+    items: pd.DataFrame,
+    known: pd.DataFrame,
+    source_file: str,
+    aliases: Mapping[str, str] | None = None,
 ) -> LibraryResolution:
     """A track id for every item that names a song, and the track rows that are new.
 
     `items`: track_id (from a URI) and/or artist + title, optionally album. `known`: the stored
-    tracks (KNOWN_COLUMNS), library tracks included. An item with only an id the table lacks
-    cannot become a track (no name): it stays unresolved.
+    tracks (KNOWN_COLUMNS), library tracks included. `aliases`: former `lib:` ids → the track
+    they moved to (TrackRepository.aliases): a song once met with its URI stays that track
+    when named again. An item with only an id the table lacks cannot become a track (no
+    name): it stays unresolved.
     """
     items = _items(items)
     if items.empty:
@@ -151,6 +157,9 @@ def resolve_library(
     new_lib = ids.isna() & identity.notna()
     ids = ids.where(~new_lib, [library_track_id(a, t) if k else None for a, t, k in
                                zip(items["artist"], items["title"], identity, strict=True)])  # fmt: skip
+    if aliases:
+        moved = new_lib & ids.isin(list(aliases)) & ids.map(aliases).isin(stored)
+        ids = ids.where(~moved, ids.map(aliases))
 
     # a `lib:` row whose song now comes with its Spotify id moves to that id
     stored_song = identity.map(lookup(known[known["rank"] == 2], "identity"))

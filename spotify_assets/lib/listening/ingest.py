@@ -163,8 +163,8 @@ def join_songs(
     (lib/catalog/library.py), stored in `play_joins`; new library tracks are added. Returns
     `songs` with catalog_track_id and join_method, and how many tracks were added."""
     catalog = PlayJoinRepository(conn).catalog()
-    resolved = resolve_library(_songs(songs), catalog, _library_source(person))
     repo = TrackRepository(conn)
+    resolved = resolve_library(_songs(songs), catalog, _library_source(person), repo.aliases())
     added = repo.add_missing(resolved.new_tracks).inserted
     repo.merge_library_ids(resolved.merges)
     joined = songs.reset_index(drop=True).assign(

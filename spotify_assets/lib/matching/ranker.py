@@ -120,6 +120,9 @@ class RankerReport:
     blend_mrr: dict[str, float] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
     weights_note: str = ""
+    # how a missing part is scored, chosen on validation: each variant's best objective
+    variants: dict[str, float] = field(default_factory=dict)
+    variant_note: str = ""
     # learned semantic/acoustic weight per playlist type (type_weights.py): served or not, why
     type_weights: dict = field(default_factory=dict)
     type_weights_note: str = ""
@@ -137,6 +140,8 @@ class RankerReport:
             parts.append(self.type_weights_note)
         if self.weights_note:
             parts.append(self.weights_note)
+        if self.variant_note:
+            parts.append(f"missing parts: {self.variant_note}")
         if self.abstain_note:
             parts.append(self.abstain_note)
         return "; ".join(parts)
@@ -375,6 +380,11 @@ class LearnedRanker:
                 chosen_trial = seed_trial
         type_info = {} if type_fit is None else type_fit.as_metadata()
         type_note = "" if type_fit is None else type_fit.note
+        variants, variant_note = {}, ""
+        if checkable and config.validate_choices and trainable and len(profiles) >= 3:
+            chosen_trial, knowns, variants, variant_note = self._choose_variant(
+                chosen_trial, held, knowns, songs, member, pos_rows, pos_cols, validation, rng
+            )
         st1 = combine(signals, profiles, self.chosen, knowns)
         st1.present = song_presence(songs)
         self.floors = member_floors(
@@ -396,7 +406,8 @@ class LearnedRanker:
         if untrained is not None:
             self.chosen = replace(self.chosen, ranker_blend=0.0)
             report = RankerReport(False, untrained, validation_memberships=val_pairs,
-                                  weights=weights, weights_note=weights_note,
+                                  weights=weights, weights_note=weights_note, variants=variants,
+            variant_note=variant_note,
                                   type_weights=type_info, type_weights_note=type_note)  # fmt: skip
             self._calibrate(report, None, view, member, validation)
             self.report = report
@@ -461,12 +472,45 @@ class LearnedRanker:
             validation_mrr=mrr_ranker, validation_mrr_stage1=mrr_stage1,
             blend=self.chosen.ranker_blend,
             blend_mrr={f"{b:g}": round(v, 4) for b, v in sorted(blend_mrr.items())},
-            weights=weights, weights_note=weights_note,
+            weights=weights, weights_note=weights_note, variants=variants,
+            variant_note=variant_note,
             type_weights=type_info, type_weights_note=type_note,
         )  # fmt: skip
         self._calibrate(report, model if serves else None, view, member, validation)
         self.report = report
         return report
+
+    def _choose_variant(self, trial, held, knowns, songs, member, pos_rows, pos_cols,
+                        validation, rng):  # fmt: skip
+        """Renormalized or not (a part a song lacks is missing, or a bad match): the variant
+        whose best blend scores higher on the validation objective serves, unless it loses MRR
+        or NDCG@10 to the other beyond chance. (trial, knowns, objectives, note) of the one
+        that serves; `self.chosen` follows it."""
+        if trial is None:
+            trial = self._validation_trial(held, self.chosen, knowns, songs, member, pos_rows,
+                                           pos_cols, validation, rng)  # fmt: skip
+        flipped = replace(self.chosen, renormalize_missing=not self.chosen.renormalize_missing)
+        flipped_knowns = song_knowns(songs, flipped)
+        other = self._validation_trial(held, flipped, flipped_knowns, songs, member, pos_rows,
+                                       pos_cols, validation, rng)  # fmt: skip
+
+        def name(c: MatchConfig) -> str:
+            return "renormalized" if c.renormalize_missing else "missing as a bad match"
+
+        def best(t) -> float:
+            return max(t[2], key=lambda b: (t[2][b], -b))
+
+        mine, theirs = trial[2][best(trial)], other[2][best(other)]
+        objectives = {name(self.chosen): round(mine, 4), name(flipped): round(theirs, 4)}
+        if theirs <= mine:
+            return trial, knowns, objectives, f"{name(self.chosen)} serves ({mine:.3f} vs {theirs:.3f})"
+        items = {0.0: trial[4][best(trial)], 1.0: other[4][best(other)]}
+        losing = _losing(1.0, items, self.config.seed).replace("the ranker at blend 1", name(flipped))
+        if losing:
+            return trial, knowns, objectives, f"{name(self.chosen)} serves: {losing}"
+        note = f"{name(flipped)} serves ({theirs:.3f} vs {mine:.3f})"
+        self.chosen = flipped
+        return other, flipped_knowns, objectives, note
 
     def _validation_trial(self, held, chosen, knowns, songs, member, pos_rows, pos_cols,
                           validation, rng):  # fmt: skip

@@ -152,7 +152,9 @@ def store_candidates(
     with db.connect() as conn, conn.transaction():
         PersonRepository(conn).ensure(person)
         tracks = TrackRepository(conn)
-        resolved = resolve_library(items, tracks.frame(KNOWN_COLUMNS), f"candidates:{list_name}")
+        resolved = resolve_library(
+            items, tracks.frame(KNOWN_COLUMNS), f"candidates:{list_name}", tracks.aliases()
+        )
         added = _add_library_tracks(conn, resolved.new_tracks, resolved.merges)
         ids_per_item = resolved.track_ids.reset_index(drop=True)
         known = PlaylistRepository(conn).known_tracks([t for t in ids_per_item if t])

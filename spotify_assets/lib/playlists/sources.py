@@ -9,6 +9,7 @@ API) or a CSV of track ids. Every source returns ids that the caller matches to 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -70,14 +71,16 @@ def sample_playlists(path: Path) -> PlaylistData:
     return PlaylistData(playlists, memberships, 0, len(memberships))
 
 
-def export_playlists(path: Path, known: pd.DataFrame, person: str = "") -> PlaylistData:
+def export_playlists(
+    path: Path, known: pd.DataFrame, person: str = "", aliases: Mapping[str, str] | None = None
+) -> PlaylistData:
     """A privacy export's Playlist*.json: every item that names a song is a member, resolved
     to its track (lib/catalog/library.py); each file's items are accounted for."""
     from spotify_assets.lib.catalog.library import resolve_library
     from spotify_assets.lib.export.playlists import read_playlist_export
 
     report = read_playlist_export(path, person)
-    resolved = resolve_library(report.items, known, source_file=str(path))
+    resolved = resolve_library(report.items, known, str(path), aliases)
     items = report.items.reset_index(drop=True).assign(track_id=resolved.track_ids.to_numpy())
     found = items[items["track_id"].notna()]
     repeated = found.duplicated(["playlist_id", "track_id"])  # one song twice in a playlist

@@ -102,6 +102,10 @@ class TrackRepository:
             self.fill_from_links(frame.loc[frame["link_method"].eq("name"), "track_id"].tolist())
         return counts
 
+    def aliases(self) -> dict[str, str]:
+        """Former `lib:` id → the track it moved to (migration 0019)."""
+        return dict(self.conn.execute("SELECT alias_id, track_id FROM track_aliases").fetchall())
+
     def set_links(self, links: pd.DataFrame) -> int:
         """track_id, linked_track_id, link_method of library tracks: stored, then 'name' links
         fill the rows' empty fields. Returns the rows whose link changed."""
@@ -253,6 +257,18 @@ class TrackRepository:
         self.conn.execute(
             f"""UPDATE play_joins j SET catalog_track_id = m.new FROM ({mapping}) m
                 WHERE j.catalog_track_id = m.old""",
+            args,
+        )
+        # the old id stays an alias (migration 0019), and aliases of it follow it
+        self.conn.execute(
+            f"""UPDATE track_aliases a SET track_id = m.new FROM ({mapping}) m
+                WHERE a.track_id = m.old""",
+            args,
+        )
+        self.conn.execute(
+            f"""INSERT INTO track_aliases (alias_id, track_id) SELECT old, new FROM ({mapping}) m
+                WHERE EXISTS (SELECT FROM tracks WHERE track_id = m.new)
+                ON CONFLICT (alias_id) DO UPDATE SET track_id = EXCLUDED.track_id""",
             args,
         )
         return self.conn.execute(

@@ -254,6 +254,44 @@ def test_a_song_known_by_name_moves_to_its_spotify_id_when_the_uri_appears(db, t
     assert set(again.memberships["track_id"]) == set(members["track_id"])
 
 
+def test_a_moved_song_named_otherwise_than_its_catalog_row_is_not_added_again(db, tmp_path):
+    """A play names "Odio (feat. Drake)" (a `lib:` track linked to the catalog's "Odio"); a
+    playlist then gives that name with the catalog track's URI: the `lib:` track moves there.
+    Named again by a play, the song is that catalog track: a re-import adds and moves nothing
+    (it once re-added, re-embedded and re-merged such songs on every import)."""
+    import json
+
+    uri = "1iLv1ieT9BZ3qsti9yTCnG"
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([_catalog_row(uri, name="Odio",
+                                                                 artists=["Romeo Santos"])]))  # fmt: skip
+    played = pd.DataFrame([{"artist": "Romeo Santos", "title": "Odio (feat. Drake)",
+                            "album": None, "track_id": None}])  # fmt: skip
+    first = resolve_library(played, _known(db), "plays")
+    [lib_id] = first.new_tracks["track_id"]
+    assert lib_id.startswith("lib:") and first.new_tracks["linked_track_id"].tolist() == [uri]
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).add_missing(first.new_tracks)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Playlist1.json").write_text(json.dumps({"playlists": [{"name": "Latin", "items": [
+        {"track": {"trackName": "Odio (feat. Drake)", "artistName": "Romeo Santos",
+                   "albumName": "Formula", "trackUri": f"spotify:track:{uri}"}}]}]}))  # fmt: skip
+    with db.connect() as conn:
+        data = export_playlists(folder, _known(db), "me", TrackRepository(conn).aliases())
+    assert data.merges == {lib_id: uri}
+    store_playlists(db, data, "me", "export")
+    with db.connect() as conn:
+        aliases = TrackRepository(conn).aliases()
+        assert aliases == {lib_id: uri}
+        assert TrackRepository(conn).sources([lib_id]) == {}
+    again = resolve_library(played, _known(db), "plays", aliases)
+    assert again.track_ids.tolist() == [uri] and again.new_tracks.empty and not again.merges
+    with db.connect() as conn:
+        data = export_playlists(folder, _known(db), "me", TrackRepository(conn).aliases())
+    assert not data.merges and data.new_tracks.empty
+
+
 def test_two_people_with_a_playlist_of_the_same_name_keep_their_own(db, tmp_path):
     import json
 
