@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from spotify_assets.lib.colistening.contexts import build_contexts
-from spotify_assets.lib.colistening.fit import fit_colistening, placement_mrr
+from spotify_assets.lib.colistening.fit import fit_colistening, placement_mrr, refitter
 from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.colistening.methods import METHODS
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
+from spotify_assets.lib.matching.ranker import LearnedRanker
 from spotify_assets.lib.models.emotions import BUCKETS
-from spotify_assets.lib.playlists.profiles import TrackArrays
+from spotify_assets.lib.playlists.profiles import TrackArrays, build_profiles
 
 
 def _groups(n_groups: int = 6, size: int = 12) -> dict[str, list[str]]:
@@ -110,3 +111,34 @@ def test_held_out_memberships_never_teach_the_vectors():
     ).metrics
     assert heard["baseline_co_listening/mrr"] > 0.8
     assert heard["shipped/mrr"] > alone["shipped/mrr"] + 0.3  # stage 1 uses it
+
+
+def test_the_rankers_validation_songs_never_teach_the_vectors_either():
+    """What serves is learned from every membership; the ranker's validation songs (which
+    choose the weights, the blend and the abstain threshold) are judged on vectors learned
+    without theirs, as the harness's held-out songs are. With playlists the only context, a
+    validation song then has no vector: the leak that made validation look better than
+    held-out songs is gone."""
+    groups = _groups(n_groups=8, size=24)
+    inputs = _world(groups)
+    model = fit_colistening(groups, seed=3)
+    tracks = inputs.tracks.with_colisten(model.for_tracks(inputs.tracks.track_ids.tolist()))
+    profiles = build_profiles(tracks, inputs.playlist_ids, inputs.names, inputs.descriptions,
+                              inputs.members, inputs.name_vectors)  # fmt: skip
+    rows = np.concatenate(inputs.members)
+    cols = np.repeat(np.arange(len(groups)), [len(m) for m in inputs.members])
+    real = refitter(ColisteningInputs(groups), tracks.track_ids.tolist(), model.method, seed=3)
+    calls = []
+
+    def refit(held):
+        calls.append(held)
+        return real(held)
+
+    leaky = LearnedRanker(MatchConfig())
+    leaky.fit(tracks, profiles, rows, cols)
+    honest = LearnedRanker(MatchConfig())
+    honest.fit(tracks, profiles, rows, cols, refit)
+    [held] = calls
+    assert all(song in groups[pid] for pid, songs in held.items() for song in songs)
+    assert sum(len(s) for s in held.values()) == honest.report.validation_memberships >= 20
+    assert honest.report.validation_mrr_stage1 < leaky.report.validation_mrr_stage1 - 0.2

@@ -10,12 +10,13 @@ everything and serves; the figures say why.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from spotify_assets.lib.colistening.contexts import build_contexts
+from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.colistening.methods import DIMS, METHODS
 from spotify_assets.lib.hashing import stable_hash
 
@@ -172,3 +173,20 @@ def empty_colistening(dims: int = DIMS) -> CoListening:
     """Nothing to learn from (no playlists, no plays): every song unknown."""
     return CoListening("none", [], np.zeros((0, dims), dtype=np.float32), {"method": "none"})
 
+
+
+def refitter(
+    inputs: ColisteningInputs, track_ids: Sequence[str], method: str, seed: int = 42
+) -> Callable[[Mapping[str, set[str]]], np.ndarray]:
+    """A function giving the vectors of `track_ids` (row-aligned, NaN rows unknown) learned by
+    `method` without some playlist memberships: a ranker's validation songs must not teach the
+    vectors where they belong, as the harness's held-out songs do not."""
+
+    def refit(held: Mapping[str, set[str]]) -> np.ndarray:
+        source = inputs.without(dict(held))
+        methods = (method,) if method in METHODS else tuple(METHODS)
+        model = fit_colistening(source.playlists, source.liked, source.sessions, seed=seed,
+                                methods=methods)  # fmt: skip
+        return model.for_tracks(list(track_ids))
+
+    return refit

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spotify_assets.lib.colistening.fit import fit_colistening
+from spotify_assets.lib.colistening.fit import fit_colistening, refitter
 from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
@@ -131,7 +131,7 @@ def evaluate_matching(
     started = time.perf_counter()
     tracks, n_p = inputs.tracks, len(inputs.playlist_ids)
     train, held = split(inputs.members, seed)
-    colistening_report = None
+    colistening_report, refit = None, None
     if inputs.colistening is not None and not inputs.colistening.empty:
         # fitted without the held-out memberships: they must not teach where they belong
         held_sets = {pid: set(tracks.track_ids[h].tolist())
@@ -140,6 +140,7 @@ def evaluate_matching(
         model = fit_colistening(source.playlists, source.liked, source.sessions, seed=seed)
         tracks = tracks.with_colisten(model.for_tracks(tracks.track_ids.tolist()))
         colistening_report = model.report
+        refit = refitter(source, tracks.track_ids.tolist(), model.method, seed)
         log(f"evaluation: co-listening by {model.method} for {int(tracks.has_colisten.sum())} "
             f"of {len(tracks)} songs")  # fmt: skip
     profiles = build_profiles(
@@ -153,7 +154,7 @@ def evaluate_matching(
             "playlists with more songs"
         )
     ranker = LearnedRanker(config)
-    ranker_report = ranker.fit(tracks, profiles, train_rows, train_cols)
+    ranker_report = ranker.fit(tracks, profiles, train_rows, train_cols, refit)
     log(f"evaluation: {n_p} playlists, {len(held_rows)} held-out memberships; ranker "
         f"{ranker_report.reason} ({ranker_report.pairs} pairs)")  # fmt: skip
 

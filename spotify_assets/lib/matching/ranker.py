@@ -9,6 +9,7 @@ Negatives are each song's best-scoring other playlists (hard) plus a few random 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -309,8 +310,12 @@ class LearnedRanker:
         profiles: Profiles,
         member_rows: np.ndarray,
         member_cols: np.ndarray,
+        refit_colisten: Callable[[dict[str, set[str]]], np.ndarray] | None = None,
     ) -> RankerReport:
-        """Train on memberships (tracks row member_rows[i] is in playlist member_cols[i])."""
+        """Train on memberships (tracks row member_rows[i] is in playlist member_cols[i]).
+        `refit_colisten` (lib/colistening.refitter): the person's co-listening vectors for
+        `tracks` learned without some memberships ({playlist id: track ids}), so validation
+        songs are judged as held-out songs are; without it the given vectors are used."""
         config = self.config
         rng = np.random.default_rng(config.seed)
         song_rows = np.unique(member_rows)
@@ -339,9 +344,18 @@ class LearnedRanker:
             # profiles, and member statistics over all songs: it overstated held-out
             # scores); the training songs leave-one-out against those playlists
             out = validation[pos_rows]
-            held_profiles = profiles.without(songs, pos_rows[out], pos_cols[out])
-            held_signals = compute_signals(songs, held_profiles)
-            leave_one_out(held_signals, songs, held_profiles, pos_rows[~out], pos_cols[~out])
+            val_songs, val_profiles = songs, profiles
+            if refit_colisten is not None:  # nor may their memberships teach co-listening
+                held_pairs: dict[str, set[str]] = {}
+                for r, c in zip(song_rows[pos_rows[out]], pos_cols[out], strict=True):
+                    held_pairs.setdefault(profiles.playlist_ids[c], set()).add(tracks.track_ids[r])
+                vectors = refit_colisten(held_pairs)
+                tracks = tracks.with_colisten(vectors)  # the type weights' extra songs too
+                val_songs = songs.with_colisten(vectors[song_rows])
+                val_profiles = profiles.with_colisten(vectors, member_rows, member_cols)
+            held_profiles = val_profiles.without(val_songs, pos_rows[out], pos_cols[out])
+            held_signals = compute_signals(val_songs, held_profiles)
+            leave_one_out(held_signals, val_songs, held_profiles, pos_rows[~out], pos_cols[~out])
             held = (held_signals, held_profiles, ~out)
         type_fit = None
         starts = [config]

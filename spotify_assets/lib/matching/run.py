@@ -19,6 +19,8 @@ from spotify_assets.lib import versions
 from spotify_assets.lib.artifacts import ArtifactStore
 from spotify_assets.lib.bundles import ModelBundle
 from spotify_assets.lib.catalog.artists import describe_artist
+from spotify_assets.lib.colistening.fit import refitter
+from spotify_assets.lib.colistening.inputs import load_colistening_inputs
 from spotify_assets.lib.embeddings.update import update_track_embeddings
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.features import ACOUSTIC_FEATURES
@@ -32,6 +34,7 @@ from spotify_assets.lib.models.embedder import LazyEmbedder
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.world import PlaylistWorld, load_world
 from spotify_assets.lib.store.artists import ArtistProfile
+from spotify_assets.lib.store.colistening import ColisteningRepository
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.matching import CandidateRepository, MatchRepository
 
@@ -156,7 +159,8 @@ def run_matching(
     member_rows = np.concatenate([m for m in world.members]) if world.members else np.zeros(0, int)
     member_cols = np.repeat(np.arange(len(world.members)), [len(m) for m in world.members])
     ranker = LearnedRanker(config)
-    ranker.fit(world.tracks, world.profiles, member_rows, member_cols)
+    refit = None if catalog_playlists else _refit_colistening(db, person, world)
+    ranker.fit(world.tracks, world.profiles, member_rows, member_cols, refit)
     decision = ranker.report.summary()
     validation = validation_summary(ranker)
     progress(f"match_results: learned ranker {ranker.report.reason}; {decision}")
@@ -326,6 +330,18 @@ def _played_with(world: PlaylistWorld, songs, s: int, p: int) -> int:
     members = world.tracks.colisten[world.members[p]]
     members = members[np.isfinite(members).all(axis=1)]
     return int((members @ songs.colisten[s] >= COLISTEN_CLOSE).sum()) if len(members) else 0
+
+
+def _refit_colistening(db: Database, person: str, world: PlaylistWorld):
+    """The person's co-listening, learnable again without the ranker's validation songs (by
+    the method their stored model chose); None when they have no model (catalog playlists,
+    or nothing to learn from)."""
+    if not world.tracks.has_colisten.any():
+        return None
+    with db.connect() as conn:
+        report = ColisteningRepository(conn).report(person) or {}
+        inputs = load_colistening_inputs(conn, person)
+    return refitter(inputs, world.tracks.track_ids.tolist(), report.get("method", ""))
 
 
 def _artist_traits(songs, s: int, measured: bool) -> list[str]:

@@ -196,6 +196,16 @@ class Profiles:
         every other song infinitely far)."""
         return np.maximum(self.audio_std, SPREAD_FLOOR * self.global_std[None, :])
 
+    def with_colisten(self, vectors: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Profiles:
+        """These profiles with the co-listening sums of other vectors (row-aligned with the
+        tracks the profiles were built from; member pairs rows[i] in cols[i])."""
+        known = np.isfinite(vectors).all(axis=1)
+        values = np.where(known[:, None], vectors, 0.0).astype(np.float64)
+        col_sum = np.zeros((len(self), vectors.shape[1]))
+        np.add.at(col_sum, cols, values[rows])
+        col_n = np.bincount(cols, weights=known[rows].astype(np.float64), minlength=len(self))
+        return replace(self, col_sum=col_sum, col_n=col_n)
+
     def without(self, tracks: TrackArrays, rows: np.ndarray, cols: np.ndarray) -> Profiles:
         """These profiles with the member pairs (song rows[i] of `tracks` in playlist cols[i])
         taken out: a subtraction on the sums, so those songs can be scored as songs the
