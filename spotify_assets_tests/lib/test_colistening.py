@@ -142,3 +142,40 @@ def test_the_rankers_validation_songs_never_teach_the_vectors_either():
     assert all(song in groups[pid] for pid, songs in held.items() for song in songs)
     assert sum(len(s) for s in held.values()) == honest.report.validation_memberships >= 20
     assert honest.report.validation_mrr_stage1 < leaky.report.validation_mrr_stage1 - 0.2
+
+
+def test_a_song_in_no_playlist_and_never_played_still_gets_a_score_and_says_so():
+    """Co-listening knows nothing of a song the person never put anywhere or played: it is
+    scored on what it is (meaning, the artist's style) on the same scale as the rest, never
+    dropped or scored as a bad match, and its reasons name that fallback."""
+    from spotify_assets.lib.matching.explain import reason_text
+    from spotify_assets.lib.matching.score import score_matrix
+    from spotify_assets.lib.matching.signals import stage1
+
+    groups = _groups(n_groups=6, size=20)
+    inputs = _world(groups)
+    rng = np.random.default_rng(4)
+    model = fit_colistening(groups, [], _sessions(groups, rng, n=300), seed=3)
+    tracks = inputs.tracks.with_colisten(model.for_tracks(inputs.tracks.track_ids.tolist()))
+    profiles = build_profiles(tracks, inputs.playlist_ids, inputs.names, inputs.descriptions,
+                              inputs.members, inputs.name_vectors)  # fmt: skip
+    rows = np.concatenate(inputs.members)
+    cols = np.repeat(np.arange(len(groups)), [len(m) for m in inputs.members])
+    ranker = LearnedRanker(MatchConfig())
+    ranker.fit(tracks, profiles, rows, cols)
+    # three songs nobody has: a member's embedding (its meaning), no vector
+    newcomers = tracks.take(np.array([0, 20, 40]))
+    newcomers.track_ids = np.array(["new0", "new1", "new2"], dtype=object)
+    newcomers.colisten = np.full_like(newcomers.colisten, np.nan)
+    assert not newcomers.has_colisten.any()
+    scored = score_matrix(newcomers, profiles, ranker.chosen, ranker)
+    assert np.isfinite(scored.final).all()
+    assert not scored.stage1.parts["colisten"].any()
+    # scored exactly as in a world without co-listening
+    no_model = newcomers.take(np.arange(3))
+    no_model.colisten = np.full((3, 0), np.nan, dtype=np.float32)
+    np.testing.assert_allclose(stage1(newcomers, profiles, ranker.chosen).score,
+                               stage1(no_model, profiles, ranker.chosen).score, rtol=1e-6)  # fmt: skip
+    text = reason_text("g0", {"semantic": 0.1}, 0.5, 0.2, [], None, None, 0.0,
+                       no_colistening=True)  # fmt: skip
+    assert text.endswith("(not in your playlists or plays yet: matched on the song itself)")
