@@ -52,6 +52,9 @@ class MatchConfig:
     # threshold is fitted per person (best F1 of validation memberships vs non-members,
     # ranker.calibrate_abstain); `abstain_below` is the default when there are too few
     abstain_below: float = 0.3
+    # and only among the song's best `abstain_max_rank` playlists (0: no limit); chosen with
+    # the threshold on validation (ranker.ABSTAIN_RANKS) when fit_abstain is on
+    abstain_max_rank: int = 0
     # serve the fitted threshold instead of abstain_below: with validation songs held out of
     # the profiles its held-out F1 beats 0.3's for person f (0.42 vs 0.30) and the generated
     # sample (0.46 vs 0.41), and ties it on TidyTuesday and person e (±0.003); False serves

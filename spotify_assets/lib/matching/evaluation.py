@@ -25,7 +25,7 @@ from spotify_assets.lib.colistening.fit import fit_colistening, refitter
 from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker
+from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker, within_rank
 from spotify_assets.lib.matching.score import Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
 from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
@@ -310,13 +310,15 @@ def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, c
     if ranker.floors is not None:
         floor_ok = stage1_score[songs] >= ranker.floors[None, :]
     out = {}
-    thresholds = {"abstain": chosen.abstain_below}
+    thresholds = {"abstain": (chosen.abstain_below, chosen.abstain_max_rank)}
     if ranker.report.abstain_pairs:
-        thresholds["abstain_fitted"] = ranker.report.abstain_threshold
-    for key, threshold in thresholds.items():
-        fits = (served >= threshold) & floor_ok
+        thresholds["abstain_fitted"] = (ranker.report.abstain_threshold,
+                                        ranker.report.abstain_max_rank)  # fmt: skip
+    for key, (threshold, max_rank) in thresholds.items():
+        fits = (served >= threshold) & floor_ok & within_rank(served, max_rank)
         tp, fp = int((fits & truth).sum()), int((fits & shown).sum())
         out[f"{key}/threshold"] = float(threshold)
+        out[f"{key}/max_rank"] = int(max_rank)
         out[f"{key}/precision"] = tp / (tp + fp) if tp + fp else float("nan")
         out[f"{key}/recall"] = tp / max(int(truth.sum()), 1)
     return out

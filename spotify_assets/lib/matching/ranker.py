@@ -129,6 +129,7 @@ class RankerReport:
     type_weights_note: str = ""
     # abstaining ("no good fit"): the score threshold, fitted on validation pairs or not
     abstain_threshold: float | None = None
+    abstain_max_rank: int = 0  # and only among the song's best this many playlists (0: any)
     abstain_precision: float | None = None
     abstain_recall: float | None = None
     abstain_pairs: int = 0
@@ -695,28 +696,22 @@ class LearnedRanker:
         served = self._served(model, self.chosen.ranker_blend, view, songs)
         truth = member[songs]
         eligible = view.st1.score[songs] >= view.floors[None, :]
-        # the negatives are what a person would be shown: each song's best other playlists
-        # (random ones are easy to refuse and made the threshold too lenient)
-        top = top_indices(np.where(truth, -np.inf, served), config.top_n)
-        neg = np.zeros(truth.shape, dtype=bool)
-        neg[np.arange(len(songs))[:, None], top] = True
-        neg &= ~truth
-        pos_scores = np.where(eligible, served, -np.inf)[truth]
-        neg_scores = np.where(eligible, served, -np.inf)[neg]
-        fitted = calibrate_abstain(pos_scores, neg_scores)
+        fitted, max_rank, pairs = fit_abstain_rule(served, truth, eligible, config.top_n)
         if fitted is None:
             self._abstain_default(report, f"under {MIN_VALIDATION} validation pairs of each kind")
             return
         threshold, precision, recall = fitted
         report.abstain_threshold = threshold
+        report.abstain_max_rank = max_rank
         report.abstain_precision, report.abstain_recall = precision, recall
-        report.abstain_pairs = int(len(pos_scores) + len(neg_scores))
+        report.abstain_pairs = pairs
+        limit = f" among its best {max_rank} playlists" if max_rank else ""
         fitted_text = (
-            f"{threshold:.3f} (best F1 on {report.abstain_pairs} validation pairs: precision "
-            f"{precision:.2f}, recall {recall:.2f})"
+            f"{threshold:.3f}{limit} (best F1 on {report.abstain_pairs} validation pairs: "
+            f"precision {precision:.2f}, recall {recall:.2f})"
         )
         if config.fit_abstain:
-            self.chosen = replace(self.chosen, abstain_below=threshold)
+            self.chosen = replace(self.chosen, abstain_below=threshold, abstain_max_rank=max_rank)
             report.abstain_note = f"fits from score {fitted_text}"
         else:
             report.abstain_note = (
@@ -807,6 +802,46 @@ def mask_groups(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             out[drop, column] = np.nan
         out[drop, flag] = 0.0
     return out
+
+
+ABSTAIN_RANKS = (1, 2, 3, 0)  # "fits" only among a song's best r playlists (0: any), tried
+
+
+def fit_abstain_rule(
+    served: np.ndarray, truth: np.ndarray, eligible: np.ndarray, top_n: int
+) -> tuple[tuple[float, float, float] | None, int, int]:
+    """The "fits" rule with the best F1 on validation songs: a score threshold, and a limit
+    to the song's best r playlists (ABSTAIN_RANKS) — a score is read against the song's other
+    playlists, which a threshold alone cannot. Positives: the songs' memberships; negatives:
+    the playlists a person would be shown instead (each song's best `top_n` others; random
+    ones are easy to refuse and made the rule too lenient). ((threshold, precision, recall)
+    or None with too few pairs, rank limit, pairs)."""
+    top = top_indices(np.where(truth, -np.inf, served), top_n)
+    neg = np.zeros(truth.shape, dtype=bool)
+    neg[np.arange(len(served))[:, None], top] = True
+    neg &= ~truth
+    fitted, max_rank = None, 0
+    for rank in ABSTAIN_RANKS:
+        ok = eligible & within_rank(served, rank)
+        found = calibrate_abstain(np.where(ok, served, -np.inf)[truth],
+                                  np.where(ok, served, -np.inf)[neg])  # fmt: skip
+        if found is not None and (fitted is None or _f1(found) > _f1(fitted) + 1e-9):
+            fitted, max_rank = found, rank
+    return fitted, max_rank, int(truth.sum() + neg.sum())
+
+
+def within_rank(scores: np.ndarray, rank: int) -> np.ndarray:
+    """(S, P) whether each pair is among its song's best `rank` playlists (0: all)."""
+    if rank <= 0 or rank >= scores.shape[1]:
+        return np.ones(scores.shape, dtype=bool)
+    out = np.zeros(scores.shape, dtype=bool)
+    out[np.arange(len(scores))[:, None], top_indices(scores, rank)] = True
+    return out
+
+
+def _f1(fitted: tuple[float, float, float]) -> float:
+    _, precision, recall = fitted
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def calibrate_abstain(

@@ -227,6 +227,7 @@ def validation_summary(ranker: LearnedRanker) -> dict:
         "type_weights": {t: list(w) for t, w in chosen.type_weights.items()},
         "type_weights_learned": report.type_weights or None,
         "abstain_threshold": chosen.abstain_below,
+        "abstain_max_rank": chosen.abstain_max_rank,
         "abstain_fitted": report.abstain_pairs > 0,
         "abstain_precision": report.abstain_precision,
         "abstain_recall": report.abstain_recall,

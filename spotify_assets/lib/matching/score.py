@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import BELOW, LearnedRanker
+from spotify_assets.lib.matching.ranker import BELOW, LearnedRanker, within_rank
 from spotify_assets.lib.matching.signals import Stage1, stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
@@ -100,12 +100,11 @@ def score_matrix(
     final = np.where(np.isfinite(score), score - BELOW, -np.inf)
     final[rows, cols] = blended
     calibrated = ranker is not None and config.fit_abstain and ranker.report.abstain_pairs > 0
+    basis = final  # what "fits" is judged on: as calibrated (before the cross-encoder)
     if calibrated:
-        served = final.copy()
-        served[rows, cols] = before_ce
-        fits = served >= config.abstain_below
-    else:
-        fits = final >= config.abstain_below
+        basis = final.copy()
+        basis[rows, cols] = before_ce
+    fits = (basis >= config.abstain_below) & within_rank(basis, config.abstain_max_rank)
     if ranker is not None and ranker.floors is not None:
         fits &= st1.score >= ranker.floors[None, :]
     return Scored(st1, final, short, ranker_out, rerank_out, confidence, fits, stats)

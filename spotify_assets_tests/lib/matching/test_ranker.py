@@ -13,6 +13,8 @@ from spotify_assets.lib.matching.ranker import (
     MIN_VALIDATION,
     LearnedRanker,
     calibrate_abstain,
+    fit_abstain_rule,
+    within_rank,
 )
 from spotify_assets.lib.matching.score import score_matrix
 from spotify_assets.lib.matching.signals import stage1
@@ -155,6 +157,31 @@ def test_the_abstain_threshold_separates_members_from_non_members():
         tp_t, fp_t = (members >= t).sum(), (others >= t).sum()
         assert 2 * tp_t / (2 * tp_t + fp_t + (42 - tp_t)) <= f1 + 1e-12
     assert calibrate_abstain(members[: MIN_VALIDATION - 1], others) is None  # too few
+
+
+def test_a_rank_limit_serves_when_scores_only_mean_something_against_the_songs_others():
+    """Each song's own playlist is usually its best, but songs differ in level (a loud song
+    scores high everywhere): no single threshold separates members from the playlists shown
+    instead; "among its best playlist" does, and is chosen for it."""
+    rng = np.random.default_rng(1)
+    songs, playlists = 200, 12
+    level = rng.uniform(0.0, 1.0, songs)[:, None]  # each song's own level
+    served = level + rng.uniform(0, 0.3, (songs, playlists))
+    truth = np.zeros((songs, playlists), dtype=bool)
+    truth[np.arange(songs), rng.integers(0, playlists, songs)] = True
+    served[truth] += 0.35  # best of its row, not above every other row's playlists
+    eligible = np.ones_like(truth)
+    fitted, max_rank, pairs = fit_abstain_rule(served, truth, eligible, top_n=5)
+    _, precision, recall = fitted
+    assert max_rank == 1 and precision > 0.9 and recall > 0.9
+    assert pairs == songs + 5 * songs
+    # the threshold alone does clearly worse on the same pairs
+    top = np.argsort(-np.where(truth, -np.inf, served), axis=1)[:, :5]
+    neg = np.zeros_like(truth)
+    neg[np.arange(songs)[:, None], top] = True
+    _, p0, r0 = calibrate_abstain(served[truth], served[neg])
+    assert 2 * p0 * r0 / (p0 + r0) < 2 * precision * recall / (precision + recall) - 0.2
+    assert within_rank(served, 0).all() and within_rank(served, 1).sum() == songs
 
 
 def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_and_says_so():
