@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
 import psycopg
 
 from spotify_assets.lib.listening.sessions import sessionize
@@ -35,9 +36,12 @@ class ColisteningInputs:
         return ColisteningInputs(playlists, self.liked, self.sessions)
 
 
-def load_colistening_inputs(conn: psycopg.Connection, person: str) -> ColisteningInputs:
+def load_colistening_inputs(
+    conn: psycopg.Connection, person: str, until: pd.Timestamp | None = None
+) -> ColisteningInputs:
     """The person's playlists, liked songs and sessions (skips under 30 s left out: a skip says
-    the song did not belong there), as track ids."""
+    the song did not belong there), as track ids. `until`: only plays before it (a model
+    judged on later weeks must not have learned from them)."""
     playlists, memberships = PlaylistRepository(conn).frames(person)
     ordered = memberships.sort_values(["playlist_id", "position"])
     by_playlist = {
@@ -48,6 +52,8 @@ def load_colistening_inputs(conn: psycopg.Connection, person: str) -> Colistenin
     sessions: list[list[str]] = []
     if len(plays):
         plays = plays[plays["catalog_track_id"].notna()]
+        if until is not None:
+            plays = plays[plays["played_at"] < until]
         sessionized = sessionize(plays, SESSION_GAP_MINUTES, include_skips=False)
         for _, group in sessionized.groupby("session_id", sort=False):
             sessions.append(group["catalog_track_id"].tolist())
