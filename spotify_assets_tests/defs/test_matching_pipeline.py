@@ -155,7 +155,7 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     booster = xgb.Booster()
     booster.load_model(urlparse(matches["artifact_ranker"]).path)
     # the stage-1 signals, context, and a has_* flag per column a catalog may lack
-    assert booster.num_features() == len(FEATURES) == 30
+    assert booster.num_features() == len(FEATURES) == 32
     assert check_outcomes(first) == {
         "embeddings_complete": True,
         "emotions_complete": True,

@@ -50,6 +50,8 @@ FEATURES = (
     "stage1_gap",  # minus the song's best stage-1 score over all playlists
     "stage1_z",  # standardized within the song's row
     "stage1_rank",  # log(1 + rank of the playlist for the song)
+    "stage1_plain",  # stage 1 with a missing audio profile or genre as a bad match
+    "stage1_plain_gap",  # minus the song's best plain score
     "sem_gap",
     "acoustic_z",  # NaN like acoustic
     "log_members",
@@ -191,6 +193,7 @@ def pair_features(
     order. `member_stats`: per playlist, mean and spread of its members' leave-one-out stage-1
     scores (the per-playlist view: is this song as good as the songs already in it?)."""
     score, sig = st1.score, st1.signals
+    plain = score if st1.plain is None else st1.plain
     s_max, s_mean, s_std = _row_stats(score)
     ranks = np.argsort(np.argsort(-score, axis=1, kind="stable"), axis=1)
     sem_max = sig["sem_centroid"].max(axis=1)
@@ -211,6 +214,8 @@ def pair_features(
         "stage1_gap": score[rows, cols] - s_max[rows, 0],
         "stage1_z": (score[rows, cols] - s_mean[rows, 0]) / s_std[rows, 0],
         "stage1_rank": np.log1p(ranks[rows, cols]),
+        "stage1_plain": plain[rows, cols],
+        "stage1_plain_gap": plain[rows, cols] - plain.max(axis=1)[rows],
         "sem_gap": sig["sem_centroid"][rows, cols] - sem_max[rows],
         "acoustic_z": value(
             "acoustic", (sig["acoustic"][rows, cols] - ac_mean[rows, 0]) / ac_std[rows, 0]

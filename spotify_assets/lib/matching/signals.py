@@ -29,6 +29,9 @@ class Stage1:
     score: np.ndarray  # (S, P)
     known: dict[str, np.ndarray] = field(default_factory=dict)  # part → (S,) bool, see below
     present: dict[str, np.ndarray] = field(default_factory=dict)  # see song_presence
+    # the score with a missing audio profile or genre counted as a bad match (no
+    # renormalization of the content parts): the ranker reads both and learns which to trust
+    plain: np.ndarray | None = None
 
 
 def song_knowns(songs: TrackArrays, config: MatchConfig | None = None) -> dict[str, np.ndarray]:
@@ -145,7 +148,13 @@ def combine(
         scale = (total[None, :] / np.maximum(present, 1e-9)).astype(np.float32)
         parts = {name: (value * scale).astype(np.float32) for name, value in parts.items()}
     score = sum(parts.values())
-    return Stage1(signals, parts, score.astype(np.float32), known)
+    plain = None
+    if "genre" in known:  # renormalized: also the plain score (see Stage1.plain)
+        evidence_only = {k: v for k, v in known.items() if k not in ("acoustic", "genre")}
+        plain = combine(signals, profiles, config, evidence_only).score
+    out = Stage1(signals, parts, score.astype(np.float32), known)
+    out.plain = score.astype(np.float32) if plain is None else plain
+    return out
 
 
 def _signal(signals: dict[str, np.ndarray], name: str, shape) -> np.ndarray:
