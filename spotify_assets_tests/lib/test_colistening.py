@@ -12,7 +12,7 @@ from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.colistening.methods import METHODS
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
-from spotify_assets.lib.matching.ranker import LearnedRanker
+from spotify_assets.lib.matching.ranker import CROSS_FOLDS, FEATURES, LearnedRanker
 from spotify_assets.lib.models.emotions import BUCKETS
 from spotify_assets.lib.playlists.profiles import TrackArrays, build_profiles
 
@@ -138,10 +138,22 @@ def test_the_rankers_validation_songs_never_teach_the_vectors_either():
     leaky.fit(tracks, profiles, rows, cols)
     honest = LearnedRanker(MatchConfig())
     honest.fit(tracks, profiles, rows, cols, refit)
-    [held] = calls
+    # per fold the final model's training pairs' own; then the validation songs'
+    # memberships, then per fold the validation view's training pairs' own with them
+    assert len(calls) == 1 + 2 * CROSS_FOLDS
+    held = calls[CROSS_FOLDS]
+    assert all(held[pid] <= call.get(pid, set()) for call in calls[CROSS_FOLDS + 1 :]
+               for pid in held)  # fmt: skip
     assert all(song in groups[pid] for pid, songs in held.items() for song in songs)
     assert sum(len(s) for s in held.values()) == honest.report.validation_memberships >= 20
     assert honest.report.validation_mrr_stage1 < leaky.report.validation_mrr_stage1 - 0.2
+    # and the pairs the final model learns from are cross-fitted: with playlists the only
+    # context, a member's co-listening is unknown once its own fold is out, not a memory
+    column = FEATURES.index("colisten")
+    remembered = leaky._features[leaky._labels == 1, column]
+    cross_fitted = honest._features[honest._labels == 1, column]
+    assert np.isfinite(remembered).mean() > 0.8 and np.nanmean(remembered) > 0.3
+    assert np.isfinite(cross_fitted).mean() < 0.2
 
 
 def test_a_song_in_no_playlist_and_never_played_still_gets_a_score_and_says_so():

@@ -26,6 +26,7 @@ from spotify_assets.lib.matching.signals import (
     top_indices,
 )
 from spotify_assets.lib.matching.type_weights import fit_type_weights
+from spotify_assets.lib.matching.units import colisten as colisten_unit
 from spotify_assets.lib.metrics import (
     filtered_mrr,
     filtered_reciprocal_ranks,
@@ -343,6 +344,11 @@ class LearnedRanker:
         # what serves: every membership leave-one-out against the whole playlists
         signals = compute_signals(songs, profiles)
         leave_one_out(signals, songs, profiles, pos_rows, pos_cols)
+        if refit_colisten is not None and len(pos_rows) >= MIN_POSITIVES:
+            _cross_fit_colisten(signals, refit_colisten, tracks, song_rows, profiles,
+                                member_rows, member_cols, pos_rows, pos_cols,
+                                train=np.ones(len(pos_rows), bool),
+                                held=np.zeros(len(pos_rows), bool), seed=config.seed)  # fmt: skip
         held = None
         if checkable:
             # what validation sees: the playlists without any validation song, so those are
@@ -352,16 +358,18 @@ class LearnedRanker:
             out = validation[pos_rows]
             val_songs, val_profiles = songs, profiles
             if refit_colisten is not None:  # nor may their memberships teach co-listening
-                held_pairs: dict[str, set[str]] = {}
-                for r, c in zip(song_rows[pos_rows[out]], pos_cols[out], strict=True):
-                    held_pairs.setdefault(profiles.playlist_ids[c], set()).add(tracks.track_ids[r])
-                vectors = refit_colisten(held_pairs)
+                vectors = refit_colisten(_pairs_by_playlist(
+                    tracks.track_ids[song_rows[pos_rows[out]]], pos_cols[out], profiles))  # fmt: skip
                 tracks = tracks.with_colisten(vectors)  # the type weights' extra songs too
                 val_songs = songs.with_colisten(vectors[song_rows])
                 val_profiles = profiles.with_colisten(vectors, member_rows, member_cols)
             held_profiles = val_profiles.without(val_songs, pos_rows[out], pos_cols[out])
             held_signals = compute_signals(val_songs, held_profiles)
             leave_one_out(held_signals, val_songs, held_profiles, pos_rows[~out], pos_cols[~out])
+            if refit_colisten is not None:
+                _cross_fit_colisten(held_signals, refit_colisten, tracks, song_rows, profiles,
+                                    member_rows, member_cols, pos_rows, pos_cols, train=~out,
+                                    held=out, seed=config.seed)  # fmt: skip
             held = (held_signals, held_profiles, ~out)
         type_fit = None
         starts = [config]
@@ -775,6 +783,44 @@ def _view(held, config, knowns, songs, pos_rows, pos_cols, base: MatchConfig) ->
 def _hard_negatives(score: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:
     """Per song, its k best-scoring playlists it is not in."""
     return np.argsort(-np.where(member, -np.inf, score), axis=1)[:, :k]
+
+
+CROSS_FOLDS = 3  # co-listening refits per training signal set (see _cross_fit_colisten)
+
+
+def _pairs_by_playlist(track_ids, cols, profiles: Profiles) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for track_id, col in zip(track_ids, cols, strict=True):
+        out.setdefault(profiles.playlist_ids[col], set()).add(track_id)
+    return out
+
+
+def _cross_fit_colisten(signals, refit, tracks, song_rows, profiles, member_rows, member_cols,
+                        pos_rows, pos_cols, train, held, seed) -> None:  # fmt: skip
+    """Overwrite the co-listening signal of the training pairs (`train`, pairs of local song
+    rows × playlists) with values from vectors learned without the pair's own fold of
+    memberships (and without the `held` pairs): a song's vector learned with its membership
+    remembers it, so the ranker learned a co-listening signal no new song ever shows.
+    CROSS_FOLDS refits; in place."""
+    rng = np.random.default_rng(seed + 3)
+    fold = rng.integers(0, CROSS_FOLDS, len(pos_rows))
+    ids = tracks.track_ids[song_rows]
+    for f in range(CROSS_FOLDS):
+        mine = train & (fold == f)
+        if not mine.any():
+            continue
+        out = mine | held
+        vectors = refit(_pairs_by_playlist(ids[pos_rows[out]], pos_cols[out], profiles))
+        songs_f = tracks.take(song_rows).with_colisten(vectors[song_rows])
+        profiles_f = profiles.with_colisten(vectors, member_rows, member_cols)
+        if held.any():
+            profiles_f = profiles_f.without(songs_f, pos_rows[held], pos_cols[held])
+        rows, cols = pos_rows[mine], pos_cols[mine]
+        n = profiles_f.count[cols] - 1
+        ok = n >= 1
+        values = colisten_unit.leave_one_out(songs_f, profiles_f, rows[ok], cols[ok], n[ok])
+        if "colisten" in values:
+            signals["colisten"][rows[ok], cols[ok]] = values["colisten"]
 
 
 def objective(scores: np.ndarray, truth: np.ndarray) -> float:
