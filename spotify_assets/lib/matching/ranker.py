@@ -289,7 +289,7 @@ class LearnedRanker:
     `fit` holds back a share of the person's songs (validation) and lets them decide, in
     turn: each stage-1 part weight in CHECKED_WEIGHTS is kept only if it beats 0 on them; the
     ranker blend is the best of BLEND_GRID (0 = stage 1 serves); the abstain threshold is the
-    one with the best F1 of "fits" over their memberships and their best non-member
+    one with the best F0.5 of "fits" over their memberships and their best non-member
     playlists. `chosen` is the configuration that results: what `score_matrix` serves with.
     """
 
@@ -720,7 +720,7 @@ class LearnedRanker:
         report.abstain_pairs = pairs
         limit = f" among its best {max_rank} playlists" if max_rank else ""
         fitted_text = (
-            f"{threshold:.3f}{limit} (best F1 on {report.abstain_pairs} validation pairs: "
+            f"{threshold:.3f}{limit} (best F0.5 on {report.abstain_pairs} validation pairs: "
             f"precision {precision:.2f}, recall {recall:.2f})"
         )
         if config.fit_abstain:
@@ -861,7 +861,7 @@ ABSTAIN_RANKS = (1, 2, 3, 0)  # "fits" only among a song's best r playlists (0: 
 def fit_abstain_rule(
     served: np.ndarray, truth: np.ndarray, eligible: np.ndarray, top_n: int
 ) -> tuple[tuple[float, float, float] | None, int, int]:
-    """The "fits" rule with the best F1 on validation songs: a score threshold, and a limit
+    """The "fits" rule with the best F-score (ABSTAIN_BETA) on validation songs: a score threshold, and a limit
     to the song's best r playlists (ABSTAIN_RANKS) — a score is read against the song's other
     playlists, which a threshold alone cannot. Positives: the songs' memberships; negatives:
     the playlists a person would be shown instead (each song's best `top_n` others; random
@@ -876,7 +876,7 @@ def fit_abstain_rule(
         ok = eligible & within_rank(served, rank)
         found = calibrate_abstain(np.where(ok, served, -np.inf)[truth],
                                   np.where(ok, served, -np.inf)[neg])  # fmt: skip
-        if found is not None and (fitted is None or _f1(found) > _f1(fitted) + 1e-9):
+        if found is not None and _quality(found) > _quality(fitted) + 1e-9:
             fitted, max_rank = found, rank
     return fitted, max_rank, int(truth.sum() + neg.sum())
 
@@ -890,18 +890,31 @@ def within_rank(scores: np.ndarray, rank: int) -> np.ndarray:
     return out
 
 
-def _f1(fitted: tuple[float, float, float]) -> float:
-    _, precision, recall = fitted
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+# "fits" weighs precision twice as much as recall (F0.5): a wrong "fits" costs a person's
+# trust more than a missed one; with F1, for people whose songs fit several playlists the best
+# rule was "everything fits" (held-out precision 0.2)
+ABSTAIN_BETA = 0.5
+
+
+def f_score(precision, recall, beta: float = ABSTAIN_BETA):
+    """F-beta of precision and recall (arrays or floats); 0 where both are 0."""
+    b2 = beta * beta
+    denom = b2 * np.asarray(precision) + np.asarray(recall)
+    return np.where(denom > 0, (1 + b2) * precision * recall / np.maximum(denom, 1e-12), 0.0)
+
+
+def _quality(fitted: tuple[float, float, float] | None) -> float:
+    """The F-score of a fitted rule's (threshold, precision, recall); -1 for none."""
+    return -1.0 if fitted is None else float(f_score(fitted[1], fitted[2]))
 
 
 def calibrate_abstain(
     pos_scores: np.ndarray, neg_scores: np.ndarray, min_pairs: int = MIN_VALIDATION
 ) -> tuple[float, float, float] | None:
-    """(threshold, precision, recall) of "fits when score >= threshold" with the best F1 of
-    member pairs (positives) against non-member pairs (negatives); ties go to the higher
-    threshold (fewer, surer suggestions). -inf scores never fit (below a playlist's floor).
-    None with fewer than `min_pairs` of either kind: too few to fit a threshold on."""
+    """(threshold, precision, recall) of "fits when score >= threshold" with the best
+    F-score (ABSTAIN_BETA) of member pairs (positives) against non-member pairs (negatives);
+    ties go to the higher threshold (fewer, surer suggestions). -inf scores never fit (below
+    a playlist's floor). None with fewer than `min_pairs` of either kind: too few to fit on."""
     pos = np.asarray(pos_scores, dtype=np.float64)
     neg = np.asarray(neg_scores, dtype=np.float64)
     if len(pos) < min_pairs or len(neg) < min_pairs:
@@ -915,8 +928,8 @@ def calibrate_abstain(
     fp = len(neg) - np.searchsorted(neg_sorted, candidates, side="left")
     precision = tp / np.maximum(tp + fp, 1)
     recall = tp / len(pos)
-    f1 = np.where(tp > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    best = len(f1) - 1 - int(np.argmax(f1[::-1]))  # the highest threshold among the best
+    score = np.where(tp > 0, f_score(precision, recall), 0.0)
+    best = len(score) - 1 - int(np.argmax(score[::-1]))  # the highest threshold among the best
     # a threshold halfway to the next lower score: as separating, less tied to one value
     below = candidates[best - 1] if best > 0 else candidates[best]
     threshold = float(candidates[best]) if best == 0 else float((candidates[best] + below) / 2)

@@ -13,6 +13,7 @@ from spotify_assets.lib.matching.ranker import (
     MIN_VALIDATION,
     LearnedRanker,
     calibrate_abstain,
+    f_score,
     fit_abstain_rule,
     within_rank,
 )
@@ -152,10 +153,11 @@ def test_the_abstain_threshold_separates_members_from_non_members():
     threshold, precision, recall = calibrate_abstain(members, others)
     tp, fp = (members >= threshold).sum(), (others >= threshold).sum()
     assert precision == pytest.approx(tp / (tp + fp)) and recall == pytest.approx(tp / 42)
-    f1 = 2 * precision * recall / (precision + recall)
+    best = f_score(precision, recall)  # F0.5: a wrong "fits" costs more than a missed one
     for t in np.concatenate([members, others]):  # no threshold does better
         tp_t, fp_t = (members >= t).sum(), (others >= t).sum()
-        assert 2 * tp_t / (2 * tp_t + fp_t + (42 - tp_t)) <= f1 + 1e-12
+        assert f_score(tp_t / (tp_t + fp_t), tp_t / 42) <= best + 1e-12
+    assert f_score(1.0, 0.5) > f_score(0.5, 1.0)  # precision weighs more
     assert calibrate_abstain(members[: MIN_VALIDATION - 1], others) is None  # too few
 
 
@@ -180,7 +182,7 @@ def test_a_rank_limit_serves_when_scores_only_mean_something_against_the_songs_o
     neg = np.zeros_like(truth)
     neg[np.arange(songs)[:, None], top] = True
     _, p0, r0 = calibrate_abstain(served[truth], served[neg])
-    assert 2 * p0 * r0 / (p0 + r0) < 2 * precision * recall / (precision + recall) - 0.2
+    assert f_score(p0, r0) < f_score(precision, recall) - 0.2
     assert within_rank(served, 0).all() and within_rank(served, 1).sum() == songs
 
 
@@ -197,9 +199,10 @@ def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_a
     assert ranker.chosen.abstain_below == report.abstain_threshold
     # clean clusters; the members' floors alone turn away about 5% of new members
     assert report.abstain_precision > 0.9 and report.abstain_recall > 0.85
-    assert "best F1" in report.abstain_note
+    assert "best F0.5" in report.abstain_note
     scored = score_matrix(tracks.take(rows[4][:3]), prof, MatchConfig(fit_abstain=True), ranker)
     assert (scored.fits == (scored.final >= report.abstain_threshold)
+            & within_rank(scored.final, report.abstain_max_rank)
             & (scored.stage1.score >= ranker.floors[None, :])).all()  # fmt: skip
 
     # a person with too few songs to hold back: the configured default, said so
