@@ -145,7 +145,9 @@ def main() -> int:
             for key in (k for k in ("abstain", "abstain_fitted") if f"{k}/threshold" in metrics):
                 print(f"    {key} on held-out songs: threshold {metrics[f'{key}/threshold']:.3f}, "
                       f"precision {metrics[f'{key}/precision']:.3f}, "
-                      f"recall {metrics[f'{key}/recall']:.3f}")  # fmt: skip
+                      f"recall {metrics[f'{key}/recall']:.3f}; per song: precision "
+                      f"{metrics[f'{key}/song_precision']:.3f}, "
+                      f"recall {metrics[f'{key}/song_recall']:.3f}")  # fmt: skip
             print(f"    shipped − stage 1: {shipped - metrics['stage1/ndcg@10']:+.3f}; "
                   f"shipped − best baseline: {shipped - metrics[f'{best}/ndcg@10']:+.3f}")  # fmt: skip
             print(f"    shipped vs {best}: {versus(result, 'shipped', best)}")

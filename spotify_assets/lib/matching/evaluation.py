@@ -298,7 +298,9 @@ def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, c
     """Precision and recall of "fits" on the held-out songs: their held-out memberships vs
     each one's best `top_n` other playlists as shipped (what a person would be shown), at the
     threshold served (`abstain/...`) and at the one fitted on validation pairs
-    (`abstain_fitted/...`, when there were enough)."""
+    (`abstain_fitted/...`, when there were enough); per pair, and per song (`song_precision`:
+    of the songs shown as fitting somewhere, the first fitting playlist is one of theirs;
+    `song_recall`: of all held-out songs)."""
     songs = np.unique(held_local)
     served = np.where(exclude[songs], -np.inf, shipped[songs])
     truth = true[songs]
@@ -321,6 +323,12 @@ def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, c
         out[f"{key}/max_rank"] = int(max_rank)
         out[f"{key}/precision"] = tp / (tp + fp) if tp + fp else float("nan")
         out[f"{key}/recall"] = tp / max(int(truth.sum()), 1)
+        # per song, as a person sees it: the first playlist shown as fitting is right
+        first = np.where(fits, served, -np.inf).argmax(axis=1)
+        any_fit = fits.any(axis=1)
+        right = any_fit & truth[np.arange(len(songs)), first]
+        out[f"{key}/song_precision"] = right.sum() / any_fit.sum() if any_fit.any() else float("nan")
+        out[f"{key}/song_recall"] = right.sum() / max(len(songs), 1)
     return out
 
 

@@ -395,3 +395,30 @@ def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_
     songs = tracks.take(rows[3][:5])
     served = score_matrix(songs, profiles_for(tracks, rows, names, vecs), MatchConfig(), clean)
     assert np.isnan(served.ranker).all()
+
+
+def test_abstain_metrics_count_pairs_and_songs_as_a_person_sees_them():
+    """Per pair: held-out memberships vs the playlists shown instead; per song: whether the
+    first playlist shown as fitting is one of the song's own."""
+    from types import SimpleNamespace
+
+    from spotify_assets.lib.matching.evaluation import _abstain_metrics
+
+    served = np.array([[0.9, 0.5, 0.1, 0.0],    # fits 0 (right) and 1
+                       [0.8, 0.2, 0.7, 0.1],    # fits 0 (wrong) first, then 2 (right)
+                       [0.1, 0.2, 0.3, 0.35]])  # fits nowhere  # fmt: skip
+    true = np.zeros_like(served, dtype=bool)
+    true[0, 0] = true[1, 2] = true[2, 1] = True
+    ranker = SimpleNamespace(floors=None, report=SimpleNamespace(abstain_pairs=0))
+    chosen = SimpleNamespace(abstain_below=0.4, abstain_max_rank=0, top_n=5)
+    out = _abstain_metrics(served, served, ranker, np.zeros_like(true), true,
+                           np.array([0, 1, 2]), chosen)  # fmt: skip
+    assert out["abstain/precision"] == pytest.approx(2 / 4)
+    assert out["abstain/recall"] == pytest.approx(2 / 3)
+    assert out["abstain/song_precision"] == pytest.approx(1 / 2)
+    assert out["abstain/song_recall"] == pytest.approx(1 / 3)
+    chosen.abstain_max_rank = 1  # only each song's best playlist may fit
+    out = _abstain_metrics(served, served, ranker, np.zeros_like(true), true,
+                           np.array([0, 1, 2]), chosen)  # fmt: skip
+    assert out["abstain/recall"] == pytest.approx(1 / 3)
+    assert out["abstain/precision"] == pytest.approx(1 / 2)
