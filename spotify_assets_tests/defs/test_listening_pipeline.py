@@ -210,6 +210,36 @@ def test_a_truncated_export_fails_clearly_and_writes_nothing(db, database_url, i
         assert conn.execute("SELECT count(*) FROM plays").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("recco_on", [True, False])
+def test_the_api_source_asks_the_configured_reccobeats_or_none(
+    database_url, instance, tmp_path, recco_on
+):
+    """Recently played through the asset: ReccoBeats is the resource's (RECCOBEATS_API_BASE),
+    and "off" means plays without features, never the public default."""
+    from spotify_assets_tests.fake_reccobeats import FEATURES_PATH, FakeReccoBeats
+    from spotify_assets_tests.fake_spotify import FakeSpotify
+
+    spotify = FakeSpotify.with_library(playlist_sizes=(), plays=30, plays_start_ms=1_700_000_000_000)
+    ids = [p["track"]["id"] for p in spotify.plays]
+    with spotify, FakeReccoBeats.knowing(ids[:20]) as recco:
+        res = resources(database_url, tmp_path)
+        res["spotify"] = SpotifyResource(
+            client_id=spotify.client_id, client_secret=spotify.client_secret,
+            refresh_token=spotify.refresh_token, api_base=spotify.base_url,
+            token_url=spotify.base_url + "/api/token",
+            reccobeats_base=recco.base_url if recco_on else "off",
+        )  # fmt: skip
+        instance.add_dynamic_partitions(people.name, ["api"])
+        result = dg.materialize(
+            [listening_history], partition_key="api", resources=res, instance=instance,
+            run_config={"ops": {"listening_history": {"config": {"source": "api"}}}},
+        )  # fmt: skip
+        data = meta(result, "listening_history")
+        assert data["plays"] == 30
+        assert data["features_fetched"] == (20 if recco_on else 0)
+        assert (recco.count(FEATURES_PATH) > 0) == recco_on
+
+
 def test_the_drop_folder_sensor_adds_listeners_and_requests_one_import_per_file(
     tmp_path, monkeypatch, instance
 ):

@@ -7,6 +7,7 @@ Documents (the clustering, the retrain summary, predictions, drift) pass between
 the `documents` IO manager, so each dependency is an input, not an artifact key.
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -101,9 +102,11 @@ def listening_history(
                       "summary": summary(context, line), **tables.rows(stored, partitioned=True)}
         )  # fmt: skip
     if config.source == "api":
-        from spotify_assets.lib.listening.api import ReccoBeatsClient, ingest_recent
+        from spotify_assets.lib.listening.api import ingest_recent
 
-        with spotify.client() as client, ReccoBeatsClient() as reccobeats:
+        # the resource's ReccoBeats settings (RECCOBEATS_API_BASE, "off"), as enrichment uses
+        reccobeats = spotify.reccobeats(log=context.log.info)
+        with spotify.client() as client, reccobeats or contextlib.nullcontext():
             report = ingest_recent(db, client, reccobeats, person)
         metadata: dict[str, Any] = {
             "plays": report.plays, "inserted": report.inserted,
@@ -558,7 +561,7 @@ def listening_predictions(
         )
         + (
             f"; most likely session start in the next {config.hours} h: "
-            f"{pd.Timestamp(top['hour_start']).tz_convert(run['timezone']):%a %H:00} "
+            f"{pd.Timestamp(top['hour_start']).tz_convert(run['timezone']):%a %H:%M} "
             f"({top['probability']:.0%})"
             if top
             else ""
@@ -711,7 +714,7 @@ def glance_plots(document: dict) -> dict[str, dg.MetadataValue]:
     heat = document["listening_by_hour"]
     by_hour = [sum(row[h] for row in heat["plays"]) for h in range(len(heat["cols"]))]
     preds = document["next_24h"]
-    start = f", from {pd.Timestamp(preds[0]['hour_start']).strftime('%a %H:00')}" if preds else ""
+    start = f", from {pd.Timestamp(preds[0]['hour_start']).strftime('%a %H:%M')}" if preds else ""
     return {
         "plays_by_hour": dg.MetadataValue.md(
             bars_markdown(f"Plays by hour of day, 00–23 ({tz})", by_hour)

@@ -102,10 +102,11 @@ class IngestReport:
 def ingest_recent(
     db: Database,
     client: SpotifyClient,
-    reccobeats: ReccoBeatsClient,
+    reccobeats: ReccoBeatsClient | None,
     person: str = DEFAULT_PERSON,
 ) -> IngestReport:
     """Fetch new plays and features, then store plays, features and cursor in one transaction.
+    `reccobeats` None (RECCOBEATS_API_BASE=off): plays only, no features asked for.
 
     A features failure fails the run (nothing written, cursor unchanged): the next run fetches
     the same plays again, while they are still in the API's window of the last 50.
@@ -123,7 +124,7 @@ def ingest_recent(
     featured = set(catalog.loc[catalog["has_features"].astype(bool), "track_id"])
     lacking = ~plays["track_id"].isin(featured) & ~plays["play_key"].isin(fetched)
     missing = plays.loc[lacking, "track_id"].dropna().unique().tolist()
-    features = reccobeats.audio_features(missing) if missing else {}
+    features = reccobeats.audio_features(missing) if missing and reccobeats else {}
 
     with db.connect() as conn, conn.transaction():
         PersonRepository(conn).ensure(person)

@@ -510,7 +510,7 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
             reason=why.get("mood_share_by_week", "no data"), y_label="share of plays with a mood",
         ),
         "next_24h_session_start": charts.line(
-            [pd.Timestamp(p["hour_start"]).strftime("%a %H:00") for p in preds],
+            [pd.Timestamp(p["hour_start"]).strftime("%a %H:%M") for p in preds],
             [p["probability"] for p in preds],
             f"Session-start probability, next 24 hours ({tz})", "P(session starts)",
             reason=why.get("next_24h_session_start", "no data"),

@@ -142,3 +142,10 @@ def test_failed_run_leaves_cursor_and_rerun_ingests_once(db, monkeypatch, inject
             assert ingest_recent(db, client, rb).inserted == 0
             with db.connect() as conn:
                 assert PlayRepository(conn).load("me")["has_features"].all()
+
+
+def test_ingest_recent_without_reccobeats_stores_plays_only(db):
+    with _spotify(10) as spotify, spotify.client() as client:
+        report = ingest_recent(db, client, None, person="u")
+    assert (report.plays, report.inserted, report.features_fetched) == (10, 10, 0)
+    assert _state(db, "u")[0] == 10

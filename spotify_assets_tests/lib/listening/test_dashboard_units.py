@@ -129,6 +129,16 @@ def test_sunday_late_utc_is_monday_morning_in_tokyo(model):
     assert "Sun 23:00" in plot_svgs(utc)["next_24h_session_start"]
 
 
+def test_half_hour_zones_keep_their_minutes(model):
+    """India is UTC+05:30: an hour starting 00:00 UTC is labelled 05:30, not 05:00."""
+    plays = _plays(["2024-01-08T00:10:00Z"])
+    predictions = [{"hour_start": "2024-01-08T00:00:00Z", "probability": 0.4}]
+    india = build_dashboard(plays, model, predictions, None, None, GENERATED_AT,
+                            timezone="Asia/Kolkata")  # fmt: skip
+    label = plot_svgs(india)["next_24h_session_start"]
+    assert "Mon 05:30" in label and "Mon 05:00" not in label
+
+
 def test_unknown_time_zone_is_a_clear_error():
     with pytest.raises(ValueError, match="Mars/Olympus"):
         build_dashboard(_plays(["2024-01-07T23:30:00Z"]), None, None, None, None, GENERATED_AT,
