@@ -2,7 +2,9 @@
 
 `RetryingHTTP` wraps an `httpx.Client`: a request answered 429 (waiting as Retry-After asks,
 capped), 5xx, or not answered at all (timeouts, refused connections: httpx transport errors)
-is tried again after exponential backoff, up to `max_retries` more times. Every other answer,
+is tried again after exponential backoff, up to `max_retries` more times — except a host name
+that does not resolve (no network, a mistyped base URL): waiting does not help there, and an
+offline `import` would otherwise sit through 15 s of backoff per service. Every other answer,
 success or not, is the caller's to interpret (a 401 may mean "refresh the token"). When the
 retries run out, the client's own error type is raised, naming the path and the status, so
 messages keep naming the service.
@@ -11,6 +13,7 @@ messages keep naming the service.
 from __future__ import annotations
 
 import math
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -63,6 +66,16 @@ def response_text(response: httpx.Response) -> str:
 
 def is_retryable(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+def unresolved(exc: BaseException) -> bool:
+    """Whether a transport error comes from a host name that did not resolve."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class RetryingHTTP:
@@ -121,6 +134,9 @@ class RetryingHTTP:
             try:
                 response = self._client.request(method, url, **kwargs)
             except httpx.TransportError as exc:
+                if unresolved(exc):
+                    message = f"{type(exc).__name__}: the host name does not resolve: {exc}"
+                    raise self.error(what, None, message) from exc
                 if last:
                     message = f"{type(exc).__name__} after {attempt + 1} attempts: {exc}"
                     raise self.error(what, None, message) from exc

@@ -115,6 +115,26 @@ def test_transport_errors_are_retried_then_reported_without_status():
     assert info.value.status is None and isinstance(info.value.__cause__, httpx.ConnectError)
 
 
+def test_a_host_name_that_does_not_resolve_fails_at_once():
+    """No network (or a mistyped base URL): backing off would only make an offline import wait."""
+    import socket
+
+    def unresolved() -> httpx.ConnectError:
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as cause:
+            error = httpx.ConnectError("[Errno -2] Name or service not known")
+            error.__cause__ = cause
+            return error
+
+    script = Script(unresolved(), httpx.Response(200))
+    sleeps: list[float] = []
+    http = _client(script, sleeps, error=ReccoBeatsError)
+    with http, pytest.raises(ReccoBeatsError, match="does not resolve"):
+        http.request("GET", URL)
+    assert sleeps == [] and len(script.requests) == 1
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
 def test_a_non_retryable_4xx_is_returned_at_once(status):
     script = Script(httpx.Response(status))
