@@ -62,10 +62,10 @@ def _nothing_matches(conn: psycopg.Connection, bundle_hash: str, f: Filter) -> s
     )
     holds = _catalog_holds(conn, bundle_hash, f.column)
     if holds is None:
-        return (
-            f"no track in this catalog has a {f.column} value, so {plain} matches none "
-            f"(materialize search_index to copy filter columns from tracks){origin}"
-        )
+        # the remedy only when the values exist in `tracks` and were not copied yet
+        stale = SearchRepository(conn).tracks_have_values(bundle_hash, f.column)
+        remedy = " (materialize search_index to copy filter columns from tracks)" if stale else ""
+        return f"no track in this catalog has a {f.column} value, so {plain} matches none{remedy}{origin}"
     return f"no track has {plain} ({holds}){origin}"
 
 

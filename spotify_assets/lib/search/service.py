@@ -61,6 +61,7 @@ class SearchResult:
     terms: list[tuple[str, str]] = field(default_factory=list)  # (words, what they became)
     limit: int = 10
     why_fewer: str | None = None  # set when 0 < len(hits) < limit
+    without_by_column: dict[str, int] = field(default_factory=dict)  # without_values per column
 
 
 def check_request(
@@ -163,16 +164,33 @@ def search(
         ]
     vector = embedder.embed([request.query], "query")[0] if request.query else None
     fetch = request.limit + min(request.limit, EXTRA_FOR_VERSIONS)  # versions are merged
+    notes = list(request.notes)
     with db.connect() as conn:
-        if vector is None:
-            hits, plan = filtered_tracks(conn, bundle.hash, filters, fetch)
-        elif preferences:
-            hits, plan = preferred_search(
-                conn, bundle.hash, bundle.embedding.dims, vector, filters, preferences, fetch
-            )
-        else:
-            hits, plan = search_vectors(
-                conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch
+
+        def run(filters: list[Filter]) -> tuple[list[SearchHit], SearchPlan]:
+            if vector is None:
+                return filtered_tracks(conn, bundle.hash, filters, fetch)
+            if preferences:
+                return preferred_search(
+                    conn, bundle.hash, bundle.embedding.dims, vector, filters, preferences, fetch
+                )
+            return search_vectors(conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch)
+
+        hits, plan = run(filters)
+        if not hits and (unfounded := columnless(conn, bundle.hash, filters)):
+            # the query's words asked for a column this catalog lacks (a decade on a catalog
+            # without release years): that filter cannot narrow anything, only empty the page
+            filters = [f for f in filters if f not in unfounded]
+            hits, plan = run(filters)
+            dropped = {f.source for f in unfounded}
+            terms = [
+                (words, f"{meaning} (not applied: no track here has {_columns_of(unfounded)})")
+                if words in dropped else (words, meaning)
+                for words, meaning in terms
+            ]  # fmt: skip
+            notes.append(
+                f"not applied: {', '.join(f.describe() for f in unfounded)} — no track in this "
+                f"catalog has a {_columns_of(unfounded)} value, so it could only empty the result"
             )
         hits = collapse_versions(hits)[: request.limit]
         why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
@@ -182,11 +200,24 @@ def search(
             else None
         )
         columns = sorted({f.column for f in filters})
-        without = SearchRepository(conn).count_missing(bundle.hash, columns)
+        without, by_column = SearchRepository(conn).count_missing(bundle.hash, columns)
     return SearchResult(
-        request.query, filters, hits, plan, request.notes, why, without, preferences, terms,
-        request.limit, fewer,
+        request.query, filters, hits, plan, notes, why, without, preferences, terms,
+        request.limit, fewer, without_by_column=by_column,
     )  # fmt: skip
+
+
+def columnless(conn, bundle_hash: str, filters: list[Filter]) -> list[Filter]:
+    """The understood filters on a column no embedded track of the bundle has a value in
+    (explicit `--where` filters stay: asked for by name, they are explained, not dropped)."""
+    repo = SearchRepository(conn)
+    empty = {c for c in {f.column for f in filters if f.understood}
+             if not repo.has_values(bundle_hash, c)}  # fmt: skip
+    return [f for f in filters if f.understood and f.column in empty]
+
+
+def _columns_of(filters: list[Filter]) -> str:
+    return " or ".join(sorted({f.column for f in filters}))
 
 
 def version_key(details: dict) -> str:
@@ -229,7 +260,8 @@ def format_result(result: SearchResult) -> str:
         lines.append(f"words understood: {words}")
     lines.append(f"plan: {result.plan.strategy} (rows kept by filters: {result.plan.kept()})")
     if result.without_values:
-        columns = " or ".join(sorted({f.column for f in result.filters}))
+        lacking = {c: n for c, n in result.without_by_column.items() if n}
+        columns = " or ".join(sorted(lacking or {f.column for f in result.filters}))
         lines.append(
             f"not considered: {result.without_values:,} tracks without {columns} (songs without "
             "audio features or a genre cannot match a filter on them)"

@@ -294,18 +294,24 @@ class SearchRepository:
         ).format(where)
         return self.conn.execute(statement, [bundle_hash, *params]).fetchone()[0]
 
-    def count_missing(self, bundle_hash: str, columns: Sequence[str]) -> int:
-        """Embedded tracks of the bundle lacking a value in any of `columns` (filter columns):
-        a filter on such a column cannot match them (most library tracks have no features)."""
+    def count_missing(self, bundle_hash: str, columns: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """(embedded tracks of the bundle lacking a value in any of `columns`, how many lack
+        each one): a filter on such a column cannot match them (most library tracks have no
+        features); per column, so a message names the column that is missing, not all."""
         if not columns:
-            return 0
+            return 0, {}
         missing = sql.SQL(" OR ").join(
             sql.SQL("e.{} IS NULL").format(sql.Identifier(c)) for c in columns
         )
+        each = sql.SQL(", ").join(
+            sql.SQL("count(*) FILTER (WHERE e.{} IS NULL)").format(sql.Identifier(c))
+            for c in columns
+        )
         statement = sql.SQL(
-            "SELECT count(*) FROM track_embeddings e WHERE e.bundle_hash = %s AND ({})"
-        ).format(missing)
-        return self.conn.execute(statement, [bundle_hash]).fetchone()[0]
+            "SELECT count(*) FILTER (WHERE {}), {} FROM track_embeddings e WHERE e.bundle_hash = %s"
+        ).format(missing, each)
+        total, *counts = self.conn.execute(statement, [bundle_hash]).fetchone()
+        return total, dict(zip(columns, counts, strict=True))
 
     def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
         """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out.
@@ -327,6 +333,27 @@ class SearchRepository:
             ).format(c=sql.Identifier(column)),
             (bundle_hash,),
         ).fetchall()
+
+    def has_values(self, bundle_hash: str, column: str) -> bool:
+        """Whether any embedded track of the bundle has a value in this filter column."""
+        return self.conn.execute(
+            sql.SQL(
+                "SELECT EXISTS (SELECT 1 FROM track_embeddings e "
+                "WHERE e.bundle_hash = %s AND e.{c} IS NOT NULL)"
+            ).format(c=sql.Identifier(column)),
+            (bundle_hash,),
+        ).fetchone()[0]
+
+    def tracks_have_values(self, bundle_hash: str, column: str) -> bool:
+        """Whether a track embedded under the bundle has a value in `tracks` (the source of
+        the filter columns, copied by search_index)."""
+        return self.conn.execute(
+            sql.SQL(
+                "SELECT EXISTS (SELECT 1 FROM track_embeddings e JOIN tracks t USING (track_id) "
+                "WHERE e.bundle_hash = %s AND t.{c} IS NOT NULL)"
+            ).format(c=sql.Identifier(column)),
+            (bundle_hash,),
+        ).fetchone()[0]
 
     def value_range(self, bundle_hash: str, column: str) -> tuple[Any, Any]:
         """(min, max) of a numeric filter column over the bundle's vectors; (None, None) when

@@ -157,3 +157,28 @@ def test_an_explicit_where_overrides_the_same_column_understood_from_words(db):
     assert dict(result.terms)["over 140 bpm"] == (
         "hard filter tempo > 140 (not applied: --where filters that column)"
     )
+
+
+def test_a_decade_on_a_catalog_without_years_is_dropped_with_a_note_not_an_empty_page(db):
+    bundle, embedder = _catalog(db, SONGS)  # tempo, no release years
+    result = search(db, bundle, embedder, "80s songs", limit=6, genres=[])
+    assert len(result.hits) == 6  # the decade could only have emptied the page
+    assert result.filters == [] and result.why_empty is None
+    [note] = result.notes  # the CLI prints notes as warnings
+    assert note.startswith("not applied: release_year") and "no track in this catalog" in note
+    assert "(not applied: no track here has release_year)" in dict(result.terms)["80s"]
+    # a filter on a column the catalog has still filters, and one asked for by name stays
+    both = search(db, bundle, embedder, "80s songs over 140 bpm", limit=6, genres=[])
+    assert {h.track_id for h in both.hits} == {"d", "e"}
+    asked = search(db, bundle, embedder, "songs", where="release_year>1980", genres=[])
+    assert asked.hits == [] and "no track in this catalog has a release_year value" in (
+        asked.why_empty
+    )
+    assert "search_index" not in asked.why_empty  # not the cause: no track has a year at all
+
+
+def test_tracks_left_out_by_filters_are_named_by_the_column_they_lack(db):
+    bundle, embedder = _catalog(db, SONGS)  # every song has a popularity, "f" has no tempo
+    result = search(db, bundle, embedder, "songs", where="tempo > 0 and popularity > 0", genres=[])
+    assert (result.without_values, result.without_by_column) == (1, {"popularity": 0, "tempo": 1})
+    assert "not considered: 1 tracks without tempo (" in format_result(result)
