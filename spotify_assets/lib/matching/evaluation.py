@@ -327,8 +327,10 @@ def _abstain_metrics(shipped, stage1_score, ranker, exclude, true, held_local, c
         first = np.where(fits, served, -np.inf).argmax(axis=1)
         any_fit = fits.any(axis=1)
         right = any_fit & truth[np.arange(len(songs)), first]
-        out[f"{key}/song_precision"] = right.sum() / any_fit.sum() if any_fit.any() else float("nan")
-        out[f"{key}/song_recall"] = right.sum() / max(len(songs), 1)
+        out[f"{key}/song_precision"] = (
+            float(right.sum() / any_fit.sum()) if any_fit.any() else float("nan")
+        )
+        out[f"{key}/song_recall"] = float(right.sum() / max(len(songs), 1))
     return out
 
 

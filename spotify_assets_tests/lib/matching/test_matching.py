@@ -417,6 +417,7 @@ def test_abstain_metrics_count_pairs_and_songs_as_a_person_sees_them():
     assert out["abstain/recall"] == pytest.approx(2 / 3)
     assert out["abstain/song_precision"] == pytest.approx(1 / 2)
     assert out["abstain/song_recall"] == pytest.approx(1 / 3)
+    assert all(type(v) in (int, float) for v in out.values())  # metadata takes plain numbers
     chosen.abstain_max_rank = 1  # only each song's best playlist may fit
     out = _abstain_metrics(served, served, ranker, np.zeros_like(true), true,
                            np.array([0, 1, 2]), chosen)  # fmt: skip
