@@ -45,6 +45,25 @@ def _clean(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+_SEPARATORS = " \t-–—&/,.;:()[]{}!?'\"’‘`´*+|"
+
+
+def fold_words(text: object) -> list[str]:
+    """A name's words for search: folded and cleaned as titles are ("Beyoncé" → "beyonce",
+    "Anti-Hero" → "anti", "hero"); a word with no letter or digit keeps its own text ("¥$",
+    "★"), so a name made of symbols can still be searched for."""
+    if not isinstance(text, str):
+        return []
+    out: list[str] = []
+    for raw in _fold(text).split():
+        cleaned = _clean(raw)
+        if cleaned:
+            out.extend(cleaned.split())
+        elif kept := raw.strip(_SEPARATORS):
+            out.append(kept)
+    return out
+
+
 def normalize_title(title: object) -> str:
     """The bare title: no featured artists, no version/remaster notes, no punctuation."""
     if not isinstance(title, str):

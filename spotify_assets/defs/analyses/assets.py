@@ -35,6 +35,7 @@ def track_analyses(
             "extractor_version": report.extractor_version,
             "artist_profiles": report.artists.artists if report.artists else 0,
             "described_with_artist_style": report.with_artist_style,
+            "name_words_written": report.name_words,
             "seconds": round(report.seconds, 2),
             "examples": dg.MetadataValue.md("\n".join(f"- {e}" for e in report.examples)),
         }

@@ -10,6 +10,7 @@ from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.search.evaluation import evaluate_search
+from spotify_assets.lib.search.lexical import refresh_track_search
 from spotify_assets.lib.store.embeddings import EmbeddingRepository, index_name
 from spotify_assets.lib.store.evaluations import EvaluationRepository
 
@@ -33,6 +34,9 @@ def search_index(
         synced = repo.sync_filter_columns(bundle.hash)  # tracks may have changed since embedding
         built = repo.ensure_index(bundle.hash, bundle.embedding.dims)
         vectors = repo.count(bundle.hash)
+    # the lexical leg's name words (track_analyses keeps them in step; a home from before
+    # they existed gets them here)
+    name_words = refresh_track_search(database.get(), context.log.info)
     seconds = time.perf_counter() - started
     context.log.info(
         f"search_index[{bundle.name}]: {'built' if built else 'already present'} in {seconds:.2f}s"
@@ -42,6 +46,7 @@ def search_index(
             "index": index_name(bundle.hash),
             "built_now": built,
             "filter_rows_synced": synced,
+            "name_words_written": name_words,
             "vectors": vectors,
             "build_seconds": round(seconds, 3),
         }

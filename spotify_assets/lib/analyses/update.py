@@ -21,6 +21,7 @@ from spotify_assets.lib.catalog.artists import (
     profiles_of,
     refresh_artist_profiles,
 )
+from spotify_assets.lib.search.lexical import refresh_track_search
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.bulk import frame_rows
 from spotify_assets.lib.store.database import Database
@@ -39,6 +40,7 @@ class AnalysisReport:
     examples: list[str]
     artists: ArtistRefresh | None = None  # the artist profiles the descriptions read
     with_artist_style: int = 0  # tracks described with their artist's style (labelled)
+    name_words: int = 0  # tracks whose name words (search's lexical leg) were (re)built
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +98,8 @@ def update_track_analyses(
         elapsed = time.perf_counter() - started
         progress(f"track_analyses: {start + len(batch)}/{len(todo)} done ({elapsed:.1f}s)")
 
+    # search's lexical leg reads the same names: keep it in step (a no-op when it is)
+    name_words = refresh_track_search(db, progress)
     return AnalysisReport(
         tracks=len(records),
         written=written,
@@ -105,4 +109,5 @@ def update_track_analyses(
         examples=examples,
         artists=artists,
         with_artist_style=with_style,
+        name_words=name_words,
     )

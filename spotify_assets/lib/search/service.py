@@ -33,6 +33,7 @@ from spotify_assets.lib.search.filters import (
     shown,
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
+from spotify_assets.lib.search.lexical import apply_names, name_query
 from spotify_assets.lib.search.understand import Preference, Understanding, understand_query
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.search import SearchRepository
@@ -162,6 +163,10 @@ def search(
             else (words, meaning)
             for words, meaning in stated.terms
         ]
+    # the query's name words (titles, artists, albums): matched lexically, fused in
+    names = (
+        name_query(request.query, [w for w, _ in terms]) if understand and request.query else None
+    )
     vector = embedder.embed([request.query], "query")[0] if request.query else None
     fetch = request.limit + min(request.limit, EXTRA_FOR_VERSIONS)  # versions are merged
     notes = list(request.notes)
@@ -192,6 +197,12 @@ def search(
                 f"not applied: {', '.join(f.describe() for f in unfounded)} — no track in this "
                 f"catalog has a {_columns_of(unfounded)} value, so it could only empty the result"
             )
+        if names is not None and vector is not None and not names.empty:
+            outcome = apply_names(conn, bundle.hash, bundle.embedding.dims, vector, filters,
+                                  preferences, hits, names, fetch)  # fmt: skip
+            hits, terms, notes = outcome.hits, terms + outcome.terms, notes + outcome.notes
+            if outcome.strategy:
+                plan = SearchPlan(outcome.strategy, filtered_rows=plan.filtered_rows)
         hits = collapse_versions(hits)[: request.limit]
         why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
         fewer = (
@@ -285,6 +296,8 @@ def format_result(result: SearchResult) -> str:
         else:
             score = f"score {hit.score:.3f}"
             why = ", ".join(["semantic match", *conditions])
+        if d.get("name_match"):
+            why = f"name match ({d['name_match']}), {why}"
         also = f" | also as: {'; '.join(d['also_as'])}" if d.get("also_as") else ""
         lines.append(
             f"{hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "

@@ -1,0 +1,284 @@
+"""The lexical leg of search: a song's own words (title, artists, album) against the query's.
+
+Most songs of a real library are known by name only, so "songs by ¥$", an album name, a
+Spanish title or a misspelt artist must not rest on the sentence model alone. Words are folded
+one way for the index and the query (`words`); a query word the index does not know is
+corrected to the known words one edit away (`typo_variants`); "by <artist>" names the artist
+(`name_query`); the lexical ranking is fused with the vector ranking by weighted reciprocal
+rank (`fuse`), weighted by how much the query is a name (`name_weight`): a title typed whole
+leads the page, a description ("songs like a rainy sunday") is left to the vectors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from spotify_assets.lib.names import fold_words
+from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.track_search import TrackSearchRepository
+
+# words that say what is wanted, not which song: never required of a song's name
+QUERY_WORDS = frozenset([
+    "a", "an", "and", "any", "for", "from", "i", "in", "me", "music", "my", "of", "on", "or",
+    "play", "some", "song", "songs", "the", "to", "track", "tracks", "with",
+])  # fmt: skip
+# of those, the ones that make a query a request rather than a typed name ("music for
+# studying" vs "Bohemian Rhapsody"): its name matches then count half, never lead
+ASKING = frozenset(
+    ["any", "for", "music", "play", "some", "song", "songs", "track", "tracks", "with"]
+)
+# a query that describes (compares, speaks of a feel) is not a name, even if its words are
+# in some title: "songs like a rainy sunday" is left to the vectors
+DESCRIBING = frozenset([
+    "like", "similar", "sounds", "sounding", "feel", "feels", "vibe", "vibes", "mood",
+])  # fmt: skip
+_BY = re.compile(r"(?:^|\s)by\s+(?P<artist>.+)$", re.IGNORECASE)
+RRF_K = 60  # the usual constant of reciprocal-rank fusion
+NAME_BOOST = 2.0  # a query every word of which is in one song's name: its name matches lead
+MIN_TYPO_LENGTH = 4  # shorter words have too many neighbours one edit away
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def words(text: object) -> list[str]:
+    """The folded words of a name, in order, each once: the same for the index and queries."""
+    return list(dict.fromkeys(fold_words(text)))
+
+
+@dataclass(frozen=True)
+class TrackWords:
+    """A track's words per field, as stored in `track_search`."""
+
+    name: list[str]
+    artists: list[str]
+    album: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        return list(dict.fromkeys([*self.name, *self.artists, *self.album]))
+
+
+def track_words(name: object, artists: Iterable[object] | None, album: object) -> TrackWords:
+    artist_words = [w for artist in (artists or []) for w in words(artist)]
+    return TrackWords(words(name), list(dict.fromkeys(artist_words)), words(album))
+
+
+@dataclass
+class LexicalQuery:
+    """What of a query can be matched against names: `groups` are the content words (each
+    with its typo corrections once known), `artist` the words after "by", and whether the
+    query describes rather than names."""
+
+    groups: list[list[str]] = field(default_factory=list)
+    artist: list[list[str]] = field(default_factory=list)
+    artist_text: str = ""
+    describing: bool = False
+    plain: bool = True  # nothing but name words: no request words, nothing understood
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups and not self.artist
+
+
+def name_query(text: str, understood: Sequence[str] = ()) -> LexicalQuery:
+    """The query's name words: without the words search understood as filters or
+    preferences (`understood`: their source phrases) and without QUERY_WORDS; "by X" at the
+    end names an artist."""
+    artist_text = ""
+    match = _BY.search(text)
+    if match:
+        artist_text = match.group("artist").strip()
+        text = text[: match.start()]
+    taken = {w for phrase in understood for w in words(phrase)}
+    tokens = words(text)
+    describing = any(w in DESCRIBING for w in tokens)
+    plain = not taken and not any(w in ASKING for w in tokens)
+    content = [w for w in tokens if w not in QUERY_WORDS and w not in taken and w not in DESCRIBING]
+    artist = [w for w in words(artist_text) if w not in taken]
+    return LexicalQuery(
+        [[w] for w in content], [[w] for w in artist], artist_text, describing, plain
+    )
+
+
+def typo_variants(word: str) -> set[str]:
+    """Every word one edit away (a letter deleted, swapped with the next, replaced or
+    inserted): the candidates a misspelt query word is checked against."""
+    if len(word) < MIN_TYPO_LENGTH or not word.isascii():
+        return set()
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+    inserts = {a + c + b for a, b in splits for c in _ALPHABET}
+    return (deletes | swaps | replaces | inserts) - {word}
+
+
+def with_corrections(groups: list[list[str]], known: set[str]) -> list[list[str]]:
+    """Each group's word, or, when the index does not know it, the known words one edit
+    away (the word itself stays: it may be in a name the index has not seen yet)."""
+    out = []
+    for group in groups:
+        word = group[0]
+        if word in known:
+            out.append([word])
+        else:
+            out.append([word, *sorted(typo_variants(word) & known)])
+    return out
+
+
+def name_weight(query: LexicalQuery, best_coverage: float) -> float:
+    """How much the lexical ranking counts beside the vectors' (which count 1): 0 for a
+    description or nothing to match; half the best coverage for a request with name words
+    ("music for studying"); NAME_BOOST for a plain query one song's name holds whole."""
+    if not query.groups or query.describing:
+        return 0.0
+    if not query.plain:
+        return 0.5 * best_coverage
+    return NAME_BOOST if best_coverage >= 1.0 else best_coverage
+
+
+def fuse(
+    semantic: Sequence[str], lexical: Sequence[tuple[str, float]], weight: float
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: each track's 1/(K + rank) in the vector ranking,
+    plus `weight` × its name coverage × 1/(K + rank) in the lexical one; best first."""
+    score: dict[str, float] = {}
+    for rank, track_id in enumerate(semantic, start=1):
+        score[track_id] = score.get(track_id, 0.0) + 1.0 / (RRF_K + rank)
+    if weight > 0:
+        for rank, (track_id, coverage) in enumerate(lexical, start=1):
+            score[track_id] = score.get(track_id, 0.0) + weight * coverage / (RRF_K + rank)
+    return sorted(score.items(), key=lambda item: (-item[1], item[0]))
+
+
+def name_rows(tracks: pd.DataFrame) -> pd.DataFrame:
+    """`track_search` rows for (track_id, name, artists, album_name, source_md5) rows."""
+    built = [
+        track_words(name, artists, album)
+        for name, artists, album in zip(
+            tracks["name"], tracks["artists"], tracks["album_name"], strict=True
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "track_id": tracks["track_id"].to_numpy(),
+            "name_words": [w.name for w in built],
+            "artist_words": [w.artists for w in built],
+            "album_words": [w.album for w in built],
+            "all_words": [w.all for w in built],
+            "source_md5": tracks["source_md5"].to_numpy(),
+        }
+    )
+
+
+def refresh_track_search(db: Database, progress: Callable[[str], None] | None = None) -> int:
+    """Build the name words of every track without them or whose name fields changed; each
+    batch commits on its own (a killed run keeps what it wrote). Returns rows written."""
+    written = 0
+    with db.connect() as reader, reader.transaction():  # a named cursor lives in one
+        for tracks in TrackSearchRepository(reader).stale():
+            with db.connect() as conn, conn.transaction():
+                written += TrackSearchRepository(conn).upsert(name_rows(tracks))
+            if progress:
+                progress(f"track_search: {written:,} tracks' name words written")
+    return written
+
+
+LEXICAL_POOL = 50  # name matches fused with the vector ranking
+ARTIST_POOL = 2_000  # songs of a named artist ranked by the query's vector
+
+
+@dataclass
+class NameOutcome:
+    """The hits after the lexical leg, and what it did in words (for `words understood`)."""
+
+    hits: list
+    terms: list[tuple[str, str]]
+    notes: list[str]
+    strategy: str | None = None  # set when the page came from it
+
+
+def apply_names(
+    conn,
+    bundle_hash: str,
+    dims: int,
+    vector,
+    filters: Sequence,
+    preferences: Sequence,
+    hits: list,
+    query: LexicalQuery,
+    fetch: int,
+) -> NameOutcome:
+    """The vector hits with the query's name words taken into account: "by X" keeps the
+    songs of the artist X (ranked by the vector), other name words fuse their matches in."""
+    from spotify_assets.lib.search.engine import DETAIL_COLUMNS, SearchHit
+    from spotify_assets.lib.store.search import SearchRepository, where_sql
+
+    names = TrackSearchRepository(conn)
+    repo = SearchRepository(conn)
+    where, params = where_sql(filters)
+    asked = [w for g in [*query.groups, *query.artist] for w in g]
+    known = names.known(asked)
+    # a word no name has: which of its one-edit neighbours some name has
+    known |= names.known(sorted({v for w in asked if w not in known for v in typo_variants(w)}))
+    groups = with_corrections(query.groups, known)
+    terms: list[tuple[str, str]] = []
+    notes: list[str] = []
+
+    def corrected(found: list[list[str]]) -> str:
+        fixes = [f"{g[0]} → {'/'.join(g[1:])}" for g in found if len(g) > 1]
+        return f" (read as: {', '.join(fixes)})" if fixes else ""
+
+    def as_hits(ranked: list[str], extra: dict[str, dict]) -> list:
+        rows = repo.scored(bundle_hash, dims, vector, ranked, [])
+        similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
+        details = repo.details(ranked, DETAIL_COLUMNS)
+        return [
+            SearchHit(
+                rank, t, similarity.get(t, float("nan")), {**details.get(t, {}), **extra.get(t, {})}
+            )
+            for rank, t in enumerate(ranked, start=1)
+        ]
+
+    if query.artist:
+        artist = with_corrections(query.artist, known)
+        by = names.matches(bundle_hash, artist, where, params, ARTIST_POOL, "artist_words")
+        if by:
+            ids = [r[0] for r in by]
+            rows = repo.scored(bundle_hash, dims, vector, ids, preferences)
+            if preferences:  # as preferred_search weighs them
+                sims = [1.0 - float(r[1]) for r in rows]
+                low, spread = min(sims), (max(sims) - min(sims)) or 1.0
+                score = {
+                    r[0]: 0.5 * (1.0 - float(r[1]) - low) / spread + 0.5 * float(r[2]) for r in rows
+                }
+            else:
+                score = {r[0]: 1.0 - float(r[1]) for r in rows}
+            ranked = sorted(score, key=lambda t: (-score[t], t))[:fetch]
+            terms.append((f"by {query.artist_text}",
+                          f"artist: {len(ids):,} songs whose artists are “{query.artist_text}”"
+                          f"{corrected(artist)}"))  # fmt: skip
+            return NameOutcome(as_hits(ranked, {t: {"name_match": "artist"} for t in ranked}),
+                               terms, notes, f"artist ({len(ids):,} songs) by similarity")  # fmt: skip
+        notes.append(
+            f"no artist here is named “{query.artist_text}”: its words were searched as names"
+        )
+        groups = groups + with_corrections(query.artist, known)
+    if not groups or query.describing:
+        return NameOutcome(hits, terms, notes)
+    lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL)
+    coverage = [(t, matched / len(groups)) for t, matched, _points in lexical]
+    best = max((c for _, c in coverage), default=0.0)
+    weight = name_weight(LexicalQuery(groups, plain=query.plain), best)
+    if weight == 0:
+        return NameOutcome(hits, terms, notes)
+    fused = [t for t, _ in fuse([h.track_id for h in hits], coverage, weight)][:fetch]
+    whole = sum(c >= 1.0 for _, c in coverage)
+    terms.append((" ".join(g[0] for g in groups),
+                  f"names: {whole:,} songs hold every word{corrected(groups)}, weighed "
+                  f"{weight:g}× beside the meaning"))  # fmt: skip
+    matched = {t: {"name_match": f"{c:.0%} of the words"} for t, c in coverage}
+    return NameOutcome(as_hits(fused, matched), terms, notes)

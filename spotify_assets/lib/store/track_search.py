@@ -1,0 +1,114 @@
+"""`track_search` (each track's name words) and `search_words` (every word once): the SQL of
+search's lexical leg. The words are made in Python (lib/search/lexical.py) so the index and
+the query fold names one way; what is stale is found here by a hash of the name fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from spotify_assets.lib.store.bulk import copy_upsert
+
+# the name fields a row was built from, in SQL: a row whose hash differs is rebuilt
+_SOURCE_MD5 = sql.SQL(
+    "md5(t.name || chr(31) || array_to_string(t.artists, chr(30)) || chr(31) "
+    "|| coalesce(t.album_name, ''))"
+)
+FIELD_POINTS = (3, 2, 1)  # a query word in the title counts most, then artists, then album
+
+
+class TrackSearchRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def stale(self, batch: int = 50_000) -> Iterator[pd.DataFrame]:
+        """Tracks without a row or whose name fields changed since: (track_id, name,
+        artists, album_name, source_md5), in batches."""
+        statement = sql.SQL(
+            """SELECT t.track_id, t.name, t.artists, t.album_name, {md5} AS source_md5
+               FROM tracks t LEFT JOIN track_search s USING (track_id)
+               WHERE s.track_id IS NULL OR s.source_md5 <> {md5}"""
+        ).format(md5=_SOURCE_MD5)
+        with self.conn.cursor(name="track_search_stale") as cur:
+            cur.itersize = batch
+            cur.execute(statement)
+            while rows := cur.fetchmany(batch):
+                yield pd.DataFrame(
+                    rows, columns=["track_id", "name", "artists", "album_name", "source_md5"]
+                )
+
+    def upsert(self, frame: pd.DataFrame) -> int:
+        """Rows of (track_id, name_words, artist_words, album_words, all_words, source_md5);
+        their words join `search_words`. Returns the rows written."""
+        if frame.empty:
+            return 0
+        counts = copy_upsert(self.conn, "track_search", frame, key=["track_id"], touch=None)
+        words = sorted({w for row in frame["all_words"] for w in row})
+        self.conn.execute(
+            "INSERT INTO search_words (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (words,),
+        )
+        return counts.written
+
+    def known(self, words: Sequence[str]) -> set[str]:
+        """Which of `words` some track's name has (or had)."""
+        if not words:
+            return set()
+        rows = self.conn.execute(
+            "SELECT word FROM search_words WHERE word = ANY(%s)", (list(words),)
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def matches(
+        self,
+        bundle_hash: str,
+        groups: list[list[str]],
+        where: sql.Composable,
+        params: list,
+        limit: int,
+        field: str = "all_words",
+    ) -> list[tuple[str, int, int]]:
+        """(track_id, query words matched, points) of the bundle's tracks passing the filters
+        whose `field` holds a word of some group (a group: a query word and its corrections),
+        most points first (FIELD_POINTS per field a group is found in), then popularity.
+        `field` artist_words: only the tracks whose artists hold every group."""
+        flat = [w for g in groups for w in g]
+        ids = [i for i, g in enumerate(groups) for _ in g]
+        found = sql.SQL(
+            "count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.{}))"
+        )  # groups found in a field
+        points = sql.SQL(" + ").join(
+            sql.SQL("{} * ").format(sql.Literal(p)) + found.format(sql.Identifier(f))
+            for p, f in zip(
+                FIELD_POINTS, ("name_words", "artist_words", "album_words"), strict=True
+            )
+        )
+        statement = sql.SQL(
+            """SELECT s.track_id, count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.all_words)),
+                      {points}
+               FROM track_search s
+               JOIN track_embeddings e ON e.track_id = s.track_id AND e.bundle_hash = %s
+               CROSS JOIN unnest(%s::text[], %s::int[]) AS q(w, g)
+               WHERE s.{field} && %s::text[] AND {where}
+               GROUP BY s.track_id, e.popularity
+               HAVING {need}
+               ORDER BY 3 DESC, 2 DESC, e.popularity DESC NULLS LAST, s.track_id
+               LIMIT %s"""
+        ).format(
+            points=points,
+            field=sql.Identifier(field),
+            where=where,
+            need=(
+                sql.SQL("count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.artist_words)) = %s")
+                if field == "artist_words"
+                else sql.SQL("TRUE")
+            ),
+        )
+        args = [bundle_hash, flat, ids, flat, *params]
+        if field == "artist_words":
+            args.append(len(groups))
+        args.append(limit)
+        return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]
