@@ -77,6 +77,9 @@ class LexicalQuery:
     artist_text: str = ""
     describing: bool = False
     plain: bool = True  # nothing but name words: no request words, nothing understood
+    # with the understood words too ("How Do You Sleep?": "sleep" also a preference), for a
+    # query that may be a title typed whole; empty when nothing was understood
+    whole: list[list[str]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -96,10 +99,13 @@ def name_query(text: str, understood: Sequence[str] = ()) -> LexicalQuery:
     tokens = words(text)
     describing = any(w in DESCRIBING for w in tokens)
     plain = not taken and not any(w in ASKING for w in tokens)
-    content = [w for w in tokens if w not in QUERY_WORDS and w not in taken and w not in DESCRIBING]
+    named = [w for w in tokens if w not in QUERY_WORDS and w not in DESCRIBING]
+    content = [w for w in named if w not in taken]
     artist = [w for w in words(artist_text) if w not in taken]
+    asking = any(w in ASKING for w in tokens)
+    whole = [[w] for w in named] if taken and not asking and not describing else []
     return LexicalQuery(
-        [[w] for w in content], [[w] for w in artist], artist_text, describing, plain
+        [[w] for w in content], [[w] for w in artist], artist_text, describing, plain, whole
     )
 
 
@@ -267,6 +273,22 @@ def apply_names(
             f"no artist here is named “{query.artist_text}”: its words were searched as names"
         )
         groups = groups + with_corrections(query.artist, known)
+    if query.whole:
+        # a title typed whole whose words search also understood ("Rich & Sad", "How Do You
+        # Sleep?"): when one song's name holds every word, it is read as that name, and the
+        # filters understood from its words do not apply to the name matches
+        whole = with_corrections(query.whole, known)
+        plain_where, plain_params = where_sql([f for f in filters if not f.understood])
+        lexical = names.matches(bundle_hash, whole, plain_where, plain_params, LEXICAL_POOL)
+        coverage = [(t, matched / len(whole)) for t, matched, _points in lexical]
+        if max((c for _, c in coverage), default=0.0) >= 1.0:
+            fused = [t for t, _ in fuse([h.track_id for h in hits], coverage, NAME_BOOST)]
+            count = sum(c >= 1.0 for _, c in coverage)
+            terms.append((" ".join(g[0] for g in whole),
+                          f"names: {count:,} songs hold every word{corrected(whole)} (also read "
+                          f"as a name), weighed {NAME_BOOST:g}× beside the meaning"))  # fmt: skip
+            matched = {t: {"name_match": f"{c:.0%} of the words"} for t, c in coverage}
+            return NameOutcome(as_hits(fused[:fetch], matched), terms, notes)
     if not groups or query.describing:
         return NameOutcome(hits, terms, notes)
     lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL)

@@ -93,9 +93,10 @@ class TrackSearchRepository:
                JOIN track_embeddings e ON e.track_id = s.track_id AND e.bundle_hash = %s
                CROSS JOIN unnest(%s::text[], %s::int[]) AS q(w, g)
                WHERE s.{field} && %s::text[] AND {where}
-               GROUP BY s.track_id, e.popularity
+               GROUP BY s.track_id, s.name_words, e.popularity
                HAVING {need}
-               ORDER BY 3 DESC, 2 DESC, e.popularity DESC NULLS LAST, s.track_id
+               ORDER BY 3 DESC, 2 DESC, s.name_words <@ %s::text[] DESC,
+                        e.popularity DESC NULLS LAST, s.track_id
                LIMIT %s"""
         ).format(
             points=points,
@@ -110,5 +111,5 @@ class TrackSearchRepository:
         args = [bundle_hash, flat, ids, flat, *params]
         if field == "artist_words":
             args.append(len(groups))
-        args.append(limit)
+        args += [flat, limit]  # a title whose every word was asked for ranks first among equals
         return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]

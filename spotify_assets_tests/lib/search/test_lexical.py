@@ -81,6 +81,7 @@ SONGS = [  # (id, name, artists, album, similarity of its vector to every query)
     ("y2", "Talking", ["¥$"], "VULTURES 2", 0.45),
     ("m1", "Mi Vida Entera", ["Morat"], "Balas Perdidas", 0.30),
     ("r1", "Rainy Sunday", ["Band D"], "Weekend", 0.20),
+    ("p1", "Rich & Sad", ["Post Malone"], "Beerbongs & Bentleys", 0.10),
 ]
 
 
@@ -117,6 +118,15 @@ def test_a_title_typed_whole_or_with_a_typo_comes_first(db, catalog):
     assert "name match (100% of the words)" in format_result(typo)
     assert _ids(search(db, bundle, embedder, "Mi vida entera", genres=[]))[0] == "m1"
     assert _ids(search(db, bundle, embedder, "balas perdidas", genres=[]))[0] == "m1"  # album
+
+
+def test_a_title_whose_words_were_also_understood_is_still_found_by_name(db, catalog):
+    bundle, embedder = catalog
+    result = search(db, bundle, embedder, "Rich & Sad", genres=[])
+    assert result.preferences  # "sad" is also a wish for sadder songs ...
+    assert _ids(result)[0] == "p1"  # ... yet the song named so comes first
+    assert "also read as a name" in dict(result.terms)["rich sad"]
+    assert _ids(search(db, bundle, embedder, "sad songs", genres=[]))[0] != "p1"  # a request
 
 
 def test_by_an_artist_keeps_only_their_songs_ranked_by_meaning(db, catalog):
