@@ -35,18 +35,39 @@ class CatalogFormat:
     artists_style: str | None = None
     # source columns describing a playlist membership per row (TidyTuesday)
     playlist_columns: Mapping[str, str] = field(default_factory=dict)
+    # other names a dump gives a column (Web API dumps: `track_id` for `id`): used where the
+    # format's own name is absent and the format was asked for by name (auto-detection on
+    # aliases would read a Kaggle file missing a column as a Web API dump)
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def columns(self) -> dict[str, str]:
         return {**self.required, **self.optional}
+
+    def renames(self, columns: Iterable[str]) -> dict[str, str]:
+        """file column → this format's name for it, for the aliases a file uses instead."""
+        present = set(columns)
+        out: dict[str, str] = {}
+        for own, others in self.aliases.items():
+            if own not in present:
+                alias = next((a for a in others if a in present and a not in out), None)
+                if alias is not None:
+                    out[alias] = own
+        return out
+
+    def seen(self, columns: Iterable[str]) -> set[str]:
+        """The file's columns under this format's names (aliases renamed)."""
+        columns = list(columns)
+        renames = self.renames(columns)
+        return {renames.get(c, c) for c in columns}
 
     @property
     def required_fields(self) -> frozenset[str]:
         """Canonical fields a row must have a value for (others are coerced, never refused)."""
         return frozenset(self.required.values())
 
-    def missing(self, columns: Iterable[str]) -> list[str]:
-        present = set(columns)
+    def missing(self, columns: Iterable[str], aliases: bool = False) -> list[str]:
+        present = self.seen(columns) if aliases else set(columns)
         return [c for c in self.required if c not in present]
 
 
@@ -170,6 +191,14 @@ FORMATS: dict[str, CatalogFormat] = {
                 **_SAME,  # audio features: the endpoint closed in 2024, most dumps lack them
             },
             artists_style="comma",
+            aliases={
+                "id": ("track_id",),
+                "name": ("track_name",),
+                "artists_names": ("artist_names", "artists"),
+                "artist_genres": ("genres", "artists_genres"),
+                "album_name": ("album",),
+                "album_release_date": ("release_date",),
+            },
         ),
     ]
 }
@@ -193,6 +222,11 @@ def _ranked(present: set[str]) -> list[tuple[CatalogFormat, list[str]]]:
     )
 
 
+def read_as(name: str, columns: Iterable[str]) -> str:
+    """'track_id as id, …': the aliases a format would read in these columns."""
+    return ", ".join(f"{a} as {own}" for a, own in FORMATS[name].renames(columns).items())
+
+
 def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFormat:
     """The format of a file with these columns, or a CatalogError naming, per format, the
     required columns the file lacks (closest format first) and the columns it has."""
@@ -204,7 +238,7 @@ def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFor
                 f"unknown catalog format {requested!r}; known formats: {', '.join(FORMATS)}"
             )
         fmt = FORMATS[requested]
-        if missing := fmt.missing(present):
+        if missing := fmt.missing(present, aliases=True):
             raise CatalogError(
                 f"format {fmt.name} ({fmt.description}) needs columns the file lacks: "
                 f"{_listed(missing, _SHOWN_MISSING)}; {_has(columns)}"
@@ -222,6 +256,9 @@ def detect_format(columns: Iterable[str], requested: str = "auto") -> CatalogFor
     needs = "; ".join(
         f"{f.name} lacks {_listed(missing, _SHOWN_MISSING)}" for f, missing in _ranked(present)
     )
+    by_alias = [f.name for f in FORMATS.values() if f.aliases and not f.missing(present, True)]
+    if by_alias:  # it fits under other column names: say how to load it
+        needs += f" (it loads as --format {by_alias[0]}, reading {read_as(by_alias[0], present)})"
     raise CatalogError(
         f"unknown catalog format: no known format fits these columns. Required columns "
         f"missing, closest format first: {needs}; {_has(columns)}. Rename the columns or "

@@ -11,6 +11,7 @@ writes nothing, neither tracks nor quarantine rows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -86,6 +87,9 @@ def load_catalog(
         detected = detect_format(table.frame.columns, fmt)
     except CatalogError as exc:  # say which file
         raise CatalogError(f"{table.path}: {exc}") from None
+    if fmt != "auto" and (renames := detected.renames(table.frame.columns)):  # other names
+        log.info("%s: columns read as %s", table.path, renames)
+        table = dataclasses.replace(table, frame=table.frame.rename(columns=renames))
     sha = file_sha256(table.path)
     log.info("%s: %d rows, format %s", table.path, len(table.frame), detected.name)
     checked = validate(table, detected, sha)

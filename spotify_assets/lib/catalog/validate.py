@@ -158,10 +158,28 @@ def _list_cell(value) -> list[str]:
     return list(_parse_artist_list(text)) if len(text) <= _MAX_ARTISTS_TEXT else [text]
 
 
+# a name part that belongs to the name before the comma ("Hank Williams, Jr.")
+_NAME_SUFFIX = re.compile(r"^(jr|sr|ii|iii|iv|inc|ltd)\.?$", re.IGNORECASE)
+
+
+def _comma_names(value) -> list[str]:
+    """A Web API dump's artists cell: a list, `A;B` (a `;` anywhere separates, then commas
+    are part of names), or `A, B` with suffixes kept on their name ("Hank Williams, Jr.")."""
+    if not _is_list(value) and not pd.isna(value) and ";" in str(value):
+        return _parse_names(value, ";")
+    names: list[str] = []
+    for part in _parse_names(value, ","):
+        if names and _NAME_SUFFIX.match(part):
+            names[-1] = f"{names[-1]}, {part}"
+        else:
+            names.append(part)
+    return names
+
+
 def parse_artists(values: pd.Series, style: str | None) -> pd.Series:
     """Artist lists as Python lists: `['A', 'B']`, `A;B`, `A, B`, or one name per cell."""
     if style == "comma":
-        return values.astype(object).map(lambda v: _parse_names(v, ","))
+        return values.astype(object).map(_comma_names)
     if style == "list":
         return values.astype(object).map(_list_cell)
     text = values.fillna("").astype(str)

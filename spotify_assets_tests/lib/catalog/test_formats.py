@@ -108,3 +108,31 @@ def test_comma_artists_and_multi_valued_genres_are_lists():
     assert genres.tolist() == [
         ["rap", "pop rap"], ["rap", "pop rap"], ["rap", "trap"], ["a", "b", "c"], ["pop"], [], [],
     ]  # fmt: skip
+
+
+def test_a_web_api_dump_with_other_column_names_is_read_by_alias():
+    dump = ["track_id", "track_name", "artist_names", "album", "popularity"]
+    fmt = detect_format(dump, "spotify_api")
+    assert fmt.name == "spotify_api"
+    with pytest.raises(CatalogError, match=r"it loads as --format spotify_api, reading track_id as id"):
+        detect_format(dump)  # auto-detection never guesses by alias, it says how
+    assert fmt.renames(dump) == {"track_id": "id", "track_name": "name",
+                                 "artist_names": "artists_names", "album": "album_name"}  # fmt: skip
+    # a Kaggle 114K file has track_id / track_name / artists too: its own format still wins
+    kaggle = ["track_id", "artists", "track_name", "track_genre", *FEATURES]
+    assert detect_format(kaggle).name == "kaggle_114k"
+
+
+@pytest.mark.parametrize(
+    ("cell", "names"),
+    [
+        ("A;B", ["A", "B"]),  # a ; separates, and then commas belong to names
+        ("Earth, Wind & Fire;Someone", ["Earth, Wind & Fire", "Someone"]),
+        ("A, B", ["A", "B"]),
+        ("Hank Williams, Jr.", ["Hank Williams, Jr."]),
+        ("Hank Williams, Jr., Waylon Jennings", ["Hank Williams, Jr.", "Waylon Jennings"]),
+        ("['Tyler, The Creator']", ["Tyler, The Creator"]),
+    ],
+)
+def test_web_api_artist_cells_split_on_their_separator(cell, names):
+    assert parse_artists(pd.Series([cell]), "comma")[0] == names

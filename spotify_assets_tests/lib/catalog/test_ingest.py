@@ -284,6 +284,22 @@ def test_a_spotify_api_dump_loads_with_genre_lists_and_release_years(db, tmp_pat
     ]
 
 
+def test_a_web_api_dump_naming_its_columns_track_id_and_track_name_loads(db, tmp_path):
+    rows = [("t1", "One", "A;B", "Album"), ("t2", "Two", "Hank Williams, Jr.", "")]
+    path = tmp_path / "dump.csv"
+    pd.DataFrame(rows, columns=["track_id", "track_name", "artist_names", "album"]).to_csv(
+        path, index=False
+    )
+    report = load_catalog(db, path, "spotify_api")
+    assert (report.format, report.inserted, report.quarantined) == ("spotify_api", 2, 0)
+    with db.connect() as conn:
+        stored = conn.execute(
+            "SELECT track_id, name, artists, album_name FROM tracks ORDER BY track_id"
+        ).fetchall()
+    assert stored == [("t1", "One", ["A", "B"], "Album"),
+                      ("t2", "Two", ["Hank Williams, Jr."], None)]  # fmt: skip
+
+
 def _float_durations(source, target):
     """The real Kaggle sample with duration_ms written as floats, as a split that went through
     seconds writes it (99999.99999999999): the shape of the 114K split that lost 130 rows."""
