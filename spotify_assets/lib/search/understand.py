@@ -107,6 +107,8 @@ LIVE = _ramp("liveness", 0.3, 0.8, "live recording")
 SPOKEN = _ramp("speechiness", 0.5, 0.8, "spoken word (speechiness > 0.66)")
 RAPPED = _ramp("speechiness", 0.1, 0.35, "rap-like vocals (speechiness 0.33–0.66)")
 POPULAR = _ramp("popularity", 40, 80, "more popular")
+LONGER = _ramp("duration_ms", 240_000, 420_000, "longer (over ~4–7 minutes)")
+SHORTER = _ramp("duration_ms", 200_000, 120_000, "shorter (under ~2–3 minutes)")
 
 # (pattern on the normalised query, ramps); earlier rules claim their words first
 _VAGUE_RULES: list[tuple[str, tuple]] = [
@@ -133,11 +135,14 @@ _VAGUE_RULES: list[tuple[str, tuple]] = [
     (r"acoustic|unplugged", (ACOUSTIC,)),
     (r"danceable|dance|dancing|to dance to|groovy|dancefloor", (DANCEABLE,)),
     (r"popular|hits?|well known|famous|top", (POPULAR,)),
+    (r"long|longer|longest|epic|extended|lengthy", (LONGER,)),
+    (r"short|shorter|shortest|brief", (SHORTER,)),
 ]  # fmt: skip
 
 # right before a vague word, these turn it round ("rock that isn't loud" prefers quieter)
 _NEGATION = re.compile(
-    r"(?:\b(?:not|isnt|arent|wasnt|never|nothing|no|without being|less)(?: too| very| so| that| overly)?)"
+    r"(?:\b(?:not|isnt|arent|wasnt|never|nothing|no|without being|less)(?: too| very| so| that| overly)?"
+    r"|\b(?:hard|difficult|impossible|tough|cant|cannot)(?: to)?)"
     r"\s*$"
 )
 
@@ -256,6 +261,19 @@ _DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties":
 _ABOVE = r"over|above|faster than|more than|greater than|higher than|at least|min|minimum"
 _BELOW = r"under|below|slower than|less than|lower than|at most|max|maximum|up to"
 _BPM = r"(?:bpm|beats per minute|beats a minute)"
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
+                 "twenty": 20, "thirty": 30, "a": 1, "an": 1}  # fmt: skip
+_MINUTES_N = rf"(\d{{1,3}}(?:\.\d+)?|{'|'.join(_NUMBER_WORDS)})(?: and a half)?"
+_MIN = r"(?:minutes?|mins?)"
+_LONGER = r"over|above|longer than|more than|at least"
+_SHORTER = r"under|below|shorter than|less than|at most|up to"
+
+
+def _ms(match_number: str, text: str) -> int:
+    """Minutes ("2", "2.5", "two", "two and a half") in the matched text → milliseconds."""
+    value = float(_NUMBER_WORDS.get(match_number, 0) or match_number)
+    return int((value + (0.5 if "and a half" in text else 0)) * 60_000)
 
 
 def _hard_rules(text: str, u: Understanding) -> str:
@@ -291,6 +309,15 @@ def _hard_rules(text: str, u: Understanding) -> str:
          rf"(?:around |about |near )?{_N} ?{_BPM})\b",
          lambda m: use(m, ("tempo", ">=", float(m[1] or m[2]) - 5),
                        ("tempo", "<=", float(m[1] or m[2]) + 5)))  # fmt: skip
+    # song length: "under two minutes", "over 8 min", "longer than 6 minutes", "3 minute songs"
+    each(rf"\b(?:{_LONGER}) {_MINUTES_N} {_MIN}\b",
+         lambda m: use(m, ("duration_ms", ">=" if "least" in m[0] else ">", _ms(m[1], m[0]))))  # fmt: skip
+    each(rf"\b(?:{_SHORTER}) {_MINUTES_N} {_MIN}\b",
+         lambda m: use(m, ("duration_ms", "<=" if re.search(r"most|up to", m[0]) else "<",
+                           _ms(m[1], m[0]))))  # fmt: skip
+    each(rf"\b{_MINUTES_N} {_MIN}(?: long)?\b(?= (?:songs?|tracks?|music|pieces?|long)\b|$)",
+         lambda m: use(m, ("duration_ms", ">=", _ms(m[1], m[0]) - 30_000),
+                       ("duration_ms", "<=", _ms(m[1], m[0]) + 30_000)))  # fmt: skip
     # years
     each(rf"\b(?:between |from )?{_YEAR} (?:and |to |through |thru |until |till )?{_YEAR}\b",
          lambda m: use(m, ("release_year", ">=", int(m[1])), ("release_year", "<=", int(m[2]))))  # fmt: skip

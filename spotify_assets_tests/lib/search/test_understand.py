@@ -178,3 +178,27 @@ def test_a_subgenre_is_matched_like_a_genre_and_the_longest_name_wins(text, expe
 def test_a_name_that_is_both_genre_and_subgenre_is_the_genre():
     assert hard("trap songs", ["trap", "rap"]) == {("genre", "=", "trap")}
     assert parse_query("trap songs", ["trap"], ["trap"])[0].column == "genre"
+
+
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("under two minutes", ["duration_ms < 120000"]),
+        ("songs over eight minutes", ["duration_ms > 480000"]),
+        ("tracks longer than 6 min", ["duration_ms > 360000"]),
+        ("punk at most 2.5 minutes", ["duration_ms <= 150000"]),
+        ("songs under two and a half minutes", ["duration_ms < 150000"]),
+        ("3 minute songs", ["duration_ms >= 150000", "duration_ms <= 210000"]),
+    ],
+)
+def test_song_length_in_words_is_a_duration_filter(query, filters):
+    assert [f"{f.column} {f.op} {f.value}" for f in understand_query(query).filters] == filters
+
+
+def test_vague_length_and_hard_to_are_preferences():
+    [longer] = understand_query("long epic tracks").preferences
+    assert (longer.column, longer.low < longer.high) == ("duration_ms", True)
+    [shorter] = understand_query("short punk songs").preferences
+    assert (shorter.column, shorter.low > shorter.high) == ("duration_ms", True)
+    [dance] = understand_query("hard to dance to").preferences  # not "prefer danceable"
+    assert dance.column == "danceability" and dance.low > dance.high
