@@ -235,10 +235,30 @@ def _find_genres(words: list[str], index: dict[str, tuple]) -> list[tuple[int, i
     chosen: list[tuple[int, int, tuple]] = []
     taken: set[int] = set()
     for _, start, end, named in sorted(spans, key=lambda s: (-s[0], s[1])):
+        if _mood_and_genre(words[start:end], index) and not _says_genre(words, start, end):
+            continue  # "sad rap": the genre rap and a sad mood, not a micro-genre 'sad rap'
         if taken.isdisjoint(range(start, end)):
             chosen.append((start, end, named))
             taken.update(range(start, end))
     return chosen
+
+
+# mood words that, in front of a genre the catalog has, say how it should feel: "sad rap",
+# "chill pop", "happy hardcore" is read as the genre plus the mood, not as a catalog's
+# micro-genre of that name ('sad rap': 3 tracks on a 1,202-genre catalog); sound words that
+# name established genres ("soft rock", "hard rock", "acoustic blues") are not in it
+MOOD_WORDS = frozenset({
+    "sad", "happy", "chill", "chilled", "calm", "relaxing", "mellow", "dark", "moody", "upbeat",
+    "melancholic", "melancholy", "gloomy", "cheerful", "energetic", "romantic", "angry",
+})  # fmt: skip
+
+
+def _mood_and_genre(words: list[str], index: dict[str, tuple]) -> bool:
+    """Whether a multi-word genre name is a mood word before a genre of its own."""
+    if len(words) < 2 or words[0] not in MOOD_WORDS:
+        return False
+    rest = _squash(words[1:])
+    return GENRE_SYNONYMS.get(rest, rest) in index
 
 
 def _says_genre(words: list[str], start: int, end: int) -> bool:

@@ -202,3 +202,13 @@ def test_vague_length_and_hard_to_are_preferences():
     assert (shorter.column, shorter.low > shorter.high) == ("duration_ms", True)
     [dance] = understand_query("hard to dance to").preferences  # not "prefer danceable"
     assert dance.column == "danceability" and dance.low > dance.high
+
+
+def test_a_mood_before_a_genre_is_the_genre_and_the_mood_not_a_micro_genre():
+    genres = ["rap", "sad rap", "pop", "chill pop", "rock", "soft rock"]
+    sad_rap = understand_query("sad rap", genres)
+    assert [f.value for f in sad_rap.filters] == ["rap"]
+    assert [p.column for p in sad_rap.preferences] == ["valence"]
+    assert [f.value for f in understand_query("chill pop", genres).filters] == ["pop"]
+    assert [f.value for f in understand_query("sad rap genre", genres).filters] == ["sad rap"]
+    assert [f.value for f in understand_query("soft rock", genres).filters] == ["soft rock"]
