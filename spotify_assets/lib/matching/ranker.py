@@ -289,7 +289,8 @@ class LearnedRanker:
     `fit` holds back a share of the person's songs (validation) and lets them decide, in
     turn: each stage-1 part weight in CHECKED_WEIGHTS is kept only if it beats 0 on them; the
     ranker blend is the best of BLEND_GRID (0 = stage 1 serves); the abstain threshold is the
-    one with the best F0.5 of "fits" over their memberships and their best non-member
+    one with the most recall at precision ≥ 0.55 (else the best F0.5) of "fits" over their
+    memberships and their best non-member
     playlists. `chosen` is the configuration that results: what `score_matrix` serves with.
     """
 
@@ -720,7 +721,8 @@ class LearnedRanker:
         report.abstain_pairs = pairs
         limit = f" among its best {max_rank} playlists" if max_rank else ""
         fitted_text = (
-            f"{threshold:.3f}{limit} (best F0.5 on {report.abstain_pairs} validation pairs: "
+            f"{threshold:.3f}{limit} ({_rule_kind(precision)} on {report.abstain_pairs} "
+            "validation pairs: "
             f"precision {precision:.2f}, recall {recall:.2f})"
         )
         if config.fit_abstain:
@@ -861,7 +863,7 @@ ABSTAIN_RANKS = (1, 2, 3, 0)  # "fits" only among a song's best r playlists (0: 
 def fit_abstain_rule(
     served: np.ndarray, truth: np.ndarray, eligible: np.ndarray, top_n: int
 ) -> tuple[tuple[float, float, float] | None, int, int]:
-    """The "fits" rule with the best F-score (ABSTAIN_BETA) on validation songs: a score threshold, and a limit
+    """The "fits" rule with the best rule_quality on validation songs: a score threshold, and a limit
     to the song's best r playlists (ABSTAIN_RANKS) — a score is read against the song's other
     playlists, which a threshold alone cannot. Positives: the songs' memberships; negatives:
     the playlists a person would be shown instead (each song's best `top_n` others; random
@@ -903,16 +905,36 @@ def f_score(precision, recall, beta: float = ABSTAIN_BETA):
     return np.where(denom > 0, (1 + b2) * precision * recall / np.maximum(denom, 1e-12), 0.0)
 
 
+# "fits" should be right at least half the time: among the rules that reach this precision on
+# validation songs the one with the most recall serves; only when none does, the best F0.5.
+# A little above one half, as a rule chosen on validation reads a little worse on new songs.
+ABSTAIN_MIN_PRECISION = 0.55
+
+
+def _rule_kind(precision: float) -> str:
+    if precision >= ABSTAIN_MIN_PRECISION:
+        return f"the most recall at precision ≥ {ABSTAIN_MIN_PRECISION}"
+    return f"no rule reaches precision {ABSTAIN_MIN_PRECISION}: best F0.5"
+
+
+def rule_quality(precision, recall):
+    """What a "fits" rule is chosen on (arrays or floats): 1 + recall for a rule precise
+    enough (ABSTAIN_MIN_PRECISION), else its F0.5 (below 1): a precise-enough rule always wins."""
+    precision, recall = np.asarray(precision), np.asarray(recall)
+    return np.where(precision >= ABSTAIN_MIN_PRECISION, 1.0 + recall, f_score(precision, recall))
+
+
 def _quality(fitted: tuple[float, float, float] | None) -> float:
-    """The F-score of a fitted rule's (threshold, precision, recall); -1 for none."""
-    return -1.0 if fitted is None else float(f_score(fitted[1], fitted[2]))
+    """rule_quality of a fitted rule's (threshold, precision, recall); -1 for none."""
+    return -1.0 if fitted is None else float(rule_quality(fitted[1], fitted[2]))
 
 
 def calibrate_abstain(
     pos_scores: np.ndarray, neg_scores: np.ndarray, min_pairs: int = MIN_VALIDATION
 ) -> tuple[float, float, float] | None:
     """(threshold, precision, recall) of "fits when score >= threshold" with the best
-    F-score (ABSTAIN_BETA) of member pairs (positives) against non-member pairs (negatives);
+    rule_quality (the most recall at ABSTAIN_MIN_PRECISION, else the best F0.5) of member
+    pairs (positives) against non-member pairs (negatives);
     ties go to the higher threshold (fewer, surer suggestions). -inf scores never fit (below
     a playlist's floor). None with fewer than `min_pairs` of either kind: too few to fit on."""
     pos = np.asarray(pos_scores, dtype=np.float64)
@@ -928,7 +950,7 @@ def calibrate_abstain(
     fp = len(neg) - np.searchsorted(neg_sorted, candidates, side="left")
     precision = tp / np.maximum(tp + fp, 1)
     recall = tp / len(pos)
-    score = np.where(tp > 0, f_score(precision, recall), 0.0)
+    score = np.where(tp > 0, rule_quality(precision, recall), 0.0)
     best = len(score) - 1 - int(np.argmax(score[::-1]))  # the highest threshold among the best
     # a threshold halfway to the next lower score: as separating, less tied to one value
     below = candidates[best - 1] if best > 0 else candidates[best]

@@ -7,6 +7,7 @@ import pytest
 from spotify_assets.lib.matching.config import MatchConfig
 from spotify_assets.lib.matching.evaluation import EvalInputs, evaluate_matching
 from spotify_assets.lib.matching.ranker import (
+    ABSTAIN_MIN_PRECISION,
     BLEND_GRID,
     CHECKED_WEIGHTS,
     FEATURES,
@@ -15,6 +16,7 @@ from spotify_assets.lib.matching.ranker import (
     calibrate_abstain,
     f_score,
     fit_abstain_rule,
+    rule_quality,
     within_rank,
 )
 from spotify_assets.lib.matching.score import score_matrix
@@ -153,11 +155,21 @@ def test_the_abstain_threshold_separates_members_from_non_members():
     threshold, precision, recall = calibrate_abstain(members, others)
     tp, fp = (members >= threshold).sum(), (others >= threshold).sum()
     assert precision == pytest.approx(tp / (tp + fp)) and recall == pytest.approx(tp / 42)
-    best = f_score(precision, recall)  # F0.5: a wrong "fits" costs more than a missed one
+    assert precision >= ABSTAIN_MIN_PRECISION  # reachable here: the most recall at it
     for t in np.concatenate([members, others]):  # no threshold does better
         tp_t, fp_t = (members >= t).sum(), (others >= t).sum()
-        assert f_score(tp_t / (tp_t + fp_t), tp_t / 42) <= best + 1e-12
-    assert f_score(1.0, 0.5) > f_score(0.5, 1.0)  # precision weighs more
+        p_t, r_t = tp_t / (tp_t + fp_t), tp_t / 42
+        assert p_t < ABSTAIN_MIN_PRECISION or r_t <= recall + 1e-12
+    # where no rule is precise enough, the best F0.5: precision weighs more than recall
+    assert f_score(1.0, 0.5) > f_score(0.5, 1.0)
+    assert rule_quality(0.56, 0.1) > rule_quality(0.54, 0.99)  # precise enough always wins
+    noisy = rng.uniform(0, 1, 40), rng.uniform(0, 1, 400)  # members no better than the rest
+    _, p_noisy, r_noisy = calibrate_abstain(*noisy)
+    best = f_score(p_noisy, r_noisy)
+    for t in np.concatenate(noisy):
+        tp_t, fp_t = (noisy[0] >= t).sum(), (noisy[1] >= t).sum()
+        p_t = tp_t / (tp_t + fp_t)
+        assert p_t >= ABSTAIN_MIN_PRECISION or f_score(p_t, tp_t / 40) <= best + 1e-12
     assert calibrate_abstain(members[: MIN_VALIDATION - 1], others) is None  # too few
 
 
@@ -182,7 +194,7 @@ def test_a_rank_limit_serves_when_scores_only_mean_something_against_the_songs_o
     neg = np.zeros_like(truth)
     neg[np.arange(songs)[:, None], top] = True
     _, p0, r0 = calibrate_abstain(served[truth], served[neg])
-    assert f_score(p0, r0) < f_score(precision, recall) - 0.2
+    assert rule_quality(p0, r0) < rule_quality(precision, recall) - 0.2
     assert within_rank(served, 0).all() and within_rank(served, 1).sum() == songs
 
 
@@ -199,7 +211,7 @@ def test_abstaining_is_fitted_on_validation_pairs_or_falls_back_to_the_default_a
     assert ranker.chosen.abstain_below == report.abstain_threshold
     # clean clusters; the members' floors alone turn away about 5% of new members
     assert report.abstain_precision > 0.9 and report.abstain_recall > 0.85
-    assert "best F0.5" in report.abstain_note
+    assert "the most recall at precision ≥ 0.55" in report.abstain_note
     scored = score_matrix(tracks.take(rows[4][:3]), prof, MatchConfig(fit_abstain=True), ranker)
     assert (scored.fits == (scored.final >= report.abstain_threshold)
             & within_rank(scored.final, report.abstain_max_rank)
