@@ -27,7 +27,7 @@ QUERY_WORDS = frozenset([
     "play", "some", "song", "songs", "the", "to", "track", "tracks", "with",
 ])  # fmt: skip
 # of those, the ones that make a query a request rather than a typed name ("music for
-# studying" vs "Bohemian Rhapsody"): its name matches then count half, never lead
+# studying" vs "Bohemian Rhapsody"): only its words that name an artist are looked for
 ASKING = frozenset(
     ["any", "for", "music", "play", "some", "song", "songs", "track", "tracks", "with"]
 )
@@ -137,12 +137,12 @@ def with_corrections(groups: list[list[str]], known: set[str]) -> list[list[str]
 
 def name_weight(query: LexicalQuery, best_coverage: float) -> float:
     """How much the lexical ranking counts beside the vectors' (which count 1): 0 for a
-    description or nothing to match; half the best coverage for a request with name words
-    ("music for studying"); NAME_BOOST for a plain query one song's name holds whole."""
+    description or nothing to match; for a request, its artist matches count 1 (only those
+    are looked for); NAME_BOOST for a plain query one song's name holds whole."""
     if not query.groups or query.describing:
         return 0.0
     if not query.plain:
-        return 0.5 * best_coverage
+        return 1.0 if best_coverage >= 1.0 else 0.0
     return NAME_BOOST if best_coverage >= 1.0 else best_coverage
 
 
@@ -291,7 +291,11 @@ def apply_names(
             return NameOutcome(as_hits(fused[:fetch], matched), terms, notes)
     if not groups or query.describing:
         return NameOutcome(hits, terms, notes)
-    lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL)
+    # a request ("acoustic guitar songs", "beyonce songs") names an artist, if anything: its
+    # words must all be some track's artist words; a title or album word there is chance
+    # (on the search suites, fusing those cost NDCG in every class and gained nothing)
+    field = "all_words" if query.plain else "artist_words"
+    lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL, field)
     coverage = [(t, matched / len(groups)) for t, matched, _points in lexical]
     best = max((c for _, c in coverage), default=0.0)
     weight = name_weight(LexicalQuery(groups, plain=query.plain), best)

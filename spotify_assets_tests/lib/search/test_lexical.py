@@ -51,7 +51,7 @@ def test_a_query_splits_into_name_words_an_artist_and_what_was_understood():
     described = name_query("songs like a rainy sunday")
     assert described.describing and name_weight(described, 1.0) == 0
     assert name_weight(plain, 1.0) == NAME_BOOST and name_weight(plain, 0.5) == 0.5
-    assert name_weight(asking, 1.0) == 0.5
+    assert name_weight(asking, 1.0) == 1.0 and name_weight(asking, 0.5) == 0
 
 
 def test_fusion_lets_whole_name_matches_lead_and_keeps_the_vector_order_otherwise():
@@ -138,6 +138,14 @@ def test_by_an_artist_keeps_only_their_songs_ranked_by_meaning(db, catalog):
     nobody = search(db, bundle, embedder, "songs by nobody known", genres=[])
     assert any("no artist here is named" in n for n in nobody.notes)
     assert len(nobody.hits) == len(SONGS)  # the page is not emptied
+
+
+def test_a_request_looks_for_an_artist_not_for_title_words(db, catalog):
+    bundle, embedder = catalog
+    plain = search(db, bundle, embedder, "songs", limit=9, genres=[])
+    rainy = search(db, bundle, embedder, "rainy songs", limit=9, genres=[])
+    assert _ids(rainy) == _ids(plain)  # a title word in a request is chance
+    assert _ids(search(db, bundle, embedder, "morat songs", genres=[]))[0] == "m1"
 
 
 def test_a_description_is_left_to_the_vectors(db, catalog):
