@@ -80,6 +80,7 @@ class LexicalQuery:
     # with the understood words too ("How Do You Sleep?": "sleep" also a preference), for a
     # query that may be a title typed whole; empty when nothing was understood
     whole: list[list[str]] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)  # every word before "by", small ones too
 
     @property
     def empty(self) -> bool:
@@ -105,7 +106,13 @@ def name_query(text: str, understood: Sequence[str] = ()) -> LexicalQuery:
     asking = any(w in ASKING for w in tokens)
     whole = [[w] for w in named] if taken and not asking and not describing else []
     return LexicalQuery(
-        [[w] for w in content], [[w] for w in artist], artist_text, describing, plain, whole
+        [[w] for w in content],
+        [[w] for w in artist],
+        artist_text,
+        describing,
+        plain,
+        whole,
+        tokens,
     )
 
 
@@ -273,29 +280,40 @@ def apply_names(
             f"no artist here is named “{query.artist_text}”: its words were searched as names"
         )
         groups = groups + with_corrections(query.artist, known)
-    if query.whole:
+    if len(query.whole) >= 2:
         # a title typed whole whose words search also understood ("Rich & Sad", "How Do You
-        # Sleep?"): when one song's name holds every word, it is read as that name, and the
-        # filters understood from its words do not apply to the name matches
-        whole = with_corrections(query.whole, known)
+        # Sleep?"): the songs whose title (and artists) are just these words are read as that
+        # name first, and the filters understood from its words do not apply to them. Only
+        # an exact title: a mood query ("loud rock", "sad rap") names no song
         plain_where, plain_params = where_sql([f for f in filters if not f.understood])
-        lexical = names.matches(bundle_hash, whole, plain_where, plain_params, LEXICAL_POOL)
-        coverage = [(t, matched / len(whole)) for t, matched, _points in lexical]
-        if max((c for _, c in coverage), default=0.0) >= 1.0:
+        words_asked = [g[0] for g in query.whole]
+        titles = names.exact(bundle_hash, words_asked, plain_where, plain_params, LEXICAL_POOL,
+                             "title", allowed=query.tokens)  # fmt: skip
+        if titles:
+            coverage = [(t, 1.0) for t in titles]
             fused = [t for t, _ in fuse([h.track_id for h in hits], coverage, NAME_BOOST)]
-            count = sum(c >= 1.0 for _, c in coverage)
-            terms.append((" ".join(g[0] for g in whole),
-                          f"names: {count:,} songs hold every word{corrected(whole)} (also read "
-                          f"as a name), weighed {NAME_BOOST:g}× beside the meaning"))  # fmt: skip
-            matched = {t: {"name_match": f"{c:.0%} of the words"} for t, c in coverage}
+            terms.append((" ".join(words_asked),
+                          f"names: {len(titles):,} songs are called so (also read as a name), "
+                          f"weighed {NAME_BOOST:g}× beside the meaning"))  # fmt: skip
+            matched = {t: {"name_match": "the whole title"} for t in titles}
             return NameOutcome(as_hits(fused[:fetch], matched), terms, notes)
     if not groups or query.describing:
         return NameOutcome(hits, terms, notes)
-    # a request ("acoustic guitar songs", "beyonce songs") names an artist, if anything: its
-    # words must all be some track's artist words; a title or album word there is chance
-    # (on the search suites, fusing those cost NDCG in every class and gained nothing)
-    field = "all_words" if query.plain else "artist_words"
-    lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL, field)
+    if not query.plain:
+        # a request ("beyonce songs", "acoustic guitar songs") names an artist, if anything:
+        # its words must be exactly some artist's; a title or album word there is chance (on
+        # the search suites, fusing those cost NDCG in every class and gained nothing)
+        words_asked = [g[0] for g in groups]
+        theirs = names.exact(bundle_hash, words_asked, where, params, LEXICAL_POOL, "artist")
+        if not theirs:
+            return NameOutcome(hits, terms, notes)
+        fused = [t for t, _ in fuse([h.track_id for h in hits], [(t, 1.0) for t in theirs], 1.0)]
+        terms.append((" ".join(words_asked),
+                      f"artist: {len(theirs):,} songs whose artist is called so, weighed 1× "
+                      "beside the meaning"))  # fmt: skip
+        matched = {t: {"name_match": "artist"} for t in theirs}
+        return NameOutcome(as_hits(fused[:fetch], matched), terms, notes)
+    lexical = names.matches(bundle_hash, groups, where, params, LEXICAL_POOL)
     coverage = [(t, matched / len(groups)) for t, matched, _points in lexical]
     best = max((c for _, c in coverage), default=0.0)
     weight = name_weight(LexicalQuery(groups, plain=query.plain), best)

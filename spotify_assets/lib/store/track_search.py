@@ -113,3 +113,39 @@ class TrackSearchRepository:
             args.append(len(groups))
         args += [flat, limit]  # a title whose every word was asked for ranks first among equals
         return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]
+
+    def exact(
+        self,
+        bundle_hash: str,
+        words: Sequence[str],
+        where: sql.Composable,
+        params: list,
+        limit: int,
+        kind: str,
+        allowed: Sequence[str] = (),
+    ) -> list[str]:
+        """The bundle's tracks passing the filters that `words` name exactly, most popular
+        first: kind "title", a title (and its artists) holding every one of `words`, each
+        title word among them or `allowed` (the query's small words: "Rich & Sad" is "rich
+        and sad"); kind "artist", tracks whose artists' words are just these."""
+        words = list(words)
+        if kind == "title":
+            match = sql.SQL(
+                "s.all_words @> %s::text[] AND s.name_words <@ %s::text[] "
+                "AND %s::text[] <@ (s.name_words || s.artist_words) "
+                "AND cardinality(s.name_words) > 0"
+            )
+            match_params = [words, list(dict.fromkeys([*words, *allowed])), words]
+        elif kind == "artist":
+            match = sql.SQL("s.artist_words @> %s::text[] AND s.artist_words <@ %s::text[]")
+            match_params = [words, words]
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+        statement = sql.SQL(
+            """SELECT s.track_id FROM track_search s
+               JOIN track_embeddings e ON e.track_id = s.track_id AND e.bundle_hash = %s
+               WHERE {match} AND {where}
+               ORDER BY e.popularity DESC NULLS LAST, s.track_id LIMIT %s"""
+        ).format(match=match, where=where)
+        args = [bundle_hash, *match_params, *params, limit]
+        return [r[0] for r in self.conn.execute(statement, args)]

@@ -82,6 +82,7 @@ SONGS = [  # (id, name, artists, album, similarity of its vector to every query)
     ("m1", "Mi Vida Entera", ["Morat"], "Balas Perdidas", 0.30),
     ("r1", "Rainy Sunday", ["Band D"], "Weekend", 0.20),
     ("p1", "Rich & Sad", ["Post Malone"], "Beerbongs & Bentleys", 0.10),
+    ("l1", "Loud Rock Anthem", ["Band E"], "Noise", 0.05),
 ]
 
 
@@ -127,6 +128,8 @@ def test_a_title_whose_words_were_also_understood_is_still_found_by_name(db, cat
     assert _ids(result)[0] == "p1"  # ... yet the song named so comes first
     assert "also read as a name" in dict(result.terms)["rich sad"]
     assert _ids(search(db, bundle, embedder, "sad songs", genres=[]))[0] != "p1"  # a request
+    # words of a mood query inside a longer title name no song: "loud rock" is not a title
+    assert "l1" not in _ids(search(db, bundle, embedder, "loud rock", limit=5, genres=[]))
 
 
 def test_by_an_artist_keeps_only_their_songs_ranked_by_meaning(db, catalog):
