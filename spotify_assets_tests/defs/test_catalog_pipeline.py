@@ -92,10 +92,10 @@ def test_the_format_config_reaches_the_loader_and_coercions_are_reported(
     database_url, instance, catalog
 ):
     path, frame = catalog
-    refused = run(database_url, instance, path, format="spotify_api")
+    refused = run(database_url, instance, path, format="kaggle_600k")
     assert not refused.success
     message = refused.failure_data_for_node("catalog_tracks").error.message
-    assert "format spotify_api" in message and "lacks: id, name, artists_names" in message
+    assert "format kaggle_600k" in message and "lacks: id, name;" in message
     frame = frame.astype(str)
     frame.loc[[1, 2, 3], "popularity"] = "n/a"
     frame.to_csv(path, index=False)
