@@ -99,6 +99,11 @@ def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
         assert loaded["plays"] == loaded["inserted"] == len(plays) - episodes
         joined = meta(result, "play_features")
         assert joined["with_features"] == joined["plays"] == loaded["plays"]  # sample tracks join
+        # the table's rows are distinct songs, fewer than the plays, and said to be so
+        distinct = len({(p["master_metadata_album_artist_name"], p["master_metadata_track_name"])
+                        for p in plays if not p["spotify_episode_uri"]})  # fmt: skip
+        assert joined["distinct_songs"] == joined["dagster/row_count"] == distinct < joined["plays"]
+        assert f"{distinct:,} distinct songs (the table's rows)" in joined["summary"]
         models = meta(result, "listening_models")
         assert models["timezone"] == {"ana": "Europe/Berlin", "ben": "Asia/Tokyo"}[name]
         checks = check_outcomes(result)
