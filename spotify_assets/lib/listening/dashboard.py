@@ -64,6 +64,28 @@ SYSTEM_NAMES = {
     "hour_of_week_prior": "hour-of-week prior", "before_calibration": "model before calibration",
     "after_calibration": "model after calibration",
 }  # fmt: skip
+# What a person reads for the identifiers a retrain writes (the policy serving next mood, the
+# drift metrics); an unknown identifier is shown as it is
+WORDS = {
+    "repeat_last_mood": "repeat the last mood",
+    "successor_memory": "what followed this song before",
+    "model": "the next-mood model",
+    "session_duration_min": "session length (minutes)",
+    "sessions_per_day": "sessions per day",
+    "tracks_per_day": "songs per day",
+    "start_hour_entropy": "how spread over the day sessions start",
+    "valence": "valence (happiness)",
+    "energy": "energy",
+    "danceability": "danceability",
+    "acousticness": "acousticness",
+    "tempo_norm": "tempo",
+}
+
+
+def words_for(identifier: str) -> str:
+    return WORDS.get(identifier, identifier)
+
+
 # Per-metric system order where it differs from SYSTEM_ORDER (ECE reads before → after → prior).
 _METRIC_SYSTEM_ORDER = {"ece": ("before_calibration", "after_calibration", "hour_of_week_prior")}
 _RAW_FEATURES = (*MOOD_FEATURES[:-1], "tempo")  # columns `mood_matrix` reads
@@ -639,7 +661,7 @@ def _run_line(run: Mapping[str, Any] | None, tz: str) -> str:
     if run.get("trained_at"):
         bits.append(f"trained {_e(_when(run['trained_at'], tz))}")
     if run.get("mood_policy"):
-        policy = f"next mood served by <b>{_e(run['mood_policy'])}</b>"
+        policy = f"next mood served by <b>{_e(words_for(run['mood_policy']))}</b>"
         if run.get("mood_policy_reason"):
             policy += f": {_e(run['mood_policy_reason'])}"
         bits.append(policy)
@@ -663,7 +685,7 @@ def _drift_table(drift: Mapping[str, Any] | None, tz: str, reason: str | None) -
         f"days before{_e(explain)}</span></p>"
     )
     rows = "".join(
-        f"<tr><td>{_e(m['name'])}</td><td>"
+        f"<tr><td>{_e(words_for(m['name']))}</td><td>"
         f'<span class="{"flag" if m["drifted"] else "muted"}">{_e(m["status"])}</span></td>'
         f'<td class="n">{_fmt(m["p_value"])}</td><td class="n">{_fmt(m["effect"])}</td></tr>'
         for m in drift["metrics"]

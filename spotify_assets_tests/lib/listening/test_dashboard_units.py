@@ -100,6 +100,9 @@ def test_drift_badge_on_a_real_report_with_too_little_data():
     css, text = _badge(render_html(document))
     assert (css, text) == ("neutral", "not enough data")
     assert "no drift" not in render_html(document).split("<h2>Drift</h2>")[1].split("<table")[0]
+    drift_table = render_html(document).split("<h2>Drift</h2>")[1]
+    assert "how spread over the day sessions start" in drift_table and ">tempo<" in drift_table
+    assert "start_hour_entropy" not in drift_table and "tempo_norm" not in drift_table
 
 
 # --- time zone ----------------------------------------------------------------------------------
@@ -249,7 +252,8 @@ def test_run_info_is_shown():
                                GENERATED_AT, timezone="Europe/Berlin", run=run)  # fmt: skip
     html = render_html(document)
     assert "retrain r-42" in html and "trained 2024-03-01 00:00" in html  # Berlin is UTC+1
-    assert "<b>repeat_last_mood</b>: the model did not beat it" in html
+    assert "<b>repeat the last mood</b>: the model did not beat it" in html
+    assert "repeat_last_mood" not in html  # the identifier is not shown
 
 
 def _lab(hex_color: str) -> tuple[float, float, float]:
