@@ -491,7 +491,19 @@ def _systems(metric: str, by_system: Mapping[str, Any]) -> list[str]:
     return _ordered(list(by_system), _METRIC_SYSTEM_ORDER.get(metric, SYSTEM_ORDER))
 
 
-def _metric_bars(section: Mapping[str, Any] | None) -> tuple[list, list[str]]:
+def system_names(document: Mapping[str, Any], section: str) -> dict[str, str]:
+    """SYSTEM_NAMES for one section: in the next-mood section "model" is whatever policy the
+    retrain served (repeating the last mood, most often), so it is named by that policy."""
+    names = dict(SYSTEM_NAMES)
+    policy = (document.get("run") or {}).get("mood_policy")
+    if section == "mood" and policy and policy != "model":
+        names["model"] = f"served: {words_for(policy)}"
+    return names
+
+
+def _metric_bars(
+    section: Mapping[str, Any] | None, names: Mapping[str, str] = SYSTEM_NAMES
+) -> tuple[list, list[str]]:
     """Bars (name, value, low, high, system index) and the systems legend for one section."""
     if not section:
         return [], []
@@ -501,9 +513,9 @@ def _metric_bars(section: Mapping[str, Any] | None) -> tuple[list, list[str]]:
         for system in _systems(metric, by_system):
             e = by_system[system]
             if e["value"] is not None:
-                name = f"{METRIC_NAMES.get(metric, metric)} · {SYSTEM_NAMES.get(system, system)}"
+                name = f"{METRIC_NAMES.get(metric, metric)} · {names.get(system, system)}"
                 bars.append((name, e["value"], e["low"], e["high"], systems.index(system)))
-    return bars, [SYSTEM_NAMES.get(s, s) for s in systems]
+    return bars, [names.get(s, s) for s in systems]
 
 
 def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
@@ -534,7 +546,10 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
         "next_24h_session_start": charts.line(
             [pd.Timestamp(p["hour_start"]).strftime("%a %H:%M") for p in preds],
             [p["probability"] for p in preds],
-            f"Session-start probability, next 24 hours ({tz})", "P(session starts)",
+            # the 24 hours after the last play: for an old export that is years ago, so say when
+            f"Session-start probability, 24 hours from {_when(preds[0]['hour_start'], tz)} ({tz})"
+            if preds else f"Session-start probability, next 24 hours ({tz})",
+            "P(session starts)",
             reason=why.get("next_24h_session_start", "no data"),
         ),
     }  # fmt: skip
@@ -546,7 +561,7 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
             "Session start per hour: model vs baselines (test weeks, 95% CI)",
         ),
     ):
-        bars, systems = _metric_bars(document["metrics"][section])
+        bars, systems = _metric_bars(document["metrics"][section], system_names(document, section))
         svgs[name] = charts.bars_with_errors(
             [b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
             [b[3] for b in bars], title, groups=[b[4] for b in bars], group_labels=systems,
@@ -631,14 +646,16 @@ def _ci(e: Mapping[str, Any]) -> str:
     return f"[{e['low']:.3f}, {e['high']:.3f}]"
 
 
-def _metric_table(section: Mapping[str, Any] | None) -> str:
+def _metric_table(
+    section: Mapping[str, Any] | None, names: Mapping[str, str] = SYSTEM_NAMES
+) -> str:
     if not section:
         return ""
     rows = []
     for metric, by_system in section.items():
         for i, system in enumerate(_systems(metric, by_system)):
             e = by_system[system]
-            name = SYSTEM_NAMES.get(system, system)
+            name = names.get(system, system)
             cell = f"<b>{_e(name)}</b>" if system == "model" else _e(name)
             rows.append(
                 f"<tr><td>{_e(METRIC_NAMES.get(metric, metric)) if i == 0 else ''}</td>"
@@ -715,7 +732,7 @@ def render_html(document: Mapping[str, Any]) -> str:
     models = "".join(
         f"<h3>{title}</h3>"
         f'<div class="model">{_figure(name, svgs[name])}'
-        f"{_metric_table(document['metrics'][section])}</div>"
+        f"{_metric_table(document['metrics'][section], system_names(document, section))}</div>"
         for name, section, title in (
             ("mood_model_vs_baselines", "mood", "Next mood"),
             ("session_model_vs_baselines", "session", "Session start per hour"),

@@ -183,6 +183,8 @@ def test_coverage_metrics_and_drift_badge_on_the_page(rendered, listener):
     assert "0.087" in text and "0.014" in text  # ECE before and after calibration
     assert "[0.388, 0.437]" in text  # a CI next to the model's macro-F1
     assert "repeat the last mood: no learned policy beat repeating the last mood" in text
+    # the next-mood figures labelled "model" are those of the policy served: named so
+    assert "served: repeat the last mood" in text
     assert "all times in America/New_York" in text
     badge = rendered["badge"]
     assert badge["text"] == "not enough data"

@@ -122,6 +122,8 @@ def test_sunday_late_utc_is_monday_morning_in_tokyo(model):
     assert tokyo["timezone"] == "Asia/Tokyo"
     svgs = plot_svgs(tokyo)
     assert "Mon 08:00" in svgs["next_24h_session_start"]
+    # the 24 hours follow the last play, which may be long ago: the title says from when
+    assert "24 hours from 2024-01-08 08:00 (Asia/Tokyo)" in svgs["next_24h_session_start"]
     assert "(Asia/Tokyo)" in svgs["listening_by_hour"]
     assert "all times in Asia/Tokyo" in render_html(tokyo)
 
