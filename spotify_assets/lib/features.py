@@ -21,14 +21,4 @@ MOOD_FEATURES_NEEDED = (
 # The features that describe how a song sounds, for distances (a playlist's acoustic
 # similarity, an artist's typical sound): key and mode are categorical, duration and popularity
 # say little about fit.
-ACOUSTIC_FEATURES = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+ACOUSTIC_FEATURES = tuple(f for f in AUDIO_FEATURES if f not in ("key", "mode"))

@@ -188,6 +188,19 @@ def filtered_tracks(
     return hits, SearchPlan("filters only", filtered_rows=kept)
 
 
+def blend_preferences(
+    rows: Sequence[tuple[str, float, float]], weight: float = PREFERENCE_WEIGHT
+) -> dict[str, float]:
+    """track_id → (1 - weight) × similarity scaled to the candidates' range + weight ×
+    closeness to the preferences, from `SearchRepository.scored` rows."""
+    similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
+    low, high = min(similarity.values()), max(similarity.values())
+    spread = (high - low) or 1.0
+    return {
+        r[0]: (1 - weight) * (similarity[r[0]] - low) / spread + weight * float(r[2]) for r in rows
+    }
+
+
 def preferred_search(
     conn: psycopg.Connection,
     bundle_hash: str,
@@ -248,11 +261,7 @@ def preferred_search(
         return [], plan
     similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
     closeness = {r[0]: float(r[2]) for r in rows}
-    low, high = min(similarity.values()), max(similarity.values())
-    spread = (high - low) or 1.0
-    combined = {
-        t: (1 - weight) * (similarity[t] - low) / spread + weight * closeness[t] for t in similarity
-    }
+    combined = blend_preferences(rows, weight)
     ranked = sorted(combined, key=lambda t: (-combined[t], t))[: max(1, int(limit))]
     with conn.transaction():
         details = SearchRepository(conn).details(ranked, DETAIL_COLUMNS)

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from spotify_assets.lib.names import fold_words
+from spotify_assets.lib.search.engine import DETAIL_COLUMNS, SearchHit, blend_preferences
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.search import SearchRepository, where_sql
 from spotify_assets.lib.store.track_search import TrackSearchRepository
 
 # words that say what is wanted, not which song: never required of a song's name
@@ -227,9 +229,6 @@ def apply_names(
 ) -> NameOutcome:
     """The vector hits with the query's name words taken into account: "by X" keeps the
     songs of the artist X (ranked by the vector), other name words fuse their matches in."""
-    from spotify_assets.lib.search.engine import DETAIL_COLUMNS, SearchHit
-    from spotify_assets.lib.store.search import SearchRepository, where_sql
-
     names = TrackSearchRepository(conn)
     repo = SearchRepository(conn)
     where, params = where_sql(filters)
@@ -263,11 +262,7 @@ def apply_names(
             ids = [r[0] for r in by]
             rows = repo.scored(bundle_hash, dims, vector, ids, preferences)
             if preferences:  # as preferred_search weighs them
-                sims = [1.0 - float(r[1]) for r in rows]
-                low, spread = min(sims), (max(sims) - min(sims)) or 1.0
-                score = {
-                    r[0]: 0.5 * (1.0 - float(r[1]) - low) / spread + 0.5 * float(r[2]) for r in rows
-                }
+                score = blend_preferences(rows)
             else:
                 score = {r[0]: 1.0 - float(r[1]) for r in rows}
             ranked = sorted(score, key=lambda t: (-score[t], t))[:fetch]
