@@ -7,12 +7,15 @@ playlist with 8+ members, put them back) on that person's playlists, twice:
 - on all members (most have no audio features: library tracks), and
 - on the members with audio features only (what the product could do before library tracks).
 Every system and baseline is scored on the same split (`shipped`: what the validation gate
-serves; the gate's choices and abstain precision/recall are printed); `*_unnormalized` is stage 1 / the ranker
-scoring a missing part (no audio features, no genre) as a bad match, as before
-`MatchConfig.renormalize_missing`. Nothing is tuned here.
+serves; the gate's choices and abstain precision/recall are printed). The single variants are
+fixed configurations, nothing chosen on validation (`validate_choices=False`): `stage1`,
+`ranker` (at the configured blend) as configured; `*_unnormalized` scoring a missing part (no
+audio features, no genre) as a bad match; `*_blended` serving the blended value instead of the
+song's stage-1 values in the ranker's order (`MatchConfig.ranker_keeps_scale`). Nothing is
+tuned here.
 
     SPOTIFY_ASSETS_HOME=/tmp/bench .venv/bin/python benchmarks/library_matching.py [--only e] \
-        [--seed 7 42] [--view all|featured] [--skip-unnormalized]
+        [--seed 7 42] [--view all|featured] [--skip-variants]
 
 The import (and embedding the catalog once) takes minutes on a CPU; a home that already holds
 the imports (same SPOTIFY_ASSETS_HOME) is reused.
@@ -45,7 +48,14 @@ BASELINES = (
     "baseline_popular", "baseline_genre", "baseline_audio", "baseline_same_artist",
     "baseline_co_listening",
 )  # fmt: skip
-VARIANTS = ("stage1_unnormalized", "ranker_unnormalized", "stage1", "ranker")
+# single variants: fixed configurations (row prefix, settings), nothing chosen on validation
+FIXED = {
+    "": {},
+    "_unnormalized": {"renormalize_missing": False},
+    "_blended": {"ranker_keeps_scale": False},
+    "_unnormalized_blended": {"renormalize_missing": False, "ranker_keeps_scale": False},
+}
+VARIANTS = ("stage1", "stage1_unnormalized", *(f"ranker{suffix}" for suffix in FIXED))
 SYSTEMS = (*BASELINES, *VARIANTS, "shipped")
 
 
@@ -81,8 +91,8 @@ def main() -> int:
     parser.add_argument("--only", choices=sorted(EXPORTS))
     parser.add_argument("--seed", type=int, nargs="+", default=[42])
     parser.add_argument("--view", choices=("all", "featured"), help="one view only")
-    parser.add_argument("--skip-unnormalized", action="store_true",
-                        help="leave out the *_unnormalized rows (half the time)")  # fmt: skip
+    parser.add_argument("--skip-variants", action="store_true",
+                        help="leave out the single variants' rows (less than half the time)")  # fmt: skip
     args = parser.parse_args()
     if not SHARED.is_dir():
         print(f"skipped: {SHARED} is absent")
@@ -113,13 +123,13 @@ def main() -> int:
             result = evaluate(world, members, MatchConfig(), seed, colistening, pool)
             seconds = time.perf_counter() - started
             metrics, gate = result.metrics, result.details["ranker"]
-            if not args.skip_unnormalized:
-                before = evaluate(world, members, MatchConfig(renormalize_missing=False), seed,
-                                  colistening, pool)  # fmt: skip
-                for system in ("stage1", "ranker"):  # missing parts scored as bad matches
-                    for name, value in list(before.metrics.items()):
-                        if name.startswith(f"{system}/"):
-                            metrics[name.replace(system, f"{system}_unnormalized", 1)] = value
+            for suffix, settings in ({} if args.skip_variants else FIXED).items():
+                fixed = evaluate(world, members, MatchConfig(validate_choices=False, **settings),
+                                 seed, colistening, pool)  # fmt: skip
+                for system in ("stage1", "ranker"):
+                    for name, value in fixed.metrics.items():
+                        if name.startswith(f"{system}/") and f"{system}{suffix}" in VARIANTS:
+                            metrics[name.replace(system, f"{system}{suffix}", 1)] = value
             best = max((s for s in BASELINES if f"{s}/ndcg@10" in metrics),
                        key=lambda s: metrics[f"{s}/ndcg@10"])  # fmt: skip
             print(f"  {view}, seed {seed}: {evaluated} playlists with {MIN_EVAL_MEMBERS}+ members "
@@ -140,7 +150,7 @@ def main() -> int:
             shipped = metrics["shipped/ndcg@10"]
             print(f"    gate: {gate['decision'] or gate['reason']}; blend MRR {gate['blend_mrr']}")
             print(f"    weights: {gate['weights']} ({gate['weights_note']})")
-            print(f"    missing parts: {gate.get('variant_note') or 'not chosen'}")
+            print(f"    variant: {gate.get('variant_note') or 'not chosen'}")
             print(f"    abstain: {gate['abstain_note']}")
             for key in (k for k in ("abstain", "abstain_fitted") if f"{k}/threshold" in metrics):
                 print(f"    {key} on held-out songs: threshold {metrics[f'{key}/threshold']:.3f}, "

@@ -25,7 +25,13 @@ from spotify_assets.lib.colistening.fit import fit_colistening, refitter
 from spotify_assets.lib.colistening.inputs import ColisteningInputs
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import BELOW, CHECKED_WEIGHTS, LearnedRanker, within_rank
+from spotify_assets.lib.matching.ranker import (
+    BELOW,
+    CHECKED_WEIGHTS,
+    LearnedRanker,
+    serve_blend,
+    within_rank,
+)
 from spotify_assets.lib.matching.score import Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
 from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
@@ -217,7 +223,8 @@ def evaluate_matching(
             if name == "shipped" and not ranker.serves:
                 continue
             full = st1.score - BELOW
-            full[rows, cols] = blend * prob + (1 - blend) * st1.score[rows, cols]
+            full[rows, cols] = serve_blend(st1.score[rows, cols], prob, blend, rows,
+                                           chosen.ranker_keeps_scale)  # fmt: skip
             systems[name] = full
     systems.setdefault("shipped", shipped)
     if reranker is not None and inputs.song_texts is not None and profile_texts is not None:

@@ -102,6 +102,10 @@ MISSING_GROUPS = (
     ("artist_sound", "artist_genre", "has_artist_profile"),
 )
 MASK_SHARE = 0.1
+TIE = 1e-3  # validation objectives closer than this are a tie: the configured choice stays
+# a choice (variant, blend) serves only if its validation MRR and NDCG@10 each stay within this
+# of stage 1 as configured: the objective weighs them together, a person reads either view
+GUARD = 0.01
 TYPE_NEGATIVES = 2000  # catalog tracks outside every playlist the type weights are judged with
 
 
@@ -286,12 +290,16 @@ class LearnedRanker:
     It ranks playlists *for a song* well but, being relative, cannot say that a song fits
     nowhere: `floors` (how well the playlists' own members score) carry the abstain rule.
 
-    `fit` holds back a share of the person's songs (validation) and lets them decide, in
-    turn: each stage-1 part weight in CHECKED_WEIGHTS is kept only if it beats 0 on them; the
-    ranker blend is the best of BLEND_GRID (0 = stage 1 serves); the abstain threshold is the
-    one with the most recall at precision ≥ 0.55 (else the best F0.5) of "fits" over their
-    memberships and their best non-member
-    playlists. `chosen` is the configuration that results: what `score_matrix` serves with.
+    `fit` holds back a share of the person's songs (validation; each playlist's songs are
+    ranked among them and a like share of the person's songs in no playlist, as the harness
+    and a sort see them) and lets them decide, in turn: each stage-1 part weight in
+    CHECKED_WEIGHTS is kept only if it beats 0 on them; the variant (a missing part renormalized
+    or a bad match; the ranker's order on stage-1 values or blended values) and the ranker
+    blend of BLEND_GRID (0 = stage 1 serves) with the best objective ½(MRR + NDCG@10), among
+    those within GUARD of stage 1 on each; the abstain threshold is the one with the most
+    recall at precision ≥ 0.55 (else the best F0.5) of "fits" over their memberships and their
+    best non-member playlists. A challenger to what is configured must win by more than TIE.
+    `chosen` is the configuration that results: what `score_matrix` serves with.
     """
 
     def __init__(self, config: MatchConfig):
@@ -301,6 +309,8 @@ class LearnedRanker:
         self.report = RankerReport(False, "not trained")
         self.floors: np.ndarray | None = None
         self.member_stats: tuple[np.ndarray, np.ndarray] | None = None
+        # stage 1's validation (MRR, NDCG@10) as configured: what no choice may lose (GUARD)
+        self._floor: tuple[float, float] | None = None
 
     @property
     def trained(self) -> bool:
@@ -325,6 +335,7 @@ class LearnedRanker:
         `tracks` learned without some memberships ({playlist id: track ids}), so validation
         songs are judged as held-out songs are; without it the given vectors are used."""
         config = self.config
+        self._floor = None
         rng = np.random.default_rng(config.seed)
         song_rows = np.unique(member_rows)
         if len(song_rows) > config.max_training_songs:
@@ -350,6 +361,15 @@ class LearnedRanker:
                                 member_rows, member_cols, pos_rows, pos_cols,
                                 train=np.ones(len(pos_rows), bool),
                                 held=np.zeros(len(pos_rows), bool), seed=config.seed)  # fmt: skip
+        # validation ranks each playlist's validation songs among songs from outside every
+        # playlist too, drawn at the validation share: the harness (and a person's sort) ranks
+        # a playlist's songs among all the person's songs, most of them in no playlist and
+        # without features, which decides how a missing part should be scored
+        outside = _outside_rows(tracks, member_rows, config) if checkable else song_rows[:0]
+        n_songs, vrows = len(songs), np.concatenate([song_rows, outside])
+        vsongs = tracks.take(vrows)
+        vmember = np.vstack([member, np.zeros((len(outside), len(profiles)), bool)])
+        vvalidation = np.concatenate([validation, np.ones(len(outside), bool)])
         held = None
         if checkable:
             # what validation sees: the playlists without any validation song, so those are
@@ -357,12 +377,12 @@ class LearnedRanker:
             # profiles, and member statistics over all songs: it overstated held-out
             # scores); the training songs leave-one-out against those playlists
             out = validation[pos_rows]
-            val_songs, val_profiles = songs, profiles
+            val_songs, val_profiles = vsongs, profiles
             if refit_colisten is not None:  # nor may their memberships teach co-listening
                 vectors = refit_colisten(_pairs_by_playlist(
                     tracks.track_ids[song_rows[pos_rows[out]]], pos_cols[out], profiles))  # fmt: skip
                 tracks = tracks.with_colisten(vectors)  # the type weights' extra songs too
-                val_songs = songs.with_colisten(vectors[song_rows])
+                val_songs = vsongs = vsongs.with_colisten(vectors[vrows])
                 val_profiles = profiles.with_colisten(vectors, member_rows, member_cols)
             held_profiles = val_profiles.without(val_songs, pos_rows[out], pos_cols[out])
             held_signals = compute_signals(val_songs, held_profiles)
@@ -372,11 +392,14 @@ class LearnedRanker:
                                     member_rows, member_cols, pos_rows, pos_cols, train=~out,
                                     held=out, seed=config.seed)  # fmt: skip
             held = (held_signals, held_profiles, ~out)
+        vknowns = song_knowns(vsongs, config)
         type_fit = None
         starts = [config]
         if checkable and config.validate_choices and config.learn_type_weights:
-            type_fit = self._fit_type_weights(tracks, song_rows, songs, held[1], held[0],
-                                              knowns, member, validation)  # fmt: skip
+            type_fit = self._fit_type_weights(
+                tracks, song_rows, songs, held[1], {k: v[:n_songs] for k, v in held[0].items()},
+                knowns, member, validation,
+            )
             if type_fit.serves:
                 starts.append(type_fit.config)
         options = []  # (chosen configuration, weights note): the seed table's, the learned
@@ -384,7 +407,7 @@ class LearnedRanker:
             self.chosen, note = start, ""
             if checkable and config.validate_choices:
                 self.chosen, note = self._choose_weights(
-                    held[0], held[1], knowns, member, validation
+                    held[0], held[1], vknowns, vmember, vvalidation
                 )
             options.append((self.chosen, note))
         self.chosen, weights_note = options[-1]
@@ -396,8 +419,8 @@ class LearnedRanker:
             # learned weights won on validation and lost on held-out songs (TidyTuesday:
             # held-out NDCG@10 of what shipped 0.926 → 0.897; the ranker's validation MRR
             # understates its held-out one there, 0.35 vs 0.43)
-            seed_trial = self._validation_trial(held, options[0][0], knowns, songs, member,
-                                                pos_rows, pos_cols, validation, rng)  # fmt: skip
+            seed_trial = self._validation_trial(held, options[0][0], vknowns, vsongs, vmember,
+                                                pos_rows, pos_cols, vvalidation, rng)  # fmt: skip
             blend_mrr = seed_trial[2]
             if max(blend_mrr, key=lambda b: (blend_mrr[b], -b)) > 0:
                 type_fit.serves, type_fit.config = False, config
@@ -411,9 +434,11 @@ class LearnedRanker:
         type_note = "" if type_fit is None else type_fit.note
         variants, variant_note = {}, ""
         if checkable and config.validate_choices and trainable and len(profiles) >= 3:
-            chosen_trial, knowns, variants, variant_note = self._choose_variant(
-                chosen_trial, held, knowns, songs, member, pos_rows, pos_cols, validation, rng
+            chosen_trial, vknowns, variants, variant_note = self._choose_variant(
+                chosen_trial, held, vknowns, vsongs, vmember, pos_rows, pos_cols, vvalidation,
+                rng,
             )
+            knowns = song_knowns(songs, self.chosen)
         st1 = combine(signals, profiles, self.chosen, knowns)
         st1.present = song_presence(songs)
         self.floors = member_floors(
@@ -422,7 +447,9 @@ class LearnedRanker:
         self.member_stats = member_score_stats(st1.score, pos_rows, pos_cols, len(profiles))
         view = None
         if held is not None:
-            view = _view(held, self.chosen, knowns, songs, pos_rows, pos_cols, config)
+            view = _view(held, self.chosen, vknowns, vsongs, pos_rows, pos_cols, config)
+        # abstaining is fitted on the validation songs themselves, as the harness judges it
+        member_validation = np.concatenate([validation, np.zeros(len(outside), bool)])
         weights = {name: getattr(self.chosen, name) for name in CHECKED_WEIGHTS}
         untrained = None
         if config.ranker == "none":
@@ -438,25 +465,33 @@ class LearnedRanker:
                                   weights=weights, weights_note=weights_note, variants=variants,
             variant_note=variant_note,
                                   type_weights=type_info, type_weights_note=type_note)  # fmt: skip
-            self._calibrate(report, None, view, member, validation)
+            self._calibrate(report, None, view, vmember, member_validation)
             self.report = report
             return report
         hard = _hard_negatives(st1.score, member, config.hard_negatives)
 
         if view is not None:
             if chosen_trial is None:
-                chosen_trial = self._validation_trial(held, self.chosen, knowns, songs, member,
-                                                      pos_rows, pos_cols, validation, rng)  # fmt: skip
+                chosen_trial = self._validation_trial(held, self.chosen, vknowns, vsongs,
+                                                      vmember, pos_rows, pos_cols, vvalidation,
+                                                      rng)  # fmt: skip
             view, model, blend_mrr, rng, blend_items = chosen_trial
-            blend = max(blend_mrr, key=lambda b: (blend_mrr[b], -b))  # ties: less ranker
+            floor = self._floor or _floor(blend_items)
+            blend = _best_blend(blend_mrr, blend_items, floor) or 0.0
+            unguarded = max(blend_mrr, key=lambda b: (blend_mrr[b], -b))  # ties: less ranker
             mrr_stage1 = blend_mrr[0.0]
             mrr_ranker = max(v for b, v in blend_mrr.items() if b > 0)
             serves = blend > 0
             losing = _losing(blend, blend_items, config.seed) if serves else ""
+            refused = ""
             if losing:  # better on the objective, clearly worse on one of its halves
                 serves, blend, refused = False, 0.0, losing
-            else:
-                refused = ""
+            elif unguarded != blend and not serves:
+                refused = (
+                    f"the ranker at blend {unguarded:g} (validation ½(MRR + NDCG@10) "
+                    f"{blend_mrr[unguarded]:.3f} vs {mrr_stage1:.3f}) loses MRR or NDCG@10 to "
+                    f"stage 1 by over {GUARD:g}"
+                )
         else:
             model, blend_mrr = None, {}
             mrr_ranker = mrr_stage1 = None
@@ -505,41 +540,53 @@ class LearnedRanker:
             variant_note=variant_note,
             type_weights=type_info, type_weights_note=type_note,
         )  # fmt: skip
-        self._calibrate(report, model if serves else None, view, member, validation)
+        self._calibrate(report, model if serves else None, view, vmember, member_validation)
         self.report = report
         return report
 
     def _choose_variant(self, trial, held, knowns, songs, member, pos_rows, pos_cols,
                         validation, rng):  # fmt: skip
-        """Renormalized or not (a part a song lacks is missing, or a bad match): the variant
-        whose best blend scores higher on the validation objective serves, unless it loses MRR
-        or NDCG@10 to the other beyond chance. (trial, knowns, objectives, note) of the one
-        that serves; `self.chosen` follows it."""
+        """How a part a song lacks is scored (missing, or a bad match) × how the ranker's
+        order is served (on the song's stage-1 values, or as the blended value): the variant
+        whose best blend scores highest on the validation objective serves, unless it loses
+        MRR or NDCG@10 to the configured one beyond chance. (trial, knowns, objectives, note)
+        of the one that serves; `self.chosen` follows it."""
         if trial is None:
             trial = self._validation_trial(held, self.chosen, knowns, songs, member, pos_rows,
                                            pos_cols, validation, rng)  # fmt: skip
-        flipped = replace(self.chosen, renormalize_missing=not self.chosen.renormalize_missing)
-        flipped_knowns = song_knowns(songs, flipped)
-        other = self._validation_trial(held, flipped, flipped_knowns, songs, member, pos_rows,
-                                       pos_cols, validation, rng)  # fmt: skip
+        base = self.chosen
+        tried = {_variant_name(base): (base, trial, knowns)}
+        for renormalize, keeps in ((not base.renormalize_missing, base.ranker_keeps_scale),
+                                   (base.renormalize_missing, not base.ranker_keeps_scale),
+                                   (not base.renormalize_missing, not base.ranker_keeps_scale)):  # fmt: skip
+            config = replace(base, renormalize_missing=renormalize, ranker_keeps_scale=keeps)
+            config_knowns = knowns if renormalize == base.renormalize_missing else song_knowns(
+                songs, config)  # fmt: skip
+            other = self._validation_trial(held, config, config_knowns, songs, member, pos_rows,
+                                           pos_cols, validation, rng)  # fmt: skip
+            tried[_variant_name(config)] = (config, other, config_knowns)
 
-        def name(c: MatchConfig) -> str:
-            return "renormalized" if c.renormalize_missing else "missing as a bad match"
+        self._floor = floor = _floor(trial[4])
 
-        def best(t) -> float:
-            return max(t[2], key=lambda b: (t[2][b], -b))
+        def best(t) -> float | None:
+            return _best_blend(t[2], t[4], floor)
 
-        mine, theirs = trial[2][best(trial)], other[2][best(other)]
-        objectives = {name(self.chosen): round(mine, 4), name(flipped): round(theirs, 4)}
-        if theirs <= mine:
-            return trial, knowns, objectives, f"{name(self.chosen)} serves ({mine:.3f} vs {theirs:.3f})"
+        values = {name: t[2][best(t)] for name, (_, t, _) in tried.items() if best(t) is not None}
+        objectives = {name: round(v, 4) for name, v in values.items()}
+        mine = _variant_name(base)
+        winner = max(values, key=lambda n: values[n] - (0 if n == mine else TIE))
+        listed = ", ".join(f"{n} {v:.3f}" for n, v in values.items())
+        if len(values) < len(tried):
+            listed += f"; {len(tried) - len(values)} lose MRR or NDCG@10 to stage 1 by over {GUARD:g}"
+        if winner == mine:
+            return trial, knowns, objectives, f"{mine} serves ({listed})"
+        config, other, other_knowns = tried[winner]
         items = {0.0: trial[4][best(trial)], 1.0: other[4][best(other)]}
-        losing = _losing(1.0, items, self.config.seed).replace("the ranker at blend 1", name(flipped))
+        losing = _losing(1.0, items, self.config.seed).replace("the ranker at blend 1", winner)
         if losing:
-            return trial, knowns, objectives, f"{name(self.chosen)} serves: {losing}"
-        note = f"{name(flipped)} serves ({theirs:.3f} vs {mine:.3f})"
-        self.chosen = flipped
-        return other, flipped_knowns, objectives, note
+            return trial, knowns, objectives, f"{mine} serves: {losing} ({listed})"
+        self.chosen = config
+        return other, other_knowns, objectives, f"{winner} serves ({listed})"
 
     def _validation_trial(self, held, chosen, knowns, songs, member, pos_rows, pos_cols,
                           validation, rng):  # fmt: skip
@@ -553,7 +600,7 @@ class LearnedRanker:
         val_hard = _hard_negatives(view.st1.score, member, config.hard_negatives)
         model = self._train(view.st1, view.profiles, member, val_hard, pos_rows, pos_cols,
                             ~validation, rng, view.member_stats)  # fmt: skip
-        objective, items = self._blend_mrr(model, view, member, validation)
+        objective, items = self._blend_mrr(model, view, member, validation, chosen)
         return view, model, objective, rng, items
 
     def _fit_type_weights(self, tracks, song_rows, songs, profiles, signals, knowns, member,
@@ -599,14 +646,14 @@ class LearnedRanker:
                 continue
             tried = {w: judged(replace(chosen, **{name: w})) for w in sorted({*grid, configured})}
             best = max(tried, key=lambda w: (tried[w], -abs(w - configured)))
-            if tried[best] > current:
+            if tried[best] > current + TIE:
                 chosen, current = replace(chosen, **{name: best}), tried[best]
         for name in CHECKED_WEIGHTS:
             if getattr(chosen, name) <= 0:
                 continue
             without = replace(chosen, **{name: 0.0})
             zero = judged(without)
-            if zero >= current:
+            if zero > current + TIE:  # a tie keeps the configured weight
                 dropped.append(f"{name} {getattr(chosen, name):g}→0 ({zero:.3f} vs {current:.3f})")
                 chosen, current = without, zero
         note = (
@@ -666,10 +713,12 @@ class LearnedRanker:
             r, c = np.nonzero(short)
             features = pair_features(view.st1, view.profiles, songs[r], c, view.member_stats)
             prob = model.predict_proba(features)[:, 1]
-            served[r, c] = blend * prob + (1 - blend) * score[r, c]
+            served[r, c] = serve_blend(score[r, c], prob, blend, r,
+                                       self.chosen.ranker_keeps_scale)  # fmt: skip
         return served
 
-    def _blend_mrr(self, model, view: _View, member, validation) -> tuple[dict, dict]:
+    def _blend_mrr(self, model, view: _View, member, validation, chosen: MatchConfig
+                   ) -> tuple[dict, dict]:  # fmt: skip
         """The validation objective at each blend (0: stage 1): ½ (filtered MRR of the
         validation songs' own playlists + NDCG@10 of each playlist's validation songs among
         all of them), the two views the harness reports; with the per-item (reciprocal
@@ -687,7 +736,8 @@ class LearnedRanker:
         grid = BLEND_GRID if self.config.validate_choices else (0.0,)
         for blend in sorted({*grid, self.config.ranker_blend}):
             served = score - BELOW
-            served[r, c] = blend * prob[:, 1] + (1 - blend) * score[r, c]
+            served[r, c] = serve_blend(score[r, c], prob[:, 1], blend, r,
+                                       chosen.ranker_keeps_scale)  # fmt: skip
             reciprocal = filtered_reciprocal_ranks(served, truth)
             ndcgs = playlist_ndcgs(served, truth)
             items[float(blend)] = (reciprocal, ndcgs)
@@ -780,6 +830,58 @@ def _view(held, config, knowns, songs, pos_rows, pos_cols, base: MatchConfig) ->
         member_score_stats(st1.score, rows, cols, len(profiles)),
         member_floors(st1.score, rows, cols, len(profiles), base.abstain_quantile),
     )
+
+
+def serve_blend(
+    stage1: np.ndarray, prob: np.ndarray, blend: float, rows: np.ndarray, keeps_scale: bool
+) -> np.ndarray:
+    """The served scores of shortlisted pairs (song rows `rows`): blend · ranker probability +
+    (1 − blend) · stage 1 orders each song's pairs; with `keeps_scale` the song's own stage-1
+    values are handed out in that order, so a score still compares across songs (what a
+    playlist's list of songs and the abstain threshold read) while the song's playlists come
+    in the ranker's order."""
+    mixed = blend * prob + (1 - blend) * stage1
+    if not keeps_scale or blend <= 0 or not len(rows):
+        return mixed
+    by_mixed = np.lexsort((-mixed, rows))  # each song's pairs together, best first
+    by_stage1 = np.lexsort((-stage1, rows))
+    out = np.empty(len(stage1), dtype=np.float64)
+    out[by_mixed] = stage1[by_stage1]
+    return out
+
+
+def _floor(items: dict) -> tuple[float, float]:
+    """Stage 1's (MRR, NDCG@10) on validation, from a trial's per-item figures at blend 0."""
+    reciprocal, ndcgs = items[0.0]
+    return _mean(reciprocal), _mean(ndcgs)
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else 0.0
+
+
+def _best_blend(objectives: dict, items: dict, floor: tuple[float, float]) -> float | None:
+    """The blend with the best validation objective among those whose MRR and NDCG@10 each
+    stay within GUARD of `floor` (ties: less ranker); None when none does."""
+    ok = [b for b in objectives
+          if _mean(items[b][0]) >= floor[0] - GUARD and _mean(items[b][1]) >= floor[1] - GUARD]  # fmt: skip
+    return max(ok, key=lambda b: (objectives[b], -b)) if ok else None
+
+
+def _variant_name(config: MatchConfig) -> str:
+    missing = "renormalized" if config.renormalize_missing else "missing as a bad match"
+    return f"{missing}, {'on stage-1 values' if config.ranker_keeps_scale else 'blended values'}"
+
+
+def _outside_rows(tracks: TrackArrays, member_rows: np.ndarray, config: MatchConfig) -> np.ndarray:
+    """Rows of `tracks` in no playlist, drawn at the validation share (at most
+    TYPE_NEGATIVES), with a generator of their own so the other draws stay as they were."""
+    outside = np.setdiff1d(np.arange(len(tracks)), member_rows)
+    rng = np.random.default_rng(config.seed + 2)
+    outside = outside[rng.random(len(outside)) < config.ranker_validation_share]
+    if len(outside) > TYPE_NEGATIVES:
+        outside = np.sort(rng.choice(outside, TYPE_NEGATIVES, replace=False))
+    return outside
 
 
 def _hard_negatives(score: np.ndarray, member: np.ndarray, k: int) -> np.ndarray:

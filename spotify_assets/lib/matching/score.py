@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from spotify_assets.lib.matching.config import MatchConfig
-from spotify_assets.lib.matching.ranker import BELOW, LearnedRanker, within_rank
+from spotify_assets.lib.matching.ranker import BELOW, LearnedRanker, serve_blend, within_rank
 from spotify_assets.lib.matching.signals import Stage1, stage1, top_indices
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
@@ -85,7 +85,7 @@ def score_matrix(
         ranker_out[rows, cols] = prob
         confidence = np.zeros(score.shape)
         confidence[rows, cols] = prob
-        blended = config.ranker_blend * prob + (1 - config.ranker_blend) * blended
+        blended = serve_blend(blended, prob, config.ranker_blend, rows, config.ranker_keeps_scale)
     before_ce = blended.copy()
     stats = RerankStats()
     if reranker is not None and len(rows):
