@@ -471,6 +471,7 @@ class FakeSpotify(FakeHTTPServer):
         self.add_route("GET", r"/v1/me", self._me)
         self.add_route("GET", r"/v1/me/playlists", self._my_playlists)
         self.add_route("GET", r"/v1/playlists/(?P<playlist_id>[^/]+)/tracks", self._playlist_tracks)
+        self.add_route("POST", r"/v1/playlists/(?P<playlist_id>[^/]+)/tracks", self._add_items)
         self.add_route("GET", r"/v1/me/tracks", self._liked)
         self.add_route("GET", r"/v1/me/player/recently-played", self._recently_played)
         self.add_route("GET", r"/v1/tracks", self._tracks)
@@ -637,6 +638,28 @@ class FakeSpotify(FakeHTTPServer):
             if playlist.id == request.params["playlist_id"]:
                 return self.page(request, playlist.items, default_limit=100, max_limit=100)
         return self.error(404, "Resource not found")
+
+    def _add_items(self, request: FakeRequest) -> Reply:
+        """Add items as Spotify does: body {"uris": [...]} (at most 100; a track URI must name
+        a known track), appended; 201 with the new snapshot id."""
+        playlist = next((p for p in self.playlists if p.id == request.params["playlist_id"]), None)
+        if playlist is None:
+            return self.error(404, "Resource not found")
+        try:
+            uris = (request.json() or {}).get("uris")
+        except ValueError:
+            return self.error(400, "Error parsing JSON.")
+        if not isinstance(uris, list) or not uris or len(uris) > 100:
+            return self.error(400, "You can add a maximum of 100 tracks per request.")
+        tracks = []
+        for uri in uris:
+            track_id = str(uri).removeprefix("spotify:track:")
+            if not str(uri).startswith("spotify:track:") or track_id not in self.catalog:
+                return self.error(400, f"Invalid track uri: {uri}")
+            tracks.append(self.catalog[track_id])
+        playlist.items.extend(track_item(t) for t in tracks)
+        playlist.snapshot_id = f"snap-{playlist.id[:8]}-{len(playlist.items)}"
+        return Reply(201, {"snapshot_id": playlist.snapshot_id})
 
     def _liked(self, request: FakeRequest) -> Reply:
         return self.page(request, self.liked, default_limit=20, max_limit=50)

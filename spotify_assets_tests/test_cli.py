@@ -371,3 +371,13 @@ def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
     assert sorted_.returncode == 0, sorted_.stderr[-3000:]
     assert re.search(r"match_results\s+12 songs × 3 playlists", sorted_.stdout), sorted_.stdout
     assert "Unreleased Demo" in sorted_.stdout  # a library song is sorted like any other
+
+
+def test_serve_keeps_to_this_machine_unless_told(capsys):
+    """The app has no accounts: another host is refused (exit 2, one line) before anything
+    starts; `--public` is the explicit way."""
+    from spotify_assets.cli import main
+
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--public" in err and "no accounts" in err

@@ -3,8 +3,8 @@ models, and looking after the installation. Each command launches named jobs fro
 definitions (see runtime.py) and prints one line per step.
 
 Modules: runtime (instance, jobs, failures), reports (step lines), demo, search, matching
-(sort), listening, library (import a whole export), admin (dev, doctor, bundles, catalog,
-forget, sample).
+(sort), listening, library (import a whole export), serve (the web app), admin (dev, doctor,
+bundles, catalog, forget, sample).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from spotify_assets.cli.listening import cmd_import_history, cmd_listening
 from spotify_assets.cli.matching import cmd_sort
 from spotify_assets.cli.runtime import expected_failure, explain_failure
 from spotify_assets.cli.search import cmd_search
+from spotify_assets.cli.serve import cmd_serve
 from spotify_assets.lib.people import DEFAULT_PERSON
 
 
@@ -140,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listening.add_argument("--bootstrap", type=int, default=500, help="for retrain: CI resamples")
     listening.set_defaults(func=cmd_listening)
+
+    serve = sub.add_parser(
+        "serve", help="the web app: search, sort review (accept / reject / apply), listening"
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
+    serve.add_argument("--public", action="store_true",
+                       help="allow a --host other than this machine (the app has no accounts)")  # fmt: skip
+    serve.set_defaults(func=cmd_serve)
 
     history = sub.add_parser("import-history", help="the same as `listening import PATH`")
     history.add_argument("path", help=history_help)

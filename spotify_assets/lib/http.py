@@ -120,15 +120,20 @@ class RetryingHTTP:
         self._client.close()
 
     def request(
-        self, method: str, url: str, *, what: str | None = None, **kwargs: Any
-    ) -> httpx.Response:
+        self, method: str, url: str, *, what: str | None = None, safe: bool | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:  # fmt: skip
         """One request, retried while retrying can help; any other answer is returned.
 
-        `what` names the request in logs and errors (default: the URL's path). Raises the
-        client's error when the retries run out: with the last status, or with status None
-        when no attempt got an answer.
+        `what` names the request in logs and errors (default: the URL's path). `safe`: whether
+        repeating it changes nothing (default: GET and HEAD); an unsafe request (adding to a
+        playlist) is retried only when refused (429), never after a server error or a lost
+        answer, which may have come after it was applied. Raises the client's error when the
+        retries run out: with the last status, or with status None when no attempt got an
+        answer.
         """
         what = what or urlsplit(url).path
+        safe = method in ("GET", "HEAD") if safe is None else safe
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
@@ -137,6 +142,9 @@ class RetryingHTTP:
                 if unresolved(exc):
                     message = f"{type(exc).__name__}: the host name does not resolve: {exc}"
                     raise self.error(what, None, message) from exc
+                if not safe:
+                    message = f"{type(exc).__name__} (not retried: it may have been applied): {exc}"
+                    raise self.error(what, None, message) from exc
                 if last:
                     message = f"{type(exc).__name__} after {attempt + 1} attempts: {exc}"
                     raise self.error(what, None, message) from exc
@@ -144,7 +152,7 @@ class RetryingHTTP:
                 self._log(f"{what}: {type(exc).__name__}; retry in {delay:g}s")
             else:
                 status = response.status_code
-                if not is_retryable(status):
+                if not is_retryable(status) or (not safe and status != 429):
                     return response
                 if last:
                     raise self.failure(what, response)

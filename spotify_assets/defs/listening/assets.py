@@ -652,6 +652,7 @@ def listening_dashboard(
     import base64
 
     from spotify_assets.lib.listening.dashboard import (
+        artifact_folder,
         build_dashboard,
         plot_svgs,
         render_html,
@@ -680,7 +681,7 @@ def listening_dashboard(
              "mood_policy_reason": trained["mood_policy_reason"]},
     )  # fmt: skip
     store = artifacts.get()
-    folder = f"listening/{person}/dashboard"
+    folder = artifact_folder(person)
     json_uri = store.put_bytes(
         f"{folder}/dashboard.json", to_json(document).encode(), "application/json"
     )

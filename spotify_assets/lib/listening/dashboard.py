@@ -82,6 +82,11 @@ WORDS = {
 }
 
 
+
+def artifact_folder(person: str) -> str:
+    """Where the person's dashboard (index.html, dashboard.json) is kept in the artifact store."""
+    return f"listening/{person}/dashboard"
+
 def words_for(identifier: str) -> str:
     return WORDS.get(identifier, identifier)
 

@@ -128,7 +128,8 @@ class RankerReport:
     blend_mrr: dict[str, float] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
     weights_note: str = ""
-    # how a missing part is scored, chosen on validation: each variant's best objective
+    # the variant chosen on validation (how a missing part is scored × how the ranker's order
+    # is served): each variant's best objective
     variants: dict[str, float] = field(default_factory=dict)
     variant_note: str = ""
     # learned semantic/acoustic weight per playlist type (type_weights.py): served or not, why
@@ -150,7 +151,7 @@ class RankerReport:
         if self.weights_note:
             parts.append(self.weights_note)
         if self.variant_note:
-            parts.append(f"missing parts: {self.variant_note}")
+            parts.append(f"variant: {self.variant_note}")
         if self.abstain_note:
             parts.append(self.abstain_note)
         return "; ".join(parts)

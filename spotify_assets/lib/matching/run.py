@@ -36,6 +36,7 @@ from spotify_assets.lib.playlists.world import PlaylistWorld, load_world
 from spotify_assets.lib.store.artists import ArtistProfile
 from spotify_assets.lib.store.colistening import ColisteningRepository
 from spotify_assets.lib.store.database import Database
+from spotify_assets.lib.store.decisions import DecisionRepository
 from spotify_assets.lib.store.matching import CandidateRepository, MatchRepository
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class MatchReport:
 
 def context_of(
     person: str, list_name: str, bundle: ModelBundle, config: MatchConfig,
-    world: PlaylistWorld, candidates: pd.DataFrame,
+    world: PlaylistWorld, candidates: pd.DataFrame, decisions: list | None = None,
 ) -> dict:  # fmt: skip
     playlist_set = stable_hash("ps", sorted(zip(world.playlist_ids, world.hashes, strict=True)))
     candidate_set = stable_hash(
@@ -88,7 +89,33 @@ def context_of(
         "playlist_set_hash": playlist_set,
         "candidate_set_hash": candidate_set,
     }
-    return {"context_hash": stable_hash("mx", parts), **parts}
+    hashed = {**parts, "decisions": stable_hash("sd", decisions)} if decisions else parts
+    return {"context_hash": stable_hash("mx", hashed), **parts}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The person's decisions on earlier suggestions (lib/store/decisions.py)."""
+
+    digest: list[tuple[str, str, str]]  # (track, playlist, decision): part of the context
+
+    def of_kind(self, decision: str) -> list[tuple[str, str]]:
+        return [(t, p) for t, p, d in self.digest if d == decision]
+
+    def pairs(self, world: PlaylistWorld, decision: str) -> tuple[np.ndarray, np.ndarray]:
+        """(track rows, playlist columns) in `world` of one kind of decision."""
+        row = {t: i for i, t in enumerate(world.tracks.track_ids)}
+        col = {p: j for j, p in enumerate(world.playlist_ids)}
+        found = [(row[t], col[p]) for t, p in self.of_kind(decision) if t in row and p in col]
+        rows = np.array([r for r, _ in found], dtype=np.int64)
+        cols = np.array([c for _, c in found], dtype=np.int64)
+        return rows, cols
+
+
+def _feedback(db: Database, person: str) -> Feedback | None:
+    with db.connect() as conn:
+        digest = DecisionRepository(conn).digest(person)
+    return Feedback(digest) if digest else None
 
 
 def run_matching(
@@ -115,10 +142,16 @@ def run_matching(
             "(the playlists asset's candidates, or `spotify-assets sort --candidates file PATH`)"
         )
     emb = update_track_embeddings(db, bundle, embedder, only=candidate_ids, progress=progress)
+    # the person's decisions on earlier suggestions: accepted songs are members of the
+    # playlists (profiles, the ranker's memberships), rejected ones are not suggested again
+    feedback = None if catalog_playlists else _feedback(db, person)
+    accepted = feedback.of_kind("accept") if feedback else []
+    if accepted:
+        progress(f"match_results: {len(accepted)} accepted suggestions count as memberships")
     with db.connect() as conn:
         world = load_world(
             conn, bundle, None, None if catalog_playlists else person, candidate_ids,
-            colistening_of=person,
+            colistening_of=person, accepted=accepted,
         )  # fmt: skip
     if not world.playlist_ids:
         whose = "the catalog" if catalog_playlists else repr(person)
@@ -130,7 +163,8 @@ def run_matching(
         )
     songs_frame = world.texts[world.texts["track_id"].isin(set(candidate_ids))]
     missing = len(set(candidate_ids)) - len(songs_frame)
-    context = context_of(person, list_name, bundle, config, world, songs_frame)
+    context = context_of(person, list_name, bundle, config, world, songs_frame,
+                         feedback.digest if feedback else None)  # fmt: skip
     with db.connect() as conn:
         cached = MatchRepository(conn).context(context["context_hash"])
     common = {
@@ -169,6 +203,9 @@ def run_matching(
     songs = world.tracks.take(song_rows)
     member = np.zeros((len(world.tracks), len(world.playlist_ids)), dtype=bool)
     member[member_rows, member_cols] = True
+    if feedback:  # a rejected suggestion is not made again
+        rejected = feedback.pairs(world, "reject")
+        member[rejected[0], rejected[1]] = True
     reranker = reranker_factory()
     texts = [profile_text(world.profiles, p, world.tracks) for p in range(len(world.playlist_ids))]
     scored = score_matrix(

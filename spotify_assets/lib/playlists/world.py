@@ -68,13 +68,16 @@ def load_world(
     person: str | None = None,
     extra_track_ids: Sequence[str] = (),
     colistening_of: str | None = None,
+    accepted: Sequence[tuple[str, str]] = (),
 ) -> PlaylistWorld:
     """Everything about the playlists under one bundle. Names whose stored embedding is
     missing or outdated are embedded with `embedder` (required only then). The songs carry
     the co-listening vectors of `colistening_of` (default: `person`) when that person has a
-    model (lib/colistening)."""
+    model (lib/colistening). `accepted` (track id, playlist id): suggestions the person
+    accepted, members of the profiles (not of the stored playlists or their hashes)."""
     playlists = load_playlists(conn, person)
     wanted = set(playlists.memberships["track_id"]) | set(extra_track_ids)
+    wanted |= {t for t, _ in accepted}
     tracks, texts = load_tracks(conn, bundle.hash, sorted(wanted))
     whose = colistening_of or person
     if whose:
@@ -92,6 +95,11 @@ def load_world(
         )
         for name, desc, rows in zip(frame["name"], frame["description"], members, strict=True)
     ]
+    column = {pid: j for j, pid in enumerate(frame["playlist_id"])}
+    for track_id, playlist_id in accepted:
+        j, row = column.get(playlist_id), row_of.get(track_id)
+        if j is not None and row is not None and row not in members[j]:
+            members[j] = np.append(members[j], row)
     repo = ProfileRepository(conn)
     stored = repo.hashes(bundle.hash)
     cached = repo.name_vectors(bundle.hash)

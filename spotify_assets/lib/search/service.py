@@ -143,33 +143,40 @@ def search(
     where: str | None = None,
     understand: bool = True,
     genres: list[str] | None = None,
+    ignore: frozenset[str] = frozenset(),
 ) -> SearchResult:
     """`understand`: also read the query's words ("fast", "sad", "after 2010", a genre) as
-    filters and preferences; False: semantic match and `where` only.
+    filters and preferences; False: semantic match and `where` only. `ignore`: words whose
+    understood filter or preference is left out (a chip the person removed); the words still
+    count for the semantic match.
 
     Raises SearchInputError (FilterError for filters) before any SQL for a bad input."""
     request = check_request(query, where, limit)
     filters = list(request.filters)
     preferences: list[Preference] = []
     terms: list[tuple[str, str]] = []
+    notes = list(request.notes)
     if understand and request.query:
         explicit = {f.column for f in filters}
         filters, stated = understood(db, request.query, filters, genres)
         overridden = {f.source for f in stated.filters if f.column in explicit}
-        preferences = stated.preferences
+        filters = [f for f in filters if not (f.understood and f.source in ignore)]
+        preferences = [p for p in stated.preferences if p.source not in ignore]
         terms = [
             (words, f"{meaning} (not applied: --where filters that column)")
             if words in overridden
             else (words, meaning)
             for words, meaning in stated.terms
+            if words not in ignore
         ]
+        if removed := sorted(ignore & {words for words, _ in stated.terms}):
+            notes.append("removed: " + ", ".join(f"“{shown(w)}”" for w in removed))
     # the query's name words (titles, artists, albums): matched lexically, fused in
     names = (
         name_query(request.query, [w for w, _ in terms]) if understand and request.query else None
     )
     vector = embedder.embed([request.query], "query")[0] if request.query else None
     fetch = request.limit + min(request.limit, EXTRA_FOR_VERSIONS)  # versions are merged
-    notes = list(request.notes)
     with db.connect() as conn:
 
         def run(filters: list[Filter]) -> tuple[list[SearchHit], SearchPlan]:
@@ -279,31 +286,50 @@ def format_result(result: SearchResult) -> str:
         )
     if result.why_fewer:
         lines.append(f"fewer than {result.limit}: {result.why_fewer}")
-    conditions = [f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters]
     for hit in result.hits:
-        d = hit.details
-        artists = ", ".join(d.get("artists") or []) or "unknown artist"
-        features = _features(d)
-        if math.isnan(hit.score):
-            score = f"popularity {d.get('popularity') if d.get('popularity') is not None else '?'}"
-            why = ", ".join(conditions)
-        elif "preference" in d:
-            score = (
-                f"score {hit.score:.3f} (similarity {d['similarity']:.3f}, preference "
-                f"{d['preference']:.2f})"
-            )
-            why = ", ".join(["semantic match", "preferences", *conditions])
-        else:
-            score = f"score {hit.score:.3f}"
-            why = ", ".join(["semantic match", *conditions])
-        if d.get("name_match"):
-            why = f"name match ({d['name_match']}), {why}"
-        also = f" | also as: {'; '.join(d['also_as'])}" if d.get("also_as") else ""
+        line = describe_hit(hit, result.filters)
+        also = f" | also as: {'; '.join(line.also_as)}" if line.also_as else ""
         lines.append(
-            f"{hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
-            f"{score} | {features} | why: {why}{also}"
+            f"{hit.rank:>3}. {line.name} — {line.artists} [{line.genre or '?'}] "
+            f"{line.score} | {line.features} | why: {line.why}{also}"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class HitLine:
+    """One hit as a person reads it (the CLI's line, the web app's row)."""
+
+    name: str
+    artists: str
+    genre: str | None
+    score: str
+    features: str  # the song's own measured features, "no audio features" without any
+    why: str
+    also_as: list[str]
+
+
+def describe_hit(hit: SearchHit, filters: list[Filter]) -> HitLine:
+    d = hit.details
+    conditions = [f"{f.column} {f.op} {format_value(f.value)}" for f in filters]
+    if math.isnan(hit.score):
+        score = f"popularity {d.get('popularity') if d.get('popularity') is not None else '?'}"
+        why = ", ".join(conditions)
+    elif "preference" in d:
+        score = (
+            f"score {hit.score:.3f} (similarity {d['similarity']:.3f}, preference "
+            f"{d['preference']:.2f})"
+        )
+        why = ", ".join(["semantic match", "preferences", *conditions])
+    else:
+        score = f"score {hit.score:.3f}"
+        why = ", ".join(["semantic match", *conditions])
+    if d.get("name_match"):
+        why = f"name match ({d['name_match']}), {why}"
+    return HitLine(
+        str(d.get("name")), ", ".join(d.get("artists") or []) or "unknown artist",
+        d.get("genre"), score, _features(d), why, list(d.get("also_as") or []),
+    )  # fmt: skip
 
 
 def _features(details: dict) -> str:

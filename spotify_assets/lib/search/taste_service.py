@@ -278,12 +278,6 @@ def _audio(conn, found: list[SearchHit], ref_ids: list[str]) -> tuple[np.ndarray
 
 def format_taste(result: TasteResult) -> str:
     """The result, each hit with why: its nearest reference song and the style it matched."""
-    kind = {LIKED: "liked song", MOST_PLAYED: "most played song", PLAYLIST: "song"}[
-        result.reference.kind
-    ]
-    where = f" in '{result.reference.playlist}'" if result.reference.kind == PLAYLIST else ""
-    style = ", ".join(f"{f.column} = {format_value(f.value)}" if f.op == "=" else
-                      f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters)  # fmt: skip
     style_text = result.reference.style if not _GENERIC.match(result.reference.style) else ""
     lines = [
         f"query: {result.query}",
@@ -296,16 +290,29 @@ def format_taste(result: TasteResult) -> str:
     for th in result.hits:
         d = th.hit.details
         artists = ", ".join(d.get("artists") or []) or "?"
-        near = th.nearest
-        near_artists = ", ".join(near.get("artists") or []) or "?"
-        why = f"closest to your {kind}{where} '{near.get('name')}' by {near_artists}"
-        if style:
-            why += f"; style: {style}"
-        elif style_text:
-            why += f"; style: semantic match to '{style_text}'"
         style_score = "" if math.isnan(th.style_score) else f", style {th.style_score:.3f}"
         lines.append(
             f"{th.hit.rank:>3}. {d.get('name')} — {artists} [{d.get('genre') or '?'}] "
-            f"score {th.hit.score:.2f} (taste {th.closeness:.3f}{style_score}) | why: {why}"
+            f"score {th.hit.score:.2f} (taste {th.closeness:.3f}{style_score}) | why: "
+            f"{taste_why(result, th)}"
         )
     return "\n".join(lines)
+
+
+def taste_why(result: TasteResult, th: TasteHit) -> str:
+    """Why a hit: its nearest reference song, and the style it matched."""
+    kind = {LIKED: "liked song", MOST_PLAYED: "most played song", PLAYLIST: "song"}[
+        result.reference.kind
+    ]
+    where = f" in '{result.reference.playlist}'" if result.reference.kind == PLAYLIST else ""
+    style = ", ".join(f"{f.column} = {format_value(f.value)}" if f.op == "=" else
+                      f"{f.column} {f.op} {format_value(f.value)}" for f in result.filters)  # fmt: skip
+    style_text = result.reference.style if not _GENERIC.match(result.reference.style) else ""
+    near = th.nearest
+    near_artists = ", ".join(near.get("artists") or []) or "?"
+    why = f"closest to your {kind}{where} '{near.get('name')}' by {near_artists}"
+    if style:
+        why += f"; style: {style}"
+    elif style_text:
+        why += f"; style: semantic match to '{style_text}'"
+    return why

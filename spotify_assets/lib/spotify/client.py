@@ -20,6 +20,7 @@ CREDENTIAL_ENV_VARS = ("SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_RE
 TOKEN_MARGIN_S = 60.0
 TRACKS_BATCH = 50
 ARTISTS_BATCH = 50  # the most ids /v1/artists takes per call
+ADD_BATCH = 100  # the most items POST /v1/playlists/{id}/tracks takes per call
 
 
 class SpotifyError(Exception):
@@ -161,6 +162,21 @@ class SpotifyClient:
             found.extend(a for a in body.get("artists") or [] if a)
         return found
 
+    def add_to_playlist(self, playlist_id: str, track_ids: Iterable[str]) -> list[str]:
+        """Add the tracks to the playlist, leaving out those already in it (so applying twice
+        adds nothing), in batches of ADD_BATCH; the ids added, in order. Scope:
+        playlist-modify-public / -private. A POST is not retried after a server error (it may
+        have been applied): the error says so, and the next apply reads the playlist again."""
+        present = {
+            (item.get("track") or {}).get("id") for item in self.playlist_tracks(playlist_id)
+        }
+        wanted = [t for t in dict.fromkeys(track_ids) if t and t not in present]
+        path = f"/v1/playlists/{quote(playlist_id, safe='')}/tracks"
+        for start in range(0, len(wanted), ADD_BATCH):
+            uris = [f"spotify:track:{t}" for t in wanted[start : start + ADD_BATCH]]
+            self.send("POST", path, {"uris": uris})
+        return wanted
+
     # -- transport ------------------------------------------------------------------------
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[dict]:
@@ -179,12 +195,20 @@ class SpotifyClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict:
         """GET a path (or an absolute URL) as JSON; a 401 refreshes the token and retries once."""
+        return self.send("GET", path, params=params)
+
+    def send(
+        self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None
+    ) -> dict:
+        """One call as JSON; a 401 refreshes the token and retries once. Only a GET is retried
+        after a server error (RetryingHTTP's `safe`); a write only when refused (429)."""
         url = path if path.startswith(("http://", "https://")) else self.api_base + path
         what = urlsplit(url).path
         refreshed = False
         while True:
             headers = {"Authorization": f"Bearer {self._token()}"}
-            response = self._http.request("GET", url, what=what, params=params, headers=headers)
+            response = self._http.request(method, url, what=what, params=params, headers=headers,
+                                          **({} if body is None else {"json": body}))  # fmt: skip
             if response.status_code == 401 and not refreshed:
                 self._log(f"{what}: 401 ({_error_message(response)}); refreshing the access token")
                 self._access_token = None
@@ -206,6 +230,7 @@ class SpotifyClient:
             "POST",
             self.token_url,
             what=what,
+            safe=True,  # a token refresh changes nothing but the token
             data={"grant_type": "refresh_token", "refresh_token": self.refresh_token},
             auth=(self.client_id, self._client_secret),
         )

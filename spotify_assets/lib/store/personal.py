@@ -42,6 +42,7 @@ PERSONAL_TABLES: dict[str, str] = {
     "import_files": "SELECT count(*) FROM import_files WHERE person = %(p)s",
     "colistening_models": "SELECT count(*) FROM colistening_models WHERE person = %(p)s",
     "colistening_vectors": "SELECT count(*) FROM colistening_vectors WHERE person = %(p)s",
+    "sort_decisions": "SELECT count(*) FROM sort_decisions WHERE person = %(p)s",
 }
 
 # The tracks a person references: their playlists' members, their lists of songs to sort, the

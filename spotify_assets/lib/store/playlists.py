@@ -93,6 +93,13 @@ class PlaylistRepository:
         )
         return dict(rows.fetchall())
 
+    def names_and_sources(self, person: str) -> dict[str, tuple[str, str]]:
+        """playlist id → (name, source: spotify | export | sample) of the person's playlists."""
+        rows = self.conn.execute(
+            "SELECT playlist_id, name, source FROM playlists WHERE person = %s", (person,)
+        )
+        return {pid: (name, source) for pid, name, source in rows}
+
     def frames(self, person: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(playlists: playlist_id, name, description ('' when none), subgenre, ordered by name
         and id; memberships: playlist_id, track_id, position) of `person`, or (None) of the

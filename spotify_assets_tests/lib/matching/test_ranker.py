@@ -1,7 +1,6 @@
 """What the learned ranker may rely on and what a person's validation songs decide: explicit
 missing features, the blend and stage-1 weights, the abstain threshold (synthetic arrays)."""
 
-from dataclasses import replace
 
 import numpy as np
 import pytest

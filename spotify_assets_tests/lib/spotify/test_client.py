@@ -306,3 +306,34 @@ def test_next_urls_are_followed_as_given(spotify):
         {"limit": "50", "offset": "100"},
     ]
     assert spotify.handler_errors == []
+
+
+def test_adding_to_a_playlist_leaves_out_songs_already_there_and_batches_by_100():
+    tracks = make_tracks(230)
+    playlist = FakePlaylist.of_tracks("mine", tracks[:5])
+    with FakeSpotify(playlists=[playlist], extra_tracks=tracks) as server:
+        path = f"/v1/playlists/{playlist.id}/tracks"
+        with server.client() as client:
+            added = client.add_to_playlist(playlist.id, [t["id"] for t in tracks[3:]])
+            assert added == [t["id"] for t in tracks[5:]]
+            assert server.count(path, "POST") == 3  # 225 songs: 100 + 100 + 25
+            assert [i["track"]["id"] for i in playlist.items] == [t["id"] for t in tracks]
+            assert client.add_to_playlist(playlist.id, [tracks[0]["id"]]) == []  # twice: nothing
+        assert server.count(path, "POST") == 3
+
+
+def test_a_failed_add_is_not_retried_but_a_refused_one_is(sleeps):
+    tracks = make_tracks(3)
+    playlist = FakePlaylist.of_tracks("mine", [])
+    with FakeSpotify(playlists=[playlist], extra_tracks=tracks) as server:
+        path = f"/v1/playlists/{playlist.id}/tracks"
+        with server.client(sleep=sleeps.append) as client:
+            # request 1 of the path reads the playlist, request 2 adds: a 502 there may come
+            # after the add was applied, so it is not sent again
+            server.inject(path, server.error(502, "Bad gateway"), nth=2)
+            with pytest.raises(SpotifyAPIError, match="502"):
+                client.add_to_playlist(playlist.id, [tracks[0]["id"]])
+            assert server.count(path, "POST") == 1 and playlist.items == [] and sleeps == []
+            server.rate_limit(path, nth=4)  # the next add is refused once: that one is retried
+            assert client.add_to_playlist(playlist.id, [tracks[1]["id"]]) == [tracks[1]["id"]]
+            assert server.count(path, "POST") == 3 and len(playlist.items) == 1

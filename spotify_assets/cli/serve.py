@@ -1,0 +1,49 @@
+"""`spotify-assets serve`: the web app on this machine (spotify_assets/web)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spotify_assets.cli.runtime import app_database, query_embedder, resources
+
+
+def spotify_factory():
+    """A Spotify client from the SPOTIFY_* settings, or None without credentials (the page's
+    "apply" then says what to set)."""
+    from spotify_assets.lib.spotify.client import SpotifyClient
+    from spotify_assets.settings import settings
+
+    s = settings()
+    if not (s.spotify_client_id and s.spotify_client_secret and s.spotify_refresh_token):
+        return None
+    return lambda: SpotifyClient(
+        s.spotify_client_id, s.spotify_client_secret, s.spotify_refresh_token,
+        api_base=s.spotify_api_base, token_url=s.spotify_token_url,
+    )  # fmt: skip
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from spotify_assets.lib.bundles import load_bundles
+    from spotify_assets.web.app import AppContext, create_app
+
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.public:
+        print(
+            f"error: --host {args.host} would serve people's libraries to the network; the app "
+            "has no accounts. Add --public if that is what you want (behind your own auth).",
+            file=sys.stderr,
+        )
+        return 2
+    bundles = load_bundles()
+    bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    db = app_database()
+    embedder = query_embedder(bundle)
+    embedder.embed(["warm up"], "query")  # the model loads now, not on the first search
+    with resources("artifacts") as r:
+        artifacts = r.artifacts.get()
+    app = create_app(AppContext(db, bundle, embedder, artifacts, spotify_factory()))
+    print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
