@@ -123,12 +123,16 @@ def main() -> int:
             result = evaluate(world, members, MatchConfig(), seed, colistening, pool)
             seconds = time.perf_counter() - started
             metrics, gate = result.metrics, result.details["ranker"]
+            per_playlist = {}  # variant row → its NDCG@10 per evaluated playlist (paired)
             for suffix, settings in ({} if args.skip_variants else FIXED).items():
                 fixed = evaluate(world, members, MatchConfig(validate_choices=False, **settings),
                                  seed, colistening, pool)  # fmt: skip
                 for system in ("stage1", "ranker"):
+                    if f"{system}{suffix}" not in VARIANTS:
+                        continue
+                    per_playlist[f"{system}{suffix}"] = fixed.playlist_ndcg[system]
                     for name, value in fixed.metrics.items():
-                        if name.startswith(f"{system}/") and f"{system}{suffix}" in VARIANTS:
+                        if name.startswith(f"{system}/"):
                             metrics[name.replace(system, f"{system}{suffix}", 1)] = value
             best = max((s for s in BASELINES if f"{s}/ndcg@10" in metrics),
                        key=lambda s: metrics[f"{s}/ndcg@10"])  # fmt: skip
@@ -163,8 +167,14 @@ def main() -> int:
             print(f"    shipped vs {best}: {versus(result, 'shipped', best)}")
             variant = max((v for v in VARIANTS if f"{v}/ndcg@10" in metrics),
                           key=lambda v: metrics[f"{v}/ndcg@10"])  # fmt: skip
-            print(f"    shipped − best variant ({variant}): "
-                  f"{shipped - metrics[f'{variant}/ndcg@10']:+.3f} NDCG@10")  # fmt: skip
+            for other in dict.fromkeys(("stage1", variant)):
+                gap = shipped - metrics[f"{other}/ndcg@10"]
+                interval = (
+                    paired_difference(result.playlist_ndcg["shipped"], per_playlist[other]).text()
+                    if other in per_playlist else f"{gap:+.3f}"
+                )  # fmt: skip
+                print(f"    shipped − {'best variant (' + other + ')' if other == variant else other}"
+                      f": {gap:+.3f} NDCG@10 (paired: {interval})")  # fmt: skip
             margins.setdefault(view, []).append(
                 result.playlist_ndcg["shipped"] - result.playlist_ndcg[best]
             )

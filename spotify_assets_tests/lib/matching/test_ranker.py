@@ -293,3 +293,36 @@ def test_validation_mrr_is_what_held_out_songs_get():
     held_out = 0.5 * (metrics["ranker/mrr"] + metrics["ranker/ndcg@10"])  # the same objective
     assert report["validation_mrr"] == pytest.approx(held_out, abs=0.05)
     assert metrics["ranker/mrr"] > metrics["stage1/mrr"] + 0.2
+
+
+def test_no_blend_serves_that_loses_mrr_or_ndcg_to_stage_1_beyond_the_guard():
+    """The objective weighs MRR and NDCG@10 together; a person reads either view, so a blend
+    with the best objective that loses one of them by more than GUARD does not serve."""
+    from spotify_assets.lib.matching.ranker import GUARD, _best_blend, _floor
+
+    def items(mrr: float, ndcg: float):
+        return np.full(40, mrr), np.full(12, ndcg)
+
+    figures = {0.0: items(0.40, 0.70), 0.5: items(0.55, 0.70 - GUARD / 2),
+               0.8: items(0.60, 0.70 - 2 * GUARD), 1.0: items(0.38, 0.80)}  # fmt: skip
+    objective = {b: 0.5 * (m.mean() + n.mean()) for b, (m, n) in figures.items()}
+    assert max(objective, key=objective.get) == 0.8  # best objective, but NDCG@10 lost
+    floor = _floor(figures)
+    assert floor == pytest.approx((0.40, 0.70))
+    assert _best_blend(objective, figures, floor) == 0.5
+    # measured against a stage 1 that every blend loses to on one view: none serves
+    assert _best_blend({1.0: objective[1.0]}, {1.0: figures[1.0]}, (0.60, 0.70)) is None
+
+
+def test_validation_draws_songs_in_no_playlist_at_the_validation_share():
+    from spotify_assets.lib.matching.ranker import _outside_rows
+
+    tracks, rows, _, _ = noisy_world()
+    member_rows = np.concatenate(rows[: len(rows) // 2])  # the other half: in no playlist
+    config = MatchConfig()
+    outside = _outside_rows(tracks, member_rows, config)
+    assert not set(outside.tolist()) & set(member_rows.tolist())
+    free = len(tracks) - len(np.unique(member_rows))
+    assert free >= 100
+    assert abs(len(outside) - config.ranker_validation_share * free) <= 3 * np.sqrt(free)
+    assert (outside == _outside_rows(tracks, member_rows, config)).all()  # seeded
