@@ -674,6 +674,7 @@ def listening_dashboard(
     document = build_dashboard(
         plays, moods, listening_predictions["next_hours"], run["metrics"], drift_report,
         pd.Timestamp.now(tz="UTC"), timezone=run["timezone"],
+        timezone_source=run["clustering"].get("timezone_source"),
         coverage={"plays": len(plays), "with_features": int(plays["has_features"].sum())},
         reasons=reasons,
         run={"retrain_id": run["retrain_id"], "trained_at": run["trained_at"],

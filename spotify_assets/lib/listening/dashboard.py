@@ -432,6 +432,7 @@ def build_dashboard(
     generated_at: str | datetime | pd.Timestamp,
     *,
     timezone: str = "UTC",
+    timezone_source: str | None = None,
     coverage: dict | None = None,
     reasons: dict[str, str] | None = None,
     run: dict | None = None,
@@ -447,6 +448,8 @@ def build_dashboard(
       either section may be missing (its panel then says so).
     - `drift`: `DriftReport.to_dict()` or None.
     - `timezone`: IANA zone for every time, the hour × weekday matrix and the week buckets.
+    - `timezone_source`: where the zone came from (`LocalZone.source`: "setting", "country XX",
+      "default"); the header says it and how to set another.
     - `coverage`: `{"plays", "with_features"}`; counted from the plays when None.
     - `reasons`: panel (see `PANELS`) → why it is empty, shown instead of a default reason.
     - `run`: `{"retrain_id", "trained_at", "mood_policy", "mood_policy_reason"}`.
@@ -462,6 +465,7 @@ def build_dashboard(
         "schema_version": SCHEMA_VERSION,
         "generated_at": _iso(generated_at, tz),
         "timezone": tz,
+        "timezone_source": timezone_source,
         "run": _run(run, tz),
         "summary": _summary(plays_sessionized, played, local, tz),
         "coverage": _coverage(coverage, plays_sessionized),
@@ -674,6 +678,18 @@ def _metric_table(
     )
 
 
+def zone_origin(source: str | None) -> str:
+    """Where the zone came from and how to choose another, in words (" (…)"; "" unknown)."""
+    if not source:
+        return ""
+    change = "set another with `spotify-assets listening retrain --person NAME --timezone ZONE`"
+    if source == "setting":
+        return f" (your setting; {change})"
+    if source.startswith("country "):
+        return f" (from the plays' country, {source.removeprefix('country ')}; {change})"
+    return f" (the default: SPOTIFY_ASSETS_TIMEZONE, else UTC; {change})"
+
+
 def _run_line(run: Mapping[str, Any] | None, tz: str) -> str:
     if not run:
         return ""
@@ -749,7 +765,8 @@ def render_html(document: Mapping[str, Any]) -> str:
         '<link rel="icon" href="data:,"><title>Listening dashboard</title>'
         f"<style>{_CSS}</style></head><body>"
         f'<h1>Listening dashboard</h1><p class="muted">{period} · generated '
-        f"{_when(document['generated_at'], tz)} · all times in {_e(tz)}</p>"
+        f"{_when(document['generated_at'], tz)} · all times in {_e(tz)}"
+        f"{_e(zone_origin(document.get('timezone_source')))}</p>"
         f"{_run_line(document.get('run'), tz)}"
         f"{_cards(s, cov)}{note}"
         f"<h2>Top moods</h2>{_top_moods(document['moods'], why.get('mood_clusters'))}"

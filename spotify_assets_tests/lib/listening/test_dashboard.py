@@ -3,6 +3,7 @@ page with six escaped SVG charts, and that page rendered by headless Chromium wi
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 
@@ -167,3 +168,18 @@ def test_dashboard_in_headless_chromium(document, tmp_path):
     assert "Listening dashboard" in dom_run.stdout
     assert shot.exists() and shot.stat().st_size > 20_000, shot_run.stderr[-2000:]
     print(f"\ndashboard screenshot: {shot}")
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [("setting", "your setting"), ("country IN", "from the plays' country, IN"),
+     ("default", "the default: SPOTIFY_ASSETS_TIMEZONE, else UTC")],
+)  # fmt: skip
+def test_the_header_says_where_the_time_zone_came_from_and_how_to_change_it(inputs, source, said):
+    document = build_dashboard(*inputs, generated_at=GENERATED_AT, timezone="Asia/Kolkata",
+                               timezone_source=source)  # fmt: skip
+    header = html.unescape(render_html(document).split("<h2", 1)[0])
+    assert "all times in Asia/Kolkata (" + said in header
+    assert "listening retrain --person NAME --timezone ZONE" in header
+    unknown = build_dashboard(*inputs, generated_at=GENERATED_AT, timezone="Asia/Kolkata")
+    assert "--timezone" not in render_html(unknown).split("<h2", 1)[0]
