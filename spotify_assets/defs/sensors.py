@@ -1,4 +1,5 @@
-"""Register configured model bundles as partitions and request their runs."""
+"""Register configured model bundles as partitions and request their runs; remove partition
+keys that name no bundle."""
 
 import dagster as dg
 
@@ -15,8 +16,10 @@ from spotify_assets.defs.partitions import (
     ensure_bundle_partition,
     model_bundles,
 )
+from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
 
 embed_bundle_job = dg.define_asset_job(
     "embed_bundle",
@@ -39,19 +42,40 @@ def new_bundle_hashes(instance: dg.DagsterInstance) -> list[str]:
     return [b.hash for b in load_bundles().bundles.values() if b.hash not in known]
 
 
+def unknown_bundle_keys(instance: dg.DagsterInstance, embedded: set[str]) -> list[str]:
+    """model_bundle partitions that name no bundle: neither configured (the bundles files,
+    fine-tuned ones included) nor ever embedded here. The UI's "Add a partition" takes any key,
+    and a run for one can only fail."""
+    known = {b.hash for b in load_bundles().bundles.values()} | embedded
+    return [k for k in instance.get_dynamic_partitions(model_bundles.name) if k not in known]
+
+
 @dg.sensor(
     job=embed_bundle_job,
     minimum_interval_seconds=60,
     description="Every bundle in the bundles file (spotify_assets/bundles.yaml, plus "
-    "$SPOTIFY_ASSETS_BUNDLES) that is not yet a model_bundle partition is added and embedded.",
+    "$SPOTIFY_ASSETS_BUNDLES) that is not yet a model_bundle partition is added and embedded; "
+    "a partition key that names no bundle (configured or embedded) is removed.",
 )
-def model_bundle_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def model_bundle_sensor(
+    context: dg.SensorEvaluationContext, database: DatabaseResource
+) -> dg.SensorResult | dg.SkipReason:
     """Every bundle in the bundles file that is not yet a partition gets added and run."""
     new = new_bundle_hashes(context.instance)
-    if not new:
+    with database.get().connect() as conn:
+        embedded = EmbeddingRepository(conn).bundle_hashes()
+    unknown = unknown_bundle_keys(context.instance, embedded)
+    if not new and not unknown:
         return dg.SkipReason("every configured bundle is registered")
+    if unknown:
+        context.log.warning(
+            f"removing model_bundle partition(s) that name no bundle: {', '.join(unknown)} "
+            "(add a bundle to the bundles file instead; `spotify-assets bundles list`)"
+        )
+    requests = [model_bundles.build_add_request(new)] if new else []
+    requests += [model_bundles.build_delete_request(unknown)] if unknown else []
     return dg.SensorResult(
-        dynamic_partitions_requests=[model_bundles.build_add_request(new)],
+        dynamic_partitions_requests=requests,
         run_requests=[
             dg.RunRequest(partition_key=h, run_key=f"bundle-{h}", tags=bundle_tags(h)) for h in new
         ],

@@ -92,10 +92,16 @@ def test_new_bundle_file_entry_is_registered_and_run_leaving_other_bundles_alone
         "SPOTIFY_ASSETS_BUNDLES", str(write_bundles_file(tmp_path / "b.yaml", tiny_model_dir))
     )
     tiny = load_bundles().by_name("tiny")
-    result = model_bundle_sensor(dg.build_sensor_context(instance=pg_instance))
+    resources = {"database": DatabaseResource(url=database_url)}
+    # a key typed into the UI's "Add a partition" names no bundle: the sensor removes it
+    pg_instance.add_dynamic_partitions("model_bundle", ["deadbeefdeadbeef"])
+    result = model_bundle_sensor(dg.build_sensor_context(instance=pg_instance,
+                                                         resources=resources))  # fmt: skip
     assert [r.partition_key for r in result.run_requests] == [tiny.hash]
-    request = result.dynamic_partitions_requests[0]
-    pg_instance.add_dynamic_partitions("model_bundle", list(request.partition_keys))
+    add, delete = result.dynamic_partitions_requests
+    assert list(delete.partition_keys) == ["deadbeefdeadbeef"]
+    pg_instance.delete_dynamic_partition("model_bundle", "deadbeefdeadbeef")
+    pg_instance.add_dynamic_partitions("model_bundle", list(add.partition_keys))
     assert set(pg_instance.get_dynamic_partitions("model_bundle")) == {*known, tiny.hash}
     run = defs.resolve_job_def("embed_bundle").execute_in_process(
         instance=pg_instance, partition_key=tiny.hash
@@ -115,7 +121,15 @@ def test_new_bundle_file_entry_is_registered_and_run_leaving_other_bundles_alone
     # the run is in the Postgres-backed instance, for that partition
     [record] = pg_instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": tiny.hash}))
     assert record.dagster_run.is_success
-    assert model_bundle_sensor(dg.build_sensor_context(instance=pg_instance)).skip_message
+    assert model_bundle_sensor(
+        dg.build_sensor_context(instance=pg_instance, resources=resources)
+    ).skip_message
+    # a bundle no longer configured but embedded here keeps its partition (its vectors serve)
+    monkeypatch.delenv("SPOTIFY_ASSETS_BUNDLES")
+    assert tiny.hash not in {b.hash for b in load_bundles().bundles.values()}
+    assert model_bundle_sensor(
+        dg.build_sensor_context(instance=pg_instance, resources=resources)
+    ).skip_message
 
 
 def test_catalog_sensor_embeds_exactly_the_appended_tracks(

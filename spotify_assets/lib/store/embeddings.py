@@ -60,6 +60,10 @@ class EmbeddingRepository:
             (bundle.hash, bundle.name, json.dumps(bundle.spec())),
         )
 
+    def bundle_hashes(self) -> set[str]:
+        """Every bundle that has been embedded here (its vectors may still serve searches)."""
+        return {row[0] for row in self.conn.execute("SELECT bundle_hash FROM model_bundles")}
+
     def content_hashes(self, bundle_hash: str) -> dict[str, str]:
         return dict(
             self.conn.execute(
