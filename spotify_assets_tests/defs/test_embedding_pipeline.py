@@ -222,14 +222,15 @@ def test_a_killed_run_resumes_with_one_row_per_track(database_url, instance, cat
     assert total == distinct == N
 
 
-def test_the_bundle_sensor_registers_missing_bundles_once(instance):
+def test_the_bundle_sensor_registers_missing_bundles_once(instance, database_url):
     configured = {b.hash for b in load_bundles().bundles.values()}
-    result = model_bundle_sensor(dg.build_sensor_context(instance=instance))
+    resources = {"database": DatabaseResource(url=database_url)}
+    result = model_bundle_sensor(dg.build_sensor_context(instance=instance, resources=resources))
     assert isinstance(result, dg.SensorResult)
     [add] = result.dynamic_partitions_requests
     assert add.partitions_def_name == "model_bundle" and set(add.partition_keys) == configured
     assert {r.partition_key for r in result.run_requests} == configured
 
     instance.add_dynamic_partitions("model_bundle", sorted(configured))
-    again = model_bundle_sensor(dg.build_sensor_context(instance=instance))
+    again = model_bundle_sensor(dg.build_sensor_context(instance=instance, resources=resources))
     assert isinstance(again, dg.SkipReason)
