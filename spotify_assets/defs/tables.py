@@ -98,7 +98,7 @@ PLAYLISTS = table(
     _col("playlist_id", "text", "Playlist id (primary key).", nullable=False, unique=True),
     _col("name", "text", "Playlist name.", nullable=False),
     _col("description", "text", "Playlist description."),
-    _col("person", "text", "Whose playlist it is.", nullable=False),
+    _col("person", "text", "Whose playlist it is (empty for a catalog's own playlists)."),
     _col("source", "text", "sample | catalog | export | spotify.", nullable=False),
     _col("snapshot", "text", "Spotify snapshot id, when from the API."),
 )
