@@ -322,7 +322,7 @@ def listening_models(
     artifacts: ArtifactStoreResource,
     mood_clusters: dict,
 ):
-    from spotify_assets.lib.listening.retrain import Clustering, retrain
+    from spotify_assets.lib.listening.retrain import Clustering, feature_change, retrain
     from spotify_assets.lib.store.listening import RetrainRecord, RetrainRepository
 
     person = context.partition_key
@@ -335,6 +335,11 @@ def listening_models(
         run = retrain(
             plays, clustering, person, zone, n_boot=config.bootstrap, seed=mood_clusters["seed"]
         )
+    with database.get().connect() as conn:
+        previous = RetrainRepository(conn).latest(person)
+    if note := feature_change(previous.summary if previous else None, run.summary):
+        run.summary["feature_change"] = f"{note} (previous retrain {previous.retrain_id})"
+        context.log.warning(run.summary["feature_change"])
 
     store = artifacts.get()
     folder = f"listening/{person}/retrains/{run.retrain_id}"
@@ -375,6 +380,8 @@ def _models_metadata(run) -> dict[str, Any]:
         "retrain_id": run.retrain_id,
         "timezone": run.timezone,
         "feature_coverage": dg.MetadataValue.float(float(run.summary["share"])),
+        "features_by_source": dg.MetadataValue.json(run.summary.get("features_by_source", {})),
+        "feature_change": dg.MetadataValue.text(run.summary.get("feature_change", "none")),
         "moods_k": run.summary["k"],
         "mood_policy": run.policy.kind,
         "mood_policy_reason": dg.MetadataValue.text(run.policy.reason),
@@ -522,6 +529,8 @@ def summarize_retrain(document: dict) -> str:
         f"({_interval(d)} vs {d['baseline']}), ECE {e['before_calibration']['value']:.3f} → "
         f"{e['after_calibration']['value']:.3f}"
     )
+    if s.get("feature_change"):
+        parts.append(s["feature_change"])
     return "; ".join(parts)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from spotify_assets.lib.errors import InputError
+from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.hashing import stable_hash
 from spotify_assets.lib.listening.datasets import (
     SESSION_FEATURE_COLUMNS,
@@ -85,9 +86,47 @@ class Clustering:
 
 
 def coverage(plays: pd.DataFrame) -> dict[str, Any]:
-    """How many plays have audio features (and so a mood): the normal case is a minority."""
+    """How many plays have audio features (and so a mood): the normal case is a minority.
+    With where they came from and a fingerprint of the values: features are shared per song
+    across people, so another person's import can change what this person's moods are fitted
+    on (`feature_change`)."""
     n, featured = len(plays), int(plays["has_features"].sum())
-    return {"plays": n, "with_features": featured, "share": round(featured / n, 4) if n else 0.0}
+    out: dict[str, Any] = {
+        "plays": n, "with_features": featured, "share": round(featured / n, 4) if n else 0.0,
+    }  # fmt: skip
+    if "feature_source" in plays.columns:
+        used = plays[plays["has_features"]]
+        out["features_by_source"] = {
+            str(k): int(v) for k, v in used["feature_source"].value_counts().sort_index().items()
+        }
+        columns = [c for c in AUDIO_FEATURES if c in used.columns]
+        song = used["catalog_track_id"].fillna(used["play_key"]) if len(used) else used["play_key"]
+        values = used[columns].round(4).astype(str).agg("|".join, axis=1) if len(used) else []
+        pairs = sorted(set(zip(song, values, strict=True)))
+        out["songs_with_features"] = len({s for s, _ in pairs})
+        out["features_hash"] = stable_hash("lf", pairs)
+    return out
+
+
+def feature_change(previous: dict[str, Any] | None, current: dict[str, Any]) -> str | None:
+    """What changed in the audio features since the previous retrain (its summary), in words;
+    None when nothing did or either retrain did not record them."""
+    if not previous or "features_hash" not in previous or "features_hash" not in current:
+        return None
+    if previous["features_hash"] == current["features_hash"]:
+        return None
+    before, after = previous.get("features_by_source", {}), current.get("features_by_source", {})
+    sources = ", ".join(
+        f"{source} {before.get(source, 0):,} → {after.get(source, 0):,}"
+        for source in sorted({*before, *after})
+    )
+    return (
+        f"audio features changed since the previous retrain: plays with features "
+        f"{previous.get('with_features', 0):,} → {current.get('with_features', 0):,}, songs "
+        f"{previous.get('songs_with_features', 0):,} → {current.get('songs_with_features', 0):,}"
+        f" ({sources or 'no source recorded'}); values of songs shared with other people's "
+        "imports may have changed, and moods are fitted on them"
+    )
 
 
 def cluster_training_weeks(plays: pd.DataFrame, seed: int = 0) -> Clustering:

@@ -93,7 +93,8 @@ class PlayRepository:
         """Every play of `person` in time order, with the audio features of what was played.
 
         Features come from the catalog track the play joined to, else from `track_features`
-        (by the play key); NaN when neither knows it, which is normal for most real plays.
+        (by the play key: an export's feature columns, ReccoBeats); NaN when neither knows it,
+        which is normal for most real plays. `feature_source`: catalog | imported | None.
         """
         features = sql.SQL(", ").join(
             sql.SQL("coalesce(t.{0}, f.{0}) AS {0}").format(sql.Identifier(c))
@@ -103,6 +104,8 @@ class PlayRepository:
             """SELECT p.person, p.play_key, p.played_at, p.ended_at, p.ms_played, p.track_id,
                       p.artist_name, p.track_name, p.skipped, p.source, p.conn_country,
                       j.catalog_track_id, coalesce(j.join_method, 'none') AS join_method,
+                      CASE WHEN {catalog_has} THEN 'catalog'
+                           WHEN {imported_has} THEN 'imported' END AS feature_source,
                       {features}
                FROM plays p
                LEFT JOIN play_joins j ON j.play_key = p.play_key
@@ -110,7 +113,8 @@ class PlayRepository:
                LEFT JOIN track_features f ON f.track_key = p.play_key
                WHERE p.person = %s
                ORDER BY p.played_at, p.play_key"""
-        ).format(features=features)
+        ).format(features=features, catalog_has=sql.SQL(_has("t")),
+                 imported_has=sql.SQL(_has("f")))  # fmt: skip
         with self.conn.cursor() as cur:
             cur.execute(query, (person,))
             frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
