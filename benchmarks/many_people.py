@@ -80,8 +80,6 @@ SCHEDULE_MINUTES = 30  # the `update` schedule's cron: */30
 LAST = 5  # "the last people": their median import time against the first's
 FEATURES = ("danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
             "instrumentalness", "liveness", "valence", "tempo")  # fmt: skip
-UNIT = ("danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness",
-        "valence")  # fmt: skip
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
@@ -320,15 +318,10 @@ def make_catalog(real: Real, count: int, seed: int) -> Catalog:
         "playlist_name": source["playlist_name"].to_numpy(),
         "duration_ms": (source["duration_ms"] * rng.normal(1, 0.05, count)).round().astype(int),
     })  # fmt: skip
+    from search_latency import jitter  # the same jitter as the search benchmark's catalog
+
     for column in FEATURES:
-        values = source[column].to_numpy(dtype=float)
-        if column in UNIT:
-            values = np.clip(values + rng.normal(0, 0.03, count), 0, 1).round(4)
-        elif column == "tempo":
-            values = np.clip(values * rng.normal(1, 0.02, count), 40, 240).round(3)
-        elif column == "loudness":
-            values = (values + rng.normal(0, 0.5, count)).round(3)
-        frame[column] = values
+        frame[column] = jitter(column, source[column].to_numpy(dtype=float), rng)
     weights = 1.0 / (np.arange(count) + 2000.0) ** 0.7
     return Catalog(frame, base, weights / weights.sum())
 

@@ -84,15 +84,20 @@ def synthesize(rows: int, seed: int = 14) -> pd.DataFrame:
         }
     )
     for column in AUDIO_FEATURES:
-        values = rows_[column].to_numpy(dtype=float)
-        if column in UNIT_FEATURES:
-            values = np.clip(values + rng.normal(0, 0.03, rows), 0, 1).round(4)
-        elif column == "tempo":
-            values = np.clip(values * rng.normal(1, 0.02, rows), 40, 240).round(3)
-        elif column == "loudness":
-            values = (values + rng.normal(0, 0.5, rows)).round(3)
-        frame[column] = values
+        frame[column] = jitter(column, rows_[column].to_numpy(dtype=float), rng)
     return frame
+
+
+def jitter(column: str, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A real row's feature values, moved a little and kept in their range, so generated rows
+    read like real ones without repeating them (this benchmark and many_people.py)."""
+    if column in UNIT_FEATURES:
+        return np.clip(values + rng.normal(0, 0.03, len(values)), 0, 1).round(4)
+    if column == "tempo":
+        return np.clip(values * rng.normal(1, 0.02, len(values)), 40, 240).round(3)
+    if column == "loudness":
+        return (values + rng.normal(0, 0.5, len(values))).round(3)
+    return values
 
 
 def build_catalog(db, bundle, rows: int) -> None:
