@@ -8,6 +8,7 @@ from spotify_assets.defs.analyses.checks import every_track_described
 from spotify_assets.defs.catalog.assets import QUARANTINE_CHECK, catalog_tracks
 from spotify_assets.defs.catalog.checks import no_duplicate_track_ids
 from spotify_assets.defs.resources import DatabaseResource
+from spotify_assets.lib.reports import CatalogReport, read_report
 from spotify_assets_tests.dagster_helpers import check_outcomes, write_catalog
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 
@@ -37,6 +38,11 @@ def test_first_run_loads_and_describes_everything(database_url, instance, catalo
     assert (tracks["format"], tracks["loaded"], tracks["quarantined"]) == ("sample", 300, 0)
     analyses = meta(result, "track_analyses")
     assert (analyses["tracks"], analyses["written"], analyses["unchanged"]) == (300, 300, 0)
+    # what the CLI prints, read back through the one reader
+    assert read_report("catalog_tracks", tracks) == CatalogReport(
+        loaded=300, unchanged=0, duplicates=0, quarantined=0, coerced=0
+    )
+    assert read_report("track_analyses", analyses).line() == "written 300, unchanged 0"
     assert check_outcomes(result) == {
         QUARANTINE_CHECK: True,
         "no_duplicate_track_ids": True,

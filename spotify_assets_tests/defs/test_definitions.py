@@ -5,6 +5,7 @@ from pathlib import Path
 
 from spotify_assets.definitions import defs
 from spotify_assets.defs.resources import DatabaseResource
+from spotify_assets.lib.reports import REPORTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,12 @@ def test_definitions_load_with_assets_checks_and_resources():
     assert sorted(p.to_user_string() for p in upstream.parent_keys) == [
         "catalog_tracks", "track_enrichment",
     ]  # fmt: skip
+
+
+def test_every_report_the_cli_reads_names_an_asset_of_the_definitions():
+    """lib/reports.py keys its reports by asset name: a renamed asset must rename its entry."""
+    keys = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}
+    assert sorted(set(REPORTS) - keys) == []
 
 
 def test_dagster_cli_validates_the_workspace(dagster_pg_url):

@@ -17,6 +17,7 @@ from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
 from spotify_assets.defs.sensors import model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
+from spotify_assets.lib.reports import read_report
 from spotify_assets_tests.dagster_helpers import check_evaluations, one_sentence, write_catalog
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
 from spotify_assets_tests.tiny_models import write_bundles_file
@@ -98,6 +99,12 @@ def test_default_bundle_embeds_once_and_then_only_what_changed(database_url, ins
     assert any(line.startswith(f"loaded embedding model {model} in ") for line in logs)
     assert meta(first, "search_index")["built_now"] is True
     assert meta(first, "search_evaluation")["suite/hybrid_p@10"] >= 0.0
+    # the reports the CLI prints (lib/reports.py) read back from the real metadata
+    for asset in ("track_embeddings", "search_index", "search_evaluation"):
+        assert read_report(asset, meta(first, asset)).line(), asset
+    assert read_report("track_embeddings", meta(first, "track_embeddings")).line().startswith(
+        f"embedded {N}, reused 0 ("
+    )
     before = rows(database_url, DEFAULT.hash)
     assert len(before) == N
 

@@ -23,6 +23,7 @@ from spotify_assets.defs.resources import ComputeResource, DatabaseResource, Spo
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.matching.ranker import FEATURES
 from spotify_assets.lib.playlists.ingest import personal_playlist_id
+from spotify_assets.lib.reports import MatchesReport, read_report
 from spotify_assets.lib.sample import generate_liked, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta
@@ -127,12 +128,16 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     paths, lists = world
     loaded, personal = base(database_url, instance, paths)
     first = materialize(database_url, instance, paths, DEFAULT.hash, BUNDLED)
-    # observability: every asset's materialization carries numeric counters
+    # observability: every asset's materialization carries numeric counters, and the report
+    # the CLI prints from it (lib/reports.py) reads back
     for result in (loaded, personal, first):
         for event in result.get_asset_materialization_events():
             values = event.step_materialization_data.materialization.metadata.values()
             numbers = [v.value for v in values if isinstance(v.value, int | float)]
             assert len(numbers) >= 2, event.asset_key
+            asset = event.asset_key.to_user_string()
+            assert read_report(asset, meta(result, asset)).line(), asset
+    assert read_report("match_results", meta(first, "match_results"), MatchesReport).songs == 30
     profiles = meta(first, "playlist_profiles")
     assert profiles["playlists"] == len(lists)
     assert profiles["recomputed"] == len(lists) and profiles["reused"] == 0

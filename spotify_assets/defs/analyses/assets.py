@@ -7,6 +7,7 @@ from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.enrichment.assets import track_enrichment
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.analyses.update import update_track_analyses
+from spotify_assets.lib.reports import AnalysesReport
 from spotify_assets.lib.store.analyses import AnalysisRepository
 
 
@@ -30,8 +31,7 @@ def track_analyses(
         metadata={
             **tables.rows(stored),
             "tracks": report.tracks,
-            "written": report.written,
-            "unchanged": report.unchanged,
+            **AnalysesReport(written=report.written, unchanged=report.unchanged).to_metadata(),
             "extractor_version": report.extractor_version,
             "artist_profiles": report.artists.artists if report.artists else 0,
             "described_with_artist_style": report.with_artist_style,

@@ -7,6 +7,7 @@ from spotify_assets.defs import tables
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.catalog import FORMATS, QuarantineRatioError, load_catalog
+from spotify_assets.lib.reports import CatalogReport
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.tracks import TrackRepository
 from spotify_assets.settings import home_dir, settings
@@ -81,14 +82,16 @@ def catalog_tracks(
             "format": report.format,
             "rows_read": report.rows_read,
             "tracks_in_file": report.valid_tracks,
-            "loaded": report.written,
+            **CatalogReport(
+                loaded=report.written,
+                unchanged=report.unchanged,
+                duplicates=report.duplicates,
+                quarantined=report.quarantined,
+                coerced=report.coerced,
+            ).to_metadata(),
             "inserted": report.inserted,
             "updated": report.updated,
-            "unchanged": report.unchanged,
-            "duplicates": report.duplicates,
-            "quarantined": report.quarantined,
             "quarantine_reasons": dg.MetadataValue.json(report.reasons),
-            "coerced": report.coerced,
             "coerced_fields": dg.MetadataValue.json(report.coerced_fields),
             "playlists_written": report.playlists_written,
             "memberships_written": report.memberships_written,

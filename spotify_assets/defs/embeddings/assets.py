@@ -10,6 +10,7 @@ from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import plural
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.embeddings.update import update_track_embeddings
+from spotify_assets.lib.reports import EmbeddingsReport
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 
@@ -66,10 +67,12 @@ def track_embeddings(
             "model": bundle.embedding.model,
             "dims": report.dims,
             "tracks": report.tracks,
-            "embedded": report.embedded,
-            "reused": report.reused,
-            "texts_per_second": round(report.texts_per_second, 1),
-            "precision": report.precision,
+            **EmbeddingsReport(
+                embedded=report.embedded,
+                reused=report.reused,
+                texts_per_second=round(report.texts_per_second, 1),
+                precision=report.precision,
+            ).to_metadata(),
             "backend": compute.backend,
             **tables.rows(stats["rows"], partitioned=True),
         },

@@ -9,6 +9,7 @@ from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import plural
 from spotify_assets.lib.emotions.update import update_track_emotions
+from spotify_assets.lib.reports import EmotionsReport
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.matching import EmotionRepository
 
@@ -57,11 +58,13 @@ def track_emotions(
         check_results=[emotions_check(rows, expected, bundle.name, report is None)],
         metadata={
             "bundle": bundle.name,
-            "backend": bundle.emotion.backend,
+            **EmotionsReport(
+                computed=report.computed if report else 0,
+                reused=report.reused if report else 0,
+                backend=bundle.emotion.backend,
+            ).to_metadata(),
             "model": bundle.emotion.model or bundle.embedding.model,
             "tracks": rows,
-            "computed": report.computed if report else 0,
-            "reused": report.reused if report else 0,
             "seconds": report.seconds if report else 0.0,
             "top_buckets": dg.MetadataValue.json(buckets),
             **tables.rows(rows, partitioned=True),

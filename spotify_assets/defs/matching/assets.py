@@ -22,6 +22,7 @@ from spotify_assets.lib.people import CATALOG_PLAYLISTS, DEFAULT_PERSON, playlis
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.update import update_playlist_profiles
 from spotify_assets.lib.playlists.world import load_world
+from spotify_assets.lib.reports import MatchesReport, MatchEvaluationReport, ProfilesReport
 from spotify_assets.lib.store.evaluations import EvaluationRepository
 from spotify_assets.lib.store.matching import MatchRepository, ProfileRepository
 from spotify_assets.settings import settings
@@ -76,8 +77,16 @@ def playlist_profiles(
         stored = ProfileRepository(conn).count(bundle.hash)
     metadata = report.as_dict()
     metadata["types"] = dg.MetadataValue.json(report.types)
+    line = ProfilesReport(
+        recomputed=report.recomputed, reused=report.reused, fallback=report.fallback
+    )
     return dg.MaterializeResult(
-        metadata={"bundle": bundle.name, **metadata, **tables.rows(stored, partitioned=True)}
+        metadata={
+            "bundle": bundle.name,
+            **metadata,
+            **line.to_metadata(),
+            **tables.rows(stored, partitioned=True),
+        }
     )
 
 
@@ -143,10 +152,23 @@ def match_results(
         stored = MatchRepository(conn).count(report.context_hash)
     metadata = report.as_dict()
     saved = metadata.pop("artifacts")
+    line = MatchesReport(
+        context_hash=report.context_hash,
+        context_hit=report.context_hit,
+        songs=report.songs,
+        playlists=report.playlists,
+        suggestions=report.suggestions,
+        abstained=report.abstained,
+        embeddings_computed=report.embeddings_computed,
+        rerank_calls=report.rerank_calls,
+        ranker=report.ranker,
+        ranker_decision=report.ranker_decision,
+    )
     return dg.MaterializeResult(
         metadata={
             "bundle": bundle.name,
             **metadata,
+            **line.to_metadata(),
             "context_miss": not report.context_hit,
             **{f"artifact_{name}": dg.MetadataValue.url(uri) for name, uri in saved.items()},
             **tables.rows(stored, partitioned=True),
@@ -255,15 +277,23 @@ def match_evaluation(
     )
     table = pd.DataFrame(result.table()).round(4)
     context.log.info("match_evaluation:\n" + table.to_string(index=False))
+    rounded = {k: round(v, 4) for k, v in result.metrics.items()}
+    line = MatchEvaluationReport(
+        ndcg10=round(metrics["final/ndcg@10"], 4),
+        final_system=system,
+        stage1_ndcg10=rounded["stage1/ndcg@10"],
+        popular_ndcg10=rounded.get("baseline_popular/ndcg@10"),
+        genre_ndcg10=rounded.get("baseline_genre/ndcg@10"),
+        audio_ndcg10=rounded.get("baseline_audio/ndcg@10"),
+    )
     return dg.MaterializeResult(
         check_results=[gate],
         metadata={
             "bundle": bundle.name,
-            "final_system": system,
-            "ndcg@10": round(metrics["final/ndcg@10"], 4),
             **results_tables(result.table(), system),
             "report": dg.MetadataValue.url(report_uri),
-            **{k: round(v, 4) for k, v in result.metrics.items()},
+            **rounded,
+            **line.to_metadata(),
         },
     )
 

@@ -24,6 +24,7 @@ from spotify_assets.lib.playlists.sources import (
     recent_items,
     sample_playlists,
 )
+from spotify_assets.lib.reports import CandidatesReport, PlaylistsReport
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
@@ -91,13 +92,12 @@ def playlists(
                 count, members = PlaylistRepository(conn).person_counts(None)
                 stored, _ = PlaylistRepository(conn).counts()
             context.log.info(f"playlists: {count} playlists came with the catalog")
+            line = PlaylistsReport(
+                playlists=count, memberships=members, items=0, match_rate=None,
+                library_tracks_added=0, files=[],
+            )  # fmt: skip
             return dg.MaterializeResult(
-                metadata={
-                    "source": "catalog",
-                    "playlists": count,
-                    "memberships": members,
-                    **tables.rows(stored),
-                }
+                metadata={"source": "catalog", **line.to_metadata(), **tables.rows(stored)}
             )
         if config.source == "sample":
             data = sample_playlists(
@@ -122,9 +122,12 @@ def playlists(
         f"has), {report.match_rate:.1%} of items in the catalog"
     )
     metadata = report.as_dict()
-    if accounts := metadata.pop("accounts"):
-        metadata["files"] = dg.MetadataValue.json(accounts)
-    return dg.MaterializeResult(metadata={**metadata, **tables.rows(stored)})
+    line = PlaylistsReport(
+        playlists=report.playlists, memberships=report.memberships, items=report.items,
+        match_rate=report.match_rate, library_tracks_added=report.library_tracks_added,
+        files=metadata.pop("accounts"),
+    )  # fmt: skip
+    return dg.MaterializeResult(metadata={**metadata, **line.to_metadata(), **tables.rows(stored)})
 
 
 class CandidatesConfig(dg.Config):
@@ -199,12 +202,14 @@ def candidates(
     return dg.MaterializeResult(
         metadata={
             "list": config.list,
-            "songs": report.stored,
-            "not_in_catalog": report.not_in_catalog,
-            "in_catalog": report.in_catalog,
-            "library_tracks_added": report.library_tracks_added,
+            **CandidatesReport(
+                songs=report.stored,
+                in_catalog=report.in_catalog,
+                library_tracks_added=report.library_tracks_added,
+                not_in_catalog=report.not_in_catalog,
+                files=list(report.accounts),
+            ).to_metadata(),
             "source": config.source,
-            **({"files": dg.MetadataValue.json(report.accounts)} if report.accounts else {}),
             **tables.rows(table_rows),
         }
     )

@@ -9,6 +9,7 @@ from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import model_bundles
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
+from spotify_assets.lib.reports import IndexReport, SearchEvaluationReport
 from spotify_assets.lib.search.evaluation import evaluate_search
 from spotify_assets.lib.search.lexical import refresh_track_search
 from spotify_assets.lib.store.embeddings import EmbeddingRepository, index_name
@@ -43,8 +44,7 @@ def search_index(
     )
     return dg.MaterializeResult(
         metadata={
-            "index": index_name(bundle.hash),
-            "built_now": built,
+            **IndexReport(index=index_name(bundle.hash), built_now=built).to_metadata(),
             "filter_rows_synced": synced,
             "name_words_written": name_words,
             "vectors": vectors,
@@ -90,4 +90,5 @@ def search_evaluation(
             EvaluationRepository(conn).save(bundle.hash, suite, metrics, values)
             metadata.update({f"{suite}/{k}": round(v, 4) for k, v in metrics.items()})
             metadata[f"{suite}/queries"] = dg.MetadataValue.json(values.get("queries", [])[:20])
+    metadata.update(SearchEvaluationReport.from_results(results).to_metadata())
     return dg.MaterializeResult(metadata=metadata)
