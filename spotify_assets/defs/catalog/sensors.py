@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from spotify_assets.defs import run_config
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_source, catalog_tracks
 from spotify_assets.defs.embeddings.assets import track_embeddings
@@ -59,7 +60,7 @@ def catalog_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.
     bundles = context.instance.get_dynamic_partitions(model_bundles.name)
     if not bundles:
         return dg.SkipReason("no model bundle is registered yet (the bundle sensor adds them)")
-    config = {"ops": {"catalog_tracks": {"config": {"path": str(path)}}}}
+    config = run_config.catalog(str(path))
     digest = current["sha256"][:16]
     return dg.SensorResult(
         run_requests=[

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from spotify_assets.defs import run_config
 from spotify_assets.defs.colistening.assets import co_listening
 from spotify_assets.defs.listening.assets import (
     drift_report,
@@ -73,9 +74,9 @@ def people_with_history(instance: dg.DagsterInstance, database: DatabaseResource
     return [k for k in instance.get_dynamic_partitions(people.name) if k in with_plays]
 
 
-def history_source(person: str) -> dict:
+def history_source(person: str) -> dg.RunConfig:
     source = "api" if person == api_person() else "none"
-    return {"ops": {"listening_history": {"config": {"source": source}}}}
+    return run_config.history(source)
 
 
 @dg.schedule(
@@ -166,7 +167,7 @@ def history_drop_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult 
             dg.RunRequest(
                 run_key=f"history-{person}-{Path(path).name}-{'-'.join(map(str, current[path][1]))}",
                 partition_key=person,
-                run_config={"ops": {"listening_history": {"config": {"source": path}}}},
+                run_config=run_config.history(path),
             )
             for path, person in valid
         ],
