@@ -33,16 +33,43 @@ def test_demo_passes_format_to_the_load_catalog_job():
     import dagster as dg
 
     from spotify_assets.cli import build_parser
-    from spotify_assets.cli.runtime import catalog_run_config
     from spotify_assets.definitions import defs
+    from spotify_assets.defs import run_config
 
     args = build_parser().parse_args(["demo", "--catalog", "dump.csv", "--format", "spotify_api"])
-    config = catalog_run_config(args.catalog, args.format)
-    assert config == {
-        "ops": {"catalog_tracks": {"config": {"path": "dump.csv", "format": "spotify_api"}}}
-    }
+    config = run_config.catalog(args.catalog, args.format).to_config_dict()
+    catalog = config["ops"]["catalog_tracks"]["config"]
+    assert (catalog["path"], catalog["format"]) == ("dump.csv", "spotify_api")
     dg.validate_run_config(defs().resolve_job_def("load_catalog"), config)
     assert build_parser().parse_args(["demo"]).format == "auto"
+
+
+def test_a_renamed_metadata_key_fails_the_step_line_instead_of_printing_none():
+    """Commands print typed reports (lib/reports.py): when an asset stops writing a key the
+    report needs (`loaded` renamed `rows_loaded`), the command fails naming the asset and the
+    key, where a read by string printed `loaded None`."""
+    import dagster as dg
+
+    from spotify_assets.cli.reports import step_lines
+    from spotify_assets.cli.runtime import JobRun
+    from spotify_assets.lib.reports import CatalogReport, ReportError
+
+    report = CatalogReport(loaded=3, unchanged=0, duplicates=0, quarantined=0, coerced=0)
+
+    def run(metadata: dict) -> JobRun:
+        @dg.asset(name="catalog_tracks")
+        def catalog_tracks() -> dg.MaterializeResult:
+            return dg.MaterializeResult(metadata=metadata)
+
+        return JobRun("load_catalog", dg.materialize([catalog_tracks]))
+
+    written = report.to_metadata()
+    assert step_lines(run(written).reports(["catalog_tracks"])) == [
+        "  catalog_tracks    loaded 3, unchanged 0, duplicates 0, quarantined 0"
+    ]
+    written["rows_loaded"] = written.pop("loaded")
+    with pytest.raises(ReportError, match=r"^catalog_tracks did not report 'loaded' .*rows_loaded"):
+        step_lines(run(written).reports(["catalog_tracks"]))
 
 
 @pytest.mark.parametrize("command", [["demo", "--catalog", "x.csv"], ["catalog", __file__]])

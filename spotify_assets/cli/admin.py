@@ -13,7 +13,6 @@ from pathlib import Path
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import (
     REPO_ROOT,
-    catalog_run_config,
     dagster_env,
     dagster_instance,
     launch,
@@ -153,12 +152,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     if why := unknown_format(args.format):
         print(f"error: {why}", file=sys.stderr)
         return 2
-    config = catalog_run_config(str(Path(args.path).resolve()), args.format)
+    from spotify_assets.defs import run_config
+
+    config = run_config.catalog(str(Path(args.path).resolve()), args.format)
     with dagster_instance() as instance:
         run = launch("load_catalog", instance, run_config=config)
     if not run.success:
         return run.report_failure(f"loading {args.path}")
-    for line in step_lines(run.metadata(), ["catalog_tracks", "track_analyses"]):
+    for line in step_lines(run.reports(["catalog_tracks", "track_analyses"])):
         print(line)
     return 0
 

@@ -8,13 +8,7 @@ from pathlib import Path
 
 from spotify_assets.cli.matching import sort_songs
 from spotify_assets.cli.reports import step_lines
-from spotify_assets.cli.runtime import (
-    catalog_run_config,
-    dagster_instance,
-    launch,
-    resources,
-    unknown_format,
-)
+from spotify_assets.cli.runtime import dagster_instance, launch, resources, unknown_format
 from spotify_assets.lib.people import DEFAULT_PERSON
 
 SEED_QUERIES = (
@@ -30,6 +24,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if why := unknown_format(args.format):
         print(f"error: {why}", file=sys.stderr)
         return 2
+    from spotify_assets.defs import run_config
     from spotify_assets.defs.partitions import ensure_bundle_partition
     from spotify_assets.lib.bundles import load_bundles
     from spotify_assets.lib.sample import LABEL, ensure_sample
@@ -56,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with dagster_instance() as instance:
             # quiet: a refused file is said once below, not inside Dagster's stack traces
             loaded = launch(
-                "load_catalog", instance, run_config=catalog_run_config(source, args.format)
+                "load_catalog", instance, run_config=run_config.catalog(source, args.format)
             )
             if not loaded.success:
                 return loaded.report_failure("the demo run")
@@ -75,8 +70,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             described = AnalysisRepository(conn).count()
             vectors = EmbeddingRepository(conn).count(bundle.hash)
         print("\nmaterialized (this run):")
-        metadata = {**loaded.metadata(), **embedded.metadata()}
-        for line in step_lines(metadata, CATALOG_STEPS + BUNDLE_STEPS):
+        for line in step_lines(loaded.reports(CATALOG_STEPS) + embedded.reports(BUNDLE_STEPS)):
             print(line)
         print("in the database:")
         print(
@@ -133,18 +127,19 @@ def export_demo(path: Path, person: str, bundle) -> int:
     if code:
         return code
     print(f"\n{person}'s listening: full_retrain")
-    return listening_job("full_retrain", person, {}, indent="  ")
+    return listening_job("full_retrain", person, None, indent="  ")
 
 
 def listening_demo() -> int:
     """Import the generated history, then run the daily `full_retrain` and the 30-minute
     `update` jobs on it, as the schedules would."""
     from spotify_assets.cli.listening import listening_job
+    from spotify_assets.defs import run_config
 
     steps = (
-        ("import_history", {"ops": {"listening_history": {"config": {"source": "sample"}}}}),
-        ("full_retrain", {}),
-        ("update", {"ops": {"listening_history": {"config": {"source": "none"}}}}),
+        ("import_history", run_config.history("sample")),
+        ("full_retrain", None),
+        ("update", run_config.history("none")),
     )
     for job, config in steps:
         code = listening_job(job, DEFAULT_PERSON, config, add=job == "import_history", indent="  ")

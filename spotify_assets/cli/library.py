@@ -8,10 +8,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spotify_assets.cli.listening import check_person_args
 from spotify_assets.cli.reports import file_accounts, step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
+
+if TYPE_CHECKING:
+    from spotify_assets.lib.export.accounting import FileAccount
 
 
 def check_import_args(args: argparse.Namespace) -> str | None:
@@ -47,6 +51,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     then embed its new songs. A file that cannot be read refuses the whole export before
     anything is written; a part that fails later (the database went away) leaves the parts
     before it stored, and the summary says which."""
+    from spotify_assets.defs import run_config
     from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_person_partition
     from spotify_assets.defs.people import person_tags
     from spotify_assets.lib.export import read_export
@@ -66,22 +71,19 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
         "history": contents.history is not None,
     }
     configs = {
-        "playlists": {"source": "export", "path": str(path)},
-        "library": {"list": "liked", "source": str(path)},
-        "history": {"source": str(path), "timezone": timezone or ""},
+        "playlists": run_config.playlists("export", str(path)),
+        "library": run_config.candidates("liked", str(path)),
+        "history": run_config.history(str(path), timezone or ""),
     }
     stored: list[str] = []
-    accounts: list[dict] = []
+    accounts: list[FileAccount] = []
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
         ensure_person_partition(instance, person)
         for part, job, asset, what in PARTS:
             if not present[part]:
                 continue
-            run = launch(
-                job, instance, partition_key=person,
-                run_config={"ops": {asset: {"config": configs[part]}}},
-            )  # fmt: skip
+            run = launch(job, instance, partition_key=person, run_config=configs[part])
             if not run.success:
                 left = [w for p, _, _, w in PARTS if present[p] and w not in stored and w != what]
                 print(
@@ -92,10 +94,9 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
                 )
                 return run.report_failure(f"loading {what}")
             stored.append(what)
-            metadata = run.metadata()
-            lines = step_lines(metadata, [asset], width=22)
-            print("\n".join(lines))
-            accounts += file_accounts(metadata.get(asset, {}))
+            reports = run.reports([asset])
+            print("\n".join(step_lines(reports, width=22)))
+            accounts += file_accounts(reports)
     print("every row of every file:")
     for account in accounts:
         print(f"  {account.line()}")
@@ -103,7 +104,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
         run = launch("learn_colistening", instance, partition_key=person)
     if not run.success:
         return run.report_failure("learning the co-listening vectors")
-    print("\n".join(step_lines(run.metadata(), ["co_listening"], width=22)))
+    print("\n".join(step_lines(run.reports(["co_listening"]), width=22)))
     print(
         f"describing and embedding the songs without a vector with {bundle.embedding.model} "
         f"(bundle {bundle.name}; minutes on a CPU for a whole catalog) …",
@@ -117,7 +118,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
     steps = ["track_enrichment", "track_analyses", "track_embeddings"]
-    print("\n".join(step_lines(run.metadata(), steps, 22)))
+    print("\n".join(step_lines(run.reports(steps), 22)))
     print(f"imported in {time.perf_counter() - started:.0f} s; what the pipeline can use now:")
     print_coverage(person, bundle)
     return 0

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 LISTENING_JOBS = ("import_history", "update", "full_retrain")
 
@@ -38,7 +42,7 @@ def known_people(instance) -> set[str]:
 
 
 def listening_job(
-    job: str, person: str, run_config: dict, add: bool = False, indent: str = ""
+    job: str, person: str, run_config: dg.RunConfig | None, add: bool = False, indent: str = ""
 ) -> int:
     """Launch a listening job from the definitions for one person (the partition); print one
     summary line per step, or the failure once, without a stack trace. With `add`, a person
@@ -62,9 +66,10 @@ def listening_job(
         run = launch(job, instance, partition_key=person, run_config=run_config)
         if new and not run.success and person not in people_with_plays():
             instance.delete_dynamic_partition(people.name, person)  # nothing was stored
-    for asset, line in run.summaries(LISTENING_ORDER):
-        print(f"{indent}  {asset:<22}{line}")
-    for account in file_accounts(run.metadata().get("listening_history", {})):
+    reports = run.reports(LISTENING_ORDER)
+    for asset, report in reports:
+        print(f"{indent}  {asset:<22}{report.line()}")
+    for account in file_accounts(reports):
         print(f"{indent}    {account.line()}")
     if not run.success:
         return run.report_failure(f"{job} for {person}")
@@ -120,25 +125,27 @@ def cmd_listening(args: argparse.Namespace) -> int:
         return 2
     if args.action == "status":
         return listening_status(args.person)
+    from spotify_assets.defs import run_config
+
     if args.action == "import":
-        config = {"source": str(Path(args.path).resolve()), "timezone": args.timezone or ""}
-        run_config = {"ops": {"listening_history": {"config": config}}}
-        return listening_job("import_history", args.person, run_config, add=True)
+        path = str(Path(args.path).resolve())
+        config = run_config.history(path, args.timezone or "")
+        return listening_job("import_history", args.person, config, add=True)
     if args.action == "retrain":
         job = "full_retrain"
-        run_config = {"ops": {"listening_models": {"config": {"bootstrap": args.bootstrap}}}}
+        config = run_config.retrain(args.bootstrap)
     else:
         job = "update"
         source = args.source or "none"
         if source not in ("none", "api", "sample"):
             source = str(Path(source).resolve())
-        run_config = {"ops": {"listening_history": {"config": {"source": source}}}}
+        config = run_config.history(source)
     if args.timezone:  # stored only for a person that exists
         with dagster_instance() as instance:
             known = args.person in known_people(instance)
         if known:
             store_timezone(args.person, args.timezone)
-    return listening_job(job, args.person, run_config)
+    return listening_job(job, args.person, config)
 
 
 def listening_status(person: str) -> int:

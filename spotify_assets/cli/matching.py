@@ -8,7 +8,7 @@ from pathlib import Path
 
 from spotify_assets.cli.reports import step_lines
 from spotify_assets.cli.runtime import dagster_instance, launch, resources
-from spotify_assets.lib.people import CATALOG_PLAYLISTS, DEFAULT_PERSON
+from spotify_assets.lib.people import DEFAULT_PERSON
 
 STORED = "stored"  # --source: sort the list as stored, load nothing
 MATCH_STEPS = ["track_emotions", "playlist_profiles", "match_results", "match_evaluation"]
@@ -27,30 +27,16 @@ def sort_songs(
 ) -> int:
     """Load playlists (when asked) and candidates, then run the bundle's matching job and
     print the suggestions. Without a candidates list only the evaluation is run."""
+    from spotify_assets.defs import run_config
     from spotify_assets.defs.partitions import ensure_bundle_partition, ensure_person_partition
     from spotify_assets.lib.matching.report import format_by_song, format_for_playlist
+    from spotify_assets.lib.reports import MatchesReport
     from spotify_assets.lib.store.matching import MatchRepository
 
     quiet = "CRITICAL"  # failures are printed once, by report_failure
     # the catalog's own playlists belong to no one: profiles and the evaluation read them, and
     # the person's songs are sorted into them
     catalog = playlist_source == "catalog"
-    scope = CATALOG_PLAYLISTS if catalog else person
-    playlist_config = {"source": playlist_source}
-    if playlists_path:
-        playlist_config["path"] = playlists_path
-    ops = {
-        "candidates": {"config": {"list": candidates_list, "source": source}},
-        "playlist_profiles": {"config": {"person": scope}},
-        "match_results": {
-            "config": {
-                "list": candidates_list, "person": person,
-                "playlists": "catalog" if catalog else "own",
-            }
-        },
-        "match_evaluation": {"config": {"person": scope}},
-        "playlists": {"config": playlist_config},
-    }
     if candidates_list:
         job = "match_bundle" if evaluate else "suggest_playlists"
     else:
@@ -58,32 +44,33 @@ def sort_songs(
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
         ensure_person_partition(instance, person)
-        loads = [("load_playlists", "playlists")] if playlist_source and not catalog else []
-        loads += [("load_candidates", "candidates")] if candidates_list and source != STORED else []
-        for name, asset in loads:
-            run = launch(
-                name, instance, partition_key=person, run_config={"ops": {asset: ops[asset]}},
-                log_level=quiet,
-            )  # fmt: skip
+        loads = []
+        if playlist_source and not catalog:
+            config = run_config.playlists(playlist_source, playlists_path or "")
+            loads.append(("load_playlists", "playlists", config))
+        if candidates_list and source != STORED:
+            config = run_config.candidates(candidates_list, source)
+            loads.append(("load_candidates", "candidates", config))
+        for name, asset, config in loads:
+            run = launch(name, instance, partition_key=person, run_config=config, log_level=quiet)
             if not run.success:
                 return run.report_failure(f"loading {asset}")
         steps = [s for s in MATCH_STEPS if s != "match_results" or candidates_list]
         steps = [s for s in steps if s != "match_evaluation" or evaluate]
         run = launch(
             job, instance, partition_key=bundle.hash, log_level=quiet,
-            run_config={"ops": {s: ops[s] for s in steps if s in ops}},
+            run_config=run_config.matching(steps, person, candidates_list, catalog),
             tags={"bundle": bundle.name, "person": person},
         )  # fmt: skip
     if not run.success:
         return run.report_failure("matching (is the bundle embedded? run `demo`)")
-    metadata = run.metadata()
-    for line in step_lines(metadata, ["playlist_profiles", "match_results", "match_evaluation"]):
+    for line in step_lines(run.reports(["playlist_profiles", "match_results", "match_evaluation"])):
         print(line)
-    matches = metadata.get("match_results")
-    if not matches:
+    matches = run.report("match_results", MatchesReport)
+    if matches is None:
         return 0
     with resources("database") as r, r.database.get().connect() as conn:
-        results = MatchRepository(conn).results(matches["context_hash"])
+        results = MatchRepository(conn).results(matches.context_hash)
     print()
     print(
         format_for_playlist(results, playlist) if playlist else format_by_song(results, limit=limit)

@@ -10,9 +10,13 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from spotify_assets.lib.reports import R, Report, read_report
 from spotify_assets.settings import home_dir
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,11 +155,6 @@ def query_embedder(bundle):
     return make_embedder(bundle.embedding, s.compute_backend, s.device, s.precision, queries=True)
 
 
-def catalog_run_config(path: str, fmt: str = "auto") -> dict:
-    """Run config of the `load_catalog` job (and `refresh_catalog`) for one file and format."""
-    return {"ops": {"catalog_tracks": {"config": {"path": path, "format": fmt}}}}
-
-
 def unknown_format(fmt: str) -> str | None:
     """Why `--format` names no catalog format, or None: said before any job starts."""
     from spotify_assets.lib.catalog.formats import FORMATS
@@ -179,13 +178,16 @@ class JobRun:
     def success(self) -> bool:
         return self.result.success
 
-    def metadata(self) -> dict[str, dict]:
-        return materializations(self.result)
+    def reports(self, order: Sequence[str]) -> list[tuple[str, Report]]:
+        """(asset, its typed report) in `order`, for the steps that materialized in this run;
+        a report that lacks a key fails here (lib/reports.py), naming the asset and key."""
+        done = materializations(self.result)
+        return [(asset, read_report(asset, done[asset])) for asset in order if asset in done]
 
-    def summaries(self, order: Sequence[str]) -> list[tuple[str, str]]:
-        """(asset, its one-line summary) in `order`, for the steps that wrote one."""
-        found = {a: m["summary"] for a, m in self.metadata().items() if "summary" in m}
-        return [(asset, found[asset]) for asset in order if asset in found]
+    def report(self, asset: str, kind: type[R]) -> R | None:
+        """`asset`'s report, None when it did not materialize in this run."""
+        done = materializations(self.result)
+        return read_report(asset, done[asset], kind) if asset in done else None
 
     def report_failure(self, what: str) -> int:
         print_failures(self.result)
@@ -198,25 +200,27 @@ def launch(
     instance,
     *,
     partition_key: str | None = None,
-    run_config: dict | None = None,
+    run_config: dg.RunConfig | None = None,
     tags: dict[str, str] | None = None,
     asset_selection: Sequence[str] | None = None,
     log_level: str = "CRITICAL",
 ) -> JobRun:
     """Run the definitions' job `job` in this process (tagged with host and pid, see
-    defs/runs.py), optionally for a subset of its assets."""
+    defs/runs.py), optionally for a subset of its assets. `run_config` comes from
+    defs/run_config.py."""
     import dagster as dg
 
     from spotify_assets.definitions import defs
 
-    loggers = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    config = run_config.to_config_dict() if run_config else {}
+    config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     result = (
         defs()
         .resolve_job_def(job)
         .execute_in_process(
             instance=instance,
             partition_key=partition_key,
-            run_config={**(run_config or {}), **loggers},
+            run_config=config,
             tags={**run_tags(), **(tags or {})},
             asset_selection=[dg.AssetKey(a) for a in asset_selection] if asset_selection else None,
             raise_on_error=False,
