@@ -5,7 +5,10 @@
   one way, e.g. playlists → matching, never back);
 - SQL lives only in `spotify_assets/lib/store/` repositories: elsewhere in the package no
   `execute(` call, no `psycopg.sql` composition and no string that reads as a SQL statement;
-- settings come from the environment only through `spotify_assets/settings.py`.
+- settings come from the environment only through `spotify_assets/settings.py`;
+- run config is built only in `spotify_assets/defs/run_config.py`;
+- the CLI and the web app read no materialization metadata by key: they read typed reports
+  (`spotify_assets/lib/reports.py`).
 """
 
 from __future__ import annotations
@@ -228,3 +231,146 @@ def environment_reads() -> list[str]:
 
 def test_settings_are_read_from_the_environment_in_one_place():
     assert environment_reads() == []
+
+
+RUN_CONFIG_BUILDER = PACKAGE / "defs" / "run_config.py"
+METADATA_READERS = (PACKAGE / "cli", PACKAGE / "web")  # where reports are read, never by key
+REPORTS_MODULE = LIB / "reports.py"
+
+
+def hand_built_run_config(source: str, where: str = "<string>") -> list[str]:
+    """`where:line: what` for run config built by hand: a dict literal with an "ops" key,
+    `dict(ops=…)` or a `RunConfig(…)` call (run config belongs in defs/run_config.py)."""
+    found = []
+    for node in ast.walk(ast.parse(source, where)):
+        if isinstance(node, ast.Dict) and any(
+            isinstance(k, ast.Constant) and k.value == "ops" for k in node.keys
+        ):
+            found.append(f"{where}:{node.lineno}: {{'ops': …}}")
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(
+                node.func, "id", ""
+            )  # fmt: skip
+            if name == "RunConfig" or (
+                name == "dict" and any(k.arg == "ops" for k in node.keywords)
+            ):
+                found.append(f"{where}:{node.lineno}: {name}(…)")
+    return sorted(found, key=lambda hit: int(hit.split(":")[1]))
+
+
+def _names_metadata(node: ast.expr) -> bool:
+    """`metadata`, `x.metadata`, `x.metadata()`, `step_metadata`: an expression that reads as
+    materialization metadata."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+    return "metadata" in name.lower()
+
+
+def report_keys() -> set[str]:
+    """Every metadata key a report of lib/reports.py reads: its fields' names, or the name
+    given with `key("…")`."""
+    keys = set()
+    for node in ast.walk(ast.parse(REPORTS_MODULE.read_text())):
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                    value = item.value
+                    named = (
+                        isinstance(value, ast.Call)
+                        and getattr(value.func, "id", "") == "key"
+                        and isinstance(value.args[0], ast.Constant)
+                    )
+                    keys.add(value.args[0].value if named else item.target.id)
+    return keys
+
+
+def metadata_key_reads(
+    source: str, where: str = "<string>", keys: set[str] = frozenset()
+) -> list[str]:
+    """`where:line: expression` for each metadata key read by string: `…metadata["k"]` or
+    `…metadata.get("k")`, or any `x["k"]` / `x.get("k")` of a key in `keys` (what reports
+    read). The CLI and the web app read typed reports (lib/reports.py) instead."""
+    found = []
+    for node in ast.walk(ast.parse(source, where)):
+        if isinstance(node, ast.Subscript):
+            target, key = node.value, node.slice
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):
+            target, key = node.func.value, node.args[0]
+        else:
+            continue
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            continue
+        if _names_metadata(target) or key.value in keys:
+            found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    return sorted(found, key=lambda hit: int(hit.split(":")[1]))
+
+
+def test_run_config_is_built_only_in_the_builder():
+    found = [
+        hit
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != RUN_CONFIG_BUILDER
+        for hit in hand_built_run_config(path.read_text(), str(path.relative_to(PACKAGE.parent)))
+    ]
+    assert found == []
+    assert hand_built_run_config(RUN_CONFIG_BUILDER.read_text()), "the builder builds RunConfig"
+
+
+def test_the_cli_and_web_app_read_no_metadata_key_by_string():
+    keys = report_keys()
+    assert {"loaded", "summary", "context_hash", "suite/hybrid_p@10", "file_accounts"} <= keys
+    found = [
+        hit
+        for root in METADATA_READERS
+        for path in sorted(root.rglob("*.py"))
+        for hit in metadata_key_reads(path.read_text(), str(path.relative_to(PACKAGE.parent)), keys)
+    ]
+    assert found == []
+
+
+def test_the_run_config_and_metadata_checks_see_violations():
+    hand_built = """
+launch("load_catalog", instance, run_config={"ops": {"catalog_tracks": {"config": {}}}})
+config = dict(ops={"listening_history": {"config": {"source": "none"}}})
+request = dg.RunRequest(run_config=dg.RunConfig(ops={}))
+"""
+    assert [hit.split(": ", 1)[1] for hit in hand_built_run_config(hand_built)] == [
+        "{'ops': …}", "dict(…)", "RunConfig(…)",
+    ]  # fmt: skip
+    fine = """
+ops = {"candidates": config}
+names = ["ops", "loggers"]
+source = request.run_config["ops"]["listening_history"]["config"]["source"]
+"""
+    assert hand_built_run_config(fine) == []
+    reads = """
+m = run.metadata()["match_results"]
+x = metadata.get("loaded")
+y = event.materialization.metadata["summary"].value
+z = step_metadata.get("file_accounts", [])
+"""
+    assert [hit.split(": ", 1)[1] for hit in metadata_key_reads(reads)] == [
+        "run.metadata()['match_results']",
+        "metadata.get('loaded')",
+        "event.materialization.metadata['summary']",
+        "step_metadata.get('file_accounts', [])",
+    ]
+    # metadata under another name, read by a key some report reads
+    aliased = """
+line = f"loaded {m.get('loaded')}"
+found = {a: m["summary"] for a, m in runs.items()}
+"""
+    assert len(metadata_key_reads(aliased, keys=report_keys())) == 2
+    unrelated = """
+name = row["name"]
+origin = request.headers.get("origin")
+value = metadata[asset]
+for key, value in materialization.metadata.items(): pass
+"""
+    assert metadata_key_reads(unrelated, keys=report_keys()) == []
