@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable, Sequence
 
 from spotify_assets.cli.admin import (
     cmd_bundles,
@@ -44,11 +45,22 @@ def add_person(
     )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Adds commands to the `spotify-assets` subparsers: a subparser each, its handler as `func`.
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def build_parser(extra: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
+    """The CLI's parser: the built-in commands, then those `extra` registers (a test's)."""
     parser = argparse.ArgumentParser(prog="spotify-assets", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    for register in (builtin_commands, *extra):
+        register(sub)
+    return parser
 
+
+def builtin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Every command of `spotify-assets`, each handled by a `cmd_*` of its module."""
     demo = sub.add_parser("demo", help="materialize the pipeline on the generated sample")
     demo.add_argument("--catalog", help="load this catalog file instead of the sample")
     demo.add_argument(
@@ -187,7 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--tracks", type=int, default=5000)
     sample.add_argument("--seed", type=int, default=42)
     sample.set_defaults(func=cmd_sample)
-    return parser
 
 
 class OneLineRetries(logging.Filter):
@@ -210,8 +221,8 @@ class OneLineRetries(logging.Filter):
         return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, extra: Sequence[Registrar] = ()) -> int:
+    args = build_parser(extra).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
