@@ -185,6 +185,9 @@ def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
         assert answer and answer["data"]["assetNodes"], output[-3000:]
         assert answer["data"]["instance"]["runQueuingSupported"] is True
         assert "Dagster instance: postgres" in output
+        # nothing at start that a user must puzzle over (issue 24 #12)
+        assert "dagster.yaml) in the current folder" not in output, output[-3000:]
+        assert "superseded" not in output and "Use 'dg dev'" not in output, output[-3000:]
         pgdata = tmp_path / "home" / "pgdata"
         with psycopg.connect(f"dbname=postgres user=postgres host={pgdata}") as conn:
             databases = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}

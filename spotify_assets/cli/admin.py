@@ -55,24 +55,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
     dagster_env(env)
     workspace = REPO_ROOT / "workspace.yaml"
     target = ["-w", str(workspace)] if workspace.exists() else ["-m", "spotify_assets.definitions"]
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        *target,
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-    ]
+    dev = ["dagster", "dev", *target, "--host", args.host, "--port", str(args.port)]
+    # `dagster dev`, not `dg dev`: dg would start the project's environment itself (uv); this
+    # one is already the project's, so its "use dg dev instead" notice is left out
+    quiet = f"ignore:Function `dev_command` is superseded:{FutureWarning.__name__}"
+    command = [sys.executable, "-W", quiet, "-m", *dev]
     print(
         f"database: {describe_url(env['DATABASE_URL'])}\n"
         f"Dagster instance: {describe_url(env['DAGSTER_PG_URL'])} (DAGSTER_HOME {env['DAGSTER_HOME']})"
     )
-    print(" ".join(command))
-    cwd = REPO_ROOT if workspace.exists() else None
-    return _run_forwarding_signals(command, env, cwd)
+    print(" ".join(dev))
+    # started in DAGSTER_HOME, whose dagster.yaml is the one in use: from the checkout, Dagster
+    # warned that the checkout's own dagster.yaml (the template copied there) is not used
+    return _run_forwarding_signals(command, env, Path(env["DAGSTER_HOME"]))
 
 
 def _run_forwarding_signals(command: list[str], env: dict, cwd: Path | None) -> int:

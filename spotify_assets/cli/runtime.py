@@ -59,12 +59,6 @@ def dagster_instance():
         yield instance
 
 
-def run_tags() -> dict[str, str]:
-    from spotify_assets.defs.runs import run_tags
-
-    return run_tags()
-
-
 def materializations(result) -> dict[str, dict]:
     return {
         event.asset_key.to_user_string(): {
@@ -195,6 +189,28 @@ class JobRun:
         return 1
 
 
+CODE_LOCATION = "spotify_assets"  # workspace.yaml's location_name (and [tool.dg.project]'s)
+
+
+def _job_origin(job: str):
+    """The origin a run launched from the UI carries (this code location, its one repository):
+    the UI lists a run under its job (the Overview timeline, the job's runs, re-execution) only
+    through it, and a run made in this process has none of its own."""
+    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable, module_name="spotify_assets.definitions",
+        working_directory=str(REPO_ROOT),
+    )  # fmt: skip
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(target, CODE_LOCATION)
+    return RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME).get_job_origin(job)
+
+
 def launch(
     job: str,
     instance,
@@ -206,24 +222,34 @@ def launch(
     log_level: str = "CRITICAL",
 ) -> JobRun:
     """Run the definitions' job `job` in this process (tagged with host and pid, see
-    defs/runs.py), optionally for a subset of its assets. `run_config` comes from
-    defs/run_config.py."""
+    defs/runs.py), optionally for a subset of its assets; `run_config` comes from
+    defs/run_config.py. The run is made as the UI makes one (the job reconstructable from the
+    definitions module, this code location as its origin) and executed in this process with
+    the in-process executor."""
     import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import create_execution_plan, execute_run
+    from dagster._core.execution.execute_in_process import merge_run_tags
 
-    from spotify_assets.definitions import defs
+    from spotify_assets.defs.runs import run_tags
 
-    config = run_config.to_config_dict() if run_config else {}
+    recon = ReconstructableRepository.for_module(
+        "spotify_assets.definitions", "defs", str(REPO_ROOT)
+    ).get_reconstructable_job(job)
+    keys = frozenset(dg.AssetKey(a) for a in asset_selection) if asset_selection else None
+    if keys:
+        recon = recon.get_subset(asset_selection=keys)
+    job_def = recon.get_definition()
+    config = dict(run_config.to_config_dict()) if run_config else {}
     config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    result = (
-        defs()
-        .resolve_job_def(job)
-        .execute_in_process(
-            instance=instance,
-            partition_key=partition_key,
-            run_config=config,
-            tags={**run_tags(), **(tags or {})},
-            asset_selection=[dg.AssetKey(a) for a in asset_selection] if asset_selection else None,
-            raise_on_error=False,
-        )
-    )
-    return JobRun(job, result)
+    config["execution"] = {"config": {"in_process": {}}}
+    merged = merge_run_tags(job_def, partition_key, {**run_tags(), **(tags or {})},
+                            list(keys) if keys else None, instance, config)  # fmt: skip
+    plan = create_execution_plan(recon, run_config=config, instance_ref=instance.get_ref(),
+                                 tags=merged)  # fmt: skip
+    run = instance.create_run_for_job(
+        job_def=job_def, execution_plan=plan, run_config=config, tags=merged,
+        asset_selection=keys, remote_job_origin=_job_origin(job),
+        job_code_origin=recon.get_python_origin(),
+    )  # fmt: skip
+    return JobRun(job, execute_run(recon, run, instance))

@@ -326,3 +326,44 @@ def test_validation_draws_songs_in_no_playlist_at_the_validation_share():
     assert free >= 100
     assert abs(len(outside) - config.ranker_validation_share * free) <= 3 * np.sqrt(free)
     assert (outside == _outside_rows(tracks, member_rows, config)).all()  # seeded
+
+
+def test_more_validation_splits_are_disjoint_and_as_large_as_the_first():
+    from spotify_assets.lib.matching.ranker import _extra_folds
+
+    rng = np.random.default_rng(0)
+    n, share = 2000, 0.2
+    validation = rng.random(n) < share
+    pos_rows = np.arange(n)  # one membership per song
+    config = MatchConfig(validation_folds=5, ranker_validation_share=share)
+    folds = _extra_folds(validation, pos_rows, config)
+    assert len(folds) == 4
+    seen = validation.copy()
+    for fold in folds:
+        assert not (fold & seen).any()  # each song validated at most once
+        assert abs(fold.sum() - share * n) <= 3 * np.sqrt(n)
+        seen |= fold
+    assert seen.all()  # five splits of a fifth: every song once
+    assert len(_extra_folds(validation, pos_rows, MatchConfig(validation_folds=3))) == 2
+    assert _extra_folds(validation, pos_rows, MatchConfig(validation_folds=1)) == []
+    # a fold with too few memberships to judge by is left out
+    assert _extra_folds(validation, pos_rows[:30], config) == []
+
+
+def test_the_variant_and_blend_are_chosen_over_every_validation_split():
+    """One split decides the weights; the variant and the blend are judged on the pooled
+    validation songs of all splits (more memberships, the same objective)."""
+    tracks, rows, names, vecs = noisy_world()
+    prof = profiles_for(tracks, rows, names, vecs)
+    one = LearnedRanker(MatchConfig(validation_folds=1))
+    three = LearnedRanker(MatchConfig(validation_folds=3))
+    report_one = one.fit(tracks, prof, *memberships(rows))
+    report_three = three.fit(tracks, prof, *memberships(rows))
+    assert "validation splits" not in report_one.variant_note
+    pooled = int(report_three.variant_note.split("validation splits, ")[1].split()[0])
+    assert "over 3 validation splits" in report_three.variant_note
+    # the primary split is the same in both; the pooled objective counts about 3× its songs
+    assert report_one.validation_memberships == report_three.validation_memberships
+    assert pooled >= 2.5 * report_three.validation_memberships
+    assert report_one.blend_mrr != report_three.blend_mrr  # judged on more songs
+    assert three.serves and report_three.blend > 0  # the artist decides: the ranker serves
