@@ -214,6 +214,12 @@ def test_dev_runs_dagster_on_a_separate_instance_database(tmp_path, cli_env):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
+        # `dagster dev` runs in a session of its own: after a failure above, end it too
+        for line in subprocess.run(["ps", "-eo", "sid=,args="], capture_output=True,
+                                   text=True).stdout.splitlines():  # fmt: skip
+            if f"--port {port}" in line and "dagster dev" in line:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(int(line.split()[0]), signal.SIGKILL)
 
 
 def _session_processes(session: int) -> list[str]:

@@ -320,3 +320,41 @@ def test_real_kaggle_rows_with_float_noise_durations_are_all_kept(db, shared_dat
     with db.connect() as conn:
         durations = conn.execute("SELECT sum(duration_ms) FROM tracks").fetchone()[0]
     assert durations == exact.sum()
+
+
+def test_a_new_catalog_format_is_one_entry_in_formats(db, tmp_path, monkeypatch):
+    """README "Where to change what": a new catalog layout is one `CatalogFormat` in
+    lib/catalog/formats.py; detection, validation, quarantine and loading follow from it."""
+    from spotify_assets.lib.catalog.formats import FEATURES, FORMATS, CatalogFormat, detect_format
+
+    shop = CatalogFormat(
+        name="record_shop",
+        description="a record shop's export (uri, title, performer, style)",
+        signature=frozenset({"uri", "performer", "style"}),
+        required={"uri": "track_id", "title": "name", "performer": "artists", "style": "genre",
+                  **{f: f for f in FEATURES}},
+        optional={"issued": "release_date"},
+        artists_style="semicolon",
+    )
+    monkeypatch.setitem(FORMATS, shop.name, shop)
+    frame = generate_tracks(n_tracks=30, seed=5).rename(columns={
+        "track_id": "uri", "track_name": "title", "artists": "performer", "genre": "style",
+        "release_date": "issued"})  # fmt: skip
+    frame = frame.drop(columns=["album_name"])
+    frame["performer"] = frame["performer"].str.replace(", ", ";")
+    frame["danceability"] = frame["danceability"].astype(object)
+    frame.loc[3, "danceability"] = "not a number"  # a bad row is still quarantined
+    path = tmp_path / "shop.csv"
+    frame.to_csv(path, index=False)
+    assert detect_format(frame.columns).name == "record_shop"
+
+    report = load_catalog(db, path)
+    good = frame.drop(index=3)["uri"].nunique()  # the generator repeats a few ids
+    assert report.format == "record_shop" and report.quarantined == 1
+    assert report.inserted == report.valid_tracks == good
+    with db.connect() as conn:
+        stored = TrackRepository(conn).frame()
+    assert len(stored) == good
+    row = stored.set_index("track_id").loc[frame.loc[0, "uri"]]
+    assert row["name"] == frame.loc[0, "title"] and row["genre"] == frame.loc[0, "style"]
+    assert list(row["artists"]) == frame.loc[0, "performer"].split(";")

@@ -101,3 +101,30 @@ def test_leave_one_out_is_the_profile_without_the_song(unit, seed) -> None:
                 assert got == pytest.approx(want, abs=1e-5), (name, song, playlist)
             checked += 1
     assert checked >= 15 * len(unit.names)
+
+
+def test_a_new_signal_is_one_unit_registered_once(monkeypatch) -> None:
+    """README "Where to change what": a new matching signal is one module under
+    lib/matching/units (compute, leave-one-out) and one line in UNITS; stage 1's signals, the
+    ranker's training pairs and the harness compute and leave it out through the registry."""
+    from spotify_assets.lib.matching import signals
+    from spotify_assets.lib.matching.units.base import SignalUnit
+
+    def compute(songs, profiles):  # a playlist-size prior: the same for every song
+        return {"log_size": np.broadcast_to(np.log1p(profiles.count), (len(songs), len(profiles)))}
+
+    def leave_one_out(songs, profiles, rows, cols, n):
+        return {"log_size": np.log1p(n)}
+
+    unit = SignalUnit(("log_size",), compute, leave_one_out)
+    monkeypatch.setattr(signals, "UNITS", (*UNITS, unit))
+    monkeypatch.setattr(signals, "SIGNAL_NAMES", (*SIGNAL_NAMES, "log_size"))
+    tracks, members, names = patchy_world(0)
+    profiles = _profiles(tracks, members, names)
+    values = signals.compute_signals(tracks, profiles)
+    assert values["log_size"][0] == pytest.approx(np.log1p(profiles.count))
+    rows = np.concatenate(members)
+    cols = np.concatenate([np.full(len(m), c) for c, m in enumerate(members)])
+    signals.leave_one_out(values, tracks, profiles, rows, cols)
+    assert values["log_size"][rows, cols] == pytest.approx(np.log1p(profiles.count[cols] - 1))
+    test_leave_one_out_is_the_profile_without_the_song(unit, 0)  # the check every unit passes
