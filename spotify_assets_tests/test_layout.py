@@ -374,3 +374,26 @@ value = metadata[asset]
 for key, value in materialization.metadata.items(): pass
 """
     assert metadata_key_reads(unrelated, keys=report_keys()) == []
+
+
+AUTOMATION = re.compile(
+    r"define_asset_job\(|@dg\.(sensor|schedule|job|asset_sensor|multi_asset_sensor)\b"
+    r"|ScheduleDefinition\(|build_schedule_from_partitioned_job\("
+)
+
+
+def stray_automation(source: str) -> list[str]:
+    """Lines defining a job, schedule or sensor."""
+    return [line.strip() for line in source.splitlines() if AUTOMATION.search(line)]
+
+
+def test_jobs_schedules_and_sensors_live_beside_their_stage_s_assets():
+    """Each stage's automation sits in its own package under defs/ (e.g. defs/catalog/
+    automation.py), never in a module of defs/ itself, away from the assets it runs."""
+    top = [p for p in sorted((PACKAGE / "defs").glob("*.py"))]
+    found = {p.name: hits for p in top if (hits := stray_automation(p.read_text()))}
+    assert found == {}
+    stages = {p.parent.name for p in (PACKAGE / "defs").rglob("*.py")
+              if p.parent != PACKAGE / "defs" and stray_automation(p.read_text())}  # fmt: skip
+    assert {"catalog", "embeddings", "playlists", "matching", "listening"} <= stages
+    assert stray_automation('job = dg.define_asset_job("x", selection=[a])\n@dg.sensor(job=job)')

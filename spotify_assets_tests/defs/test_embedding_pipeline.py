@@ -13,9 +13,9 @@ import pytest
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.embeddings.assets import track_embeddings
+from spotify_assets.defs.embeddings.automation import model_bundle_sensor
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
-from spotify_assets.defs.sensors import model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.reports import read_report
 from spotify_assets_tests.dagster_helpers import check_evaluations, one_sentence, write_catalog

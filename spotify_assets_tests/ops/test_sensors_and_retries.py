@@ -6,12 +6,12 @@ import psycopg
 
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.catalog.assets import catalog_tracks
-from spotify_assets.defs.catalog.sensors import catalog_sensor, refresh_catalog_job
+from spotify_assets.defs.catalog.automation import catalog_sensor, refresh_catalog_job
 from spotify_assets.defs.embeddings.assets import track_embeddings
+from spotify_assets.defs.embeddings.automation import embed_bundle_job, model_bundle_sensor
 from spotify_assets.defs.emotions.assets import track_emotions
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.search.assets import search_evaluation, search_index
-from spotify_assets.defs.sensors import embed_bundle_job, model_bundle_sensor
 from spotify_assets.lib.bundles import load_bundles
 from spotify_assets.lib.sample import generate_tracks
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta

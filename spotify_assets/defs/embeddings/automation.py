@@ -1,15 +1,13 @@
-"""Register configured model bundles as partitions and request their runs; remove partition
-keys that name no bundle."""
+"""The embedding stage's automation: register configured model bundles as partitions and
+embed them (`embed_bundle`), remove partition keys that name no bundle, and embed what a
+person's library brought in (`embed_library`)."""
 
 import dagster as dg
 
+from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.emotions.assets import track_emotions
-from spotify_assets.defs.matching.assets import (
-    match_evaluation,
-    match_results,
-    playlist_profiles,
-)
+from spotify_assets.defs.enrichment.assets import track_enrichment
 from spotify_assets.defs.partitions import (
     BUNDLE_RUN_CONFIG,
     bundle_tags,
@@ -28,12 +26,13 @@ embed_bundle_job = dg.define_asset_job(
     description="Embed, index and evaluate one model bundle, and its emotions (partition = bundle hash).",
 )
 
-match_bundle_job = dg.define_asset_job(
-    "match_bundle",
-    selection=[track_emotions, playlist_profiles, match_results, match_evaluation],
+embed_library_job = dg.define_asset_job(
+    "embed_library",
+    selection=[track_enrichment, track_analyses, track_embeddings],
     config=BUNDLE_RUN_CONFIG,
-    description="Profiles, suggestions and the evaluation gate for one bundle (needs playlists "
-    "and candidates materialized).",
+    description="Enrich tracks from the Web API when online (a skip offline), then describe and "
+    "embed the tracks that have no description or vector yet (songs a person's library brought "
+    "in, or whose enrichment changed them), for one bundle.",
 )
 
 

@@ -1,4 +1,5 @@
-"""Watch the catalog file: when it changes, load it and embed what is new, per bundle."""
+"""The catalog stage's automation: `load_catalog` (the CLI's and the UI's), and a sensor that
+watches the catalog file: when it changes, load it and embed what is new, per bundle."""
 
 import json
 from pathlib import Path
@@ -12,6 +13,11 @@ from spotify_assets.defs.embeddings.assets import track_embeddings
 from spotify_assets.defs.partitions import BUNDLE_RUN_CONFIG, bundle_tags, model_bundles
 from spotify_assets.lib.hashing import file_sha256
 
+load_catalog_job = dg.define_asset_job(
+    "load_catalog",
+    selection=[catalog_tracks, track_analyses],
+    description="Load a catalog file (config: catalog_tracks.path) and describe its tracks.",
+)
 refresh_catalog_job = dg.define_asset_job(
     "refresh_catalog",
     selection=[catalog_tracks, track_analyses, track_embeddings],
