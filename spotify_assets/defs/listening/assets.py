@@ -367,8 +367,10 @@ def listening_models(
         "summary": run.summary,
     }
     metadata = _models_metadata(run)
+    metadata["history_gaps"] = dg.MetadataValue.text(history_gaps(document) or "none")
     metadata["summary"] = summary(
-        context, f"retrain {run.retrain_id}: {summarize_retrain(document)}"
+        context, f"retrain {run.retrain_id}: {summarize_retrain(document)}",
+        warn=bool(run.summary["gaps"]),
     )
     yield dg.Output(document, metadata=metadata)
     yield from _checks(run)
@@ -531,7 +533,17 @@ def summarize_retrain(document: dict) -> str:
     )
     if s.get("feature_change"):
         parts.append(s["feature_change"])
+    if gaps := history_gaps(document):
+        parts.append(gaps)
     return "; ".join(parts)
+
+
+def history_gaps(document: dict) -> str:
+    """The retrain's gaps (stretches missing from the export) in one sentence; "" if none."""
+    from spotify_assets.lib.listening.gaps import Gap, describe_gaps
+
+    gaps = [Gap.from_dict(g) for g in document["summary"].get("gaps", [])]
+    return describe_gaps(gaps, document["timezone"])
 
 
 class PredictionsConfig(dg.Config):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from spotify_assets.lib.listening import charts
 from spotify_assets.lib.listening.drift import INSUFFICIENT
+from spotify_assets.lib.listening.gaps import GAP_DAYS, find_gaps
 from spotify_assets.lib.listening.moods import MOOD_FEATURES, MoodModel, assign, mood_matrix
 
 SCHEMA_VERSION = 2
@@ -45,6 +46,7 @@ PLOTS = (
 PANELS = (*PLOTS, "drift")  # keys of `reasons`
 # A reason given for this older panel name applies to both model panels.
 
+GAP_WEEKS = GAP_DAYS // 7
 DRIFT_DETECTED, NO_DRIFT, NOT_ENOUGH_DATA = "drift detected", "no drift", "not enough data"
 
 # Model metrics: sections, their metrics in display order, and their systems in display order.
@@ -476,6 +478,12 @@ def build_dashboard(
             "plays": _hour_matrix(local),
         },
         "mood_share_by_week": share_by_week,
+        # stretches missing from the export: said on the page, a hole in the weekly chart
+        "gaps": [
+            {"last_before": _iso(g.last_before, tz), "first_after": _iso(g.first_after, tz),
+             "weeks": g.weeks}
+            for g in find_gaps(played)
+        ],
         "next_24h": _predictions(predictions_24h, tz),
         "metrics": _metrics(metrics),
         "drift": _drift(drift, tz),
@@ -551,6 +559,8 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
         "mood_share_by_week": charts.stacked_area(
             weekly["weeks"], weekly["shares"], f"Mood share per week (weeks from Monday, {tz})",
             reason=why.get("mood_share_by_week", "no data"), y_label="share of plays with a mood",
+            gaps=[(_monday(g["last_before"]), _monday(g["first_after"]))
+                  for g in document.get("gaps", [])],
         ),
         "next_24h_session_start": charts.line(
             [pd.Timestamp(p["hour_start"]).strftime("%a %H:%M") for p in preds],
@@ -595,6 +605,28 @@ text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .flag,.ok,.neutral{color:#fff;border-radius:3px;padding:1px 6px}.flag{background:#c0392b}
 .ok{background:#4e8a3e}.neutral{background:#777}
 """
+
+
+def _monday(iso: str) -> str:
+    """The Monday starting the local week of a local ISO time (the weekly chart's buckets)."""
+    day = pd.Timestamp(iso).tz_localize(None).normalize()
+    return (day - pd.Timedelta(days=day.day_of_week)).strftime("%Y-%m-%d")
+
+
+def _gaps_note(gaps: Sequence[Mapping[str, Any]]) -> str:
+    """Stretches missing from the history, in words: not silence, so not in the models."""
+    if not gaps:
+        return ""
+    stretches = "; ".join(
+        f"from {g['last_before'][:10]} to {g['first_after'][:10]} ({g['weeks']} weeks)"
+        for g in gaps
+    )
+    text = (
+        f"No plays {stretches}. A stretch of {GAP_WEEKS} weeks or more without a single play is "
+        "read as missing from the export, not as silence: it is left out of the session "
+        "model's training and test weeks, and the weekly chart shows it as a gap."
+    )
+    return f'<p class="note gaps">{_e(text)}</p>'
 
 
 def _e(value: Any) -> str:
@@ -750,6 +782,7 @@ def render_html(document: Mapping[str, Any]) -> str:
         else "no plays"
     )
     note = f'<p class="note coverage">{_e(cov["note"])}</p>' if cov.get("note") else ""
+    note += _gaps_note(document.get("gaps", []))
     models = "".join(
         f"<h3>{title}</h3>"
         f'<div class="model">{_figure(name, svgs[name])}'

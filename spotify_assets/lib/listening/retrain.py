@@ -33,6 +33,7 @@ from spotify_assets.lib.listening.evaluation import (
     hour_of_week_prior,
     mood_baselines,
 )
+from spotify_assets.lib.listening.gaps import find_gaps, in_gaps
 from spotify_assets.lib.listening.models import (
     TrainedModel,
     time_boundaries,
@@ -230,6 +231,42 @@ def _ci(entry: dict[str, Any]) -> dict[str, Any]:
     return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
 
 
+def folds(
+    plays: pd.DataFrame,
+    hours: pd.DataFrame,
+    boundaries: tuple[pd.Timestamp, pd.Timestamp],
+    tz: str,
+) -> dict[str, dict[str, Any]]:
+    """Per fold (train, validation, test): first and last play, local weeks with plays and the
+    session model's hours, so a reader sees what each fold holds, not only where it starts."""
+    b1, b2 = boundaries
+    played = pd.to_datetime(plays["played_at"], utc=True)
+    local = local_times(played, tz).dt.tz_localize(None).dt.normalize()
+    week = (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).to_numpy()
+    hour = pd.to_datetime(hours["hour_start"], utc=True)
+    out = {}
+    for name, lo, hi in (("train", None, b1), ("validation", b1, b2), ("test", b2, None)):
+        in_plays = _window_mask(played, lo, hi)
+        # the session split's own boundaries: whole hours
+        in_hours = _window_mask(hour, lo and lo.ceil("h"), hi and hi.ceil("h"))
+        out[name] = {
+            "first_play": played[in_plays].min().isoformat() if in_plays.any() else None,
+            "last_play": played[in_plays].max().isoformat() if in_plays.any() else None,
+            "weeks_with_plays": len(np.unique(week[in_plays.to_numpy()])),
+            "session_hours": int(in_hours.sum()),
+        }
+    return out
+
+
+def _window_mask(times: pd.Series, lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> pd.Series:
+    mask = pd.Series(True, index=times.index)
+    if lo is not None:
+        mask &= times >= lo
+    if hi is not None:
+        mask &= times < hi
+    return mask
+
+
 def retrain_id(person: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> str:
     """Readable and unique: the time it was trained and a hash of what it was trained on."""
     digest = stable_hash(
@@ -271,7 +308,10 @@ def retrain(
         mood_model, mood_result = None, None
         policy = MoodPolicy(REPEAT, reason=f"no mood clustering: {clustering.reason}")
 
+    # a stretch missing from the export is no hour of silence: its hours are in no fold
+    gaps = find_gaps(plays["played_at"])
     hours = session_dataset(plays, tz=timezone)
+    hours = hours[~in_gaps(hours["hour_start"], gaps, pd.Timedelta(hours=1))].reset_index(drop=True)
     split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
     if not (split.val.any() and split.test.any()) or hours.loc[split.train, "target"].nunique() < 2:
         raise RetrainError(
@@ -296,6 +336,8 @@ def retrain(
         "session_hours": len(hours),
         "timezone": timezone,
         "boundaries": [b1.isoformat(), b2.isoformat()],
+        "gaps": [g.to_dict() for g in gaps],
+        "folds": folds(plays, hours, (b1, b2), timezone),
         "mood_policy": policy.kind,
         "mood_policy_reason": policy.reason,
         "majority_mood": majority,
