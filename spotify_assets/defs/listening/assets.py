@@ -471,7 +471,7 @@ def metrics_tables(metrics: dict) -> dict[str, dg.TableMetadataValue]:
                     "metric": metric,
                     "system": system,
                     "value": _rounded(e["value"], 3),
-                    "95% CI": _interval_text(e["low"], e["high"]),
+                    "95% CI": _interval_text(e["lo"], e["hi"]),
                 }
             )
             for metric, systems in (metrics.get(task) or {}).items()
@@ -504,7 +504,7 @@ def metrics_markdown(metrics: dict) -> str:
         for metric, systems in (metrics.get(task) or {}).items():
             for system, e in systems.items():
                 value = "–" if e["value"] is None else f"{e['value']:.3f}"
-                ci = "–" if e["low"] is None else f"{e['low']:.3f} – {e['high']:.3f}"
+                ci = "–" if e["lo"] is None else f"{e['lo']:.3f} – {e['hi']:.3f}"
                 rows.append(f"| {task} | {metric} | {system} | {value} | {ci} |")
     return "\n".join(rows)
 

@@ -25,12 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from spotify_assets.lib.bootstrap import Interval
 from spotify_assets.lib.listening import charts
 from spotify_assets.lib.listening.drift import INSUFFICIENT
 from spotify_assets.lib.listening.gaps import GAP_DAYS, find_gaps
 from spotify_assets.lib.listening.moods import MOOD_FEATURES, MoodModel, assign, mood_matrix
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: intervals spelled value/lo/hi (lib/bootstrap's Interval), gaps
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 X_FEATURE, Y_FEATURE = "energy", "valence"
 MAX_POINTS = 600  # scatter points kept in the document: enough to see clusters, small to embed
@@ -277,13 +278,10 @@ def _predictions(items: Sequence[Mapping[str, Any]] | None, tz: str) -> list[dic
 
 
 def _entry(v: Any) -> dict[str, float | None]:
-    """`value` or `{"value", "low", "high"}` (also `lo`/`hi`) with every bound made explicit."""
-    e = v if isinstance(v, Mapping) else {"value": v}
-    return {
-        "value": _num(e.get("value")),
-        "low": _num(e.get("low", e.get("lo"))),
-        "high": _num(e.get("high", e.get("hi"))),
-    }
+    """An `Interval` (or its dict, or a bare value) as `{"value", "lo", "hi"}`, every bound
+    explicit (None when unknown)."""
+    e = v if isinstance(v, Interval) else Interval.from_dict(v)
+    return {"value": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi)}
 
 
 def _ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
@@ -304,7 +302,7 @@ def _section(section: Any, preferred: Sequence[str]) -> dict[str, dict[str, Any]
 
 
 def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`{"mood": {metric: {system: {value, low, high}}}, "session": {...}}`, a missing section
+    """`{"mood": {metric: {system: {value, lo, hi}}}, "session": {...}}`, a missing section
     None."""
     metrics = metrics or {}
     return {
@@ -446,7 +444,7 @@ def build_dashboard(
     - `mood_model`: the clustering of the latest retrain (labels, centroids); None leaves the
       mood panels empty with a reason.
     - `predictions_24h`: `[{"hour_start", "probability"}]` or None.
-    - `metrics`: `{"mood": {metric: {system: {"value", "low", "high"}}}, "session": {...}}`;
+    - `metrics`: `{"mood": {metric: {system: {"value", "lo", "hi"}}}, "session": {...}}`;
       either section may be missing (its panel then says so).
     - `drift`: `DriftReport.to_dict()` or None.
     - `timezone`: IANA zone for every time, the hour × weekday matrix and the week buckets.
@@ -531,7 +529,7 @@ def _metric_bars(
             e = by_system[system]
             if e["value"] is not None:
                 name = f"{METRIC_NAMES.get(metric, metric)} · {names.get(system, system)}"
-                bars.append((name, e["value"], e["low"], e["high"], systems.index(system)))
+                bars.append((name, e["value"], e["lo"], e["hi"], systems.index(system)))
     return bars, [names.get(s, s) for s in systems]
 
 
@@ -682,9 +680,9 @@ def _top_moods(moods: Mapping[str, Any], reason: str | None) -> str:
 
 
 def _ci(e: Mapping[str, Any]) -> str:
-    if e["low"] is None or e["high"] is None:
+    if e["lo"] is None or e["hi"] is None:
         return "–"
-    return f"[{e['low']:.3f}, {e['high']:.3f}]"
+    return f"[{e['lo']:.3f}, {e['hi']:.3f}]"
 
 
 def _metric_table(

@@ -1,7 +1,8 @@
 """Score models against baselines on the same test fold, with block-bootstrap confidence intervals.
 
 A model only "beats" a baseline when the 95% CI of the paired difference (same resamples) lies
-above 0. Resampling whole days keeps the within-day correlation of plays and hours in the CIs.
+above 0. Resampling whole days keeps the within-day correlation of plays and hours in the CIs;
+the bootstrap is the project's one (`lib/bootstrap.py`: `resample`, `interval`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from spotify_assets.lib.bootstrap import Resamples, interval, resample
 from spotify_assets.lib.listening.datasets import DAY_PARTS, day_part_index, local_times
 
 N_BOOT = 500
@@ -85,52 +87,26 @@ def ovr_roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
-# -- bootstrap -----------------------------------------------------------------------------
+# -- comparison ----------------------------------------------------------------------------
 
 
-def resample_indices(
-    n: int, groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0
-) -> list[np.ndarray]:
-    """Bootstrap row indices; with `groups`, whole groups (e.g. days) are drawn with replacement."""
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        return [rng.integers(0, n, n) for _ in range(n_boot)]
-    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
-    members = [np.flatnonzero(codes == g) for g in range(len(uniques))]
-    draws = rng.integers(0, len(members), (n_boot, len(members)))
-    return [np.concatenate([members[g] for g in row]) for row in draws]
-
-
-def estimate(fn: Callable[[np.ndarray], float], resamples: Sequence[np.ndarray], n: int) -> dict:
-    """The point value on all `n` rows, and the 2.5/97.5 percentiles over the resamples.
-
-    Resamples of whole days differ in length from the fold and from each other; each is scored
-    as it is. The interval is reported as computed, never stretched to contain the point
-    value: a point outside its own percentile interval says the statistic is skewed or
-    unstable on this fold, which the reader should see. NaN resamples are left out.
-    """
-    value = fn(np.arange(n)) if n else float("nan")
-    boots = np.array([fn(idx) for idx in resamples], dtype=float)
-    boots = boots[~np.isnan(boots)]
-    if len(boots) == 0:
-        return {"value": value, "lo": float("nan"), "hi": float("nan")}
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"value": value, "lo": float(lo), "hi": float(hi)}
+def _ci(statistic: Callable[[np.ndarray], float], resamples: Resamples) -> dict[str, Any]:
+    """`interval` as the document keeps it: value, lo, hi and n (the day blocks drawn)."""
+    return interval(statistic, resamples).to_dict()
 
 
 def _compare(
     scorers: dict[str, Callable[[str, np.ndarray], float]],
     metrics: Sequence[str],
-    resamples: Sequence[np.ndarray],
+    resamples: Resamples,
     higher_is_better: Sequence[str],
-    n: int,
     days: int,
 ) -> dict[str, Any]:
     """Every scorer x metric with CIs, then model − best baseline per metric (paired).
 
     "Beats" needs the difference's CI above 0 over at least MIN_DAYS distinct days."""
     table = {
-        name: {m: estimate(lambda idx, f=f, m=m: f(m, idx), resamples, n) for m in metrics}
+        name: {m: _ci(lambda idx, f=f, m=m: f(m, idx), resamples) for m in metrics}
         for name, f in scorers.items()
     }
     model, baselines = scorers["model"], [s for s in scorers if s != "model"]
@@ -138,7 +114,7 @@ def _compare(
     for m in higher_is_better:
         best = max(baselines, key=lambda b: np.nan_to_num(table[b][m]["value"], nan=-np.inf))
         base = scorers[best]
-        diff = estimate(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples, n)
+        diff = _ci(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples)
         differences[m] = {"baseline": best, **diff}
         beats[m] = bool(diff["lo"] > 0) and days >= MIN_DAYS
     return {"scores": table, "difference": differences, "beats_baseline": beats, "days": days}
@@ -205,13 +181,12 @@ def evaluate_mood(
 
     local = local_times(played_at, tz)
     days = local.dt.date.to_numpy()
-    resamples = resample_indices(len(y), days, n_boot, seed)
+    resamples = resample(len(y), n_boot, seed, blocks=days)
     scorers = {name: scorer(name) for name in preds}
-    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(y), len(set(days)))
+    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(set(days)))
     model = scorers["model"]
     result["macro_f1_vs_each"] = {  # paired, against every baseline, not only the best
-        b: estimate(lambda idx, f=scorers[b]: model("macro_f1", idx) - f("macro_f1", idx),
-                    resamples, len(y))
+        b: _ci(lambda idx, f=scorers[b]: model("macro_f1", idx) - f("macro_f1", idx), resamples)
         for b in baselines
     }  # fmt: skip
     parts = day_part(local.dt.hour.to_numpy())
@@ -284,14 +259,14 @@ def evaluate_session(
 
     local = local_times(hour_start, tz)
     days = local.dt.date.to_numpy()
-    resamples = resample_indices(len(y), days, n_boot, seed)
+    resamples = resample(len(y), n_boot, seed, blocks=days)
     scorers = {name: scorer(name) for name in rank}
     metrics = ["pr_auc", "roc_auc", *f1_names, "ece"]
     higher = ["pr_auc", "roc_auc", *f1_names]
-    result = _compare(scorers, metrics, resamples, higher, len(y), len(set(days)))
+    result = _compare(scorers, metrics, resamples, higher, len(set(days)))
     raw, cal = np.asarray(p_raw), np.asarray(p_cal)
-    result["ece_before"] = estimate(lambda idx: ece(y[idx], raw[idx]), resamples, len(y))
-    result["ece_after"] = estimate(lambda idx: ece(y[idx], cal[idx]), resamples, len(y))
+    result["ece_before"] = _ci(lambda idx: ece(y[idx], raw[idx]), resamples)
+    result["ece_after"] = _ci(lambda idx: ece(y[idx], cal[idx]), resamples)
     parts = day_part(local.dt.hour.to_numpy())
     result["by_daypart"] = {
         part: {

@@ -208,7 +208,7 @@ class Retrain:
         """Headline metrics with CIs for every system: what the dashboard and status show."""
 
         def table(result: dict[str, Any], metric: str) -> dict[str, Any]:
-            return {s: _ci(v[metric]) for s, v in result["scores"].items()}
+            return {s: v[metric] for s, v in result["scores"].items()}
 
         out: dict[str, Any] = {}
         if self.mood_result:
@@ -219,16 +219,12 @@ class Retrain:
         s = self.session_result
         out["session"] = {m: table(s, m) for m in ("pr_auc", "roc_auc")}
         out["session"]["ece"] = {
-            "before_calibration": _ci(s["ece_before"]),
-            "after_calibration": _ci(s["ece_after"]),
-            "hour_of_week_prior": _ci(s["scores"]["hour_of_week_prior"]["ece"]),
+            "before_calibration": s["ece_before"],
+            "after_calibration": s["ece_after"],
+            "hour_of_week_prior": s["scores"]["hour_of_week_prior"]["ece"],
         }
         out["session_difference"] = s["difference"]
         return out
-
-
-def _ci(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
 
 
 def folds(
