@@ -27,6 +27,7 @@ from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.listening.ingest import import_history, person_zone_of, refresh_joins
 from spotify_assets.lib.listening.ingest import load_sessions as stored_sessions
+from spotify_assets.lib.listening.registry import MODELS
 from spotify_assets.lib.listening.timezones import validate
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.listening import (
@@ -288,31 +289,20 @@ class ModelsConfig(dg.Config):
     bootstrap: int = Field(default=500, description="Bootstrap resamples for the CIs.")
 
 
-MOOD_CHECK, SESSION_CHECK = "mood_model_beats_baselines", "session_model_beats_baselines"
-
 
 @dg.asset(
     **LISTENING,
     kinds={"xgboost", "scikitlearn", "json"},
     freshness_policy=DAILY_RETRAIN,
     io_manager_key="documents",
-    description="Next-mood policy and session-start model trained on the clustering's split: "
-    "leak-free datasets, XGBoost with early stopping and calibration, the next-mood model served "
-    "only when it beats repeating the mood on the validation weeks; tested against baselines "
-    "with day-blocked bootstrap CIs. One retrain record (retrain_id) per run.",
+    description="Every registered listening model (lib/listening/registry.py: next mood, "
+    "session start) trained on the clustering's split: leak-free datasets, XGBoost with early "
+    "stopping and calibration, the next-mood model served only when it beats repeating the "
+    "mood on the validation weeks; tested against baselines with day-blocked bootstrap CIs. "
+    "One retrain record (retrain_id) per run.",
     check_specs=[
-        dg.AssetCheckSpec(
-            MOOD_CHECK,
-            asset="listening_models",
-            description="Macro-F1 of the served next-mood predictor above majority, 'same as "
-            "previous' and 'last known mood' on the test weeks (CI of the difference > 0).",
-        ),
-        dg.AssetCheckSpec(
-            SESSION_CHECK,
-            asset="listening_models",
-            description="PR-AUC above always-negative and the hour-of-week prior (CI of the "
-            "difference > 0).",
-        ),
+        dg.AssetCheckSpec(m.check_name, asset="listening_models", description=m.check)
+        for m in MODELS
     ],
 )
 def listening_models(
@@ -355,106 +345,81 @@ def listening_models(
             ),
             run.model_runs(uris),
         )  # fmt: skip
-    document = {
-        "retrain_id": run.retrain_id,
-        "person": person,
-        "trained_at": run.trained_at.isoformat(),
-        "timezone": zone,
-        "clustering": mood_clusters,
-        "policy": run.policy.to_dict(),
-        "models": keys,
-        "metrics": run.metrics(),
-        "summary": run.summary,
-    }
-    metadata = _models_metadata(run)
-    metadata["history_gaps"] = dg.MetadataValue.text(history_gaps(document) or "none")
+    metadata = models_metadata(run)
     metadata["summary"] = summary(
-        context, f"retrain {run.retrain_id}: {summarize_retrain(document)}",
-        warn=bool(run.summary["gaps"]),
+        context, f"retrain {run.retrain_id}: {run.describe()}", warn=bool(run.summary["gaps"])
     )
-    yield dg.Output(document, metadata=metadata)
-    yield from _checks(run)
+    yield dg.Output(to_jsonable(run.to_dict(keys, clustering=mood_clusters)), metadata=metadata)
+    checked = {m.name for m in MODELS}  # a check per registered model (declared above)
+    yield from (model_check(m) for m in run.models if m.name in checked)
 
 
-def _models_metadata(run) -> dict[str, Any]:
-    s = run.session_result
+def models_metadata(run) -> dict[str, Any]:
+    """The retrain's metadata, the same entries for every model: `<name>_<metric>` (the model
+    on the test weeks), `<name>_<metric>_vs_best_baseline` (a sentence), `<name>_serves` and
+    `<name>_metrics` (a table of every system)."""
+    from spotify_assets.lib.listening.gaps import Gap, describe_gaps
+
+    gaps = [Gap.from_dict(g) for g in run.summary["gaps"]]
     metadata: dict[str, Any] = {
         "retrain_id": run.retrain_id,
         "timezone": run.timezone,
         "feature_coverage": dg.MetadataValue.float(float(run.summary["share"])),
         "features_by_source": dg.MetadataValue.json(run.summary.get("features_by_source", {})),
         "feature_change": dg.MetadataValue.text(run.summary.get("feature_change", "none")),
+        "history_gaps": dg.MetadataValue.text(describe_gaps(gaps, run.timezone) or "none"),
         "moods_k": run.summary["k"],
         "mood_policy": run.policy.kind,
         "mood_policy_reason": dg.MetadataValue.text(run.policy.reason),
-        "session_hours": run.summary["session_hours"],
-        "session_pr_auc": round(s["scores"]["model"]["pr_auc"]["value"], 4),
-        "session_roc_auc": round(s["scores"]["model"]["roc_auc"]["value"], 4),
-        "session_pr_auc_vs_best_baseline": dg.MetadataValue.text(
-            difference_sentence("pr_auc", s["difference"]["pr_auc"], s.get("days"))
-        ),
-        "session_ece_before": round(s["ece_before"]["value"], 4),
-        "session_ece_after": round(s["ece_after"]["value"], 4),
-        **metrics_tables(run.metrics()),
     }
-    if run.mood_result:
-        m = run.mood_result
-        metadata["mood_rows"] = dg.MetadataValue.json(m["rows"])
-        metadata["mood_macro_f1"] = round(m["scores"]["model"]["macro_f1"]["value"], 4)
-        metadata["mood_macro_f1_vs_best_baseline"] = dg.MetadataValue.text(
-            difference_sentence("macro_f1", m["difference"]["macro_f1"], m.get("days"))
+    if "session_hours" in run.summary:
+        metadata["session_hours"] = run.summary["session_hours"]
+    for m in run.models:
+        metadata[f"{m.name}_serves"] = dg.MetadataValue.text(
+            m.serves + (f": {m.reason}" if m.reason else "")
         )
+        if m.evaluation is None:
+            continue
+        metadata[f"{m.name}_rows"] = dg.MetadataValue.json(m.window)
+        for metric in m.shown:
+            if (score := m.score(metric)) is not None and score.value == score.value:
+                metadata[f"{m.name}_{metric}"] = round(score.value, 4)
+        if m.headline is not None:
+            metadata[f"{m.name}_{m.decides}_vs_best_baseline"] = dg.MetadataValue.text(
+                difference_sentence(m.decides, m.headline.to_dict(), m.evaluation.days)
+            )
+        if table := metrics_table(m):
+            metadata[f"{m.name}_metrics"] = table
     return metadata
 
 
-def _checks(run) -> list[dg.AssetCheckResult]:
-    """Each check: model − best baseline and its CI as numbers, and one sentence."""
-    s = run.session_result
-    session = s["difference"]["pr_auc"]
-    results = [
-        dg.AssetCheckResult(
-            check_name=SESSION_CHECK,
-            passed=run.session_beats_baseline,
+def model_check(m) -> dg.AssetCheckResult:
+    """`<name>_model_beats_baselines`: model − best baseline and its CI as numbers, and one
+    sentence (with what serves when a rule does), or why the model was not evaluated."""
+    if m.evaluation is None or m.headline is None:
+        return dg.AssetCheckResult(
+            check_name=f"{m.name}_model_beats_baselines", passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=difference_sentence("pr_auc", session, s.get("days")),
-            metadata={
-                **difference_metadata(session, s.get("days")),
-                "baseline": dg.MetadataValue.text(session["baseline"]),
-            },
-        )
-    ]
-    if run.mood_result is None:
-        results.append(
-            dg.AssetCheckResult(
-                check_name=MOOD_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
-                description=f"Not evaluated: {run.policy.reason.rstrip('.')}.",
-                metadata={"moods_k": int(run.summary["k"] or 0), "test_rows": 0},
-            )
+            description=f"Not evaluated: {(m.reason or 'no test weeks').rstrip('.')}.",
+            metadata={"test_rows": 0},
         )  # fmt: skip
-    else:
-        m = run.mood_result
-        mood = m["difference"]["macro_f1"]
-        words = difference_sentence("macro_f1", mood, m.get("days")).rstrip(".")
-        words += f"; serving {run.policy.kind.replace('_', ' ')}"
-        if run.policy.kind == "repeat_last_mood":
-            words += f" ({run.policy.reason.rstrip('.')})"
-        results.append(
-            dg.AssetCheckResult(
-                check_name=MOOD_CHECK, passed=run.mood_beats_baseline,
-                severity=dg.AssetCheckSeverity.WARN, description=words + ".",
-                metadata={**difference_metadata(mood, m.get("days")),
-                          "test_rows": int(m["rows"]["test"]),
-                          "baseline": dg.MetadataValue.text(mood["baseline"]),
-                          "policy": dg.MetadataValue.text(run.policy.reason)},
-            )
-        )  # fmt: skip
-    return results
+    d, days = m.headline.to_dict(), m.evaluation.days
+    words = difference_sentence(m.decides, d, days)
+    if m.serves != "model":
+        words = words.rstrip(".") + f"; serving {m.serves.replace('_', ' ')}"
+        words += f" ({m.reason.rstrip('.')})." if m.reason else "."
+    return dg.AssetCheckResult(
+        check_name=f"{m.name}_model_beats_baselines", passed=m.beats_baselines,
+        severity=dg.AssetCheckSeverity.WARN, description=words,
+        metadata={**difference_metadata(d, days), "test_rows": m.evaluation.n,
+                  "baseline": dg.MetadataValue.text(d["baseline"]),
+                  "serves": dg.MetadataValue.text(m.serves)},
+    )  # fmt: skip
 
 
-def metrics_tables(metrics: dict) -> dict[str, dg.TableMetadataValue]:
-    """The retrain's metrics as `mood_metrics` and `session_metrics`: one row per metric and
-    system, its value on the test weeks and 95% CI; four columns, so each fits the UI's
-    metadata column without scrolling."""
+def metrics_table(m) -> dg.TableMetadataValue | None:
+    """One model's shown metrics: a row per metric and system, its value on the test weeks and
+    95% CI; four columns, so it fits the UI's metadata column without scrolling."""
     schema = dg.TableSchema(
         columns=[
             dg.TableColumn("metric", "string"),
@@ -463,23 +428,20 @@ def metrics_tables(metrics: dict) -> dict[str, dg.TableMetadataValue]:
             dg.TableColumn("95% CI", "string", description="Day-blocked bootstrap."),
         ]
     )
-    tables = {}
-    for task in ("mood", "session"):
-        records = [
-            dg.TableRecord(
-                {
-                    "metric": metric,
-                    "system": system,
-                    "value": _rounded(e["value"], 3),
-                    "95% CI": _interval_text(e["lo"], e["hi"]),
-                }
-            )
-            for metric, systems in (metrics.get(task) or {}).items()
-            for system, e in systems.items()
-        ]
-        if records:
-            tables[f"{task}_metrics"] = dg.MetadataValue.table(records, schema)
-    return tables
+    scores = m.evaluation.scores if m.evaluation else {}
+    records = [
+        dg.TableRecord(
+            {
+                "metric": metric,
+                "system": system,
+                "value": _rounded(iv.value, 3),
+                "95% CI": _interval_text(iv.lo, iv.hi),
+            }
+        )
+        for metric in m.shown
+        for system, iv in scores.get(metric, {}).items()
+    ]
+    return dg.MetadataValue.table(records, schema) if records else None
 
 
 def _interval_text(low, high) -> str:
@@ -491,59 +453,6 @@ def _rounded(value, digits: int) -> float | None:
     if value is None or not pd.notna(value):
         return None
     return round(float(value), digits)
-
-
-def _interval(entry: dict) -> str:
-    return f"{entry['value']:+.3f} [{entry['lo']:+.3f}, {entry['hi']:+.3f}]"
-
-
-def metrics_markdown(metrics: dict) -> str:
-    """The retrain's metrics as a Markdown table (the UI renders it; the CLI prints it)."""
-    rows = ["| task | metric | system | value | 95% CI |", "|---|---|---|---|---|"]
-    for task in ("mood", "session"):
-        for metric, systems in (metrics.get(task) or {}).items():
-            for system, e in systems.items():
-                value = "–" if e["value"] is None else f"{e['value']:.3f}"
-                ci = "–" if e["lo"] is None else f"{e['lo']:.3f} – {e['hi']:.3f}"
-                rows.append(f"| {task} | {metric} | {system} | {value} | {ci} |")
-    return "\n".join(rows)
-
-
-def summarize_retrain(document: dict) -> str:
-    """One line: coverage, K, which mood predictor serves and both headline differences."""
-    s, metrics = document["summary"], document["metrics"]
-    parts = [
-        f"{s['plays']:,} plays ({s['share']:.0%} with features), {s['sessions']:,} sessions, "
-        f"K={s['k']}, times in {document['timezone']}"
-    ]
-    if "mood_difference" in metrics:
-        d = metrics["mood_difference"]["macro_f1"]
-        parts.append(
-            f"next mood: {document['policy']['kind']}, macro-F1 "
-            f"{metrics['mood']['macro_f1']['model']['value']:.3f} ({_interval(d)} vs {d['baseline']})"
-        )
-    else:
-        parts.append("next mood: none (no mood clustering, see mood_clusters)")
-    d = metrics["session_difference"]["pr_auc"]
-    e = metrics["session"]["ece"]
-    parts.append(
-        f"session start: PR-AUC {metrics['session']['pr_auc']['model']['value']:.3f} "
-        f"({_interval(d)} vs {d['baseline']}), ECE {e['before_calibration']['value']:.3f} → "
-        f"{e['after_calibration']['value']:.3f}"
-    )
-    if s.get("feature_change"):
-        parts.append(s["feature_change"])
-    if gaps := history_gaps(document):
-        parts.append(gaps)
-    return "; ".join(parts)
-
-
-def history_gaps(document: dict) -> str:
-    """The retrain's gaps (stretches missing from the export) in one sentence; "" if none."""
-    from spotify_assets.lib.listening.gaps import Gap, describe_gaps
-
-    gaps = [Gap.from_dict(g) for g in document["summary"].get("gaps", [])]
-    return describe_gaps(gaps, document["timezone"])
 
 
 class PredictionsConfig(dg.Config):
@@ -572,8 +481,10 @@ def listening_predictions(
     person, run = context.partition_key, listening_models
     clustering = run["clustering"]
     plays = load_sessions(database, person, clustering["gap_minutes"], clustering["include_skips"])
+    from spotify_assets.lib.listening.retrain import artifact_keys
+
     store = artifacts.get()
-    models = {name: store.get_json(key) for name, key in run["models"].items()}
+    models = {name: store.get_json(key) for name, key in artifact_keys(run).items()}
     document = predict(plays, run, models, hours=config.hours)
     top = max(document["next_hours"], key=lambda r: r["probability"], default=None)
     mood = document["next_mood"]
@@ -680,8 +591,10 @@ def listening_dashboard(
         to_json,
     )
     from spotify_assets.lib.listening.moods import MoodModel, assign
+    from spotify_assets.lib.listening.retrain import Retrain
 
     person, run = context.partition_key, listening_models
+    retrain = Retrain.from_dict(run)
     clustering = run["clustering"]
     plays = load_sessions(database, person, clustering["gap_minutes"], clustering["include_skips"])
     moods = MoodModel.from_dict(clustering["moods"]) if clustering["moods"] else None
@@ -689,18 +602,12 @@ def listening_dashboard(
     reasons = {}
     if moods is None:
         reasons["mood_clusters"] = reasons["mood_share_by_week"] = clustering["reason"]
-    if "mood" not in run["metrics"]:
-        reasons["mood_model_vs_baselines"] = run["policy"]["reason"]
-    trained = run["summary"]
     document = build_dashboard(
-        plays, moods, listening_predictions["next_hours"], run["metrics"], drift_report,
+        plays, moods, listening_predictions["next_hours"], retrain.models, drift_report,
         pd.Timestamp.now(tz="UTC"), timezone=run["timezone"],
         timezone_source=run["clustering"].get("timezone_source"),
         coverage={"plays": len(plays), "with_features": int(plays["has_features"].sum())},
-        reasons=reasons,
-        run={"retrain_id": run["retrain_id"], "trained_at": run["trained_at"],
-             "mood_policy": trained["mood_policy"],
-             "mood_policy_reason": trained["mood_policy_reason"]},
+        reasons=reasons, run={"retrain_id": run["retrain_id"], "trained_at": run["trained_at"]},
     )  # fmt: skip
     store = artifacts.get()
     folder = artifact_folder(person)

@@ -27,6 +27,7 @@ from spotify_assets_tests.lib.listening._browser import (
     overlaps,
     run,
 )
+from spotify_assets_tests.lib.listening._results import results
 
 DAYS = 1000  # ~2.7 years
 LONG_REASON = (
@@ -77,11 +78,11 @@ def listener():
         for h in range(24)
     ]
     document = build_dashboard(
-        plays, model, predictions, METRICS, drift, "2026-09-28T12:00:00Z",
-        timezone="America/New_York",
-        run={"retrain_id": "2026-09-27-r3", "trained_at": "2026-09-27T02:00:00Z",
-             "mood_policy": "repeat_last_mood",
-             "mood_policy_reason": "no learned policy beat repeating the last mood"},
+        plays, model, predictions,
+        results(METRICS, serves="repeat_last_mood",
+                reason="no learned policy beat repeating the last mood"),
+        drift, "2026-09-28T12:00:00Z", timezone="America/New_York",
+        run={"retrain_id": "2026-09-27-r3", "trained_at": "2026-09-27T02:00:00Z"},
     )  # fmt: skip
     with_features = int(plays[list(FEATURES)].notna().all(axis=1).sum())
     return plays, model, document, with_features

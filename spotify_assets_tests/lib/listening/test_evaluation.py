@@ -83,16 +83,16 @@ def test_evaluations_flag_a_clearly_better_model():
     y = (RNG.random(n) < 0.2).astype(int)
     p = np.clip(0.15 + 0.6 * y + RNG.normal(0, 0.1, n), 0, 1)
     result = evaluate_session(y, p, p, np.full(n, 0.2), hours, n_boot=100)
-    assert result["beats_baseline"]["pr_auc"] and result["beats_baseline"]["roc_auc"]
-    assert set(result["by_daypart"]) == {"night", "morning", "afternoon", "evening"}
+    assert result.differences["pr_auc"].beats and result.differences["roc_auc"].beats
+    assert set(result.details["by_daypart"]) == {"night", "morning", "afternoon", "evening"}
 
     k, yk = 3, RNG.integers(0, 3, n)
     scores = np.eye(k)[yk] * 0.7 + 0.1
     baselines = mood_baselines(np.full(n, -1), np.roll(yk, 1), 0)
     mood = evaluate_mood(yk, yk, scores, baselines, hours, n_boot=100)
-    assert all(mood["beats_baseline"].values())
-    assert set(mood["scores"]) == {"model", "majority", "same_as_previous", "last_known_mood"}
-    assert mood["difference"]["macro_f1"]["baseline"] == "last_known_mood"  # the strongest
+    assert all(d.beats for d in mood.differences.values())
+    assert set(mood.scores["macro_f1"]) == {"model", "majority", "same_as_previous", "last_known_mood"}
+    assert mood.differences["macro_f1"].baseline == "last_known_mood"  # the strongest
 
 
 def test_a_served_baseline_ties_its_baseline_exactly():
@@ -103,9 +103,9 @@ def test_a_served_baseline_ties_its_baseline_exactly():
     baselines = mood_baselines(np.full(n, -1), last, 0)
     served = baselines["last_known_mood"]
     result = evaluate_mood(y, served, np.eye(4)[served], baselines, hours, n_boot=50)
-    d = result["difference"]["macro_f1"]
-    assert d["baseline"] == "last_known_mood" and d["value"] == d["lo"] == d["hi"] == 0.0
-    assert not result["beats_baseline"]["macro_f1"]
+    d = result.differences["macro_f1"]
+    assert d.baseline == "last_known_mood" and d.interval.value == d.interval.lo == d.interval.hi == 0.0
+    assert not d.beats
 
 
 def test_no_win_is_claimed_over_too_few_days():
@@ -115,8 +115,8 @@ def test_no_win_is_claimed_over_too_few_days():
     y = (RNG.random(n) < 0.3).astype(int)
     p = np.clip(0.1 + 0.8 * y, 0, 1)
     result = evaluate_session(y, p, p, np.full(n, 0.3), hours, n_boot=100)
-    assert result["difference"]["pr_auc"]["lo"] > 0  # looks like a win
-    assert result["days"] == 3 and not result["beats_baseline"]["pr_auc"]
+    assert result.differences["pr_auc"].interval.lo > 0  # looks like a win
+    assert result.days == 3 and not result.differences["pr_auc"].beats
 
 
 def test_one_bootstrap_a_mean_difference_over_days_is_the_same_either_way():
@@ -149,11 +149,11 @@ def test_listening_intervals_are_what_they_were_before_the_one_bootstrap():
     rows = PolicyRows(yk, {REPEAT: np.roll(yk, 1), SUCCESSOR: served}, None, hours.dt.date.to_numpy())
     gain = choose_policy(rows, 3, n_boot=80, seed=3).validation["gain"]
     before = {  # printed by the evaluation before it used lib/bootstrap
-        "session pr_auc": (s["difference"]["pr_auc"], (0.44979341441065357, 0.3700740289884876, 0.5197264902060196)),
-        "session ece after": (s["ece_after"], (0.0704637561127046, 0.05249014042697119, 0.09151199918998906)),
-        "mood macro_f1": (m["difference"]["macro_f1"], (0.4081543094837261, 0.37524077072592343, 0.4435770038763156)),
-        "mood accuracy": (m["scores"]["model"]["accuracy"], (0.7444444444444445, 0.7151388888888889, 0.7723958333333333)),
-        "mood vs majority": (m["macro_f1_vs_each"]["majority"], (0.578336423058265, 0.5472176498522838, 0.6143338841741888)),
+        "session pr_auc": (s.differences["pr_auc"].to_dict(), (0.44979341441065357, 0.3700740289884876, 0.5197264902060196)),
+        "session ece after": (s.scores["ece"]["after_calibration"].to_dict(), (0.0704637561127046, 0.05249014042697119, 0.09151199918998906)),
+        "mood macro_f1": (m.differences["macro_f1"].to_dict(), (0.4081543094837261, 0.37524077072592343, 0.4435770038763156)),
+        "mood accuracy": (m.scores["accuracy"]["model"].to_dict(), (0.7444444444444445, 0.7151388888888889, 0.7723958333333333)),
+        "mood vs majority": (m.details["macro_f1_vs_each"]["majority"], (0.578336423058265, 0.5472176498522838, 0.6143338841741888)),
         "policy gain": (gain, (0.4158800893814451, 0.3701628724458616, 0.4620506407666095)),
     }  # fmt: skip
     for name, (entry, (value, lo, hi)) in before.items():
