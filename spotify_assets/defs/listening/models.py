@@ -27,6 +27,7 @@ from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.defs.verdicts import difference_metadata, difference_sentence
 from spotify_assets.lib.documents import to_jsonable
 from spotify_assets.lib.listening.registry import MODELS
+from spotify_assets.lib.listening.words import words_for
 
 
 class ModelsConfig(dg.Config):
@@ -149,7 +150,7 @@ def model_check(m) -> dg.AssetCheckResult:
     d, days = m.headline.to_dict(), m.evaluation.days
     words = difference_sentence(m.decides, d, days)
     if m.serves != "model":
-        words = words.rstrip(".") + f"; serving {m.serves.replace('_', ' ')}"
+        words = words.rstrip(".") + f"; serving {words_for(m.serves)}"
         words += f" ({m.reason.rstrip('.')})." if m.reason else "."
     return dg.AssetCheckResult(
         check_name=f"{m.name}_model_beats_baselines", passed=m.beats_baselines,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from spotify_assets.lib.bootstrap import interval, resample
 from spotify_assets.lib.listening.evaluation import MIN_DAYS, macro_f1
+from spotify_assets.lib.listening.words import words_for
 
 REPEAT, SUCCESSOR, MODEL = "repeat_last_mood", "successor_memory", "model"
 TAUS = (-0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -146,7 +147,7 @@ def choose_policy(
         resample(len(y), n_boot, seed, blocks=confirm.days),
     )
     validation["gain"] = {"policy": kind, "tau": tau, **gain.to_dict()}
-    label = kind if kind == SUCCESSOR else f"{kind} (stay bonus {tau:g})"
+    label = words_for(kind) if kind == SUCCESSOR else f"{words_for(kind)} (stay bonus {tau:g})"
     text = f"{gain.value:+.3f} [{gain.lo:+.3f}, {gain.hi:+.3f}]"
     if gain.above_zero:
         return MoodPolicy(
