@@ -89,8 +89,9 @@ def evaluate(user: str, path: Path, url: str, n_boot: int) -> dict:
         "timezone": zone.describe(),
         "policy": run.policy.kind,
         "policy_reason": run.policy.reason,
-        "mood": run.mood_result,
-        "session": run.session_result,
+        # each evaluation as its document keeps it: scores are metric → system → interval
+        "mood": mood.evaluation.to_dict() if (mood := run.model("mood")) and mood.evaluation else None,
+        "session": run.model("session").evaluation.to_dict(),
         "seconds": time.perf_counter() - started,
     }
     return row
@@ -136,11 +137,11 @@ def main() -> None:
         if not m:
             print(f"{r['listener']:<15} {r['policy']:<18} no moods: {r['policy_reason']}")
             continue
-        s, each = m["scores"], m["macro_f1_vs_each"]
+        s, each = m["scores"]["macro_f1"], m["details"]["macro_f1_vs_each"]
         print(
-            f"{r['listener']:<15} {r['policy']:<18} {_ci(s['model']['macro_f1']):<20} "
-            f"{s['majority']['macro_f1']['value']:.3f}     "
-            f"{_ci(s['same_as_previous']['macro_f1']):<20} {_ci(s['last_known_mood']['macro_f1']):<20} "
+            f"{r['listener']:<15} {r['policy']:<18} {_ci(s['model']):<20} "
+            f"{s['majority']['value']:.3f}     "
+            f"{_ci(s['same_as_previous']):<20} {_ci(s['last_known_mood']):<20} "
             f"{_ci(each['same_as_previous'], True):<25} {_ci(each['last_known_mood'], True)}"
         )
     for r in rows:
@@ -154,13 +155,14 @@ def main() -> None:
     for r in rows:
         s = r["session"]
         sc = s["scores"]
-        d = s["difference"]["pr_auc"]
+        d = s["differences"]["pr_auc"]
+        ece = sc["ece"]
         print(
-            f"{r['listener']:<15} {_ci(sc['model']['pr_auc']):<20} "
-            f"{_ci(sc['hour_of_week_prior']['pr_auc']):<20} {_ci(d, True):<21} "
-            f"{_ci(sc['model']['roc_auc']):<20} {sc['hour_of_week_prior']['roc_auc']['value']:.3f}   "
-            f"{s['ece_before']['value']:.3f} → {s['ece_after']['value']:.3f}        "
-            f"({sc['hour_of_week_prior']['ece']['value']:.3f})"
+            f"{r['listener']:<15} {_ci(sc['pr_auc']['model']):<20} "
+            f"{_ci(sc['pr_auc']['hour_of_week_prior']):<20} {_ci(d, True):<21} "
+            f"{_ci(sc['roc_auc']['model']):<20} {sc['roc_auc']['hour_of_week_prior']['value']:.3f}   "
+            f"{ece['before_calibration']['value']:.3f} → {ece['after_calibration']['value']:.3f}        "
+            f"({ece['hour_of_week_prior']['value']:.3f})"
         )
     print(f"\ntotal {time.perf_counter() - total:.0f} s")
     if args.json:

@@ -926,7 +926,8 @@ def schedule_finding(url: str, people: list[str]) -> None:
 
     from spotify_assets.cli.runtime import dagster_instance
     from spotify_assets.definitions import defs
-    from spotify_assets.defs.listening.automation import full_retrain_schedule, update_schedule
+    from spotify_assets.defs.listening.models import full_retrain_schedule
+    from spotify_assets.defs.listening.predictions import update_schedule
     from spotify_assets.defs.partitions import ensure_person_partition
     from spotify_assets.defs.resources import DatabaseResource
     from spotify_assets.lib.listening.ingest import refresh_joins

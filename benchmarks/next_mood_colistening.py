@@ -19,10 +19,11 @@ import argparse
 
 import numpy as np
 
+from spotify_assets.lib.bootstrap import interval, resample
 from spotify_assets.lib.colistening.fit import fit_colistening
 from spotify_assets.lib.colistening.inputs import load_colistening_inputs
 from spotify_assets.lib.listening.datasets import local_times, mood_dataset
-from spotify_assets.lib.listening.evaluation import estimate, macro_f1, resample_indices
+from spotify_assets.lib.listening.evaluation import macro_f1
 from spotify_assets.lib.listening.ingest import load_sessions, person_zone_of
 from spotify_assets.lib.listening.models import time_split
 from spotify_assets.lib.listening.mood_policy import (
@@ -46,7 +47,7 @@ def _gain(y: np.ndarray, new: np.ndarray, old: np.ndarray, days: np.ndarray, k: 
     def diff(idx: np.ndarray) -> float:
         return macro_f1(y[idx], new[idx], k) - macro_f1(y[idx], old[idx], k)
 
-    return estimate(diff, resample_indices(len(y), days, 500, 0), len(y))
+    return interval(diff, resample(len(y), 500, 0, blocks=days)).to_dict()
 
 
 def main() -> int:

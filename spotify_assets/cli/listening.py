@@ -92,7 +92,7 @@ def check_person_args(person: str, timezone: str | None) -> str | None:
 
 def check_listening_args(args: argparse.Namespace) -> str | None:
     """What is wrong with the arguments, before anything is started or stored."""
-    from spotify_assets.defs.listening.automation import api_person
+    from spotify_assets.defs.listening.common import api_person
 
     if problem := check_person_args(args.person, args.timezone):
         return problem

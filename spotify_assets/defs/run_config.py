@@ -10,7 +10,8 @@ from collections.abc import Iterable
 import dagster as dg
 
 from spotify_assets.defs.catalog.assets import CatalogConfig
-from spotify_assets.defs.listening.assets import HistoryConfig, ModelsConfig
+from spotify_assets.defs.listening.history import HistoryConfig
+from spotify_assets.defs.listening.models import ModelsConfig
 from spotify_assets.defs.matching.assets import (
     MatchConfigDagster,
     MatchEvaluationConfig,

@@ -11,24 +11,17 @@ import pytest
 
 from spotify_assets.defs.artifacts import ArtifactStoreResource, DocumentIOManager
 from spotify_assets.defs.catalog.assets import catalog_tracks
-from spotify_assets.defs.listening.assets import (
-    drift_report,
-    listening_dashboard,
-    listening_history,
-    listening_models,
-    listening_predictions,
-    mood_clusters,
-    play_features,
-)
-from spotify_assets.defs.listening.automation import (
-    check_person,
-    full_retrain_schedule,
-    history_drop_sensor,
-    update_schedule,
-)
+from spotify_assets.defs.listening.dashboard import listening_dashboard
+from spotify_assets.defs.listening.drift import drift_report
+from spotify_assets.defs.listening.features import play_features
+from spotify_assets.defs.listening.history import history_drop_sensor, listening_history
+from spotify_assets.defs.listening.models import full_retrain_schedule, listening_models
+from spotify_assets.defs.listening.moods import mood_clusters
+from spotify_assets.defs.listening.predictions import listening_predictions, update_schedule
 from spotify_assets.defs.partitions import people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
 from spotify_assets.lib.listening.sparklines import MARKDOWN_INLINE_LIMIT
+from spotify_assets.lib.people import check_person
 from spotify_assets.lib.sample import generate_history, generate_playlists, generate_tracks
 from spotify_assets_tests.dagster_helpers import check_evaluations, check_outcomes, one_sentence
 from spotify_assets_tests.dagster_helpers import materialization_metadata as meta

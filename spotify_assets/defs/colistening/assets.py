@@ -5,7 +5,8 @@ playlists, liked songs or plays changed (the data hash)."""
 import dagster as dg
 
 from spotify_assets.defs.failures import input_errors
-from spotify_assets.defs.listening.assets import listening_history, summary
+from spotify_assets.defs.listening.common import summary
+from spotify_assets.defs.listening.history import listening_history
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, people
 from spotify_assets.defs.playlists.assets import candidates, playlists
 from spotify_assets.defs.resources import DatabaseResource

@@ -440,10 +440,13 @@ def stacked_area(
     title: str,
     reason: str = "no data",
     y_label: str = "share of plays",
+    gaps: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Shares per date stacked bottom-up in `shares` order (series i in `color(i)`), e.g. mood
-    share per week. ISO dates are placed on a time scale with calendar ticks thinned to fit (so a
-    gap in the history shows as one); other labels are spaced evenly and thinned."""
+    share per week. ISO dates are placed on a time scale with calendar ticks thinned to fit;
+    the area is drawn over runs of consecutive weeks only, so a week without data is a hole,
+    never an area interpolated across it, and each of `gaps` ((from, to) ISO dates: a stretch
+    missing from the history) is shaded and labelled. Other labels are spaced evenly."""
     series = [(k, [float(v or 0.0) for v in vals]) for k, vals in shares.items()]
     if not dates or not series or not any(any(v) for _, v in series):
         return empty(title, reason)
@@ -451,36 +454,63 @@ def stacked_area(
     x0, _, y0, y1 = _plot_box()
     x1 = WIDTH - 44.0  # room for a centred last tick label
     parsed = _dates(dates)
+    runs = [list(range(n))]
+    bands: list[tuple[float, float]] = []
     if parsed is not None and n > 1 and parsed[-1] > parsed[0]:
         days = (parsed[-1] - parsed[0]).days
-        xs = [x0 + (d - parsed[0]).days / days * (x1 - x0) for d in parsed]
-        ticks = [
-            (x0 + (d - parsed[0]).days / days * (x1 - x0), label)
-            for d, label in time_ticks(parsed[0], parsed[-1], x1 - x0)
-        ]
+
+        def at(d: date) -> float:
+            return x0 + (d - parsed[0]).days / days * (x1 - x0)
+
+        xs = [at(d) for d in parsed]
+        ticks = [(at(d), label) for d, label in time_ticks(parsed[0], parsed[-1], x1 - x0)]
+        runs = _runs(parsed)
+        week = 7 / days * (x1 - x0)
+        for lo, hi in _pairs(gaps):
+            left, right = max(at(lo), x0), min(at(hi), x1)
+            if right - left > 1:
+                bands.append((left, right))
     elif n == 1:
         xs = [x0, x1]
         ticks = [(x0 + text_width(dates[0]) / 2 + 1, str(dates[0]))]
+        runs, week = [[0, 0]], 0.0  # one week: drawn across the whole axis
     else:
         xs = [x0 + i * (x1 - x0) / (n - 1) for i in range(n)]
         widest = max(text_width(d) for d in dates)
         step = max(1, math.ceil((widest + 16) / ((x1 - x0) / (n - 1))))
         ticks = [(xs[i], str(dates[i])) for i in range(0, n, step)]
-    idx = [0, 0] if n == 1 else list(range(n))
+        week = 0.0
     sy = _scale(0.0, 1.0, y1, y0)
     body: list[str] = []
     _y_axis(body, [0.0, 0.25, 0.5, 0.75, 1.0], sy, x0, x1, y_label)
+    for left, right in bands:
+        body.append(
+            f'<rect class="gap" x="{_f(left)}" y="{_f(y0)}" width="{_f(right - left)}" '
+            f'height="{_f(y1 - y0)}" fill="#eeeeee"><title>no plays: missing from the history'
+            "</title></rect>"
+        )
+        if right - left > text_width("no plays") + 8:
+            body.append(
+                f'<text class="gap-label" x="{_f((left + right) / 2)}" y="{_f((y0 + y1) / 2)}" '
+                'text-anchor="middle" fill="#666666">no plays</text>'
+            )
+    segments = [  # (x of each point, its week): a lone week is a band a week wide
+        (xs if n == 1 else [xs[i] for i in run], run)
+        if len(run) > 1
+        else (_widen(xs[run[0]], week, x0, x1), [run[0], run[0]])
+        for run in runs
+    ]
     base = [0.0] * n
     for s, (label, vals) in enumerate(series):
         top = [base[i] + (vals[i] if i < len(vals) else 0.0) for i in range(n)]
-        upper = " ".join(f"{_f(xs[j])},{_f(sy(top[i]))}" for j, i in enumerate(idx))
-        lower = " ".join(
-            f"{_f(xs[j])},{_f(sy(base[i]))}" for j, i in reversed(list(enumerate(idx)))
-        )
-        body.append(
-            f'<polygon points="{upper} {lower}" fill="{color(s)}" fill-opacity="0.85" '
-            f'stroke="#ffffff" stroke-width="0.5"><title>{_t(label)}</title></polygon>'
-        )
+        for px, rows in segments:
+            points = list(zip(px, rows, strict=True))
+            upper = " ".join(f"{_f(x)},{_f(sy(top[i]))}" for x, i in points)
+            lower = " ".join(f"{_f(x)},{_f(sy(base[i]))}" for x, i in reversed(points))
+            body.append(
+                f'<polygon points="{upper} {lower}" fill="{color(s)}" fill-opacity="0.85" '
+                f'stroke="#ffffff" stroke-width="0.5"><title>{_t(label)}</title></polygon>'
+            )
         base = top
     for x, _ in ticks:
         body.append(
@@ -491,6 +521,27 @@ def stacked_area(
         [k for k, _ in series], [color(i) for i in range(len(series))], x0, WIDTH - 24, y1 + 30
     )
     return "".join(_open(title, height=y1 + 30 + used + 10) + body + legend) + "</svg>"
+
+
+def _runs(parsed: Sequence[date], step_days: int = 7) -> list[list[int]]:
+    """Indices of consecutive dates (at most `step_days` apart), one list per run."""
+    runs = [[0]]
+    for i in range(1, len(parsed)):
+        if (parsed[i] - parsed[i - 1]).days > step_days:
+            runs.append([])
+        runs[-1].append(i)
+    return runs
+
+
+def _widen(x: float, width: float, lo: float, hi: float) -> list[float]:
+    """A lone week drawn as a band one week wide (at least 2 px) around its point."""
+    half = max(width, 2.0) / 2
+    return [max(lo, x - half), min(hi, x + half)]
+
+
+def _pairs(gaps: Sequence[tuple[str, str]]) -> list[tuple[date, date]]:
+    found = _dates([d for pair in gaps for d in pair]) or []
+    return list(zip(found[::2], found[1::2], strict=True))
 
 
 def line(

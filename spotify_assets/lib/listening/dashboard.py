@@ -25,70 +25,55 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from spotify_assets.lib.bootstrap import Interval
 from spotify_assets.lib.listening import charts
 from spotify_assets.lib.listening.drift import INSUFFICIENT
+from spotify_assets.lib.listening.gaps import GAP_DAYS, find_gaps
 from spotify_assets.lib.listening.moods import MOOD_FEATURES, MoodModel, assign, mood_matrix
+from spotify_assets.lib.listening.registry import MODELS
+from spotify_assets.lib.listening.results import MODEL, ModelResult
+from spotify_assets.lib.listening.words import (
+    METRIC_NAMES,
+    SYSTEM_NAMES,
+    SYSTEM_ORDER,
+    WORDS,
+    words_for,
+)
 
-SCHEMA_VERSION = 2
+__all__ = ["METRIC_NAMES", "SYSTEM_NAMES", "WORDS", "build_dashboard", "render_html", "words_for"]
+
+# 3: `models` (a section per listening model) instead of `metrics`; intervals spelled
+# value/lo/hi (lib/bootstrap's Interval); `gaps`
+SCHEMA_VERSION = 3
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 X_FEATURE, Y_FEATURE = "energy", "valence"
 MAX_POINTS = 600  # scatter points kept in the document: enough to see clusters, small to embed
 LOW_COVERAGE = 0.8  # below this share of plays with a mood, the page says so in words
-PLOTS = (
+DATA_PLOTS = (
     "listening_by_hour",
     "mood_clusters",
     "mood_share_by_week",
     "next_24h_session_start",
-    "mood_model_vs_baselines",
-    "session_model_vs_baselines",
 )
+
+
+def model_plot(name: str) -> str:
+    """The panel of one listening model (its results next to its baselines)."""
+    return f"{name}_model_vs_baselines"
+
+
+# Every plot of a dashboard with the registered models (a result of another model adds its own)
+PLOTS = (*DATA_PLOTS, *(model_plot(m.name) for m in MODELS))
 PANELS = (*PLOTS, "drift")  # keys of `reasons`
-# A reason given for this older panel name applies to both model panels.
 
+GAP_WEEKS = GAP_DAYS // 7
 DRIFT_DETECTED, NO_DRIFT, NOT_ENOUGH_DATA = "drift detected", "no drift", "not enough data"
-
-# Model metrics: sections, their metrics in display order, and their systems in display order.
-MOOD_METRICS = ("macro_f1", "accuracy", "roc_auc")
-SESSION_METRICS = ("pr_auc", "roc_auc", "ece")
-SYSTEM_ORDER = (
-    "model", "majority", "same_as_previous", "last_known_mood", "always_negative",
-    "hour_of_week_prior", "before_calibration", "after_calibration",
-)  # fmt: skip
-METRIC_NAMES = {
-    "macro_f1": "macro-F1", "accuracy": "accuracy", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC",
-    "ece": "ECE (lower is better)",
-}  # fmt: skip
-SYSTEM_NAMES = {
-    "model": "model", "majority": "majority class", "same_as_previous": "same as previous",
-    "last_known_mood": "last known mood", "always_negative": "always negative",
-    "hour_of_week_prior": "hour-of-week prior", "before_calibration": "model before calibration",
-    "after_calibration": "model after calibration",
-}  # fmt: skip
-# What a person reads for the identifiers a retrain writes (the policy serving next mood, the
-# drift metrics); an unknown identifier is shown as it is
-WORDS = {
-    "repeat_last_mood": "repeat the last mood",
-    "successor_memory": "what followed this song before",
-    "model": "the next-mood model",
-    "session_duration_min": "session length (minutes)",
-    "sessions_per_day": "sessions per day",
-    "tracks_per_day": "songs per day",
-    "start_hour_entropy": "how spread over the day sessions start",
-    "valence": "valence (happiness)",
-    "energy": "energy",
-    "danceability": "danceability",
-    "acousticness": "acousticness",
-    "tempo_norm": "tempo",
-}
 
 
 
 def artifact_folder(person: str) -> str:
     """Where the person's dashboard (index.html, dashboard.json) is kept in the artifact store."""
     return f"listening/{person}/dashboard"
-
-def words_for(identifier: str) -> str:
-    return WORDS.get(identifier, identifier)
 
 
 # Per-metric system order where it differs from SYSTEM_ORDER (ECE reads before → after → prior).
@@ -275,13 +260,10 @@ def _predictions(items: Sequence[Mapping[str, Any]] | None, tz: str) -> list[dic
 
 
 def _entry(v: Any) -> dict[str, float | None]:
-    """`value` or `{"value", "low", "high"}` (also `lo`/`hi`) with every bound made explicit."""
-    e = v if isinstance(v, Mapping) else {"value": v}
-    return {
-        "value": _num(e.get("value")),
-        "low": _num(e.get("low", e.get("lo"))),
-        "high": _num(e.get("high", e.get("hi"))),
-    }
+    """An `Interval` (or its dict, or a bare value) as `{"value", "lo", "hi"}`, every bound
+    explicit (None when unknown)."""
+    e = v if isinstance(v, Interval) else Interval.from_dict(v)
+    return {"value": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi)}
 
 
 def _ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
@@ -289,26 +271,38 @@ def _ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
     return known + sorted(n for n in names if n not in preferred)
 
 
-def _section(section: Any, preferred: Sequence[str]) -> dict[str, dict[str, Any]] | None:
-    if not isinstance(section, Mapping) or not section:
-        return None
-    out = {}
-    for metric in _ordered([str(m) for m in section], preferred):
-        systems = section[metric]
-        if not isinstance(systems, Mapping):
-            continue
-        out[metric] = {str(s): _entry(v) for s, v in systems.items()}
-    return out or None
-
-
-def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`{"mood": {metric: {system: {value, low, high}}}, "session": {...}}`, a missing section
-    None."""
-    metrics = metrics or {}
+def _model_section(result: ModelResult) -> dict[str, Any]:
+    """One model's panel: what serves and why, and its shown metrics for every system."""
+    metrics = None
+    if result.evaluation is not None:
+        metrics = {
+            metric: {s: _entry(iv) for s, iv in result.evaluation.scores[metric].items()}
+            for metric in result.shown
+            if metric in result.evaluation.scores
+        } or None
     return {
-        "mood": _section(metrics.get("mood"), MOOD_METRICS),
-        "session": _section(metrics.get("session"), SESSION_METRICS),
+        "name": result.name,
+        "title": result.title,
+        "serves": result.serves,
+        "reason": result.reason or None,
+        "beats_baselines": result.beats_baselines,
+        "decides": result.decides,
+        "metrics": metrics,
+        "labels": dict(result.labels),
     }
+
+
+def _models(results: Sequence[ModelResult] | None) -> list[dict[str, Any]]:
+    """A section per result, and one (empty) per registered model without a result, so every
+    model the retrain fits has its panel and an empty one says why."""
+    given = [_model_section(r) for r in results or ()]
+    names = {m["name"] for m in given}
+    missing = [
+        {"name": m.name, "title": m.title, "serves": MODEL, "reason": None,
+         "beats_baselines": False, "decides": "", "metrics": None, "labels": {}}
+        for m in MODELS if m.name not in names
+    ]  # fmt: skip
+    return given + missing
 
 
 def drift_status(metrics: Sequence[Mapping[str, Any]]) -> str:
@@ -357,7 +351,7 @@ def _run(run: Mapping[str, Any] | None, tz: str) -> dict[str, Any] | None:
     if not run:
         return None
     out = {}
-    for key in ("retrain_id", "trained_at", "mood_policy", "mood_policy_reason"):
+    for key in ("retrain_id", "trained_at"):
         v = run.get(key)
         out[key] = None if v is None else str(v)
     if out["trained_at"]:
@@ -373,7 +367,7 @@ def _has_values(section: Mapping[str, Any] | None) -> bool:
 
 
 def _default_reasons(
-    document: Mapping[str, Any], mood_model: MoodModel | None, predictions: Any, metrics: Any
+    document: Mapping[str, Any], mood_model: MoodModel | None, predictions: Any, models: Any
 ) -> dict[str, str]:
     """Why each panel that has nothing to show is empty, worked out from the inputs."""
     s, moods, cov = document["summary"], document["moods"], document["coverage"]
@@ -406,17 +400,15 @@ def _default_reasons(
             if predictions is None
             else "the latest prediction run returned no hours"
         )
-    for panel, section, what in (
-        ("mood_model_vs_baselines", "mood", "next-mood"),
-        ("session_model_vs_baselines", "session", "session-start"),
-    ):
-        if not _has_values(document["metrics"][section]):
-            reasons[panel] = (
+    for model in document["models"]:
+        if not _has_values(model["metrics"]):
+            title = model["title"].lower()
+            reasons[model_plot(model["name"])] = (
                 "no model metrics yet: the models have not been trained and evaluated"
-                if metrics is None
-                else f"the latest model run has no {what} evaluation"
-                if document["metrics"][section] is None
-                else f"every {what} metric is missing (too few test weeks to score)"
+                if models is None
+                else model["reason"] or f"the latest retrain has no {title} evaluation"
+                if model["metrics"] is None
+                else f"every {title} metric is missing (too few test weeks to score)"
             )
     if document["drift"] is None:
         reasons["drift"] = "no drift report yet"
@@ -427,7 +419,7 @@ def build_dashboard(
     plays_sessionized: pd.DataFrame,
     mood_model: MoodModel | None,
     predictions_24h: list[dict] | None,
-    metrics: dict | None,
+    models: Sequence[ModelResult] | None,
     drift: dict | None,
     generated_at: str | datetime | pd.Timestamp,
     *,
@@ -444,15 +436,15 @@ def build_dashboard(
     - `mood_model`: the clustering of the latest retrain (labels, centroids); None leaves the
       mood panels empty with a reason.
     - `predictions_24h`: `[{"hour_start", "probability"}]` or None.
-    - `metrics`: `{"mood": {metric: {system: {"value", "low", "high"}}}, "session": {...}}`;
-      either section may be missing (its panel then says so).
+    - `models`: the latest retrain's `ModelResult`s (`Retrain.models`), or None before any; a
+      registered model without a result gets an empty panel that says why.
     - `drift`: `DriftReport.to_dict()` or None.
     - `timezone`: IANA zone for every time, the hour × weekday matrix and the week buckets.
     - `timezone_source`: where the zone came from (`LocalZone.source`: "setting", "country XX",
       "default"); the header says it and how to set another.
     - `coverage`: `{"plays", "with_features"}`; counted from the plays when None.
     - `reasons`: panel (see `PANELS`) → why it is empty, shown instead of a default reason.
-    - `run`: `{"retrain_id", "trained_at", "mood_policy", "mood_policy_reason"}`.
+    - `run`: `{"retrain_id", "trained_at"}`.
     """
     if "session_id" not in plays_sessionized.columns:
         raise ValueError("plays must be sessionized first (no 'session_id' column)")
@@ -476,11 +468,17 @@ def build_dashboard(
             "plays": _hour_matrix(local),
         },
         "mood_share_by_week": share_by_week,
+        # stretches missing from the export: said on the page, a hole in the weekly chart
+        "gaps": [
+            {"last_before": _iso(g.last_before, tz), "first_after": _iso(g.first_after, tz),
+             "weeks": g.weeks}
+            for g in find_gaps(played)
+        ],
         "next_24h": _predictions(predictions_24h, tz),
-        "metrics": _metrics(metrics),
+        "models": _models(models),
         "drift": _drift(drift, tz),
     }
-    empty = _default_reasons(document, mood_model, predictions_24h, metrics)
+    empty = _default_reasons(document, mood_model, predictions_24h, models)
     given = {str(name): str(text) for name, text in (reasons or {}).items()}
     document["reasons"] = {
         panel: given.get(panel, default) for panel, default in sorted(empty.items())
@@ -500,20 +498,18 @@ def _systems(metric: str, by_system: Mapping[str, Any]) -> list[str]:
     return _ordered(list(by_system), _METRIC_SYSTEM_ORDER.get(metric, SYSTEM_ORDER))
 
 
-def system_names(document: Mapping[str, Any], section: str) -> dict[str, str]:
-    """SYSTEM_NAMES for one section: in the next-mood section "model" is whatever policy the
-    retrain served (repeating the last mood, most often), so it is named by that policy."""
-    names = dict(SYSTEM_NAMES)
-    policy = (document.get("run") or {}).get("mood_policy")
-    if section == "mood" and policy and policy != "model":
-        names["model"] = f"served: {words_for(policy)}"
+def system_names(model: Mapping[str, Any]) -> dict[str, str]:
+    """Metric and system names in words for one model's panel: its own labels first. Where a
+    rule serves instead of the model (repeating the last mood, most often), the figures
+    labelled "model" are that rule's, so it is named as served."""
+    names = {**METRIC_NAMES, **SYSTEM_NAMES, **model.get("labels", {})}
+    if model.get("serves") and model["serves"] != MODEL:
+        names[MODEL] = f"served: {words_for(model['serves'])}"
     return names
 
 
-def _metric_bars(
-    section: Mapping[str, Any] | None, names: Mapping[str, str] = SYSTEM_NAMES
-) -> tuple[list, list[str]]:
-    """Bars (name, value, low, high, system index) and the systems legend for one section."""
+def _metric_bars(section: Mapping[str, Any] | None, names: Mapping[str, str]) -> tuple[list, list[str]]:
+    """Bars (name, value, lo, hi, system index) and the systems legend for one section."""
     if not section:
         return [], []
     systems = _ordered(sorted({s for v in section.values() for s in v}), SYSTEM_ORDER)
@@ -522,14 +518,15 @@ def _metric_bars(
         for system in _systems(metric, by_system):
             e = by_system[system]
             if e["value"] is not None:
-                name = f"{METRIC_NAMES.get(metric, metric)} · {names.get(system, system)}"
-                bars.append((name, e["value"], e["low"], e["high"], systems.index(system)))
+                name = f"{names.get(metric, metric)} · {names.get(system, system)}"
+                bars.append((name, e["value"], e["lo"], e["hi"], systems.index(system)))
     return bars, [names.get(s, s) for s in systems]
 
 
 def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
-    """Each plot as a standalone SVG, keyed by name in `PLOTS` order (for materialization
-    metadata or separate files); an empty plot shows its reason."""
+    """Each plot as a standalone SVG, keyed by name: the data plots, then one per model in the
+    document's order (for materialization metadata or separate files); an empty plot shows its
+    reason."""
     tz = document["timezone"]
     why = document.get("reasons", {})
     moods = document["moods"]
@@ -551,6 +548,8 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
         "mood_share_by_week": charts.stacked_area(
             weekly["weeks"], weekly["shares"], f"Mood share per week (weeks from Monday, {tz})",
             reason=why.get("mood_share_by_week", "no data"), y_label="share of plays with a mood",
+            gaps=[(_monday(g["last_before"]), _monday(g["first_after"]))
+                  for g in document.get("gaps", [])],
         ),
         "next_24h_session_start": charts.line(
             [pd.Timestamp(p["hour_start"]).strftime("%a %H:%M") for p in preds],
@@ -562,19 +561,13 @@ def plot_svgs(document: Mapping[str, Any]) -> dict[str, str]:
             reason=why.get("next_24h_session_start", "no data"),
         ),
     }  # fmt: skip
-    for name, section, title in (
-        ("mood_model_vs_baselines", "mood", "Next mood: model vs baselines (test weeks, 95% CI)"),
-        (
-            "session_model_vs_baselines",
-            "session",
-            "Session start per hour: model vs baselines (test weeks, 95% CI)",
-        ),
-    ):
-        bars, systems = _metric_bars(document["metrics"][section], system_names(document, section))
+    for model in document["models"]:
+        name = model_plot(model["name"])
+        bars, systems = _metric_bars(model["metrics"], system_names(model))
         svgs[name] = charts.bars_with_errors(
             [b[0] for b in bars], [b[1] for b in bars], [b[2] for b in bars],
-            [b[3] for b in bars], title, groups=[b[4] for b in bars], group_labels=systems,
-            reason=why.get(name, "no data"),
+            [b[3] for b in bars], f"{model['title']}: model vs baselines (test weeks, 95% CI)",
+            groups=[b[4] for b in bars], group_labels=systems, reason=why.get(name, "no data"),
         )  # fmt: skip
     return svgs
 
@@ -595,6 +588,28 @@ text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .flag,.ok,.neutral{color:#fff;border-radius:3px;padding:1px 6px}.flag{background:#c0392b}
 .ok{background:#4e8a3e}.neutral{background:#777}
 """
+
+
+def _monday(iso: str) -> str:
+    """The Monday starting the local week of a local ISO time (the weekly chart's buckets)."""
+    day = pd.Timestamp(iso).tz_localize(None).normalize()
+    return (day - pd.Timedelta(days=day.day_of_week)).strftime("%Y-%m-%d")
+
+
+def _gaps_note(gaps: Sequence[Mapping[str, Any]]) -> str:
+    """Stretches missing from the history, in words: not silence, so not in the models."""
+    if not gaps:
+        return ""
+    stretches = "; ".join(
+        f"from {g['last_before'][:10]} to {g['first_after'][:10]} ({g['weeks']} weeks)"
+        for g in gaps
+    )
+    text = (
+        f"No plays {stretches}. A stretch of {GAP_WEEKS} weeks or more without a single play is "
+        "read as missing from the export, not as silence: it is left out of the session "
+        "model's training and test weeks, and the weekly chart shows it as a gap."
+    )
+    return f'<p class="note gaps">{_e(text)}</p>'
 
 
 def _e(value: Any) -> str:
@@ -650,14 +665,12 @@ def _top_moods(moods: Mapping[str, Any], reason: str | None) -> str:
 
 
 def _ci(e: Mapping[str, Any]) -> str:
-    if e["low"] is None or e["high"] is None:
+    if e["lo"] is None or e["hi"] is None:
         return "–"
-    return f"[{e['low']:.3f}, {e['high']:.3f}]"
+    return f"[{e['lo']:.3f}, {e['hi']:.3f}]"
 
 
-def _metric_table(
-    section: Mapping[str, Any] | None, names: Mapping[str, str] = SYSTEM_NAMES
-) -> str:
+def _metric_table(section: Mapping[str, Any] | None, names: Mapping[str, str]) -> str:
     if not section:
         return ""
     rows = []
@@ -667,7 +680,7 @@ def _metric_table(
             name = names.get(system, system)
             cell = f"<b>{_e(name)}</b>" if system == "model" else _e(name)
             rows.append(
-                f"<tr><td>{_e(METRIC_NAMES.get(metric, metric)) if i == 0 else ''}</td>"
+                f"<tr><td>{_e(names.get(metric, metric)) if i == 0 else ''}</td>"
                 f'<td>{cell}</td><td class="n">{_fmt(e["value"], ".3f")}</td>'
                 f'<td class="n">{_ci(e)}</td></tr>'
             )
@@ -690,19 +703,20 @@ def zone_origin(source: str | None) -> str:
     return f" (the default: SPOTIFY_ASSETS_TIMEZONE, else UTC; {change})"
 
 
-def _run_line(run: Mapping[str, Any] | None, tz: str) -> str:
-    if not run:
-        return ""
+def _run_line(run: Mapping[str, Any] | None, models: Sequence[Mapping[str, Any]], tz: str) -> str:
+    """The retrain, and for every model a rule serves instead of, which one and why."""
     bits = []
-    if run.get("retrain_id"):
+    if run and run.get("retrain_id"):
         bits.append(f"retrain {_e(run['retrain_id'])}")
-    if run.get("trained_at"):
+    if run and run.get("trained_at"):
         bits.append(f"trained {_e(_when(run['trained_at'], tz))}")
-    if run.get("mood_policy"):
-        policy = f"next mood served by <b>{_e(words_for(run['mood_policy']))}</b>"
-        if run.get("mood_policy_reason"):
-            policy += f": {_e(run['mood_policy_reason'])}"
-        bits.append(policy)
+    for model in models:
+        if model["serves"] == MODEL and not model["metrics"]:
+            continue  # nothing served, nothing to say beyond the panel's reason
+        what = f"{_e(model['title'].lower())} served by <b>{_e(words_for(model['serves']))}</b>"
+        if model["serves"] != MODEL and model.get("reason"):
+            what += f": {_e(model['reason'])}"
+        bits.append(what)
     return f'<p class="muted run">{" · ".join(bits)}</p>' if bits else ""
 
 
@@ -742,7 +756,7 @@ def render_html(document: Mapping[str, Any]) -> str:
     tz = document["timezone"]
     why = document.get("reasons", {})
     svgs = plot_svgs(document)
-    charts_html = "".join(_figure(n, svgs[n]) for n in PLOTS[:4])
+    charts_html = "".join(_figure(n, svgs[n]) for n in DATA_PLOTS)
     s, cov = document["summary"], document["coverage"]
     period = (
         f"{_when(s['first_play'], tz)} to {_when(s['last_play'], tz)}"
@@ -750,15 +764,14 @@ def render_html(document: Mapping[str, Any]) -> str:
         else "no plays"
     )
     note = f'<p class="note coverage">{_e(cov["note"])}</p>' if cov.get("note") else ""
+    note += _gaps_note(document.get("gaps", []))
     models = "".join(
-        f"<h3>{title}</h3>"
-        f'<div class="model">{_figure(name, svgs[name])}'
-        f"{_metric_table(document['metrics'][section], system_names(document, section))}</div>"
-        for name, section, title in (
-            ("mood_model_vs_baselines", "mood", "Next mood"),
-            ("session_model_vs_baselines", "session", "Session start per hour"),
-        )
+        f"<h3>{_e(model['title'])}</h3>"
+        f'<div class="model">{_figure(model_plot(model["name"]), svgs[model_plot(model["name"])])}'
+        f"{_metric_table(model['metrics'], system_names(model))}</div>"
+        for model in document["models"]
     )
+    run_line = _run_line(document.get("run"), document["models"], tz)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -767,11 +780,11 @@ def render_html(document: Mapping[str, Any]) -> str:
         f'<h1>Listening dashboard</h1><p class="muted">{period} · generated '
         f"{_when(document['generated_at'], tz)} · all times in {_e(tz)}"
         f"{_e(zone_origin(document.get('timezone_source')))}</p>"
-        f"{_run_line(document.get('run'), tz)}"
+        f"{run_line}"
         f"{_cards(s, cov)}{note}"
         f"<h2>Top moods</h2>{_top_moods(document['moods'], why.get('mood_clusters'))}"
         f'<h2>Charts</h2><div class="charts">{charts_html}</div>'
-        f"<h2>Models</h2>{_run_line(document.get('run'), tz)}{models}"
+        f"<h2>Models</h2>{run_line}{models}"
         f"<h2>Drift</h2>{_drift_table(document['drift'], tz, why.get('drift'))}"
         "</body></html>\n"
     )

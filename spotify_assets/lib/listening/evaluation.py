@@ -1,19 +1,21 @@
 """Score models against baselines on the same test fold, with block-bootstrap confidence intervals.
 
 A model only "beats" a baseline when the 95% CI of the paired difference (same resamples) lies
-above 0. Resampling whole days keeps the within-day correlation of plays and hours in the CIs.
+above 0. Resampling whole days keeps the within-day correlation of plays and hours in the CIs;
+the bootstrap is the project's one (`lib/bootstrap.py`: `resample`, `interval`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from spotify_assets.lib.bootstrap import Interval, Resamples, interval, resample
 from spotify_assets.lib.listening.datasets import DAY_PARTS, day_part_index, local_times
+from spotify_assets.lib.listening.results import MODEL, Difference, Evaluation
 
 N_BOOT = 500
 # Fewer distinct days than this and day-block resamples are too few to tell anything: an
@@ -85,63 +87,31 @@ def ovr_roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
-# -- bootstrap -----------------------------------------------------------------------------
-
-
-def resample_indices(
-    n: int, groups: np.ndarray | None = None, n_boot: int = N_BOOT, seed: int = 0
-) -> list[np.ndarray]:
-    """Bootstrap row indices; with `groups`, whole groups (e.g. days) are drawn with replacement."""
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        return [rng.integers(0, n, n) for _ in range(n_boot)]
-    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
-    members = [np.flatnonzero(codes == g) for g in range(len(uniques))]
-    draws = rng.integers(0, len(members), (n_boot, len(members)))
-    return [np.concatenate([members[g] for g in row]) for row in draws]
-
-
-def estimate(fn: Callable[[np.ndarray], float], resamples: Sequence[np.ndarray], n: int) -> dict:
-    """The point value on all `n` rows, and the 2.5/97.5 percentiles over the resamples.
-
-    Resamples of whole days differ in length from the fold and from each other; each is scored
-    as it is. The interval is reported as computed, never stretched to contain the point
-    value: a point outside its own percentile interval says the statistic is skewed or
-    unstable on this fold, which the reader should see. NaN resamples are left out.
-    """
-    value = fn(np.arange(n)) if n else float("nan")
-    boots = np.array([fn(idx) for idx in resamples], dtype=float)
-    boots = boots[~np.isnan(boots)]
-    if len(boots) == 0:
-        return {"value": value, "lo": float("nan"), "hi": float("nan")}
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"value": value, "lo": float(lo), "hi": float(hi)}
+# -- comparison ----------------------------------------------------------------------------
 
 
 def _compare(
     scorers: dict[str, Callable[[str, np.ndarray], float]],
     metrics: Sequence[str],
-    resamples: Sequence[np.ndarray],
+    resamples: Resamples,
     higher_is_better: Sequence[str],
-    n: int,
     days: int,
-) -> dict[str, Any]:
-    """Every scorer x metric with CIs, then model − best baseline per metric (paired).
+) -> Evaluation:
+    """Every metric x scorer with CIs, then model − best baseline per metric (paired).
 
     "Beats" needs the difference's CI above 0 over at least MIN_DAYS distinct days."""
-    table = {
-        name: {m: estimate(lambda idx, f=f, m=m: f(m, idx), resamples, n) for m in metrics}
-        for name, f in scorers.items()
-    }
-    model, baselines = scorers["model"], [s for s in scorers if s != "model"]
-    differences, beats = {}, {}
+    scores = {
+        m: {name: interval(lambda idx, f=f, m=m: f(m, idx), resamples) for name, f in scorers.items()}
+        for m in metrics
+    }  # fmt: skip
+    model, baselines = scorers[MODEL], [s for s in scorers if s != MODEL]
+    differences = {}
     for m in higher_is_better:
-        best = max(baselines, key=lambda b: np.nan_to_num(table[b][m]["value"], nan=-np.inf))
+        best = max(baselines, key=lambda b: np.nan_to_num(scores[m][b].value, nan=-np.inf))
         base = scorers[best]
-        diff = estimate(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples, n)
-        differences[m] = {"baseline": best, **diff}
-        beats[m] = bool(diff["lo"] > 0) and days >= MIN_DAYS
-    return {"scores": table, "difference": differences, "beats_baseline": beats, "days": days}
+        diff = interval(lambda idx, m=m, base=base: model(m, idx) - base(m, idx), resamples)
+        differences[m] = Difference(best, diff, diff.above_zero and days >= MIN_DAYS)
+    return Evaluation(scores, differences, days, resamples.rows)
 
 
 def day_part(hours: pd.Series | np.ndarray) -> np.ndarray:
@@ -180,17 +150,18 @@ def evaluate_mood(
     n_boot: int = N_BOOT,
     seed: int = 0,
     tz: str = "UTC",
-) -> dict[str, Any]:
+) -> Evaluation:
     """The served next-mood predictor ("model") vs each baseline on one test fold.
 
     `served` are its predicted moods and `served_scores` its (n, K) scores (ROC-AUC); baselines
-    are scored as one-hot predictions.
+    are scored as one-hot predictions. Details: macro-F1 against every baseline (not only the
+    best) and the point values by part of day.
     """
     y = np.asarray(y, dtype=int)
     n_classes = np.asarray(served_scores).shape[1]
     eye = np.eye(n_classes)
-    preds = {"model": np.asarray(served, dtype=int), **baselines}
-    scores = {"model": np.asarray(served_scores), **{b: eye[p] for b, p in baselines.items()}}
+    preds = {MODEL: np.asarray(served, dtype=int), **baselines}
+    scores = {MODEL: np.asarray(served_scores), **{b: eye[p] for b, p in baselines.items()}}
 
     def scorer(name: str) -> Callable[[str, np.ndarray], float]:
         def score(metric: str, idx: np.ndarray) -> float:
@@ -205,17 +176,17 @@ def evaluate_mood(
 
     local = local_times(played_at, tz)
     days = local.dt.date.to_numpy()
-    resamples = resample_indices(len(y), days, n_boot, seed)
+    resamples = resample(len(y), n_boot, seed, blocks=days)
     scorers = {name: scorer(name) for name in preds}
-    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(y), len(set(days)))
-    model = scorers["model"]
-    result["macro_f1_vs_each"] = {  # paired, against every baseline, not only the best
-        b: estimate(lambda idx, f=scorers[b]: model("macro_f1", idx) - f("macro_f1", idx),
-                    resamples, len(y))
+    result = _compare(scorers, MOOD_METRICS, resamples, MOOD_METRICS, len(set(days)))
+    model = scorers[MODEL]
+    result.details["macro_f1_vs_each"] = {  # paired, against every baseline, not only the best
+        b: interval(lambda idx, f=scorers[b]: model("macro_f1", idx) - f("macro_f1", idx),
+                    resamples).to_dict()
         for b in baselines
     }  # fmt: skip
     parts = day_part(local.dt.hour.to_numpy())
-    result["by_daypart"] = {
+    result.details["by_daypart"] = {
         part: {
             "n": int((parts == part).sum()),
             **{
@@ -225,7 +196,7 @@ def evaluate_mood(
         }
         for part in DAY_PARTS
     }
-    result["n"], result["n_classes"] = len(y), n_classes
+    result.details["n_classes"] = n_classes
     return result
 
 
@@ -249,21 +220,21 @@ def evaluate_session(
     n_boot: int = N_BOOT,
     seed: int = 0,
     tz: str = "UTC",
-) -> dict[str, Any]:
+) -> Evaluation:
     """Model vs always-negative and the training hour-of-week prior, hourly test fold.
 
     Ranking metrics use the raw scores (calibration need not be strictly monotone); F1 at
     thresholds and ECE use probabilities: calibrated for the model, raw rates for the prior.
-    `ece_before`/`ece_after` are the model's ECE without and with calibration.
+    The `ece` scores are the model's before and after calibration, and the prior's.
     """
     y = np.asarray(y, dtype=int)
     rank = {
-        "model": np.asarray(p_raw),
+        MODEL: np.asarray(p_raw),
         "always_negative": np.zeros(len(y)),
         "hour_of_week_prior": prior,
     }
     prob = {
-        "model": np.asarray(p_cal),
+        MODEL: np.asarray(p_cal),
         "always_negative": np.zeros(len(y)),
         "hour_of_week_prior": prior,
     }
@@ -276,24 +247,25 @@ def evaluate_session(
                 return pr_auc(yt, rank[name][idx])
             if metric == "roc_auc":
                 return roc_auc(yt, rank[name][idx])
-            if metric == "ece":
-                return ece(yt, prob[name][idx])
             return f1_binary(yt, prob[name][idx] >= float(metric[3:]))
 
         return score
 
     local = local_times(hour_start, tz)
     days = local.dt.date.to_numpy()
-    resamples = resample_indices(len(y), days, n_boot, seed)
+    resamples = resample(len(y), n_boot, seed, blocks=days)
     scorers = {name: scorer(name) for name in rank}
-    metrics = ["pr_auc", "roc_auc", *f1_names, "ece"]
-    higher = ["pr_auc", "roc_auc", *f1_names]
-    result = _compare(scorers, metrics, resamples, higher, len(y), len(set(days)))
+    metrics = ["pr_auc", "roc_auc", *f1_names]
+    result = _compare(scorers, metrics, resamples, metrics, len(set(days)))
     raw, cal = np.asarray(p_raw), np.asarray(p_cal)
-    result["ece_before"] = estimate(lambda idx: ece(y[idx], raw[idx]), resamples, len(y))
-    result["ece_after"] = estimate(lambda idx: ece(y[idx], cal[idx]), resamples, len(y))
+    # ECE is the model's calibration: before and after, next to the prior's own rates
+    result.scores["ece"] = {
+        "before_calibration": interval(lambda idx: ece(y[idx], raw[idx]), resamples),
+        "after_calibration": interval(lambda idx: ece(y[idx], cal[idx]), resamples),
+        "hour_of_week_prior": interval(lambda idx: ece(y[idx], prior[idx]), resamples),
+    }
     parts = day_part(local.dt.hour.to_numpy())
-    result["by_daypart"] = {
+    result.details["by_daypart"] = {
         part: {
             "n": int((parts == part).sum()),
             "positives": int(y[parts == part].sum()),
@@ -304,31 +276,35 @@ def evaluate_session(
         }
         for part in DAY_PARTS
     }
-    result["n"], result["positives"] = len(y), int(y.sum())
+    result.details["positives"] = int(y.sum())
     return result
 
 
 # -- report --------------------------------------------------------------------------------
 
 
-def _fmt(e: dict) -> str:
-    return f"{e['value']:.3f} [{e['lo']:.3f}, {e['hi']:.3f}]"
+def _fmt(e: Interval | None) -> str:
+    return "–" if e is None else f"{e.value:.3f} [{e.lo:.3f}, {e.hi:.3f}]"
 
 
-def format_report(mood: dict[str, Any], session: dict[str, Any]) -> str:
+def format_report(mood: Evaluation | None, session: Evaluation) -> str:
     """Plain-text table: each metric with CI for the model next to each baseline."""
-    lines = [f"mood (test n={mood['n']}, K={mood['n_classes']})"]
-    for m in MOOD_METRICS:
-        cells = "  ".join(f"{name}={_fmt(s[m])}" for name, s in mood["scores"].items())
-        d = mood["difference"][m]
-        lines.append(f"  {m:9s} {cells}  diff vs {d['baseline']}={_fmt(d)}")
-    lines.append(f"session (test hours={session['n']}, starts={session['positives']})")
+    lines = []
+    if mood is not None:
+        lines.append(f"mood (test n={mood.n}, K={mood.details.get('n_classes')})")
+        for m in MOOD_METRICS:
+            cells = "  ".join(f"{name}={_fmt(iv)}" for name, iv in mood.scores[m].items())
+            d = mood.differences[m]
+            lines.append(f"  {m:9s} {cells}  diff vs {d.baseline}={_fmt(d.interval)}")
+    positives = session.details.get("positives")
+    lines.append(f"session (test hours={session.n}, starts={positives})")
     for m in ("pr_auc", "roc_auc", "f1@0.3"):
-        cells = "  ".join(f"{name}={_fmt(s[m])}" for name, s in session["scores"].items())
-        d = session["difference"][m]
-        lines.append(f"  {m:9s} {cells}  diff vs {d['baseline']}={_fmt(d)}")
+        cells = "  ".join(f"{name}={_fmt(iv)}" for name, iv in session.scores[m].items())
+        d = session.differences[m]
+        lines.append(f"  {m:9s} {cells}  diff vs {d.baseline}={_fmt(d.interval)}")
+    e = session.scores["ece"]
     lines.append(
-        f"  ECE before={_fmt(session['ece_before'])}  after={_fmt(session['ece_after'])}  "
-        f"prior={_fmt(session['scores']['hour_of_week_prior']['ece'])}"
+        f"  ECE before={_fmt(e['before_calibration'])}  after={_fmt(e['after_calibration'])}  "
+        f"prior={_fmt(e['hour_of_week_prior'])}"
     )
     return "\n".join(lines)

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.listening.evaluation import MIN_DAYS, estimate, macro_f1, resample_indices
+from spotify_assets.lib.bootstrap import interval, resample
+from spotify_assets.lib.listening.evaluation import MIN_DAYS, macro_f1
+from spotify_assets.lib.listening.words import words_for
 
 REPEAT, SUCCESSOR, MODEL = "repeat_last_mood", "successor_memory", "model"
 TAUS = (-0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -138,17 +140,16 @@ def choose_policy(
     (kind, tau), _ = max(scores.items(), key=lambda kv: (kv[1], kv[0][0] == SUCCESSOR))
     chosen = confirm.candidates()[(kind, tau)]
     y, repeat = confirm.y, confirm.rules[REPEAT]
-    gain = estimate(
+    gain = interval(
         lambda idx: (
             macro_f1(y[idx], chosen[idx], n_classes) - macro_f1(y[idx], repeat[idx], n_classes)
         ),
-        resample_indices(len(y), confirm.days, n_boot, seed),
-        len(y),
+        resample(len(y), n_boot, seed, blocks=confirm.days),
     )
-    validation["gain"] = {"policy": kind, "tau": tau, **gain}
-    label = kind if kind == SUCCESSOR else f"{kind} (stay bonus {tau:g})"
-    text = f"{gain['value']:+.3f} [{gain['lo']:+.3f}, {gain['hi']:+.3f}]"
-    if gain["lo"] > 0:
+    validation["gain"] = {"policy": kind, "tau": tau, **gain.to_dict()}
+    label = words_for(kind) if kind == SUCCESSOR else f"{words_for(kind)} (stay bonus {tau:g})"
+    text = f"{gain.value:+.3f} [{gain.lo:+.3f}, {gain.hi:+.3f}]"
+    if gain.above_zero:
         return MoodPolicy(
             kind, tau, reason=f"{label} beat repeating the last mood on the later validation "
             f"weeks: macro-F1 {text}", validation=validation,

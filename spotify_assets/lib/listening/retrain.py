@@ -1,8 +1,11 @@
-"""One retrain of a person's models: split, one clustering, next-mood policy, session model.
+"""One retrain of a person's models: split, one clustering, then every registered model.
 
 The time split is decided first, and the mood clustering is fitted on the training weeks only;
 that one clustering then labels the datasets, the predictions and the dashboard until the next
-retrain, so a mood id always means the same thing within a retrain (`retrain_id`).
+retrain, so a mood id always means the same thing within a retrain (`retrain_id`). Each model
+of `registry.MODELS` is then fitted on that split and returns a `ModelResult`; a `Retrain` is
+the list of them, and its `to_dict` the one document the assets, the dashboard and the
+`model_runs` table read.
 
 Most plays of a real person have no audio features. The mood half degrades in words (no
 clustering, or repeating the last mood serves) rather than failing; the session model needs
@@ -11,78 +14,34 @@ only play times.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.features import AUDIO_FEATURES
 from spotify_assets.lib.hashing import stable_hash
-from spotify_assets.lib.listening.datasets import (
-    SESSION_FEATURE_COLUMNS,
-    local_times,
-    mood_dataset,
-    mood_feature_columns,
-    session_dataset,
-)
-from spotify_assets.lib.listening.evaluation import (
-    evaluate_mood,
-    evaluate_session,
-    hour_of_week_prior,
-    mood_baselines,
-)
-from spotify_assets.lib.listening.models import (
-    TrainedModel,
-    time_boundaries,
-    time_split,
-    train_mood,
-    train_session,
-)
-from spotify_assets.lib.listening.mood_policy import (
+from spotify_assets.lib.listening.gaps import Gap, describe_gaps, find_gaps
+from spotify_assets.lib.listening.models import time_boundaries
+from spotify_assets.lib.listening.mood_policy import REPEAT, MoodPolicy
+from spotify_assets.lib.listening.moods import assign, fit_moods
+from spotify_assets.lib.listening.registry import MODELS, ListeningModel
+from spotify_assets.lib.listening.results import (
     MODEL,
-    REPEAT,
-    MoodPolicy,
-    PolicyRows,
-    choose_policy,
-    rule_predictions,
-    split_by_day,
+    Clustering,
+    ModelResult,
+    RetrainError,
+    RetrainInputs,
 )
-from spotify_assets.lib.listening.moods import MoodModel, assign, fit_moods
+from spotify_assets.lib.listening.words import METRIC_NAMES, SYSTEM_NAMES, words_for
 from spotify_assets.lib.versions import LISTENING_MODELS_VERSION
 
+__all__ = ["Clustering", "Retrain", "RetrainError", "cluster_training_weeks", "retrain"]
+
 MIN_MOOD_PLAYS = 50  # training plays with features needed to cluster moods
-MIN_MODEL_ROWS = 100  # training transitions needed to fit the next-mood model
 MIN_DAYS = 14  # days of history the session model needs (train, validation and test weeks)
-
-
-class RetrainError(InputError):
-    """The history cannot support a retrain at all; the message says what is missing."""
-
-
-@dataclass
-class Clustering:
-    """The retrain's one clustering, fitted on the training weeks, or why there is none."""
-
-    boundaries: tuple[pd.Timestamp, pd.Timestamp]
-    moods: MoodModel | None
-    reason: str = ""
-    fitted_on: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "boundaries": [b.isoformat() for b in self.boundaries],
-            "moods": self.moods.to_dict() if self.moods else None,
-            "reason": self.reason,
-            "fitted_on": self.fitted_on,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Clustering:
-        b1, b2 = (pd.Timestamp(b) for b in data["boundaries"])
-        moods = MoodModel.from_dict(data["moods"]) if data.get("moods") else None
-        return cls((b1, b2), moods, data.get("reason", ""), int(data.get("fitted_on", 0)))
 
 
 def coverage(plays: pd.DataFrame) -> dict[str, Any]:
@@ -152,82 +111,116 @@ def cluster_training_weeks(plays: pd.DataFrame, seed: int = 0) -> Clustering:
 
 @dataclass
 class Retrain:
+    """A person's retrain: its clustering and one `ModelResult` per registered model."""
+
     retrain_id: str
     person: str
     trained_at: pd.Timestamp
     timezone: str
     clustering: Clustering
-    policy: MoodPolicy
-    mood_model: TrainedModel | None
-    session_model: TrainedModel
-    mood_result: dict[str, Any] | None
-    session_result: dict[str, Any]
+    models: list[ModelResult]
     summary: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def mood_beats_baseline(self) -> bool:
-        return bool(self.mood_result and self.mood_result["beats_baseline"]["macro_f1"])
+    def model(self, name: str) -> ModelResult | None:
+        return next((m for m in self.models if m.name == name), None)
 
     @property
-    def session_beats_baseline(self) -> bool:
-        return bool(self.session_result["beats_baseline"]["pr_auc"])
+    def policy(self) -> MoodPolicy:
+        """The policy serving next moods (what predictions apply), from the next-mood result."""
+        mood = self.model("mood")
+        if mood is None or "policy" not in mood.details:
+            return MoodPolicy(REPEAT, reason="no next-mood model in this retrain")
+        return MoodPolicy.from_dict(mood.details["policy"])
 
     @property
-    def serving_models(self) -> dict[str, TrainedModel]:
-        """The models predictions need: the session model, and the mood model if it serves."""
-        models = {"session": self.session_model}
-        if self.policy.kind == MODEL and self.mood_model is not None:
-            models["mood"] = self.mood_model
-        return models
+    def serving_models(self) -> dict[str, Any]:
+        """The trained models predictions load, by name: a model a rule replaced is not one."""
+        return {m.name: m.trained for m in self.models if m.trained is not None}
 
     def model_runs(self, artifacts: dict[str, str]) -> list[dict[str, Any]]:
-        """Rows for `model_runs`: what served, its test metrics next to the baselines, and the
-        model file when a model served (a rule has none)."""
-        rows = [
+        """Rows for `model_runs`: each model's result as its metrics, and the model file when a
+        trained model serves (a rule has none)."""
+        return [
             {
-                "model": "session", "data_window": self.session_model.data_window,
-                "metrics": self.session_model.metrics,
-                "beats_baseline": self.session_beats_baseline,
-                "artifact": artifacts.get("session"),
+                "model": m.name,
+                "data_window": m.window,
+                "metrics": m.to_dict(),
+                "beats_baseline": m.beats_baselines,
+                "artifact": artifacts.get(m.name),
             }
-        ]  # fmt: skip
-        if self.mood_result:
-            rows.append(
-                {
-                    "model": "mood", "data_window": self.mood_result["rows"],
-                    "metrics": {"served": self.policy.kind, "policy": self.policy.to_dict(),
-                                **_headline(self.mood_result, ("accuracy", "macro_f1", "roc_auc"))},
-                    "beats_baseline": self.mood_beats_baseline,
-                    "artifact": artifacts.get("mood"),
-                }
-            )  # fmt: skip
-        return rows
+            for m in self.models
+        ]
 
-    def metrics(self) -> dict[str, Any]:
-        """Headline metrics with CIs for every system: what the dashboard and status show."""
-
-        def table(result: dict[str, Any], metric: str) -> dict[str, Any]:
-            return {s: _ci(v[metric]) for s, v in result["scores"].items()}
-
-        out: dict[str, Any] = {}
-        if self.mood_result:
-            out["mood"] = {
-                m: table(self.mood_result, m) for m in ("macro_f1", "accuracy", "roc_auc")
-            }
-            out["mood_difference"] = self.mood_result["difference"]
-        s = self.session_result
-        out["session"] = {m: table(s, m) for m in ("pr_auc", "roc_auc")}
-        out["session"]["ece"] = {
-            "before_calibration": _ci(s["ece_before"]),
-            "after_calibration": _ci(s["ece_after"]),
-            "hour_of_week_prior": _ci(s["scores"]["hour_of_week_prior"]["ece"]),
+    def to_dict(
+        self, artifacts: dict[str, str] | None = None, clustering: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The retrain document (`listening_models`' output): what predictions, the dashboard
+        and the CLI read. `artifacts`: where each serving model was stored; `clustering`: the
+        clustering's document with its settings (mood_clusters' output), else the clustering."""
+        return {
+            "retrain_id": self.retrain_id,
+            "person": self.person,
+            "trained_at": self.trained_at.isoformat(),
+            "timezone": self.timezone,
+            "clustering": clustering if clustering is not None else self.clustering.to_dict(),
+            "policy": self.policy.to_dict(),
+            "artifacts": dict(artifacts or {}),
+            "models": [m.to_dict() for m in self.models],
+            "summary": self.summary,
         }
-        out["session_difference"] = s["difference"]
-        return out
+
+    def describe(self) -> str:
+        """One line for logs and the CLI: coverage, K, each model against its best baseline
+        (or why it was not measured), a change in the features, the history's gaps."""
+        s = self.summary
+        parts = [
+            f"{s['plays']:,} plays ({s['share']:.0%} with features), {s['sessions']:,} sessions, "
+            f"K={s['k']}, times in {self.timezone}"
+        ]
+        parts += [describe_result(m) for m in self.models]
+        if s.get("feature_change"):
+            parts.append(s["feature_change"])
+        gaps = describe_gaps([Gap.from_dict(g) for g in s.get("gaps", [])], self.timezone)
+        if gaps:
+            parts.append(gaps)
+        return "; ".join(parts)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Retrain:
+        """A stored retrain document; one written before results were typed (its `models`
+        were artifact keys) has no model results."""
+        models = data.get("models")
+        return cls(
+            data["retrain_id"], data.get("person", ""), pd.Timestamp(data["trained_at"]),
+            data["timezone"], Clustering.from_dict(data["clustering"]),
+            [ModelResult.from_dict(m) for m in models] if isinstance(models, list) else [],
+            dict(data.get("summary") or {}),
+        )  # fmt: skip
 
 
-def _ci(entry: dict[str, Any]) -> dict[str, Any]:
-    return {"value": entry["value"], "low": entry["lo"], "high": entry["hi"]}
+def describe_result(result: ModelResult) -> str:
+    """"next mood: served by repeat the last mood, macro-F1 0.412 (+0.010 [−0.02, +0.04] vs
+    last known mood)", or why there is no evaluation."""
+    names = {**METRIC_NAMES, **SYSTEM_NAMES, **result.labels}
+    head = f"{result.title.lower()}: "
+    if result.serves != MODEL:
+        head += f"served by {words_for(result.serves)}, "
+    d, score = result.headline, result.score(result.decides)
+    if d is None or score is None:
+        return head + f"not evaluated ({result.reason or 'no test weeks'})"
+    return (
+        f"{head}{names.get(result.decides, result.decides)} {score.value:.3f} "
+        f"({d.interval.value:+.3f} [{d.interval.lo:+.3f}, {d.interval.hi:+.3f}] vs "
+        f"{names.get(d.baseline, d.baseline)})"
+    )
+
+
+def artifact_keys(document: dict[str, Any]) -> dict[str, str]:
+    """Where a retrain document's serving models are stored (older documents: `models`)."""
+    keys = document.get("artifacts")
+    if keys is None and isinstance(document.get("models"), dict):
+        keys = document["models"]
+    return dict(keys or {})
 
 
 def retrain_id(person: str, trained_at: pd.Timestamp, plays: pd.DataFrame) -> str:
@@ -253,120 +246,38 @@ def retrain(
     n_boot: int = 500,
     seed: int = 0,
     trained_at: pd.Timestamp | None = None,
+    models: Sequence[ListeningModel] = MODELS,
 ) -> Retrain:
-    """Train and evaluate both models on sessionized plays with the retrain's clustering."""
+    """Fit and evaluate every model of `models` on sessionized plays with the retrain's
+    clustering; the summary records coverage, the split, the history's gaps and each model's
+    facts."""
     trained_at = trained_at or pd.Timestamp.now(tz="UTC").floor("s")
     b1, b2 = clustering.boundaries
     plays = plays.copy()
     plays["cluster"] = (
         assign(clustering.moods, plays) if clustering.moods else np.full(len(plays), -1)
     )
-    majority = -1
-    if clustering.moods:
-        k = clustering.moods.k
-        mood_model, policy, mood_result, majority = _mood(
-            plays, k, (b1, b2), timezone, n_boot, seed
-        )
-    else:
-        mood_model, mood_result = None, None
-        policy = MoodPolicy(REPEAT, reason=f"no mood clustering: {clustering.reason}")
-
-    hours = session_dataset(plays, tz=timezone)
-    split = time_split(hours, time_col="hour_start", boundaries=(b1.ceil("h"), b2.ceil("h")))
-    if not (split.val.any() and split.test.any()) or hours.loc[split.train, "target"].nunique() < 2:
-        raise RetrainError(
-            "too few listening sessions in the training weeks to model session starts"
-        )
-    session_model = train_session(hours, split, SESSION_FEATURE_COLUMNS)
-    test = hours[split.test]
-    session_result = evaluate_session(
-        test["target"].to_numpy(), session_model.predict_proba(test, calibrated=False),
-        session_model.predict_proba(test), hour_of_week_prior(hours[split.train], test),
-        test["hour_start"], n_boot=n_boot, seed=seed, tz=timezone,
-    )  # fmt: skip
-    session_model.metrics = _headline(session_result, ("pr_auc", "roc_auc", "f1@0.3"))
-    session_model.metrics["ece_before"] = session_result["ece_before"]
-    session_model.metrics["ece_after"] = session_result["ece_after"]
-
-    summary = {
+    # a stretch missing from the export is no stretch of silence (lib/listening/gaps.py)
+    gaps = tuple(find_gaps(plays["played_at"]))
+    inputs = RetrainInputs(plays, clustering, timezone, gaps, n_boot, seed)
+    results = []
+    for spec in models:
+        result = spec.train(inputs)
+        if (result.name, result.title) != (spec.name, spec.title):
+            raise ValueError(f"model {spec.name!r} returned the result of {result.name!r}")
+        results.append(result)
+    summary: dict[str, Any] = {
         **coverage(plays),
         "sessions": int(plays["session_id"].nunique()),
         "k": clustering.moods.k if clustering.moods else 0,
-        "mood_rows": mood_result["rows"] if mood_result else 0,
-        "session_hours": len(hours),
         "timezone": timezone,
         "boundaries": [b1.isoformat(), b2.isoformat()],
-        "mood_policy": policy.kind,
-        "mood_policy_reason": policy.reason,
-        "majority_mood": majority,
+        "gaps": [g.to_dict() for g in gaps],
+        "models": [m.name for m in results],
     }
+    for result in results:
+        summary.update(result.facts)
     return Retrain(
         retrain_id(person, trained_at, plays), person, trained_at, timezone, clustering,
-        policy, mood_model, session_model, mood_result, session_result, summary,
+        results, summary,
     )  # fmt: skip
-
-
-def _mood(
-    plays: pd.DataFrame,
-    k: int,
-    boundaries: tuple[pd.Timestamp, pd.Timestamp],
-    timezone: str,
-    n_boot: int,
-    seed: int,
-) -> tuple[TrainedModel | None, MoodPolicy, dict[str, Any] | None, int]:
-    """The next-mood model, the policy that serves, its test evaluation, the majority mood."""
-    data = mood_dataset(plays, k, tz=timezone)
-    split = time_split(data, boundaries=boundaries, target_time_col="target_at")
-    y = data["target"].to_numpy(dtype=int)
-    train_y = y[split.train]
-    majority = int(np.bincount(train_y if len(train_y) else y, minlength=k).argmax())
-    rules = rule_predictions(data, majority)
-
-    local_days = local_times(data["played_at"], timezone).dt.date.to_numpy()
-    val = split.val
-    earlier = np.zeros(len(data), dtype=bool)
-    earlier[np.flatnonzero(val)] = split_by_day(local_days[val])[0]
-    model, note = None, ""
-    if split.train.sum() >= MIN_MODEL_ROWS and earlier.any():
-        # early stopping sees only the earlier validation days: the later ones confirm
-        model = train_mood(data, replace(split, val=earlier), k, mood_feature_columns(k))
-    elif split.train.sum() < MIN_MODEL_ROWS:
-        note = f"{int(split.train.sum())} training transitions (the model needs {MIN_MODEL_ROWS})"
-    else:
-        note = "no validation transitions to early-stop on"
-    rows = PolicyRows(
-        y[val], {name: r[val] for name, r in rules.items()},
-        model.predict_proba(data[val]) if model is not None and val.any() else None,
-        local_days[val],
-    )  # fmt: skip
-    policy = choose_policy(rows, k, n_boot=n_boot, seed=seed, model_note=note)
-    test = split.test
-    if not test.any():
-        return model, policy, None, majority
-    proba = model.predict_proba(data[test]) if model is not None else None
-    served, scores = policy.predict({n: r[test] for n, r in rules.items()}, proba, k)
-    baselines = mood_baselines(
-        data.loc[test, "cluster_0"].to_numpy(), data.loc[test, "last_known"].to_numpy(), majority
-    )
-    result = evaluate_mood(
-        y[test], served, scores, baselines, data.loc[test, "played_at"], n_boot=n_boot, seed=seed,
-        tz=timezone,
-    )  # fmt: skip
-    result["rows"] = {
-        "train": int(split.train.sum()),
-        "val": int(val.sum()),
-        "test": int(test.sum()),
-    }
-    result["policy"] = policy.to_dict()
-    return model, policy, result, majority
-
-
-def _headline(result: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        m: {
-            "model": result["scores"]["model"][m],
-            "difference": result["difference"][m],
-            "beats_baseline": result["beats_baseline"][m],
-        }
-        for m in metrics
-    }

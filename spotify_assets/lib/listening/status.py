@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from spotify_assets.lib.bootstrap import Interval
 from spotify_assets.lib.listening.ingest import load_sessions, person_zone_of
+from spotify_assets.lib.listening.results import MODEL, ModelResult
+from spotify_assets.lib.listening.words import METRIC_NAMES, SYSTEM_NAMES, words_for
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.listening import RetrainRepository
 
@@ -31,7 +34,6 @@ def person_status(db: Database, person: str, drift: dict[str, Any] | None = None
             "k": (last.moods or {}).get("k", 0),
             "labels": (last.moods or {}).get("labels", []),
             "mood_policy": last.mood_policy,
-            "mood_policy_reason": last.summary.get("mood_policy_reason", ""),
             "models": {r["model"]: r for r in runs},
         }
     if drift is not None:
@@ -39,18 +41,44 @@ def person_status(db: Database, person: str, drift: dict[str, Any] | None = None
     return status
 
 
-def _ci(entry: dict | None, spec: str = ".3f") -> str:
-    """`value [lo, hi]` of an estimate; a difference (signed spec) names its baseline."""
-    if not entry or entry.get("value") is None:
+def _ci(entry: Interval | None, spec: str = ".3f") -> str:
+    """`value [lo, hi]` of an interval (its bounds when known)."""
+    if entry is None or entry.value != entry.value:
         return "–"
-    lo, hi = entry.get("lo"), entry.get("hi")
-    tail = "" if lo is None or hi is None else f" [{lo:{spec}}, {hi:{spec}}]"
-    versus = f" vs {entry['baseline']}" if "baseline" in entry else ""
-    return f"{entry['value']:{spec}}{tail}{versus}"
+    known = entry.lo == entry.lo and entry.hi == entry.hi
+    return f"{entry.value:{spec}}" + (f" [{entry.lo:{spec}}, {entry.hi:{spec}}]" if known else "")
 
 
-def _diff(entry: dict | None) -> str:
-    return _ci(entry, "+.3f")
+def model_lines(row: dict[str, Any]) -> list[str]:
+    """One model of the last retrain (its `model_runs` row): what serves, the deciding metric
+    against the best baseline, and why a rule serves or nothing was measured."""
+    name, metrics = row["model"], row["metrics"] or {}
+    if "evaluation" not in metrics:  # written before results were typed
+        return [f"  {name:<12} measured by an older retrain: retrain to see it here"]
+    result = ModelResult.from_dict(metrics)
+    names = {**METRIC_NAMES, **SYSTEM_NAMES, **result.labels}
+    head = f"  {name:<12} "
+    if result.serves != MODEL:
+        head += f"{words_for(result.serves)}: "
+    d = result.headline
+    if result.evaluation is None or d is None:
+        return [head + f"not evaluated: {result.reason}"]
+    line = (
+        f"{head}{names.get(result.decides, result.decides)} {_ci(result.score(result.decides))}, "
+        f"difference {_ci(d.interval, '+.3f')} vs {names.get(d.baseline, d.baseline)}"
+    )
+    for metric in result.shown:
+        if metric == result.decides:
+            continue
+        if (model := result.score(metric)) is not None:
+            line += f"; {names.get(metric, metric)} {_ci(model)}"
+        before, after = (result.score(metric, s) for s in ("before_calibration", "after_calibration"))
+        if before is not None and after is not None:
+            line += f"; {metric.upper()} {_ci(before)} → {_ci(after)} after calibration"
+    lines = [line]
+    if result.serves != MODEL and result.reason:
+        lines.append(f"               {result.reason}")
+    return lines
 
 
 def format_status(status: dict) -> str:
@@ -77,22 +105,8 @@ def format_status(status: dict) -> str:
             f"  retrain      {retrain['retrain_id']} at {retrain['trained_at'][:16]}, "
             f"K={retrain['k']} moods"
         )
-        mood = retrain["models"].get("mood")
-        if mood:
-            m = mood["metrics"]["macro_f1"]
-            lines.append(
-                f"  next mood    {retrain['mood_policy']}: macro-F1 {_ci(m['model'])}, "
-                f"difference {_diff(m['difference'])}"
-            )
-        lines.append(f"               {retrain['mood_policy_reason']}")
-        session = retrain["models"].get("session")
-        if session:
-            m = session["metrics"]
-            lines.append(
-                f"  session      PR-AUC {_ci(m['pr_auc']['model'])}, difference "
-                f"{_diff(m['pr_auc']['difference'])}; ROC-AUC {_ci(m['roc_auc']['model'])}; "
-                f"ECE {_ci(m['ece_before'])} → {_ci(m['ece_after'])} after calibration"
-            )
+        for row in retrain["models"].values():
+            lines += model_lines(row)
     drift = status.get("drift")
     if drift is not None:
         tested = [m for m in drift.get("metrics", []) if m.get("status") != "insufficient data"]

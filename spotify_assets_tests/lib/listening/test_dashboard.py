@@ -29,6 +29,7 @@ from spotify_assets_tests.lib.listening._browser import (
     console_errors,
     run,
 )
+from spotify_assets_tests.lib.listening._results import result, results
 
 GENERATED_AT = "2024-03-01T00:00:00Z"
 EVIL = '<script>alert("x")</script>'
@@ -46,19 +47,20 @@ def inputs():
     metrics = {
         "mood": {
             "macro_f1": {
-                "model": {"value": 0.41, "low": 0.38, "high": 0.44},
-                "majority": {"value": 0.12, "lo": 0.10, "hi": 0.14},  # evaluate.estimate keys
+                "model": {"value": 0.41, "lo": 0.38, "hi": 0.44, "n": 30},
+                # as a retrain document before schema 3 spelled it: read all the same
+                "majority": {"value": 0.12, "low": 0.10, "high": 0.14},
                 "same_as_previous": 0.36,
             },
-            "roc_auc": {"model": {"value": 0.8, "low": None, "high": None}},
+            "roc_auc": {"model": {"value": 0.8, "lo": None, "hi": None}},
         },
         "session": {
-            "pr_auc": {"model": {"value": 0.3, "low": 0.25, "high": 0.35}},
+            "pr_auc": {"model": {"value": 0.3, "lo": 0.25, "hi": 0.35}},
             "ece": {"before_calibration": 0.09, "after_calibration": {"value": float("nan")}},
         },
     }
     drift = detect_drift(plays).to_dict()
-    return plays, model, predictions, metrics, drift
+    return plays, model, predictions, results(metrics), drift
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +94,13 @@ def test_document_round_trips_and_counts_match_the_plays(inputs, document):
     for i in range(len(weekly["weeks"])):
         assert sum(v[i] for v in weekly["shares"].values()) == pytest.approx(1.0, abs=1e-3)
     assert len(document["next_24h"]) == 24
-    mood = document["metrics"]["mood"]
-    assert mood["macro_f1"]["same_as_previous"] == {"value": 0.36, "low": None, "high": None}
-    assert mood["macro_f1"]["majority"] == {"value": 0.12, "low": 0.10, "high": 0.14}
-    ece = document["metrics"]["session"]["ece"]
-    assert ece["after_calibration"] == {"value": None, "low": None, "high": None}  # NaN -> null
+    mood, session = (m["metrics"] for m in document["models"])
+    # one spelling out, whatever came in
+    assert mood["macro_f1"]["same_as_previous"] == {"value": 0.36, "lo": None, "hi": None}
+    assert mood["macro_f1"]["majority"] == {"value": 0.12, "lo": 0.10, "hi": 0.14}
+    assert mood["macro_f1"]["model"] == {"value": 0.41, "lo": 0.38, "hi": 0.44}
+    ece = session["ece"]
+    assert ece["after_calibration"] == {"value": None, "lo": None, "hi": None}  # NaN -> null
     assert document["drift"]["drifted_metrics"] == sorted(inputs[4]["drifted_metrics"])
 
 
@@ -123,9 +127,9 @@ def test_labels_are_escaped(inputs):
     evil_model = replace(model, labels=[EVIL, *model.labels[1:]])
     html = render_html(
         build_dashboard(
-            plays, evil_model, predictions, {"mood": {EVIL: {EVIL: 0.5}}}, drift, GENERATED_AT,
-            reasons={"session_model_vs_baselines": EVIL, "drift": EVIL},
-            run={"retrain_id": EVIL, "mood_policy": EVIL, "mood_policy_reason": EVIL},
+            plays, evil_model, predictions, [result("mood", {EVIL: {EVIL: 0.5}}, serves=EVIL,
+                                                    reason=EVIL)], drift, GENERATED_AT,
+            reasons={"session_model_vs_baselines": EVIL, "drift": EVIL}, run={"retrain_id": EVIL},
         )
     )  # fmt: skip
     assert "<script" not in html

@@ -27,6 +27,7 @@ from spotify_assets_tests.lib.listening._browser import (
     overlaps,
     run,
 )
+from spotify_assets_tests.lib.listening._results import results
 
 DAYS = 1000  # ~2.7 years
 LONG_REASON = (
@@ -37,26 +38,26 @@ LONG_REASON = (
 METRICS = {
     "mood": {
         "macro_f1": {
-            "model": {"value": 0.412, "low": 0.388, "high": 0.437},
-            "majority": {"value": 0.021, "low": 0.019, "high": 0.024},
-            "same_as_previous": {"value": 0.371, "low": 0.35, "high": 0.392},
-            "last_known_mood": {"value": 0.398, "low": None, "high": None},
+            "model": {"value": 0.412, "lo": 0.388, "hi": 0.437},
+            "majority": {"value": 0.021, "lo": 0.019, "hi": 0.024},
+            "same_as_previous": {"value": 0.371, "lo": 0.35, "hi": 0.392},
+            "last_known_mood": {"value": 0.398, "lo": None, "hi": None},
         },
-        "accuracy": {"model": {"value": 0.52, "low": 0.5, "high": 0.54},
-                     "majority": {"value": 0.11, "low": 0.1, "high": 0.12}},
-        "roc_auc": {"model": {"value": 0.861, "low": 0.85, "high": 0.872},
-                    "majority": {"value": 0.5, "low": 0.5, "high": 0.5}},
+        "accuracy": {"model": {"value": 0.52, "lo": 0.5, "hi": 0.54},
+                     "majority": {"value": 0.11, "lo": 0.1, "hi": 0.12}},
+        "roc_auc": {"model": {"value": 0.861, "lo": 0.85, "hi": 0.872},
+                    "majority": {"value": 0.5, "lo": 0.5, "hi": 0.5}},
     },
     "session": {
-        "pr_auc": {"model": {"value": 0.334, "low": 0.301, "high": 0.367},
-                   "always_negative": {"value": 0.061, "low": 0.055, "high": 0.067},
-                   "hour_of_week_prior": {"value": 0.244, "low": 0.22, "high": 0.27}},
-        "roc_auc": {"model": {"value": 0.793, "low": 0.78, "high": 0.806},
-                    "always_negative": {"value": 0.5, "low": 0.5, "high": 0.5},
-                    "hour_of_week_prior": {"value": 0.741, "low": 0.73, "high": 0.752}},
-        "ece": {"before_calibration": {"value": 0.087, "low": 0.079, "high": 0.095},
-                "after_calibration": {"value": 0.014, "low": 0.01, "high": 0.019},
-                "hour_of_week_prior": {"value": 0.019, "low": 0.015, "high": 0.024}},
+        "pr_auc": {"model": {"value": 0.334, "lo": 0.301, "hi": 0.367},
+                   "always_negative": {"value": 0.061, "lo": 0.055, "hi": 0.067},
+                   "hour_of_week_prior": {"value": 0.244, "lo": 0.22, "hi": 0.27}},
+        "roc_auc": {"model": {"value": 0.793, "lo": 0.78, "hi": 0.806},
+                    "always_negative": {"value": 0.5, "lo": 0.5, "hi": 0.5},
+                    "hour_of_week_prior": {"value": 0.741, "lo": 0.73, "hi": 0.752}},
+        "ece": {"before_calibration": {"value": 0.087, "lo": 0.079, "hi": 0.095},
+                "after_calibration": {"value": 0.014, "lo": 0.01, "hi": 0.019},
+                "hour_of_week_prior": {"value": 0.019, "lo": 0.015, "hi": 0.024}},
     },
 }  # fmt: skip
 
@@ -77,11 +78,11 @@ def listener():
         for h in range(24)
     ]
     document = build_dashboard(
-        plays, model, predictions, METRICS, drift, "2026-09-28T12:00:00Z",
-        timezone="America/New_York",
-        run={"retrain_id": "2026-09-27-r3", "trained_at": "2026-09-27T02:00:00Z",
-             "mood_policy": "repeat_last_mood",
-             "mood_policy_reason": "no learned policy beat repeating the last mood"},
+        plays, model, predictions,
+        results(METRICS, serves="repeat_last_mood",
+                reason="no learned policy beat repeating the last mood"),
+        drift, "2026-09-28T12:00:00Z", timezone="America/New_York",
+        run={"retrain_id": "2026-09-27-r3", "trained_at": "2026-09-27T02:00:00Z"},
     )  # fmt: skip
     with_features = int(plays[list(FEATURES)].notna().all(axis=1).sum())
     return plays, model, document, with_features

@@ -27,6 +27,7 @@ from spotify_assets.lib.listening.drift import INSUFFICIENT, detect_drift
 from spotify_assets.lib.listening.moods import fit_moods
 from spotify_assets.lib.listening.sessions import sessionize
 from spotify_assets.lib.listening.simulate import stable_history
+from spotify_assets_tests.lib.listening._results import result
 
 GENERATED_AT = "2024-03-01T00:00:00Z"
 FEATURES = {"valence": 0.7, "energy": 0.8, "danceability": 0.6, "acousticness": 0.1,
@@ -163,7 +164,7 @@ def test_given_reasons_are_shown_on_empty_panels_only(model):
     plays = _plays(["2024-01-07T23:30:00Z", "2024-01-08T10:00:00Z"])
     why = "no model run yet: run `spotify-assets listening retrain --user me`"
     document = build_dashboard(
-        plays, model, None, {"mood": {"macro_f1": {"model": 0.4}}}, None, GENERATED_AT,
+        plays, model, None, [result("mood", {"macro_f1": {"model": 0.4}})], None, GENERATED_AT,
         reasons={"next_24h_session_start": why, "mood_clusters": "never shown: it has data"},
     )  # fmt: skip
     svgs = plot_svgs(document)
@@ -172,7 +173,7 @@ def test_given_reasons_are_shown_on_empty_panels_only(model):
     assert "never shown" not in render_html(document)
     assert "empty-reason" not in svgs["mood_model_vs_baselines"]
     # The session section is missing: its panel says so rather than "no data".
-    assert "session-start evaluation" in _reason_text(svgs["session_model_vs_baselines"])
+    assert "no session start per hour evaluation" in _reason_text(svgs["session_model_vs_baselines"])
     assert set(document["reasons"]) == {"next_24h_session_start", "session_model_vs_baselines",
                                         "drift"}  # fmt: skip
 
@@ -244,13 +245,10 @@ def test_coverage_sentence_only_when_low():
 
 
 def test_run_info_is_shown():
-    run = {
-        "retrain_id": "r-42",
-        "trained_at": "2024-02-29T23:00:00Z",
-        "mood_policy": "repeat_last_mood",
-        "mood_policy_reason": "the model did not beat it",
-    }
-    document = build_dashboard(_plays(["2024-01-01T10:00:00Z"]), None, None, None, None,
+    run = {"retrain_id": "r-42", "trained_at": "2024-02-29T23:00:00Z"}
+    mood = result("mood", {"macro_f1": {"model": 0.3}}, serves="repeat_last_mood",
+                  reason="the model did not beat it")  # fmt: skip
+    document = build_dashboard(_plays(["2024-01-01T10:00:00Z"]), None, None, [mood], None,
                                GENERATED_AT, timezone="Europe/Berlin", run=run)  # fmt: skip
     html = render_html(document)
     assert "retrain r-42" in html and "trained 2024-03-01 00:00" in html  # Berlin is UTC+1

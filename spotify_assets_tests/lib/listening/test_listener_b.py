@@ -38,18 +38,19 @@ def test_listener_b_retrain(db, shared_data):
     run = retrain(plays, clustering, "listener_b", n_boot=200)
     print()
     print(f"K={clustering.moods.k}; policy {run.policy.kind}: {run.policy.reason}")
-    print(format_report(run.mood_result, run.session_result))
+    mood, session = run.model("mood"), run.model("session")
+    print(format_report(mood.evaluation, session.evaluation))
 
-    mood = run.mood_result
-    assert mood["n"] == mood["rows"]["test"] > 0
+    assert mood.evaluation.n == mood.window["test"] > 0
     for metric in ("accuracy", "macro_f1", "roc_auc"):
-        assert 0 <= mood["scores"]["model"][metric]["value"] <= 1
+        assert 0 <= mood.score(metric).value <= 1
     gain = run.policy.validation.get("gain")
     if run.policy.kind == REPEAT:
-        d = mood["macro_f1_vs_each"]["last_known_mood"]
+        d = mood.evaluation.details["macro_f1_vs_each"]["last_known_mood"]
         assert d["value"] == d["lo"] == d["hi"] == 0.0  # it is that baseline
     else:  # a learned policy serves only with a validation gain whose CI is above 0
         assert gain["lo"] > 0 and gain["policy"] == run.policy.kind
-    s = run.session_result
-    assert 0 < s["positives"] < s["n"]
-    assert np.isfinite(s["ece_after"]["value"]) and np.isfinite(s["ece_before"]["value"])
+    s = session.evaluation
+    assert 0 < s.details["positives"] < s.n
+    ece = s.scores["ece"]
+    assert np.isfinite(ece["after_calibration"].value) and np.isfinite(ece["before_calibration"].value)
