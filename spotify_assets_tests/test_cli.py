@@ -132,7 +132,7 @@ def test_demo_sorts_liked_songs_and_sort_reuses_the_cached_matches(tmp_path, cli
     # the listening jobs ran on the generated history
     assert re.search(r"listening_history\s+[\d,]+ plays read, [\d,]+ new", out), out
     assert re.search(r"mood_clusters\s+K=\d+ moods", out), out
-    assert re.search(r"listening_models\s+retrain \S+: .*next mood: \w+, macro-F1 0\.\d+", out), out
+    assert re.search(r"listening_models\s+retrain \S+: .*next mood: served by [\w ]+, macro-F1 0\.\d+", out), out
     assert (
         tmp_path / "home" / "artifacts" / "listening" / "me" / "dashboard" / "index.html"
     ).exists()
