@@ -76,6 +76,7 @@ def catalog(tmp_path):
 DEFAULT = load_bundles().default_bundle
 
 
+@pytest.mark.slow
 def test_default_bundle_embeds_once_and_then_only_what_changed(database_url, instance, catalog):
     path, frame = catalog
     load_catalog(database_url, instance, path)
@@ -127,6 +128,7 @@ def test_default_bundle_embeds_once_and_then_only_what_changed(database_url, ins
     assert sorted(t for t in after if after[t] != before[t]) == sorted(changed)
 
 
+@pytest.mark.slow
 def test_a_second_bundle_lives_side_by_side(
     database_url, instance, catalog, tiny_model_dir, tmp_path, monkeypatch
 ):
@@ -195,6 +197,7 @@ with dg.instance_for_test() as instance:
 """
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_with_one_row_per_track(database_url, instance, catalog, tmp_path):
     path, _ = catalog
     load_catalog(database_url, instance, path)

@@ -12,6 +12,7 @@ import threading
 import time
 
 import dagster as dg
+import pytest
 import yaml
 
 from spotify_assets.defs.runs import HOST_TAG, reap_dead_runs, run_tags
@@ -51,6 +52,7 @@ def next_gpu_step() -> int:
     return 1
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_failed_and_its_gpu_slot_freed(tmp_path, dagster_pg_url):
     home = _home(tmp_path, dagster_pg_url)
     env = {**os.environ, "DAGSTER_HOME": str(home)}

@@ -368,6 +368,7 @@ def test_a_blend_that_clearly_loses_one_half_of_the_objective_is_refused() -> No
     assert _losing(0.7, items, seed=0) == ""  # a blend not tried is not judged
 
 
+@pytest.mark.slow
 def test_the_ranker_serves_only_when_it_beats_stage_1_on_the_persons_validation_songs():
     tracks, rows, names, vecs = clustered_world()
     members = np.concatenate(rows)
