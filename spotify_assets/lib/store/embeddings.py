@@ -123,6 +123,15 @@ class EmbeddingRepository:
         ).fetchone()
         return {"rows": count, "min_norm": lo, "max_norm": hi, "distinct_dims": dims}
 
+    def vectors_version(self) -> tuple[int, int]:
+        """(committed transactions that wrote `track_embeddings`, the last one's id), from
+        migration 0022: an equal version means unchanged vectors and filter columns, so what
+        was derived from them may be reused (as `TrackRepository.catalog_version` for tracks)."""
+        count, last = self.conn.execute(
+            "SELECT count(*), coalesce(max(txid), 0) FROM vector_changes"
+        ).fetchone()
+        return count, last
+
     def count(self, bundle_hash: str) -> int:
         return self.conn.execute(
             "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)

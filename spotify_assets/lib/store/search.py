@@ -313,6 +313,22 @@ class SearchRepository:
         total, *counts = self.conn.execute(statement, [bundle_hash]).fetchone()
         return total, dict(zip(columns, counts, strict=True))
 
+    def null_patterns(self, bundle_hash: str) -> list[tuple[tuple[str, ...], int]]:
+        """(the filter columns a row lacks, how many rows lack just those) over the bundle's
+        vectors, in one pass: `count_missing` for any set of columns follows from these few
+        rows (a catalog track lacks nothing or a genre, a library song every feature)."""
+        flags = sql.SQL(", ").join(
+            sql.SQL("e.{} IS NULL").format(sql.Identifier(c)) for c in FILTER_COLUMNS
+        )
+        statement = sql.SQL(
+            "SELECT {flags}, count(*) FROM track_embeddings e WHERE e.bundle_hash = %s "
+            "GROUP BY {flags}"
+        ).format(flags=flags)
+        return [
+            (tuple(c for c, null in zip(FILTER_COLUMNS, row[:-1], strict=True) if null), row[-1])
+            for row in self.conn.execute(statement, [bundle_hash])
+        ]
+
     def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
         """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out.
         For genre: each genre of a multi-genre track on its own."""
