@@ -169,12 +169,14 @@ class EmbeddingRepository:
         ).fetchall()
 
     def vectors(self, bundle_hash: str, track_ids: list[str]) -> dict[str, Any]:
-        """track_id → stored vector (as psycopg reads it; `to_array` makes it float32)."""
+        """track_id → stored vector (as psycopg reads it; `to_array` makes it float32). Read in
+        binary: parsing the text form cost ~0.1 ms a vector (a second for 10K candidates)."""
         return dict(
             self.conn.execute(
                 """SELECT track_id, embedding FROM track_embeddings
                    WHERE bundle_hash = %s AND track_id = ANY(%s)""",
                 (bundle_hash, track_ids),
+                binary=True,
             ).fetchall()
         )
 
