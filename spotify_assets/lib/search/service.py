@@ -15,9 +15,9 @@ import threading
 from dataclasses import dataclass, field
 
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.cache import VersionedCache
 from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.names import song_key
-from spotify_assets.lib.search.cache import VersionedCache
 from spotify_assets.lib.search.engine import (
     SearchHit,
     SearchPlan,

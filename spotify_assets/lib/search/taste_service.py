@@ -8,6 +8,7 @@ nearest the reference songs' mean. Reference songs are never returned.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.cache import VersionedCache
 from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.errors import InputError
-from spotify_assets.lib.search.engine import EXACT_THRESHOLD, SearchHit, search_vectors
+from spotify_assets.lib.search.engine import EXACT_THRESHOLD, SearchHit, nearest_except
 from spotify_assets.lib.search.filters import Filter, format_value, parse_where, range_notes
 from spotify_assets.lib.search.inputs import normalize_query, parse_limit
 from spotify_assets.lib.search.service import understood_filters
@@ -71,8 +73,23 @@ class TasteResult:
     notes: list[str] = field(default_factory=list)
 
 
+# (database url, person, which set) → its track ids: "most played" counts every play of the
+# person (40-70 ms for 40K plays); the sets change only with the libraries (library_changes)
+_reference_sets: VersionedCache[list[str]] = VersionedCache(size=256)
+
+
 def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[str]:
-    """The track ids of the reference set; ReferenceUnavailable says what is missing."""
+    """The track ids of the reference set; ReferenceUnavailable says what is missing (cached
+    per process while no library changes)."""
+    with db.connect() as conn:
+        version = TasteRepository(conn).library_version()
+    which = (reference.kind, (reference.playlist or "").casefold())
+    ids = _reference_sets.get((db.url, person, which), version,
+                              lambda: _reference_ids(db, person, reference))  # fmt: skip
+    return list(ids)
+
+
+def _reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[str]:
     with db.connect() as conn:
         repo = TasteRepository(conn)
         if not repo.known_person(person):
@@ -134,6 +151,42 @@ class TastePool:
     notes: list[str]
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A reference set's songs that have a vector under the bundle, in the set's order."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    details: dict[str, dict]  # name, artists
+    songs: frozenset[tuple]  # their `_song` identities
+
+
+# (database url, bundle, the reference ids) → its Profile: reading a few thousand liked songs'
+# vectors took most of a warm taste search; they change only when the vectors or the catalog
+# do (vector_changes, catalog_changes). ~6 MB for 4,000 songs: a few dozen sets are kept
+_profiles: VersionedCache[Profile] = VersionedCache(size=48)
+
+
+def reference_profile(db: Database, conn, bundle_hash: str, ids: list[str]) -> Profile:
+    """The reference songs' vectors and names (cached per process while neither the vectors
+    nor the catalog change)."""
+    version = (EmbeddingRepository(conn).vectors_version(),
+               TrackRepository(conn).catalog_version())  # fmt: skip
+
+    def read() -> Profile:
+        stored = EmbeddingRepository(conn).vectors(bundle_hash, ids)
+        kept = [t for t in ids if t in stored]
+        if not kept:
+            return Profile([], np.zeros((0, 0), dtype=np.float32), {}, frozenset())
+        details = SearchRepository(conn).details(kept, ("name", "artists"))
+        vectors = np.stack([to_array(stored[t]) for t in kept])
+        vectors.setflags(write=False)  # shared by every search while it is kept
+        return Profile(kept, vectors, details, frozenset(_song(d) for d in details.values()))
+
+    key = (db.url, bundle_hash, hashlib.sha256("\x1f".join(ids).encode()).hexdigest())
+    return _profiles.get(key, version, read)
+
+
 def gather(
     db: Database,
     bundle: ModelBundle,
@@ -163,15 +216,13 @@ def gather(
     notes += range_notes(filters)
     ids = references if references is not None else reference_ids(db, person, reference)
     with db.connect() as conn:
-        stored = EmbeddingRepository(conn).vectors(bundle.hash, ids)
-        if not stored:
+        profile = reference_profile(db, conn, bundle.hash, ids)
+        if not profile.ids:
             raise ReferenceUnavailable(
                 f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
                 f"of {person} is embedded under bundle {bundle.name}: import or embed them first"
             )
-        ref_ids = [t for t in ids if t in stored]
-        ref_vectors = np.stack([to_array(stored[t]) for t in ref_ids])
-        ref_details = SearchRepository(conn).details(ref_ids, ("name", "artists"))
+        ref_ids, ref_vectors, ref_details = profile.ids, profile.vectors, profile.details
         genre_named = any(f.column == "genre" and f.op == "=" for f in filters)
         if style:
             target = embedder.embed([style], "query")[0]
@@ -181,13 +232,10 @@ def gather(
             target = ref_vectors.mean(axis=0)
             target /= np.linalg.norm(target) or 1.0
             pool, how = POOL, f"the {POOL} nearest your songs' mean"
-        skip = set(ids)
-        found, _ = search_vectors(
-            conn, bundle.hash, bundle.embedding.dims, target, filters, pool + len(skip)
-        )
-        own = {_song(d) for d in ref_details.values()}  # the same song under another id
-        found = [h for h in found if h.track_id not in skip and _song(h.details) not in own]
-        found = found[:pool]
+        found, _ = nearest_except(
+            conn, bundle.hash, bundle.embedding.dims, target, filters, pool, set(ids),
+            keep=lambda details: _song(details) not in profile.songs,  # the same song, other id
+        )  # fmt: skip
         stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
         features = _audio(conn, found, ref_ids) if audio and found else (None, None)
     dims = bundle.embedding.dims
