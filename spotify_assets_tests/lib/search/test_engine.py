@@ -236,3 +236,24 @@ def test_nearest_except_leaves_out_the_excluded_as_an_exact_search_would(corpus,
         hits, _ = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 50, set(),
                                         keep=lambda d: int(d["name"].split()[1]) % 2 == 0)  # fmt: skip
         assert len(hits) == 50 and not odd & {h.track_id for h in hits}
+
+
+def test_filtered_vectors_rank_as_an_exact_search_does(corpus):
+    """A genre's rows read once (vectors in one value) and ranked in numpy: the same tracks in
+    the same order as the exact search, the excluded left out."""
+    from spotify_assets.lib.search import engine
+
+    db, tracks, vectors, queries = corpus
+    filters = [Filter("valence", "<", 0.1)]
+    q = queries[4] / np.linalg.norm(queries[4])
+    with db.connect() as conn:
+        rows = engine.filtered_vectors(conn, BUNDLE.hash, DIMS, filters)
+        exact, _ = search_vectors(conn, BUNDLE.hash, DIMS, q, filters, 120, strategy="exact")
+    assert sorted(rows.track_ids) == sorted(matching_ids(tracks, filters))
+    by_id = dict(zip(tracks.track_id, vectors, strict=True))
+    assert np.allclose(rows.vectors[:5], np.stack([by_id[t] for t in rows.track_ids[:5]]), atol=1e-6)
+    ranked = [h.track_id for h in exact]
+    exclude = set(ranked[:40:3])
+    got = [rows.track_ids[i] for i in rows.nearest(q, 60, exclude)]
+    assert got == [t for t in ranked if t not in exclude][:60]
+    assert np.isnan(rows.popularity).all()  # the corpus has no popularity
