@@ -215,10 +215,11 @@ def search(
         hits = collapse_versions(hits)[: request.limit]
         why = None if hits else explain_empty(conn, bundle.hash, filters, bundle.name)
         fewer = (
-            explain_fewer(conn, bundle.hash, filters, len(hits), request.limit)
+            explain_fewer(conn, bundle.hash, filters, len(hits), request.limit,
+                          None if filters else embedded_count(db, conn, bundle.hash))
             if 0 < len(hits) < request.limit
             else None
-        )
+        )  # fmt: skip
         columns = sorted({f.column for f in filters})
         without, by_column = missing_values(db, conn, bundle.hash, columns)
     return SearchResult(
@@ -233,6 +234,19 @@ def search(
 _null_patterns: VersionedCache[list[tuple[tuple[str, ...], int]]] = VersionedCache(size=16)
 
 
+def _patterns(db: Database, conn, bundle_hash: str) -> list[tuple[tuple[str, ...], int]]:
+    version = EmbeddingRepository(conn).vectors_version()  # before the scan, as in _known
+    return _null_patterns.get(
+        (db.url, bundle_hash), version, lambda: SearchRepository(conn).null_patterns(bundle_hash)
+    )
+
+
+def embedded_count(db: Database, conn, bundle_hash: str) -> int:
+    """The bundle's vectors, from its null patterns (a name search with fewer hits than asked
+    says how many tracks there are; counting them read every vector row)."""
+    return sum(rows for _, rows in _patterns(db, conn, bundle_hash))
+
+
 def missing_values(
     db: Database, conn, bundle_hash: str, columns: list[str]
 ) -> tuple[int, dict[str, int]]:
@@ -241,11 +255,7 @@ def missing_values(
     (one scan per change of the vectors in this process)."""
     if not columns:
         return 0, {}
-    version = EmbeddingRepository(conn).vectors_version()  # before the scan, as in _known
-    patterns = _null_patterns.get(
-        (db.url, bundle_hash), version, lambda: SearchRepository(conn).null_patterns(bundle_hash)
-    )
-    return missing_counts(patterns, columns)
+    return missing_counts(_patterns(db, conn, bundle_hash), columns)
 
 
 def missing_counts(

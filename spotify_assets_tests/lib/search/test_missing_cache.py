@@ -108,3 +108,20 @@ def test_missing_counts_from_patterns():
     assert missing_counts(patterns, ["energy"]) == (5, {"energy": 5})
     assert missing_counts(patterns, ["genre", "tempo"]) == (7, {"genre": 3, "tempo": 4})
     assert missing_counts(patterns, ["popularity"]) == (0, {"popularity": 0})
+
+
+def test_the_embedded_count_comes_from_the_patterns(catalog, scans, monkeypatch):
+    from spotify_assets.lib.search.service import embedded_count
+
+    with catalog.connect() as conn:
+        assert embedded_count(catalog, conn, SMALL.hash) == SearchRepository(conn).count_matching(
+            SMALL.hash, []) == 6  # fmt: skip
+        counted = []
+        original = SearchRepository.count_matching
+        monkeypatch.setattr(SearchRepository, "count_matching",
+                            lambda self, *a: counted.append(a) or original(self, *a))  # fmt: skip
+        from spotify_assets.lib.search.explain import explain_fewer
+
+        line = explain_fewer(conn, SMALL.hash, [], 2, 10, embedded_count(catalog, conn, SMALL.hash))
+        assert line == "6 tracks are embedded, but versions of the same songs were merged into one line each"
+        assert not counted and len(scans) == 1
