@@ -840,6 +840,9 @@ def app_server(url: str, bundle, embedder, how: str) -> Iterator[str]:
     from spotify_assets.web.app import AppContext, create_app
 
     if how == "thread":
+        from spotify_assets.cli.serve import one_blas_thread
+
+        one_blas_thread()  # as `serve` sets its process up
         db = Database(url, keep_open=True)  # as `serve` builds it (cli.runtime.app_database)
         with Server(create_app(AppContext(db, bundle, embedder))) as server:
             yield f"http://127.0.0.1:{server.port}"
