@@ -88,29 +88,33 @@ _names: dict[tuple[str, str], tuple[tuple[int, int], list[str]]] = {}
 _names_lock = threading.Lock()
 
 
-def _known(db: Database, column: str) -> list[str]:
-    """The catalog's distinct values of `column` (genre or subgenre), rescanned only when the
-    catalog changed since the last call in this process."""
+def _known(db: Database, *columns: str) -> list[list[str]]:
+    """The catalog's distinct values of each of `columns` (genre, subgenre), rescanned only
+    when the catalog changed since the last call in this process (one version read for all)."""
+    out = []
     with db.connect() as conn:
         tracks = TrackRepository(conn)
         version = tracks.catalog_version()  # before the scan: a write between costs a rescan
-        cached = _names.get((db.url, column))
-        if cached is not None and cached[0] == version:
-            return list(cached[1])
-        names = tracks.genres() if column == "genre" else tracks.subgenres()
-    with _names_lock:
-        _names[(db.url, column)] = (version, names)
-    return list(names)
+        for column in columns:
+            cached = _names.get((db.url, column))
+            if cached is not None and cached[0] == version:
+                out.append(list(cached[1]))
+                continue
+            names = tracks.genres() if column == "genre" else tracks.subgenres()
+            with _names_lock:
+                _names[(db.url, column)] = (version, names)
+            out.append(list(names))
+    return out
 
 
 def known_genres(db: Database) -> list[str]:
     """The catalog's distinct genres (cached per catalog version)."""
-    return _known(db, "genre")
+    return _known(db, "genre")[0]
 
 
 def known_subgenres(db: Database) -> list[str]:
     """The catalog's distinct subgenres (cached per catalog version)."""
-    return _known(db, "subgenre")
+    return _known(db, "subgenre")[0]
 
 
 def understood(
@@ -120,7 +124,7 @@ def understood(
     column), and the whole understanding (preferences, words): the one place a query's words
     are read (the taste search uses it too)."""
     if genres is None:
-        genres, subgenres = known_genres(db), known_subgenres(db)
+        genres, subgenres = _known(db, "genre", "subgenre")
     else:  # names given (an evaluation, a test): subgenres only from a catalog that has them
         subgenres = known_subgenres(db) if db is not None else []
     stated = understand_query(text, genres, subgenres)
