@@ -41,14 +41,17 @@ class VersionedCache(Generic[V]):
                 kept = self._values.get(key)
                 if kept is not None and kept[0] == version:
                     return kept[1]
-            value = compute()
-            with self._lock:
-                self.computed += 1
-                self._values[key] = (version, value)
-                self._values.move_to_end(key)
-                while len(self._values) > self.size:
-                    self._values.popitem(last=False)
-                self._computing.pop(key, None)
+            try:
+                value = compute()
+                with self._lock:
+                    self.computed += 1
+                    self._values[key] = (version, value)
+                    self._values.move_to_end(key)
+                    while len(self._values) > self.size:
+                        self._values.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
         return value
 
     def clear(self) -> None:
