@@ -137,9 +137,9 @@ def _reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list
                 )
                 raise ReferenceUnavailable(f"no plays joined to songs for {person}: {remedy}")
             return ids
-        wanted = (reference.playlist or "").casefold()
-        playlists = repo.playlists(person)
-        found = [pid for pid, name in playlists if (name or "").casefold() == wanted]
+        wanted = _blanks((reference.playlist or "").casefold())
+        playlists = repo.playlists(person)  # a query's blanks are collapsed: the name's too
+        found = [pid for pid, name in playlists if _blanks((name or "").casefold()) == wanted]
         if not found:
             names = ", ".join(f"'{n}'" for _, n in playlists[:8]) or "none"
             more = " …" if len(playlists) > 8 else ""
@@ -370,6 +370,10 @@ def taste_search(
     pool = gather(db, bundle, embedder, query, person, where, genres,
                   audio=config.audio_weight > 0, config=config)  # fmt: skip
     return rank(pool, config, number)
+
+
+def _blanks(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _song(details: dict) -> tuple:

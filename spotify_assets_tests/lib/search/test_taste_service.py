@@ -130,3 +130,16 @@ def test_a_reference_set_is_read_again_only_after_the_library_or_vectors_change(
     search()
     assert taste_service._reference_sets.computed == sets + 2
     assert taste_service._profiles.computed == profiles + 3
+
+
+def test_a_playlist_named_with_double_blanks_is_found(library_db, minilm):
+    """A query's blanks are collapsed (normalize_query), so a name's are too."""
+    db, _ = library_db
+    with db.connect() as conn:
+        conn.execute("INSERT INTO playlists (playlist_id, name, source, person) "
+                     "VALUES ('u1', '2020 Hits  &  More', 'export', 'u')")  # fmt: skip
+        conn.execute("INSERT INTO playlist_tracks VALUES ('u1', 'r1', 0), ('u1', 'p1', 1)")
+    result = taste_search(db, BUNDLE, minilm, "songs from my playlist 2020 hits & more", "u",
+                          genres=["rock", "pop"])  # fmt: skip
+    assert result.references == 2
+    assert not {"r1", "p1"} & {h.hit.track_id for h in result.hits}
