@@ -724,7 +724,9 @@ def taste_queries(db, people: list[str], count: int, rng) -> list[tuple[str, str
             text = f"{style} songs like my most played"
         else:
             with db.connect() as conn:
-                names = [n for _, n in TasteRepository(conn).playlists(person)]
+                # a name as a query can carry it: quotes end it, blanks are collapsed
+                names = [n for _, n in TasteRepository(conn).playlists(person)
+                         if " ".join(n.split()) == n and '"' not in n]  # fmt: skip
             text = f"{style} songs from my playlist {names[rng.integers(len(names))]}"
         out.append((kind, text.strip(), person))
     return out
