@@ -724,7 +724,9 @@ def taste_queries(db, people: list[str], count: int, rng) -> list[tuple[str, str
             text = f"{style} songs like my most played"
         else:
             with db.connect() as conn:
-                names = [n for _, n in TasteRepository(conn).playlists(person)]
+                # a name as a query can carry it: quotes end it, blanks are collapsed
+                names = [n for _, n in TasteRepository(conn).playlists(person)
+                         if " ".join(n.split()) == n and '"' not in n]  # fmt: skip
             text = f"{style} songs from my playlist {names[rng.integers(len(names))]}"
         out.append((kind, text.strip(), person))
     return out
@@ -840,6 +842,9 @@ def app_server(url: str, bundle, embedder, how: str) -> Iterator[str]:
     from spotify_assets.web.app import AppContext, create_app
 
     if how == "thread":
+        from spotify_assets.cli.serve import one_blas_thread
+
+        one_blas_thread()  # as `serve` sets its process up
         db = Database(url, keep_open=True)  # as `serve` builds it (cli.runtime.app_database)
         with Server(create_app(AppContext(db, bundle, embedder))) as server:
             yield f"http://127.0.0.1:{server.port}"

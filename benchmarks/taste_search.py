@@ -74,7 +74,8 @@ def taste_ranking(pool, config: TasteConfig) -> list[str]:
 def quick_ranking(pool, config: TasteConfig, popularity: np.ndarray) -> list[str]:
     """The same scores as `rank`, without building hits (for the validation grid)."""
     style = np.array([h.score for h in pool.found])
-    scores = taste_scores(pool.vectors, style, pool.ref_vectors, config, *pool.audio, popularity)
+    scores = taste_scores(pool.vectors, style, pool.ref_vectors, config, *pool.audio, popularity,
+                          pool.population)  # fmt: skip
     return [pool.found[i].track_id for i in np.argsort(-scores.score, kind="stable")]
 
 

@@ -23,6 +23,16 @@ def spotify_factory():
     )  # fmt: skip
 
 
+def one_blas_thread() -> None:
+    """One BLAS thread for the whole process: requests run in threads, each product is small,
+    and the query encoder's own per-call limit (numpy_bert.encode) changes a process-wide
+    setting, so two concurrent searches could restore it under each other and leave BLAS
+    threads spinning against the requests on a 2-core machine."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -38,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     bundles = load_bundles()
     bundle = bundles.by_name(args.bundle) if args.bundle else bundles.default_bundle
+    one_blas_thread()
     db = app_database()
     embedder = query_embedder(bundle)
     embedder.embed(["warm up"], "query")  # the model loads now, not on the first search

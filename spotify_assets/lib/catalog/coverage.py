@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from spotify_assets.lib.cache import VersionedCache
 from spotify_assets.lib.store.database import Database
-from spotify_assets.lib.store.listening import PlayRepository
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
+from spotify_assets.lib.store.taste import TasteRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
 
@@ -42,18 +44,30 @@ class CoverageRow:
         return asdict(self)
 
 
+# (database url, person, bundle) → the person's coverage: the web app's person page showed it
+# recomputed over every play on each view; it changes only with the person's library, the
+# catalog or the vectors (library_changes, catalog_changes, vector_changes)
+_coverage: VersionedCache[list[CoverageRow]] = VersionedCache(size=256)
+
+
 def library_coverage(db: Database, person: str, bundle_hash: str) -> list[CoverageRow]:
-    """Coverage of `person`'s playlist members, liked songs and plays (each play counts)."""
+    """Coverage of `person`'s playlist members, liked songs and plays (each play counts);
+    cached per process while nothing it counts changes."""
     with db.connect() as conn:
-        tracks = TrackRepository(conn)
-        _, members = PlaylistRepository(conn).frames(person)
-        liked = CandidateRepository(conn).track_ids(person, "liked")
-        play_ids = PlayRepository(conn).joined_tracks(person)
-        return [
-            CoverageRow(what, *tracks.coverage(ids, bundle_hash))
-            for what, ids in (
-                ("playlist items", members["track_id"].tolist()),
-                ("liked songs", liked),
-                ("plays", play_ids),
-            )
-        ]
+        version = (TasteRepository(conn).library_version(),
+                   TrackRepository(conn).catalog_version(),
+                   EmbeddingRepository(conn).vectors_version())  # fmt: skip
+
+    def count() -> list[CoverageRow]:
+        with db.connect() as conn:
+            tracks = TrackRepository(conn)
+            _, members = PlaylistRepository(conn).frames(person)
+            liked = CandidateRepository(conn).track_ids(person, "liked")
+            return [
+                CoverageRow("playlist items", *tracks.coverage(members["track_id"].tolist(),
+                                                               bundle_hash)),
+                CoverageRow("liked songs", *tracks.coverage(liked, bundle_hash)),
+                CoverageRow("plays", *tracks.play_coverage(person, bundle_hash)),
+            ]  # fmt: skip
+
+    return list(_coverage.get((db.url, person, bundle_hash), version, count))

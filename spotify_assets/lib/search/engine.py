@@ -9,7 +9,7 @@ filter the candidates, falling back to exact when too few survive.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,6 +141,108 @@ def search_vectors(
         for rank, (track_id, distance) in enumerate(rows, start=1)
     ]
     return hits, plan
+
+
+def nearest_except(
+    conn: psycopg.Connection,
+    bundle_hash: str,
+    dims: int,
+    query: np.ndarray,
+    filters: Sequence[Filter],
+    count: int,
+    exclude: Collection[str],
+    keep: Callable[[dict], bool] | None = None,
+    columns: Sequence[str] = DETAIL_COLUMNS,
+) -> tuple[list[SearchHit], SearchPlan]:
+    """The `count` tracks nearest `query` within `filters`, leaving out the ids in `exclude`
+    and the hits whose details (`columns`) `keep` refuses (a person's own songs under other
+    ids), as an exact search for `count + len(exclude)` then left out would give them.
+
+    A catalog under the HNSW index is read through it: the most ef_search allows, the
+    excluded left out; only when fewer than `count` remain (the excluded crowd the query's
+    neighbourhood) is the whole filtered set scanned. Asking `search_vectors` for `count +
+    len(exclude)` instead (thousands for a person with many liked songs) always fell back to
+    that scan: HNSW returns at most ef_search rows."""
+    validate_bundle_hash(bundle_hash)
+    query = np.asarray(query, dtype=np.float32)
+    if query.shape != (dims,):
+        raise ValueError(f"query vector has shape {query.shape}, bundle declares {dims} dims")
+    count = max(1, int(count))
+    where, params = where_sql(filters)
+    skip = set(exclude)
+
+    def left(rows: list[tuple[str, float]]) -> list[SearchHit]:
+        rows = [r for r in rows if r[0] not in skip]
+        shown = repo.details([r[0] for r in rows], columns)
+        hits = [SearchHit(0, t, 1.0 - float(d), shown.get(t, {})) for t, d in rows]
+        hits = [h for h in hits if keep is None or keep(h.details)][:count]
+        for rank, hit in enumerate(hits, start=1):
+            hit.rank = rank
+        return hits
+
+    with conn.transaction():
+        repo = SearchRepository(conn)
+        repo.prefer_index_scans()
+        indexed = repo.indexed_rows(bundle_hash)
+        kept, estimated = rows_kept(repo, bundle_hash, where, params, filters, indexed)
+        plan = SearchPlan("exact", filtered_rows=kept, estimated=estimated)
+        if indexed and (kept or 0) > EXACT_THRESHOLD:
+            plan = SearchPlan("hnsw", filtered_rows=kept, candidates=MAX_EF_SEARCH,
+                              ef_search=MAX_EF_SEARCH, estimated=estimated)  # fmt: skip
+            rows = repo.hnsw(bundle_hash, dims, query, where, params, MAX_EF_SEARCH,
+                             MAX_EF_SEARCH)  # fmt: skip
+            if len(hits := left(rows)) >= count:
+                return hits, plan
+            plan.strategy = "hnsw→exact"
+        rows = repo.exact(bundle_hash, dims, query, where, params, count + len(skip))
+        return left(rows), plan
+
+
+@dataclass
+class FilteredVectors:
+    """Every track a filter set keeps, with what scoring them needs and no display columns."""
+
+    track_ids: np.ndarray  # str
+    popularity: np.ndarray  # NaN where unknown
+    vectors: np.ndarray  # n × dims, float32, unit norm (as stored: embeddings_complete)
+
+    def nearest(self, query: np.ndarray, count: int, exclude: Collection[str]) -> np.ndarray:
+        """Indices of the `count` rows nearest `query` (cosine) that are not in `exclude`,
+        nearest first, ties by track id: what an exact search with ORDER BY distance gives."""
+        query = np.asarray(query, dtype=np.float32)
+        similarity = self.vectors @ (query / (np.linalg.norm(query) or 1.0))
+        allowed = np.flatnonzero(~np.isin(self.track_ids, list(exclude)))
+        if len(allowed) > count:
+            allowed = allowed[np.argpartition(-similarity[allowed], count - 1)[:count]]
+        order = np.lexsort((self.track_ids[allowed], -similarity[allowed]))
+        return allowed[order]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.vectors.nbytes)
+
+
+def filtered_vectors(
+    conn: psycopg.Connection, bundle_hash: str, dims: int, filters: Sequence[Filter]
+) -> FilteredVectors:
+    """Every track within `filters` with its vector and popularity, read in one value."""
+    validate_bundle_hash(bundle_hash)
+    where, params = where_sql(filters)
+    with conn.transaction():
+        repo = SearchRepository(conn)
+        repo.prefer_index_scans()
+        ids, popularity, blob = repo.filtered_vectors(bundle_hash, where, params)
+    raw = np.frombuffer(blob, dtype=">f4").reshape(len(ids), dims + 1)  # header, then floats
+    vectors = raw[:, 1:].astype(np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    result = FilteredVectors(
+        np.asarray(ids, dtype=str),
+        np.array([np.nan if p is None else p for p in popularity], dtype=float),
+        vectors,
+    )
+    for array in (result.track_ids, result.popularity, result.vectors):
+        array.setflags(write=False)  # shared by the searches while it is cached
+    return result
 
 
 def rows_kept(

@@ -117,11 +117,15 @@ def explain_fewer(
     filters: Sequence[Filter],
     found: int,
     limit: int,
+    embedded: int | None = None,
 ) -> str:
     """One line saying why a search returned `found` < `limit` tracks: how many pass every
     filter, and how many each filter alone keeps (the smallest first: the one that cut most);
-    or that versions of the same songs were merged."""
-    passing = count_matching(conn, bundle_hash, filters)
+    or that versions of the same songs were merged. `embedded`: the bundle's vectors, when the
+    caller knows them (without filters that is the count, which otherwise reads them all)."""
+    passing = embedded if embedded is not None and not filters else None
+    if passing is None:
+        passing = count_matching(conn, bundle_hash, filters)
     if passing > found:
         merged = "versions of the same songs were merged into one line each"
         where = "pass every filter" if filters else "are embedded"

@@ -8,16 +8,25 @@ nearest the reference songs' mean. Reference songs are never returned.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from spotify_assets.lib.blas import one_blas_thread
 from spotify_assets.lib.bundles import ModelBundle
+from spotify_assets.lib.cache import VersionedCache
 from spotify_assets.lib.embeddings.update import Embedder
 from spotify_assets.lib.errors import InputError
-from spotify_assets.lib.search.engine import EXACT_THRESHOLD, SearchHit, search_vectors
+from spotify_assets.lib.search.engine import (
+    EXACT_THRESHOLD,
+    FilteredVectors,
+    SearchHit,
+    filtered_vectors,
+    nearest_except,
+)
 from spotify_assets.lib.search.filters import Filter, format_value, parse_where, range_notes
 from spotify_assets.lib.search.inputs import normalize_query, parse_limit
 from spotify_assets.lib.search.service import understood_filters
@@ -26,9 +35,12 @@ from spotify_assets.lib.search.taste import (
     LIKED,
     MOST_PLAYED,
     PLAYLIST,
+    Population,
     ReferenceQuery,
     TasteConfig,
+    centroids,
     parse_reference,
+    preselect,
     taste_scores,
 )
 from spotify_assets.lib.store.database import Database
@@ -38,6 +50,18 @@ from spotify_assets.lib.store.taste import TasteRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
 POOL = 500  # candidates when no genre bounds the style
+# With a genre named every track it keeps (up to EXACT_THRESHOLD, nearest the style first) is a
+# candidate, z-scored against all of them; scoring each against every reference song took
+# seconds (10K tracks × 1,500 liked songs), so only the GENRE_SCORED likeliest are (ranked by
+# the same blend with each track's nearest reference songs among those of its nearest of
+# REFERENCE_CENTROIDS centroids), the closeness spread estimated on CLOSENESS_SAMPLE of them
+# (lib/search/taste.py: preselect). On the many-people benchmark's people, the top 10 matched
+# scoring every track in N of M searches (see README)
+# what a candidate's line and its ranking read (name and artists also tell one song's ids)
+TASTE_COLUMNS = ("name", "artists", "album_name", "genre", "release_year", "popularity")
+GENRE_SCORED = 1500
+CLOSENESS_SAMPLE = 600
+REFERENCE_CENTROIDS = 32
 AUDIO_COLUMNS = ("danceability", "energy", "valence", "tempo", "acousticness",
                  "instrumentalness", "speechiness", "loudness")  # fmt: skip
 _GENERIC = re.compile(
@@ -71,8 +95,23 @@ class TasteResult:
     notes: list[str] = field(default_factory=list)
 
 
+# (database url, person, which set) → its track ids: "most played" counts every play of the
+# person (40-70 ms for 40K plays); the sets change only with the libraries (library_changes)
+_reference_sets: VersionedCache[list[str]] = VersionedCache(size=256)
+
+
 def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[str]:
-    """The track ids of the reference set; ReferenceUnavailable says what is missing."""
+    """The track ids of the reference set; ReferenceUnavailable says what is missing (cached
+    per process while no library changes)."""
+    with db.connect() as conn:
+        version = TasteRepository(conn).library_version()
+    which = (reference.kind, (reference.playlist or "").casefold())
+    ids = _reference_sets.get((db.url, person, which), version,
+                              lambda: _reference_ids(db, person, reference))  # fmt: skip
+    return list(ids)
+
+
+def _reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[str]:
     with db.connect() as conn:
         repo = TasteRepository(conn)
         if not repo.known_person(person):
@@ -98,9 +137,9 @@ def reference_ids(db: Database, person: str, reference: ReferenceQuery) -> list[
                 )
                 raise ReferenceUnavailable(f"no plays joined to songs for {person}: {remedy}")
             return ids
-        wanted = (reference.playlist or "").casefold()
-        playlists = repo.playlists(person)
-        found = [pid for pid, name in playlists if (name or "").casefold() == wanted]
+        wanted = _blanks((reference.playlist or "").casefold())
+        playlists = repo.playlists(person)  # a query's blanks are collapsed: the name's too
+        found = [pid for pid, name in playlists if _blanks((name or "").casefold()) == wanted]
         if not found:
             names = ", ".join(f"'{n}'" for _, n in playlists[:8]) or "none"
             more = " …" if len(playlists) > 8 else ""
@@ -132,6 +171,63 @@ class TastePool:
     audio: tuple[np.ndarray | None, np.ndarray | None]  # candidates', references' features
     pool: str  # how the candidates were chosen
     notes: list[str]
+    # the spreads scores are z-scored against when only some of the candidates were scored
+    population: Population | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A reference set's songs that have a vector under the bundle, in the set's order."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    details: dict[str, dict]  # name, artists
+    songs: frozenset[tuple]  # their `_song` identities
+    centroids: np.ndarray  # REFERENCE_CENTROIDS centroids of the vectors (lib/search/taste.py)
+
+
+# (database url, bundle, the reference ids) → its Profile: reading a few thousand liked songs'
+# vectors took most of a warm taste search; they change only when the vectors or the catalog
+# do (vector_changes, catalog_changes). ~6 MB for 4,000 songs: a few dozen sets are kept
+_profiles: VersionedCache[Profile] = VersionedCache(size=48)
+
+
+# (database url, bundle, filters) → every track they keep with its vector: a genre's rows are
+# read once (the vectors of 10K tracks took ~100 ms to send) and serve every person's search
+# naming it until the vectors change (vector_changes); ~1.5 KB a track, so few are kept
+_genre_rows: VersionedCache[FilteredVectors] = VersionedCache(size=8)
+
+
+def genre_rows(db: Database, conn, bundle_hash: str, dims: int,
+               filters: list[Filter]) -> FilteredVectors:  # fmt: skip
+    """Every track `filters` keep, with vectors (cached per process while they are unchanged)."""
+    version = EmbeddingRepository(conn).vectors_version()
+    key = (db.url, bundle_hash, tuple(sorted((f.column, f.op, repr(f.value)) for f in filters)))
+    return _genre_rows.get(key, version, lambda: filtered_vectors(conn, bundle_hash, dims, filters))
+
+
+def reference_profile(db: Database, conn, bundle_hash: str, ids: list[str]) -> Profile:
+    """The reference songs' vectors and names (cached per process while neither the vectors
+    nor the catalog change)."""
+    version = (EmbeddingRepository(conn).vectors_version(),
+               TrackRepository(conn).catalog_version())  # fmt: skip
+
+    def read() -> Profile:
+        stored = EmbeddingRepository(conn).vectors(bundle_hash, ids)
+        kept = [t for t in ids if t in stored]
+        if not kept:
+            empty = np.zeros((0, 0), dtype=np.float32)
+            return Profile([], empty, {}, frozenset(), empty)
+        details = SearchRepository(conn).details(kept, ("name", "artists"))
+        vectors = np.stack([to_array(stored[t]) for t in kept])
+        grouped = centroids(vectors, REFERENCE_CENTROIDS)
+        for shared in (vectors, grouped):  # shared by every search while the profile is kept
+            shared.setflags(write=False)
+        return Profile(kept, vectors, details, frozenset(_song(d) for d in details.values()),
+                       grouped)  # fmt: skip
+
+    key = (db.url, bundle_hash, hashlib.sha256("\x1f".join(ids).encode()).hexdigest())
+    return _profiles.get(key, version, read)
 
 
 def gather(
@@ -144,6 +240,7 @@ def gather(
     genres: list[str] | None = None,
     references: list[str] | None = None,
     audio: bool = False,
+    config: TasteConfig = DEFAULT_CONFIG,
 ) -> TastePool:
     """The reference set (stored, or `references` given by an evaluation), the candidates the
     style selects and their vectors. Raises SearchInputError for a bad input or a query naming
@@ -163,39 +260,59 @@ def gather(
     notes += range_notes(filters)
     ids = references if references is not None else reference_ids(db, person, reference)
     with db.connect() as conn:
-        stored = EmbeddingRepository(conn).vectors(bundle.hash, ids)
-        if not stored:
+        profile = reference_profile(db, conn, bundle.hash, ids)
+        if not profile.ids:
             raise ReferenceUnavailable(
                 f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
                 f"of {person} is embedded under bundle {bundle.name}: import or embed them first"
             )
-        ref_ids = [t for t in ids if t in stored]
-        ref_vectors = np.stack([to_array(stored[t]) for t in ref_ids])
-        ref_details = SearchRepository(conn).details(ref_ids, ("name", "artists"))
+        ref_ids, ref_vectors, ref_details = profile.ids, profile.vectors, profile.details
         genre_named = any(f.column == "genre" and f.op == "=" for f in filters)
-        if style:
+
+        def keep(details: dict) -> bool:  # not one of their songs under another id
+            return _song(details) not in profile.songs
+
+        population = None
+        dims = bundle.embedding.dims
+        if style and genre_named:
             target = embedder.embed([style], "query")[0]
-            pool = EXACT_THRESHOLD if genre_named else POOL
-            how = "every track the filters keep" if genre_named else f"the top {POOL} for the style"
+            rows = genre_rows(db, conn, bundle.hash, dims, filters)
+            every = rows.nearest(target, EXACT_THRESHOLD, set(ids))
+            similarity = rows.vectors[every] @ (target / (np.linalg.norm(target) or 1.0))
+            with one_blas_thread():
+                chosen, population = preselect(
+                    rows.vectors[every], similarity, rows.popularity[every], ref_vectors,
+                    profile.centroids, config, GENRE_SCORED, CLOSENESS_SAMPLE,
+                )  # fmt: skip
+            picked = every[chosen]
+            shown = SearchRepository(conn).details([str(rows.track_ids[i]) for i in picked],
+                                                   TASTE_COLUMNS)  # fmt: skip
+            kept = [j for j, i in zip(chosen, picked, strict=True)
+                    if keep(shown.get(str(rows.track_ids[i]), {}))]  # fmt: skip
+            found = [
+                SearchHit(rank, str(rows.track_ids[every[j]]), float(similarity[j]),
+                          shown.get(str(rows.track_ids[every[j]]), {}))
+                for rank, j in enumerate(kept, start=1)
+            ]  # fmt: skip
+            vectors = (rows.vectors[every[kept]] if kept
+                       else np.zeros((0, dims), dtype=np.float32))  # fmt: skip
+            how = (f"every track the filters keep ({len(every):,}; the "
+                   f"{min(GENRE_SCORED, len(every)):,} likeliest scored)")  # fmt: skip
         else:
-            target = ref_vectors.mean(axis=0)
-            target /= np.linalg.norm(target) or 1.0
-            pool, how = POOL, f"the {POOL} nearest your songs' mean"
-        skip = set(ids)
-        found, _ = search_vectors(
-            conn, bundle.hash, bundle.embedding.dims, target, filters, pool + len(skip)
-        )
-        own = {_song(d) for d in ref_details.values()}  # the same song under another id
-        found = [h for h in found if h.track_id not in skip and _song(h.details) not in own]
-        found = found[:pool]
-        stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
+            if style:
+                target, how = embedder.embed([style], "query")[0], f"the top {POOL} for the style"
+            else:
+                target = ref_vectors.mean(axis=0)
+                target /= np.linalg.norm(target) or 1.0
+                how = f"the {POOL} nearest your songs' mean"
+            found, _ = nearest_except(conn, bundle.hash, dims, target, filters, POOL, set(ids),
+                                      keep, TASTE_COLUMNS)  # fmt: skip
+            stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
+            vectors = (np.stack([to_array(stored[h.track_id]) for h in found]) if found
+                       else np.zeros((0, dims), dtype=np.float32))  # fmt: skip
         features = _audio(conn, found, ref_ids) if audio and found else (None, None)
-    dims = bundle.embedding.dims
-    vectors = (
-        np.stack([to_array(stored[h.track_id]) for h in found]) if found else np.zeros((0, dims))
-    )
     return TastePool(text, person, reference, filters, style, len(ids), ref_ids, ref_vectors,
-                     ref_details, found, vectors, features, how, notes)  # fmt: skip
+                     ref_details, found, vectors, features, how, notes, population)  # fmt: skip
 
 
 def rank(pool: TastePool, config: TasteConfig = DEFAULT_CONFIG, limit: int = 10) -> TasteResult:
@@ -213,9 +330,11 @@ def rank(pool: TastePool, config: TasteConfig = DEFAULT_CONFIG, limit: int = 10)
          for h in pool.found],
         dtype=float,
     )  # fmt: skip
-    scored = taste_scores(
-        pool.vectors, style_scores, pool.ref_vectors, config, *pool.audio, popularity
-    )
+    with one_blas_thread():
+        scored = taste_scores(
+            pool.vectors, style_scores, pool.ref_vectors, config, *pool.audio, popularity,
+            pool.population,
+        )  # fmt: skip
     shown: set[tuple] = set()
     for i in np.argsort(-scored.score, kind="stable"):
         hit = pool.found[i]
@@ -248,8 +367,13 @@ def taste_search(
 ) -> TasteResult:
     """Tracks of the query's style nearest the reference set it names, best first."""
     number = parse_limit(limit)
-    pool = gather(db, bundle, embedder, query, person, where, genres, audio=config.audio_weight > 0)
+    pool = gather(db, bundle, embedder, query, person, where, genres,
+                  audio=config.audio_weight > 0, config=config)  # fmt: skip
     return rank(pool, config, number)
+
+
+def _blanks(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _song(details: dict) -> tuple:

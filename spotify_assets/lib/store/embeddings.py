@@ -123,6 +123,15 @@ class EmbeddingRepository:
         ).fetchone()
         return {"rows": count, "min_norm": lo, "max_norm": hi, "distinct_dims": dims}
 
+    def vectors_version(self) -> tuple[int, int]:
+        """(committed transactions that wrote `track_embeddings`, the last one's id), from
+        migration 0022: an equal version means unchanged vectors and filter columns, so what
+        was derived from them may be reused (as `TrackRepository.catalog_version` for tracks)."""
+        count, last = self.conn.execute(
+            "SELECT count(*), coalesce(max(txid), 0) FROM vector_changes"
+        ).fetchone()
+        return count, last
+
     def count(self, bundle_hash: str) -> int:
         return self.conn.execute(
             "SELECT count(*) FROM track_embeddings WHERE bundle_hash = %s", (bundle_hash,)
@@ -160,12 +169,14 @@ class EmbeddingRepository:
         ).fetchall()
 
     def vectors(self, bundle_hash: str, track_ids: list[str]) -> dict[str, Any]:
-        """track_id → stored vector (as psycopg reads it; `to_array` makes it float32)."""
+        """track_id → stored vector (as psycopg reads it; `to_array` makes it float32). Read in
+        binary: parsing the text form cost ~0.1 ms a vector (a second for 10K candidates)."""
         return dict(
             self.conn.execute(
                 """SELECT track_id, embedding FROM track_embeddings
                    WHERE bundle_hash = %s AND track_id = ANY(%s)""",
                 (bundle_hash, track_ids),
+                binary=True,
             ).fetchall()
         )
 

@@ -80,15 +80,6 @@ class PlayRepository:
         )
         return [r[0] for r in rows]
 
-    def joined_tracks(self, person: str) -> list[str | None]:
-        """The track each play of the person joined (None: no join on record), one per play."""
-        rows = self.conn.execute(
-            """SELECT j.catalog_track_id FROM plays p
-               LEFT JOIN play_joins j ON j.play_key = p.play_key WHERE p.person = %s""",
-            (person,),
-        )
-        return [r[0] for r in rows]
-
     def load(self, person: str) -> pd.DataFrame:
         """Every play of `person` in time order, with the audio features of what was played.
 

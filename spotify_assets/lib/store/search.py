@@ -226,6 +226,22 @@ class SearchRepository:
         )
         return self.conn.execute(statement, [query, *extra, *params, nearest, preferred]).fetchall()
 
+    def filtered_vectors(
+        self, bundle_hash: str, where: sql.Composable, params: list
+    ) -> tuple[list[str], list[int | None], bytes]:
+        """(track ids, popularity, vectors) of every filtered row of the bundle, aligned (one
+        stream of rows aggregated), in no particular order. The vectors come as one bytea of
+        `vector_send` values (per vector: a 4-byte header, then big-endian float4s): thousands
+        of them in one value instead of one decoded Python object each."""
+        statement = sql.SQL(
+            """SELECT coalesce(array_agg(e.track_id), '{{}}'),
+                      coalesce(array_agg(e.popularity), '{{}}'),
+                      coalesce(string_agg(vector_send(e.embedding), ''::bytea), ''::bytea)
+               FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where}"""
+        ).format(bundle=sql.Literal(bundle_hash), where=where)
+        row = self.conn.execute(statement, params, binary=True).fetchone()
+        return list(row[0]), list(row[1]), bytes(row[2])
+
     def scored(
         self,
         bundle_hash: str,
@@ -312,6 +328,22 @@ class SearchRepository:
         ).format(missing, each)
         total, *counts = self.conn.execute(statement, [bundle_hash]).fetchone()
         return total, dict(zip(columns, counts, strict=True))
+
+    def null_patterns(self, bundle_hash: str) -> list[tuple[tuple[str, ...], int]]:
+        """(the filter columns a row lacks, how many rows lack just those) over the bundle's
+        vectors, in one pass: `count_missing` for any set of columns follows from these few
+        rows (a catalog track lacks nothing or a genre, a library song every feature)."""
+        flags = sql.SQL(", ").join(
+            sql.SQL("e.{} IS NULL").format(sql.Identifier(c)) for c in FILTER_COLUMNS
+        )
+        statement = sql.SQL(
+            "SELECT {flags}, count(*) FROM track_embeddings e WHERE e.bundle_hash = %s "
+            "GROUP BY {flags}"
+        ).format(flags=flags)
+        return [
+            (tuple(c for c, null in zip(FILTER_COLUMNS, row[:-1], strict=True) if null), row[-1])
+            for row in self.conn.execute(statement, [bundle_hash])
+        ]
 
     def distinct_lower_values(self, bundle_hash: str, column: str) -> list[tuple[str]]:
         """(value,) of a text filter column, lower-cased, distinct and sorted; nulls left out.

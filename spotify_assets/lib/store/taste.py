@@ -15,6 +15,14 @@ class TasteRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
+    def library_version(self) -> tuple[int, int]:
+        """(committed transactions that wrote a person's library: playlists, lists, plays,
+        play joins; the last one's id), from migration 0023: equal means unchanged libraries."""
+        count, last = self.conn.execute(
+            "SELECT count(*), coalesce(max(txid), 0) FROM library_changes"
+        ).fetchone()
+        return count, last
+
     def known_person(self, person: str) -> bool:
         """Whether anything of `person` is stored: liked songs, playlists or plays."""
         return self.conn.execute(

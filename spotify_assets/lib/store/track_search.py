@@ -75,42 +75,47 @@ class TrackSearchRepository:
         whose `field` holds a word of some group (a group: a query word and its corrections),
         most points first (FIELD_POINTS per field a group is found in), then popularity.
         `field` artist_words: only the tracks whose artists hold every group."""
+        if not groups:
+            return []
         flat = [w for g in groups for w in g]
-        ids = [i for i, g in enumerate(groups) for _ in g]
-        found = sql.SQL(
-            "count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.{}))"
-        )  # groups found in a field
-        points = sql.SQL(" + ").join(
-            sql.SQL("{} * ").format(sql.Literal(p)) + found.format(sql.Identifier(f))
-            for p, f in zip(
-                FIELD_POINTS, ("name_words", "artist_words", "album_words"), strict=True
+
+        def found(column: str) -> tuple[sql.Composable, list]:
+            """The groups with a word in `column`, counted per row (no join over the words:
+            grouping every matching row by track cost most of a name search)."""
+            terms = sql.SQL(" + ").join(
+                sql.SQL("(s.{} && %s::text[])::int").format(sql.Identifier(column))
+                for _ in groups
             )
-        )
+            return sql.SQL("({})").format(terms), [list(g) for g in groups]
+
+        matched, matched_params = found("all_words")
+        points, points_params = [], []
+        for weight, column in zip(FIELD_POINTS, ("name_words", "artist_words", "album_words"),
+                                  strict=True):  # fmt: skip
+            counted, values = found(column)
+            points.append(sql.SQL("{} * {}").format(sql.Literal(weight), counted))
+            points_params += values
+        need, need_params = sql.SQL("TRUE"), []
+        if field == "artist_words":
+            counted, need_params = found("artist_words")
+            need = sql.SQL("{} = %s").format(counted)
+            need_params = [*need_params, len(groups)]
         statement = sql.SQL(
-            """SELECT s.track_id, count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.all_words)),
-                      {points}
+            """SELECT s.track_id, {matched}, {points}
                FROM track_search s
                JOIN track_embeddings e ON e.track_id = s.track_id AND e.bundle_hash = %s
-               CROSS JOIN unnest(%s::text[], %s::int[]) AS q(w, g)
-               WHERE s.{field} && %s::text[] AND {where}
-               GROUP BY s.track_id, s.name_words, e.popularity
-               HAVING {need}
+               WHERE s.{field} && %s::text[] AND {where} AND {need}
                ORDER BY 3 DESC, 2 DESC, s.name_words <@ %s::text[] DESC,
                         e.popularity DESC NULLS LAST, s.track_id
                LIMIT %s"""
         ).format(
-            points=points,
+            matched=matched,
+            points=sql.SQL(" + ").join(points),
             field=sql.Identifier(field),
             where=where,
-            need=(
-                sql.SQL("count(DISTINCT q.g) FILTER (WHERE q.w = ANY(s.artist_words)) = %s")
-                if field == "artist_words"
-                else sql.SQL("TRUE")
-            ),
+            need=need,
         )
-        args = [bundle_hash, flat, ids, flat, *params]
-        if field == "artist_words":
-            args.append(len(groups))
+        args = [*matched_params, *points_params, bundle_hash, flat, *params, *need_params]
         args += [flat, limit]  # a title whose every word was asked for ranks first among equals
         return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]
 

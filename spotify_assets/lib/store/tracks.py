@@ -231,6 +231,25 @@ class TrackRepository:
             (list(track_ids), bundle_hash),
         ).fetchone()
 
+    def play_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
+        """`coverage` of the tracks `person`'s plays joined (a play without a join: no track
+        row), one item per play, counted here instead of sending every play's id back."""
+        return self.conn.execute(
+            f"""SELECT coalesce(sum(p.plays), 0)::bigint,
+                       coalesce(sum(p.plays) FILTER (WHERE t.track_id IS NOT NULL), 0)::bigint,
+                       coalesce(sum(p.plays) FILTER (
+                           WHERE t.track_id IS NOT NULL AND t.source_format <> 'library'), 0)::bigint,
+                       coalesce(sum(p.plays) FILTER (WHERE e.track_id IS NOT NULL), 0)::bigint,
+                       coalesce(sum(p.plays) FILTER (WHERE {_HAS_FEATURES}), 0)::bigint
+                FROM (SELECT j.catalog_track_id AS track_id, count(*) AS plays
+                      FROM plays p LEFT JOIN play_joins j ON j.play_key = p.play_key
+                      WHERE p.person = %s GROUP BY 1) p
+                LEFT JOIN tracks t ON t.track_id = p.track_id
+                LEFT JOIN track_embeddings e
+                       ON e.track_id = p.track_id AND e.bundle_hash = %s""",
+            (person, bundle_hash),
+        ).fetchone()
+
     def merge_library_ids(self, merges: dict[str, str]) -> int:
         """Move library tracks to their Spotify ids (old → new, the new rows already stored):
         playlist members, candidates and play joins follow; the old rows go, with their

@@ -196,3 +196,64 @@ def test_an_empty_genre_result_lists_each_genre_once(genre_catalog):
     assert why == (
         "no track has genre = 'jazz' (genre values in this catalog: pop, pop rap, rap, trap)"
     )
+
+
+def _exact_except(db, q, count, exclude):
+    with db.connect() as conn:
+        hits, _ = search_vectors(conn, BUNDLE.hash, DIMS, q, [], count + len(exclude),
+                                 strategy="exact")  # fmt: skip
+    return [h.track_id for h in hits if h.track_id not in exclude][:count]
+
+
+def test_nearest_except_leaves_out_the_excluded_as_an_exact_search_would(corpus, monkeypatch):
+    """A person's own songs are left out of taste candidates: through HNSW (the most ef_search
+    allows) when enough remain, by scanning when the excluded crowd the neighbourhood."""
+    from spotify_assets.lib.search import engine
+
+    db, _, _, queries = corpus
+    q = queries[1] / np.linalg.norm(queries[1])
+    everything = _exact_except(db, q, 2000, set())
+    with db.connect() as conn:  # 20,000 vectors: within the exact threshold
+        exclude = set(everything[:300:2])
+        hits, plan = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 200, exclude)
+        assert plan.strategy == "exact"
+        assert [h.track_id for h in hits] == _exact_except(db, q, 200, exclude)
+        assert [h.rank for h in hits] == list(range(1, 201)) and hits[0].details["name"]
+
+        monkeypatch.setattr(engine, "EXACT_THRESHOLD", 1000)  # the catalog is "large" now
+        hits, plan = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 200, exclude)
+        assert plan.strategy == "hnsw" and len(hits) == 200
+        assert not exclude & {h.track_id for h in hits}
+        truth = set(_exact_except(db, q, 200, exclude))
+        assert len(truth & {h.track_id for h in hits}) / 200 >= 0.9
+
+        crowd = set(everything[:950])  # the excluded fill what HNSW can return
+        hits, plan = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 200, crowd)
+        assert plan.strategy == "hnsw→exact"
+        assert [h.track_id for h in hits] == _exact_except(db, q, 200, crowd)
+
+        odd = {t for t in everything if int(t[1:]) % 2}  # `keep` refuses by details
+        hits, _ = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 50, set(),
+                                        keep=lambda d: int(d["name"].split()[1]) % 2 == 0)  # fmt: skip
+        assert len(hits) == 50 and not odd & {h.track_id for h in hits}
+
+
+def test_filtered_vectors_rank_as_an_exact_search_does(corpus):
+    """A genre's rows read once (vectors in one value) and ranked in numpy: the same tracks in
+    the same order as the exact search, the excluded left out."""
+    from spotify_assets.lib.search import engine
+
+    db, tracks, vectors, queries = corpus
+    filters = [Filter("valence", "<", 0.1)]
+    q = queries[4] / np.linalg.norm(queries[4])
+    with db.connect() as conn:
+        rows = engine.filtered_vectors(conn, BUNDLE.hash, DIMS, filters)
+        exact, _ = search_vectors(conn, BUNDLE.hash, DIMS, q, filters, 120, strategy="exact")
+    assert sorted(rows.track_ids) == sorted(matching_ids(tracks, filters))
+    by_id = dict(zip(tracks.track_id, vectors, strict=True))
+    assert np.allclose(rows.vectors[:5], np.stack([by_id[t] for t in rows.track_ids[:5]]), atol=1e-6)
+    ranked = [h.track_id for h in exact]
+    exclude = set(ranked[:40:3])
+    got = [rows.track_ids[i] for i in rows.nearest(q, 60, exclude)]
+    assert got == [t for t in ranked if t not in exclude][:60]
+    assert np.isnan(rows.popularity).all()  # the corpus has no popularity

@@ -98,3 +98,48 @@ def test_a_missing_reference_set_says_what_is_missing(library_db, minilm):
         taste_search(db, BUNDLE, minilm, "rock from my most played", "u", genres=["rock"])
     with pytest.raises(ReferenceUnavailable, match="u has no playlist named 'Gym'"):
         taste_search(db, BUNDLE, minilm, "rock from my playlist Gym", "u", genres=["rock"])
+
+
+def test_a_reference_set_is_read_again_only_after_the_library_or_vectors_change(library_db, minilm):
+    from spotify_assets.lib.search import taste_service
+
+    db, vectors = library_db
+    taste_service._reference_sets.clear()
+    taste_service._profiles.clear()
+    sets, profiles = taste_service._reference_sets.computed, taste_service._profiles.computed
+    search = lambda: taste_search(db, BUNDLE, minilm, "rock songs I like", "u",  # noqa: E731
+                                  genres=["rock", "pop"])  # fmt: skip
+    first = search()
+    assert search().hits[0].hit.track_id == first.hits[0].hit.track_id
+    assert taste_service._reference_sets.computed == sets + 1
+    assert taste_service._profiles.computed == profiles + 1
+
+    with db.connect() as conn:  # a new liked song: the reference set and its profile change
+        CandidateRepository(conn).replace("u", "liked", [*LIKED, "r1"])
+    changed = search()
+    assert (changed.references, changed.embedded) == (3, 3)
+    assert "r1" not in {h.hit.track_id for h in changed.hits}  # now one of their own songs
+    assert taste_service._reference_sets.computed == sets + 2
+    assert taste_service._profiles.computed == profiles + 2
+
+    with db.connect() as conn:  # a vector written again (a re-embedded song): profile re-read
+        EmbeddingRepository(conn).upsert(
+            BUNDLE, pd.DataFrame({"track_id": ["r4"], "content_hash": ["r4-v2"]}),
+            vectors["r4"][None, :],
+        )  # fmt: skip
+    search()
+    assert taste_service._reference_sets.computed == sets + 2
+    assert taste_service._profiles.computed == profiles + 3
+
+
+def test_a_playlist_named_with_double_blanks_is_found(library_db, minilm):
+    """A query's blanks are collapsed (normalize_query), so a name's are too."""
+    db, _ = library_db
+    with db.connect() as conn:
+        conn.execute("INSERT INTO playlists (playlist_id, name, source, person) "
+                     "VALUES ('u1', '2020 Hits  &  More', 'export', 'u')")  # fmt: skip
+        conn.execute("INSERT INTO playlist_tracks VALUES ('u1', 'r1', 0), ('u1', 'p1', 1)")
+    result = taste_search(db, BUNDLE, minilm, "songs from my playlist 2020 hits & more", "u",
+                          genres=["rock", "pop"])  # fmt: skip
+    assert result.references == 2
+    assert not {"r1", "p1"} & {h.hit.track_id for h in result.hits}
