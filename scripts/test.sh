@@ -13,4 +13,7 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DAGSTER_DISABLE_TELEMETRY=1
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# two workers (pytest-xdist), each with its own embedded Postgres: the suite waits on
+# subprocesses, servers and the browser as much as on the CPU, so two fit a 2-core machine
+# (TEST_WORKERS=0 runs in this process, e.g. for a debugger)
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
