@@ -38,8 +38,8 @@ class MatchConfig:
     ranker_validation_share: float = 0.2
     # the variant and the blend are chosen over this many disjoint validation splits of that
     # share (pooled; the weights and abstaining on the first): one split's choice among 16
-    # follows its noise. 1 is what benchmarks/library_matching.py measured (README); more
-    # splits cost a ranker per variant and split and are not yet measured on the exports
+    # follows its noise. Measured with 3 on the four exports it did not help (README: F · 42
+    # and H · 42 still over 1 point below the best variant) and costs a ranker per split
     validation_folds: int = 1
     # final = blend · ranker probability + (1 - blend) · stage 1; the served blend is the best
     # of ranker.BLEND_GRID and this one on the validation songs (0: stage 1 serves), and
