@@ -366,6 +366,8 @@ def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
     assert "Playlist1.json: 27 rows = 24 stored + 3 excluded (3 local files) + 0 quarantined" in out
     assert "YourLibrary.json: 12 rows = 12 stored + 0 excluded + 0 quarantined" in out
     assert "StreamingHistory0.json: 96 rows = 96 stored + 0 excluded" in out
+    # a long step's progress reaches the terminal (Dagster's own log is off in the CLI)
+    assert re.search(r"spotify_assets\.progress: track_embeddings: \d+/\d+ \(", first.stderr)
 
     again = cli(cli_env, "import", str(export), "--user", "ana")
     assert again.returncode == 0, again.stderr[-3000:]

@@ -5,6 +5,7 @@ import dagster as dg
 from spotify_assets.defs import tables
 from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.enrichment.assets import track_enrichment
+from spotify_assets.defs.progress import progress
 from spotify_assets.defs.resources import DatabaseResource
 from spotify_assets.lib.analyses.update import update_track_analyses
 from spotify_assets.lib.reports import AnalysesReport
@@ -24,7 +25,7 @@ from spotify_assets.lib.store.analyses import AnalysisRepository
 def track_analyses(
     context: dg.AssetExecutionContext, database: DatabaseResource
 ) -> dg.MaterializeResult:
-    report = update_track_analyses(database.get(), progress=context.log.info)
+    report = update_track_analyses(database.get(), progress=progress(context))
     with database.get().connect() as conn:
         stored = AnalysisRepository(conn).count()
     return dg.MaterializeResult(

@@ -6,6 +6,7 @@ from spotify_assets.defs import models, tables
 from spotify_assets.defs.analyses.assets import track_analyses
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
+from spotify_assets.defs.progress import progress
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import plural
 from spotify_assets.lib.bundles import load_bundles
@@ -55,7 +56,7 @@ def track_embeddings(
     with input_errors(bundle.name, nothing_written=True):
         embedder = models.embedder(context, compute, bundle)
         report = update_track_embeddings(
-            database.get(), bundle, embedder, config.batch_size, progress=context.log.info
+            database.get(), bundle, embedder, config.batch_size, progress=progress(context)
         )
     with database.get().connect() as conn:
         analysed = AnalysisRepository(conn).count()

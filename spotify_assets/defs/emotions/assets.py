@@ -6,6 +6,7 @@ from spotify_assets.defs import models, tables
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, model_bundles
+from spotify_assets.defs.progress import progress
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import plural
 from spotify_assets.lib.emotions.update import update_track_emotions
@@ -48,7 +49,7 @@ def track_emotions(
         with input_errors(bundle.name, nothing_written=True):
             embedder = models.lazy_embedder(context, compute, bundle)
             model = models.emotion_model(context, compute, bundle, embedder)
-            report = update_track_emotions(db, bundle, model, progress=context.log.info)
+            report = update_track_emotions(db, bundle, model, progress=progress(context))
     with db.connect() as conn:
         rows = EmotionRepository(conn).count(bundle.hash)
         vectors = EmbeddingRepository(conn).count(bundle.hash)

@@ -11,6 +11,7 @@ from spotify_assets.defs.emotions.assets import track_emotions
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import EVERY_PERSON, TRANSIENT_RETRY, model_bundles
 from spotify_assets.defs.playlists.assets import candidates, playlists
+from spotify_assets.defs.progress import progress
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.defs.verdicts import numbers, signed
 from spotify_assets.lib.bundles import BundleError, load_bundles
@@ -67,7 +68,7 @@ def playlist_profiles(
     with input_errors(bundle.name):
         report = update_playlist_profiles(
             database.get(), bundle, embedder, playlists_scope(config.person),
-            progress=context.log.info,
+            progress=progress(context),
         )
         if report.playlists == 0:
             raise InputError(
@@ -144,7 +145,7 @@ def match_results(
             config.list,
             models.lazy_embedder(context, compute, bundle),
             lambda: models.reranker(context, compute, bundle),
-            progress=context.log.info,
+            progress=progress(context),
             artifacts=artifacts.get(),
             catalog_playlists=config.playlists == "catalog",
         )

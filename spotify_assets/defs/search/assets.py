@@ -8,6 +8,7 @@ from spotify_assets.defs import models
 from spotify_assets.defs.embeddings.assets import bundle_for, track_embeddings
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import model_bundles
+from spotify_assets.defs.progress import progress
 from spotify_assets.defs.resources import ComputeResource, DatabaseResource
 from spotify_assets.lib.reports import IndexReport, SearchEvaluationReport
 from spotify_assets.lib.search.evaluation import evaluate_search
@@ -81,7 +82,7 @@ def search_evaluation(
             models.embedder(context, compute, bundle),
             max_genres=config.max_genres,
             max_playlists=config.max_playlists,
-            progress=context.log.info,
+            progress=progress(context),
         )
     metadata: dict = {"suites": list(results)}
     with db.connect() as conn:
