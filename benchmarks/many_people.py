@@ -20,7 +20,7 @@ Phases, each printed with its figures and targets:
    10-60 playlists, liked songs, 5,000-70,000 plays), parsed by `read_export` (not timed), then
    timed: the writes `spotify-assets import` makes, in its order, minus Dagster's run launching
    and the embedding model - register (`PersonRepository.ensure`), playlists (the `playlists`
-   asset: `TrackRepository.frame` + `export_playlists` + `store_playlists`), liked songs
+   asset: `export_playlists` reading the tracks its items may be + `store_playlists`), liked songs
    (`store_candidates`), history (`import_history`), [co-listening (`update_colistening`) with
    `--colistening`], then `embed_library`: enrichment offline (`enrich_tracks` without
    clients), `update_track_analyses`, `update_track_embeddings` (the model replaced by the
@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import resource
@@ -536,7 +537,7 @@ def import_person(db, bundle, embedder, folder: Path, person: str,
     from spotify_assets.lib.analyses.update import update_track_analyses
     from spotify_assets.lib.catalog.coverage import library_coverage
     from spotify_assets.lib.catalog.enrich import enrich_tracks
-    from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
+    from spotify_assets.lib.catalog.known import known_in
     from spotify_assets.lib.embeddings.update import update_track_embeddings
     from spotify_assets.lib.export import read_export
     from spotify_assets.lib.listening.ingest import import_history
@@ -548,7 +549,6 @@ def import_person(db, bundle, embedder, folder: Path, person: str,
     from spotify_assets.lib.store.matching import CandidateRepository
     from spotify_assets.lib.store.people import PersonRepository
     from spotify_assets.lib.store.playlists import PlaylistRepository
-    from spotify_assets.lib.store.tracks import TrackRepository
 
     contents = read_export(folder, person)  # parsing: not timed (import reads every file first)
     parsed = {"spotify_assets.lib.export.playlists.read_playlist_export": contents.playlists,
@@ -560,11 +560,7 @@ def import_person(db, bundle, embedder, folder: Path, person: str,
         with timed(parts, "register"), db.connect() as conn:
             PersonRepository(conn).ensure(person)
         with timed(parts, "playlists"):  # the `playlists` asset, source=export
-            with db.connect() as conn:
-                known = TrackRepository(conn).frame(KNOWN_COLUMNS)
-                aliases = TrackRepository(conn).aliases()
-            data = export_playlists(folder, known, person, aliases)
-            del known
+            data = export_playlists(folder, functools.partial(known_in, db), person)
             store_playlists(db, data, person, "export")
             with db.connect() as conn:
                 PlaylistRepository(conn).counts()

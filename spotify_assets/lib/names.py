@@ -177,6 +177,18 @@ def keys(artists: pd.Series, titles: pd.Series, kind: str = "song") -> pd.Series
     return out
 
 
+def name_keys(artists: pd.Series, names: pd.Series) -> pd.DataFrame:
+    """What `lookup` and artist profiles key a stored track by (its primary artist + name),
+    as `tracks` keeps them (migration 0024): identity_key, recording_key, song_key and
+    artist_key (normalize_artist of the primary artist), None where there is none."""
+    primary = artists.map(_primary)
+    out = pd.DataFrame(
+        {f"{kind}_key": keys(primary, names, kind) for kind in KEYS}, index=artists.index
+    )
+    out["artist_key"] = [normalize_artist(p) or None for p in primary]
+    return out
+
+
 def _primary(artists: object) -> str | None:
     if isinstance(artists, str):
         return artists

@@ -1,6 +1,7 @@
 """playlists (+ ordered memberships) and candidates (the songs to sort): one partition per
 person (the `person` partition their listening history uses too)."""
 
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,7 @@ from spotify_assets.defs.catalog.assets import catalog_tracks
 from spotify_assets.defs.failures import input_errors
 from spotify_assets.defs.partitions import TRANSIENT_RETRY, people
 from spotify_assets.defs.resources import DatabaseResource, SpotifyResource
-from spotify_assets.lib.catalog.library import KNOWN_COLUMNS
+from spotify_assets.lib.catalog.known import known_in
 from spotify_assets.lib.errors import InputError
 from spotify_assets.lib.export.library import LikedSongs, read_liked
 from spotify_assets.lib.playlists.ingest import store_candidates, store_playlists
@@ -28,7 +29,6 @@ from spotify_assets.lib.reports import CandidatesReport, PlaylistsReport
 from spotify_assets.lib.sample import ensure_sample
 from spotify_assets.lib.store.matching import CandidateRepository
 from spotify_assets.lib.store.playlists import PlaylistRepository
-from spotify_assets.lib.store.tracks import TrackRepository
 from spotify_assets.settings import home_dir
 
 PLAYLIST_SOURCES = ("sample", "catalog", "export", "spotify")
@@ -106,10 +106,7 @@ def playlists(
         elif config.source == "export":
             if not config.path:
                 raise InputError("source=export needs `path` (Playlist1.json, folder or zip)")
-            with db.connect() as conn:
-                known = TrackRepository(conn).frame(KNOWN_COLUMNS)
-                aliases = TrackRepository(conn).aliases()
-            data = export_playlists(Path(config.path), known, person, aliases)
+            data = export_playlists(Path(config.path), partial(known_in, db), person)
         else:
             data = _spotify_playlists(spotify, person)
     report = store_playlists(db, data, person, config.source)

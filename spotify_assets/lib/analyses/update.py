@@ -20,7 +20,9 @@ from spotify_assets.lib.catalog.artists import (
     ArtistRefresh,
     profiles_of,
     refresh_artist_profiles,
+    refresh_artists,
 )
+from spotify_assets.lib.catalog.library import LIBRARY_FORMAT
 from spotify_assets.lib.search.lexical import refresh_track_search
 from spotify_assets.lib.store.analyses import AnalysisRepository
 from spotify_assets.lib.store.bulk import frame_rows
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AnalysisReport:
-    tracks: int
+    tracks: int  # looked at: the new or changed ones (every track with `full`)
     written: int
     unchanged: int
     extractor_version: int
@@ -50,22 +52,39 @@ def update_track_analyses(
     db: Database,
     batch_size: int = 5000,
     progress: Callable[[str], None] = log.info,
+    full: bool = False,
 ) -> AnalysisReport:
     """Analyse new or changed tracks, in batches that each commit on their own.
 
-    A killed run keeps the batches it committed; the rerun skips them by content hash.
+    Only tracks marked as changed since the last run (migration 0024) and the tracks of
+    artists whose catalog songs changed are looked at, so a person's import costs what it
+    brought; `full` (or analyses of another extractor version) looks at every track. A killed
+    run keeps the batches it committed and the marks: the rerun skips those by content hash.
     """
     started = time.perf_counter()
     with db.connect() as conn, conn.transaction():
+        if not full:
+            full = AnalysisRepository(conn).other_versions(versions.EXTRACTOR_VERSION)
         # descriptions read the artist profiles: bring them in step with the catalog first
-        artists = refresh_artist_profiles(conn)
+        marked = TrackRepository(conn).stale_derived()
+        if full:
+            artists = refresh_artist_profiles(conn)
+            touched: list[str] = []
+        else:
+            touched = _artists_touched(marked)
+            artists = refresh_artists(conn, touched)
     progress(
         f"artist profiles: {artists.artists} artists from {artists.catalog_tracks} catalog "
         f"tracks ({artists.written} new or changed)"
     )
+    columns = ["track_id", *DESCRIPTION_INPUTS]
     with db.connect() as conn:
-        tracks = TrackRepository(conn).frame(["track_id", *DESCRIPTION_INPUTS])
-        stored = AnalysisRepository(conn).content_hashes()
+        repo = TrackRepository(conn)
+        if full:
+            tracks = repo.frame(columns)
+        else:  # the marked tracks, and every song of an artist whose profile was redone
+            tracks = repo.of_artists_or_ids(columns, marked["track_id"].tolist(), touched)
+        stored = AnalysisRepository(conn).content_hashes(None if full else tracks["track_id"])
         primary = [a[0] if a is not None and len(a) else None for a in tracks["artists"]]
         profiles = profiles_of(conn, primary)
     records = [
@@ -99,7 +118,9 @@ def update_track_analyses(
         progress(f"track_analyses: {start + len(batch)}/{len(todo)} done ({elapsed:.1f}s)")
 
     # search's lexical leg reads the same names: keep it in step (a no-op when it is)
-    name_words = refresh_track_search(db, progress)
+    name_words = refresh_track_search(db, progress, None if full else marked["track_id"])
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).clear_derived(marked)
     return AnalysisReport(
         tracks=len(records),
         written=written,
@@ -111,3 +132,11 @@ def update_track_analyses(
         with_artist_style=with_style,
         name_words=name_words,
     )
+
+
+def _artists_touched(marked: pd.DataFrame) -> list[str]:
+    """The artists whose profile a marked row may change: a catalog row's artist now, and the
+    artist it was counted for before (it may have changed name or artist)."""
+    catalog = marked["source_format"].ne(LIBRARY_FORMAT)
+    found = [*marked.loc[catalog, "artist_key"], *marked["profile_artist_key"]]
+    return sorted({k for k in found if isinstance(k, str) and k})

@@ -116,6 +116,17 @@ def refresh_artist_profiles(conn: psycopg.Connection) -> ArtistRefresh:
     return ArtistRefresh(len(profiles), written, deleted, len(catalog))
 
 
+def refresh_artists(conn: psycopg.Connection, artist_keys: Sequence[str]) -> ArtistRefresh:
+    """`refresh_artist_profiles` for these artists only (the artists whose catalog tracks
+    changed, lib/analyses/update.py): the same profiles, from their catalog tracks alone."""
+    columns = ["source_format", "artists", "genres", *ACOUSTIC_FEATURES]
+    frame = TrackRepository(conn).of_artists_or_ids(columns, [], artist_keys)
+    catalog = frame[frame["source_format"] != LIBRARY_FORMAT]
+    profiles = build_artist_profiles(catalog)
+    written, deleted = ArtistRepository(conn).replace(profiles, within=artist_keys)
+    return ArtistRefresh(len(profiles), written, deleted, len(catalog))
+
+
 def profiles_of(
     conn: psycopg.Connection, artists: Sequence[str | None]
 ) -> list[ArtistProfile | None]:

@@ -90,8 +90,41 @@ def _links(frame: pd.DataFrame, method: str) -> int:
 def library_track_id(artist: object, title: object) -> str | None:
     """`lib:<16 hex>` from the song's identity key; None when it has no artist or title."""
     key = identity_key(artist, title)
-    if not key:
-        return None
+    return _library_id(key) if key else None
+
+
+@dataclass(frozen=True)
+class ItemKeys:
+    """What `resolve_library` can read of the stored tracks for a batch of items: their own
+    ids and `lib:` ids, and their identity / recording / song keys. The stored tracks with
+    any of them (`TrackRepository.known_for`) resolve the items exactly as all would."""
+
+    track_ids: list[str]
+    identity: list[str]
+    recording: list[str]
+    song: list[str]
+    library_ids: list[str]  # the items' `lib:` ids (`aliases` of them are read)
+
+
+def item_keys(items: pd.DataFrame) -> ItemKeys:
+    """The ids and keys of `items` (track_id and/or artist + title), each once."""
+    items = _items(items)
+
+    def distinct(values) -> list[str]:
+        return sorted({v for v in values if isinstance(v, str) and v})
+
+    found = {k: keys(items["artist"], items["title"], k) for k in ("identity", "recording", "song")}
+    library_ids = distinct(_library_id(k) for k in found["identity"] if k)
+    return ItemKeys(
+        track_ids=distinct([*items["track_id"], *library_ids]),
+        identity=distinct(found["identity"]),
+        recording=distinct(found["recording"]),
+        song=distinct(found["song"]),
+        library_ids=library_ids,
+    )
+
+
+def _library_id(key: str) -> str:
     digest = stable_hash("lt", {"identity_key": key}).rsplit("_", 1)[1]
     return f"{LIBRARY_ID_PREFIX}{digest[:ID_HEX_CHARS]}"
 
@@ -124,7 +157,8 @@ def resolve_library(
     """A track id for every item that names a song, and the track rows that are new.
 
     `items`: track_id (from a URI) and/or artist + title, optionally album. `known`: the stored
-    tracks (KNOWN_COLUMNS), library tracks included. `aliases`: former `lib:` ids → the track
+    tracks (KNOWN_COLUMNS), library tracks included: all of them, or those with the items'
+    ids or keys (`item_keys`, lib/catalog/known.py), which resolve them the same. `aliases`: former `lib:` ids → the track
     they moved to (TrackRepository.aliases): a song once met with its URI stays that track
     when named again. An item with only an id the table lacks cannot become a track (no
     name): it stays unresolved.

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
+from spotify_assets.lib.catalog.known import known_tracks
 from spotify_assets.lib.catalog.library import (
     BY_ID,
     BY_NAME,
@@ -162,9 +163,10 @@ def join_songs(
     track_name, optional album_name), by the one resolution every source uses
     (lib/catalog/library.py), stored in `play_joins`; new library tracks are added. Returns
     `songs` with catalog_track_id and join_method, and how many tracks were added."""
-    catalog = PlayJoinRepository(conn).catalog()
+    items = _songs(songs)
+    known, aliases = known_tracks(conn, items)
     repo = TrackRepository(conn)
-    resolved = resolve_library(_songs(songs), catalog, _library_source(person), repo.aliases())
+    resolved = resolve_library(items, known, _library_source(person), aliases)
     added = repo.add_missing(resolved.new_tracks).inserted
     repo.merge_library_ids(resolved.merges)
     joined = songs.reset_index(drop=True).assign(

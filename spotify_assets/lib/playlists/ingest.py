@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import psycopg
 
-from spotify_assets.lib.catalog.library import KNOWN_COLUMNS, resolve_library
+from spotify_assets.lib.catalog.known import known_tracks
+from spotify_assets.lib.catalog.library import resolve_library
 from spotify_assets.lib.export.accounting import FileAccount
 from spotify_assets.lib.export.files import Rejected
 from spotify_assets.lib.playlists.sources import PlaylistData, PlaylistSourceError
@@ -151,10 +152,8 @@ def store_candidates(
     rejected = list(rejected)
     with db.connect() as conn, conn.transaction():
         PersonRepository(conn).ensure(person)
-        tracks = TrackRepository(conn)
-        resolved = resolve_library(
-            items, tracks.frame(KNOWN_COLUMNS), f"candidates:{list_name}", tracks.aliases()
-        )
+        known, aliases = known_tracks(conn, items)
+        resolved = resolve_library(items, known, f"candidates:{list_name}", aliases)
         added = _add_library_tracks(conn, resolved.new_tracks, resolved.merges)
         ids_per_item = resolved.track_ids.reset_index(drop=True)
         known = PlaylistRepository(conn).known_tracks([t for t in ids_per_item if t])

@@ -9,7 +9,7 @@ API) or a CSV of track ids. Every source returns ids that the caller matches to 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -71,15 +71,25 @@ def sample_playlists(path: Path) -> PlaylistData:
     return PlaylistData(playlists, memberships, 0, len(memberships))
 
 
+KnownFor = Callable[[pd.DataFrame], tuple[pd.DataFrame, Mapping[str, str]]]
+
+
 def export_playlists(
-    path: Path, known: pd.DataFrame, person: str = "", aliases: Mapping[str, str] | None = None
+    path: Path,
+    known: pd.DataFrame | KnownFor,
+    person: str = "",
+    aliases: Mapping[str, str] | None = None,
 ) -> PlaylistData:
     """A privacy export's Playlist*.json: every item that names a song is a member, resolved
-    to its track (lib/catalog/library.py); each file's items are accounted for."""
+    to its track (lib/catalog/library.py); each file's items are accounted for. `known`: the
+    stored tracks, or a function of the items giving the ones they may be and their aliases
+    (lib/catalog/known.py), so the whole table is not read."""
     from spotify_assets.lib.catalog.library import resolve_library
     from spotify_assets.lib.export.playlists import read_playlist_export
 
     report = read_playlist_export(path, person)
+    if callable(known):  # the stored tracks these items may be (lib/catalog/known.py)
+        known, aliases = known(report.items)
     resolved = resolve_library(report.items, known, str(path), aliases)
     items = report.items.reset_index(drop=True).assign(track_id=resolved.track_ids.to_numpy())
     found = items[items["track_id"].notna()]

@@ -189,12 +189,17 @@ def name_rows(tracks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def refresh_track_search(db: Database, progress: Callable[[str], None] | None = None) -> int:
-    """Build the name words of every track without them or whose name fields changed; each
-    batch commits on its own (a killed run keeps what it wrote). Returns rows written."""
+def refresh_track_search(
+    db: Database,
+    progress: Callable[[str], None] | None = None,
+    track_ids: Sequence[str] | None = None,
+) -> int:
+    """Build the name words of every track (of `track_ids`, when given: the ones written
+    since) without them or whose name fields changed; each batch commits on its own (a
+    killed run keeps what it wrote). Returns rows written."""
     written = 0
     with db.connect() as reader, reader.transaction():  # a named cursor lives in one
-        for tracks in TrackSearchRepository(reader).stale():
+        for tracks in TrackSearchRepository(reader).stale(track_ids=track_ids):
             with db.connect() as conn, conn.transaction():
                 written += TrackSearchRepository(conn).upsert(name_rows(tracks))
             if progress:

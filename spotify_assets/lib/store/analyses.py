@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import psycopg
 
@@ -14,8 +16,22 @@ class AnalysisRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def content_hashes(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT track_id, content_hash FROM track_analyses"))
+    def content_hashes(self, track_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """track id → content hash, of `track_ids` when given."""
+        return dict(
+            self.conn.execute(
+                """SELECT track_id, content_hash FROM track_analyses
+                   WHERE %(ids)s::text[] IS NULL OR track_id = ANY(%(ids)s)""",
+                {"ids": None if track_ids is None else list(track_ids)},
+            )
+        )
+
+    def other_versions(self, extractor_version: int) -> bool:
+        """Whether any analysis was made by another extractor version (then all are redone)."""
+        return self.conn.execute(
+            "SELECT EXISTS (SELECT FROM track_analyses WHERE extractor_version <> %s)",
+            (extractor_version,),
+        ).fetchone()[0]
 
     def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
         return copy_upsert(

@@ -32,10 +32,13 @@ class ArtistRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def replace(self, profiles: Sequence[ArtistProfile]) -> tuple[int, int]:
+    def replace(
+        self, profiles: Sequence[ArtistProfile], within: Sequence[str] | None = None
+    ) -> tuple[int, int]:
         """Make the table exactly `profiles`, in the caller's transaction: upsert each (rows
-        that did not change are not rewritten), delete artists no catalog has any more.
-        (written, deleted)."""
+        that did not change are not rewritten), delete artists no catalog has any more;
+        `within`: only the rows of these artist keys are replaced, the others are left as they
+        are. (written, deleted)."""
         keys = [p.key for p in profiles]
         written = 0
         with self.conn.cursor() as cur:
@@ -54,7 +57,11 @@ class ArtistRepository:
             )
             written = cur.rowcount
             cur.execute("DROP TABLE artist_load")
-            cur.execute("DELETE FROM artist_profiles WHERE NOT (artist_key = ANY(%s))", (keys,))
+            cur.execute(
+                """DELETE FROM artist_profiles WHERE NOT (artist_key = ANY(%(keys)s))
+                   AND (%(within)s::text[] IS NULL OR artist_key = ANY(%(within)s))""",
+                {"keys": keys, "within": None if within is None else list(within)},
+            )
             deleted = cur.rowcount
         return written, deleted
 

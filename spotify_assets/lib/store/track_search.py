@@ -24,17 +24,21 @@ class TrackSearchRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def stale(self, batch: int = 50_000) -> Iterator[pd.DataFrame]:
-        """Tracks without a row or whose name fields changed since: (track_id, name,
-        artists, album_name, source_md5), in batches."""
+    def stale(
+        self, batch: int = 50_000, track_ids: Sequence[str] | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Tracks (of `track_ids`, when given) without a row or whose name fields changed
+        since: (track_id, name, artists, album_name, source_md5), in batches."""
         statement = sql.SQL(
             """SELECT t.track_id, t.name, t.artists, t.album_name, {md5} AS source_md5
                FROM tracks t LEFT JOIN track_search s USING (track_id)
-               WHERE s.track_id IS NULL OR s.source_md5 <> {md5}"""
+               WHERE (s.track_id IS NULL OR s.source_md5 <> {md5})
+                 AND (%(ids)s::text[] IS NULL OR t.track_id = ANY(%(ids)s))"""
         ).format(md5=_SOURCE_MD5)
+        ids = None if track_ids is None else list(track_ids)
         with self.conn.cursor(name="track_search_stale") as cur:
             cur.itersize = batch
-            cur.execute(statement)
+            cur.execute(statement, {"ids": ids})
             while rows := cur.fetchmany(batch):
                 yield pd.DataFrame(
                     rows, columns=["track_id", "name", "artists", "album_name", "source_md5"]

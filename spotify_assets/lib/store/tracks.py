@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
+from spotify_assets.lib.names import name_keys
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
 FEATURE_COLUMNS = list(AUDIO_FEATURES)
@@ -39,6 +40,10 @@ TRACK_COLUMNS = [
 ]
 
 
+# What a stored track is keyed by (migration 0024, lib/names.py `name_keys`).
+NAME_KEY_COLUMNS = ["identity_key", "recording_key", "song_key", "artist_key"]
+# What `stale_derived` reads of each marked row.
+STALE_COLUMNS = ["track_id", "version", "source_format", "artist_key", "profile_artist_key"]
 # A library track's link to a catalog track (migration 0014, lib/catalog/library.py).
 LINK_COLUMNS = ["linked_track_id", "link_method"]
 # What a 'name' link (the same recording) fills in the song's row when the row lacks it:
@@ -102,9 +107,106 @@ class TrackRepository:
             self.fill_from_links(frame.loc[frame["link_method"].eq("name"), "track_id"].tolist())
         return counts
 
-    def aliases(self) -> dict[str, str]:
-        """Former `lib:` id → the track it moved to (migration 0019)."""
-        return dict(self.conn.execute("SELECT alias_id, track_id FROM track_aliases").fetchall())
+    def aliases(self, alias_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Former `lib:` id → the track it moved to (migration 0019); of `alias_ids` only,
+        when given."""
+        return dict(
+            self.conn.execute(
+                """SELECT alias_id, track_id FROM track_aliases
+                   WHERE %(ids)s::text[] IS NULL OR alias_id = ANY(%(ids)s)""",
+                {"ids": None if alias_ids is None else list(alias_ids)},
+            ).fetchall()
+        )
+
+    def fill_name_keys(self, batch: int = 50_000) -> int:
+        """Compute the name keys (NAME_KEY_COLUMNS, lib/names.py) of the rows whose keys are
+        stale (new, or renamed: migration 0024's trigger), so lookups by name read keys
+        instead of keying every stored track. Takes the writers' lock first (as every write
+        of `tracks` does), in the caller's transaction; returns the rows keyed."""
+        if not self.conn.execute("SELECT EXISTS (SELECT FROM tracks WHERE keys_stale)").fetchone()[
+            0
+        ]:
+            return 0
+        self.conn.execute("LOCK TABLE tracks IN SHARE ROW EXCLUSIVE MODE")
+        keyed = 0
+        while rows := self.conn.execute(
+            "SELECT track_id, name, artists FROM tracks WHERE keys_stale LIMIT %s", (batch,)
+        ).fetchall():
+            frame = pd.DataFrame(rows, columns=["track_id", "name", "artists"])
+            found = name_keys(frame["artists"], frame["name"])
+            sets = ", ".join(f"{c} = k.{c}" for c in NAME_KEY_COLUMNS)
+            self.conn.execute(
+                f"""UPDATE tracks t SET {sets}, keys_stale = false
+                    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                         AS k(track_id, {", ".join(NAME_KEY_COLUMNS)})
+                    WHERE t.track_id = k.track_id""",
+                [frame["track_id"].tolist()]
+                + [found[c].astype(object).where(found[c].notna(), None).tolist()
+                   for c in NAME_KEY_COLUMNS],
+            )  # fmt: skip
+            keyed += len(rows)
+        return keyed
+
+    def known_for(
+        self, track_ids: Sequence[str], identity: Sequence[str], recording: Sequence[str],
+        song: Sequence[str],
+    ) -> pd.DataFrame:  # fmt: skip
+        """KNOWN_COLUMNS (lib/catalog/library.py) of the stored tracks with one of these ids
+        or name keys: all the tracks some item with them could resolve or link to."""
+        self.fill_name_keys()
+        columns = ["track_id", "name", "artists", "popularity", "source_format"]
+        wanted = {"track_id": track_ids, "identity_key": identity, "recording_key": recording,
+                  "song_key": song}  # fmt: skip
+        return self._union(columns, wanted)
+
+    def _union(self, columns: list[str], wanted: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+        """`columns` of the rows whose column is one of its values, for each column of
+        `wanted`, in id order: one index scan per column (an OR of them led the planner
+        to filter the whole table)."""
+        select = sql.SQL("SELECT {} FROM tracks WHERE {} = ANY(%s)")
+        query = sql.SQL(" UNION ").join(
+            select.format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(c))
+            for c in wanted
+        )
+        rows = self.conn.execute(query, [list(v) for v in wanted.values()]).fetchall()
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values("track_id", ignore_index=True) if "track_id" in frame else frame
+
+    def stale_derived(self) -> pd.DataFrame:
+        """Rows whose derived data needs looking at (migration 0024's `derived_stale`), keys
+        filled first: track_id, row version (xmin), source_format, artist_key and the
+        artist it was last counted for (profile_artist_key)."""
+        self.fill_name_keys()
+        rows = self.conn.execute(
+            """SELECT track_id, xmin::text, source_format, artist_key, profile_artist_key
+               FROM tracks WHERE derived_stale"""
+        ).fetchall()
+        return pd.DataFrame(rows, columns=STALE_COLUMNS)
+
+    def clear_derived(self, seen: pd.DataFrame) -> int:
+        """Clear `derived_stale` of the rows in `seen` (stale_derived's frame) still as they
+        were read (same xmin: a row written since stays marked), and record the artist each
+        catalog row now counts for. Takes the writers' lock; returns the rows cleared."""
+        if seen.empty:
+            return 0
+        self.conn.execute("LOCK TABLE tracks IN SHARE ROW EXCLUSIVE MODE")
+        return self.conn.execute(
+            """UPDATE tracks t SET derived_stale = false,
+                   profile_artist_key = CASE WHEN t.source_format <> 'library'
+                                             THEN t.artist_key END
+               FROM unnest(%s::text[], %s::text[]) AS s(track_id, version)
+               WHERE t.track_id = s.track_id AND t.xmin::text = s.version""",
+            (seen["track_id"].tolist(), seen["version"].tolist()),
+        ).rowcount
+
+    def of_artists_or_ids(
+        self, columns: list[str], track_ids: Sequence[str], artist_keys: Sequence[str]
+    ) -> pd.DataFrame:
+        """`columns` of the tracks with one of `track_ids` or whose primary artist is one of
+        `artist_keys`, in id order."""
+        keyed = columns if "track_id" in columns else ["track_id", *columns]
+        frame = self._union(keyed, {"track_id": track_ids, "artist_key": artist_keys})
+        return frame[columns]
 
     def set_links(self, links: pd.DataFrame) -> int:
         """track_id, linked_track_id, link_method of library tracks: stored, then 'name' links
