@@ -22,7 +22,10 @@ catalog loaded after them.
 
 When a `lib:` track's song turns up with its Spotify URI, it moves to the Spotify id: `merges`
 maps the old id to the new one and `TrackRepository.merge_library_ids` re-points every
-reference in the same transaction; the same happens when a catalog brings the exact song.
+reference in the same transaction; the same happens when a catalog brings the exact song. An
+item with its URI also leaves the `lib:` id its name would get as an alias of that URI, so
+the order an export's parts arrive in does not decide what a song is (an import is a fixed
+point: importing it again changes nothing).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ class LibraryResolution:
     # per item: BY_ID (its own id is a catalog track), BY_NAME (a catalog track of the same
     # identity), LIBRARY (a library track, new or stored) or UNRESOLVED
     methods: pd.Series
-    # `lib:` id → Spotify id: a song first known by name whose URI has now appeared
+    # `lib:` id → Spotify id: a song first known by name whose URI has now appeared, and the
+    # `lib:` id an item with its URI would get by name alone (an alias, no row moves)
     merges: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -199,6 +203,16 @@ def resolve_library(
     stored_song = identity.map(lookup(known[known["rank"] == 2], "identity"))
     moving = own.notna() & stored_song.notna() & (named | own.isin(stored))
     merges = dict(zip(stored_song[moving], own[moving], strict=True))
+    # the `lib:` id this item's name would get, when no such row is stored yet: an alias of
+    # its Spotify id, so a later mention by name alone (a basic export's plays) is this track
+    # at once. Without it the first import made a `lib:` row that the second merged away
+    # (22 of F's plays moved to catalog tracks when the same export was imported again)
+    carries = own.notna() & named & identity.notna() & ids.eq(own)
+    for artist, title, track_id in zip(items.loc[carries, "artist"], items.loc[carries, "title"],
+                                       own[carries], strict=True):  # fmt: skip
+        alias = library_track_id(artist, title)
+        if alias not in stored and (aliases or {}).get(alias) != track_id:
+            merges.setdefault(alias, track_id)
     if merges:
         ids = pd.Series([merges.get(t, t) for t in ids], index=ids.index, dtype=object)
     ids = ids.astype(object).where(ids.notna(), None)

@@ -304,3 +304,35 @@ def test_two_people_with_a_playlist_of_the_same_name_keep_their_own(db, tmp_path
         for person in ("ana", "ben"):
             playlists, members = PlaylistRepository(conn).frames(person)
             assert playlists["name"].tolist() == ["Chill"] and len(members) == 1
+
+
+def test_a_song_named_with_its_uri_is_that_track_when_later_named_alone(db, tmp_path):
+    """A playlist gives "Mad World" with the URI of the catalog's "Mad World (Feat. Michael
+    Andrews)"; a basic export's play names "Mad World" only. The play is that track on the
+    first import, as on any later one: the order an export's parts arrive in must not decide
+    what a song is (22 of F's plays moved only when the export was imported again)."""
+    import json
+
+    uri = "3JOVTQ5h8HGFnDdp4VT3MP"
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([_catalog_row(
+            uri, name="Mad World (Feat. Michael Andrews)", artists=["Gary Jules"])]))  # fmt: skip
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Playlist1.json").write_text(json.dumps({"playlists": [{"name": "Sad", "items": [
+        {"track": {"trackName": "Mad World", "artistName": "Gary Jules", "albumName": "Trading",
+                   "trackUri": f"spotify:track:{uri}"}}]}]}))  # fmt: skip
+    with db.connect() as conn:
+        data = export_playlists(folder, _known(db), "me", TrackRepository(conn).aliases())
+    store_playlists(db, data, "me", "export")
+    played = pd.DataFrame([{"artist": "Gary Jules", "title": "Mad World", "album": None,
+                            "track_id": None}])  # fmt: skip
+    with db.connect() as conn:
+        aliases = TrackRepository(conn).aliases()
+    assert aliases == {library_track_id("Gary Jules", "Mad World"): uri}
+    first = resolve_library(played, _known(db), "plays", aliases)
+    assert first.track_ids.tolist() == [uri] and first.new_tracks.empty
+    # imported again, nothing is added or moved
+    with db.connect() as conn:
+        again = export_playlists(folder, _known(db), "me", TrackRepository(conn).aliases())
+    assert not again.merges and again.new_tracks.empty
