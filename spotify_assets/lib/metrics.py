@@ -14,6 +14,8 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 _CHUNK = 2048
+# non-members each playlist's held-out songs are ranked among, in the harness and in validation
+PLAYLIST_NEGATIVES = 50
 
 
 def precision_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
@@ -73,3 +75,18 @@ def playlist_ndcg(scores: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
     """The mean of `playlist_ndcgs` (0 without a playlist that has a true song)."""
     values = playlist_ndcgs(scores, truth, k)
     return float(values.mean()) if len(values) else 0.0
+
+
+def sampled_candidates(
+    member: np.ndarray, truth: np.ndarray, negatives: int, rng: np.random.Generator
+) -> np.ndarray:
+    """songs × playlists: what each playlist's NDCG ranks, its true songs and `negatives`
+    songs not in it (`member`), drawn at random; `playlist_ndcgs` reads it with the other
+    scores set to −inf. Ranked among every other song, NDCG@10 reads the very top of
+    thousands, a regime the harness (50 sampled non-members) never measures."""
+    pool = truth.copy()
+    for p in np.nonzero(truth.any(axis=0))[0]:
+        outside = np.nonzero(~member[:, p])[0]
+        take = min(negatives, len(outside))
+        pool[rng.choice(outside, take, replace=False), p] = True
+    return pool

@@ -17,6 +17,7 @@ from spotify_assets.lib.metrics import (
     playlist_ndcgs,
     precision_at_k,
     recall_at_k,
+    sampled_candidates,
 )
 
 
@@ -98,3 +99,24 @@ def test_mean_of_means_weighs_each_group_the_same() -> None:
     assert both.n == 2 and both.lo < both.value < both.hi
     assert mean_of_means([big]).lo > 0.09
     assert mean_of_means([]).n == 0
+
+
+def test_sampled_candidates_hold_each_playlists_true_songs_and_non_members_only() -> None:
+    rng = np.random.default_rng(0)
+    member = rng.random((300, 6)) < 0.1
+    truth = member & (rng.random(member.shape) < 0.3)
+    truth[:, 5] = False  # a playlist without a true song is not judged
+    pool = sampled_candidates(member, truth, 50, np.random.default_rng(1))
+    assert (pool[truth]).all()
+    assert not pool[member & ~truth].any()  # a member is never a negative of its playlist
+    negatives = (pool & ~member).sum(axis=0)
+    assert negatives[truth.any(axis=0)].tolist() == [50] * int(truth.any(axis=0).sum())
+    assert not pool[:, 5].any()
+    # read with the other scores at −inf, NDCG is the list definition over the pool
+    scores = rng.random(member.shape)
+    p = int(np.nonzero(truth.any(axis=0))[0][0])
+    cand = np.nonzero(pool[:, p])[0]
+    ranked = cand[np.argsort(-scores[cand, p])].tolist()
+    expected = ndcg_at_k(ranked, set(np.nonzero(truth[:, p])[0].tolist()), 10)
+    got = playlist_ndcgs(np.where(pool, scores, -np.inf), truth)[0]
+    assert got == pytest.approx(expected)

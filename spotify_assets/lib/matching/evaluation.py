@@ -34,12 +34,11 @@ from spotify_assets.lib.matching.ranker import (
 )
 from spotify_assets.lib.matching.score import Reranker
 from spotify_assets.lib.matching.signals import stage1, top_indices
-from spotify_assets.lib.metrics import ndcg_at_k, recall_at_k
+from spotify_assets.lib.metrics import PLAYLIST_NEGATIVES, ndcg_at_k, recall_at_k
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays, build_profiles
 
 MIN_EVAL_MEMBERS = 8
 HOLDOUT = 0.25
-NEGATIVES = 50
 K = 10
 
 
@@ -131,7 +130,7 @@ def evaluate_matching(
     reranker: Reranker | None = None,
     profile_texts: Callable[[Profiles], list[str]] | None = None,
     seed: int = 42,
-    negatives: int = NEGATIVES,
+    negatives: int = PLAYLIST_NEGATIVES,
     log: Callable[[str], None] = lambda _: None,
 ) -> EvalResult:
     started = time.perf_counter()

@@ -28,10 +28,10 @@ from spotify_assets.lib.matching.signals import (
 from spotify_assets.lib.matching.type_weights import fit_type_weights
 from spotify_assets.lib.matching.units import colisten as colisten_unit
 from spotify_assets.lib.metrics import (
-    filtered_mrr,
+    PLAYLIST_NEGATIVES,
     filtered_reciprocal_ranks,
-    playlist_ndcg,
     playlist_ndcgs,
+    sampled_candidates,
 )
 from spotify_assets.lib.playlists.profiles import Profiles, TrackArrays
 
@@ -625,13 +625,12 @@ class LearnedRanker:
         """The person's evidence weights from WEIGHT_GRIDS, then each stage-1 part weight in
         CHECKED_WEIGHTS (in turn) stays only if stage 1 with it does better on the validation
         songs (½(MRR + NDCG@10), the gate's objective) than with it at 0."""
-        songs = np.nonzero(validation)[0]
-        sub_signals = {name: values[songs] for name, values in signals.items()}
-        sub_known = {name: values[songs] for name, values in knowns.items()}
-        truth = member[songs]
+        rows = _judged(member, validation, self.config.seed)
+        sub_signals = {name: values[rows.rows] for name, values in signals.items()}
+        sub_known = {name: values[rows.rows] for name, values in knowns.items()}
 
         def judged(config: MatchConfig) -> float:
-            return objective(combine(sub_signals, profiles, config, sub_known).score, truth)
+            return rows.objective(combine(sub_signals, profiles, config, sub_known).score)
 
         chosen, dropped = self.chosen, []  # after the learned type weights, if they serve
         current = judged(chosen)
@@ -718,23 +717,22 @@ class LearnedRanker:
         validation songs' own playlists + NDCG@10 of each playlist's validation songs among
         all of them), the two views the harness reports; with the per-item (reciprocal
         ranks, NDCGs) at each blend for the intervals of `_losing`."""
-        songs = np.nonzero(validation)[0]
-        score = view.st1.score[songs].astype(np.float64)
+        judged = _judged(member, validation, self.config.seed)
+        score = np.where(judged.known, -np.inf, view.st1.score[judged.rows].astype(np.float64))
         short = np.zeros(score.shape, dtype=bool)
-        short[np.arange(len(songs))[:, None], top_indices(score, self.config.rerank_depth)] = True
+        short[np.arange(len(score))[:, None], top_indices(score, self.config.rerank_depth)] = True
+        short &= ~judged.known
         r, c = np.nonzero(short)
         prob = model.predict_proba(
-            pair_features(view.st1, view.profiles, songs[r], c, view.member_stats)
+            pair_features(view.st1, view.profiles, judged.rows[r], c, view.member_stats)
         )
-        truth = member[songs]
         out, items = {}, {}
         grid = BLEND_GRID if self.config.validate_choices else (0.0,)
         for blend in sorted({*grid, self.config.ranker_blend}):
             served = score - BELOW
             served[r, c] = serve_blend(score[r, c], prob[:, 1], blend, r,
                                        chosen.ranker_keeps_scale)  # fmt: skip
-            reciprocal = filtered_reciprocal_ranks(served, truth)
-            ndcgs = playlist_ndcgs(served, truth)
+            reciprocal, ndcgs = judged.figures(served)
             items[float(blend)] = (reciprocal, ndcgs)
             mrr = float(reciprocal.mean()) if len(reciprocal) else 0.0
             ndcg = float(ndcgs.mean()) if len(ndcgs) else 0.0
@@ -1015,10 +1013,46 @@ def _cross_fit_colisten(signals, refit, tracks, song_rows, profiles, member_rows
             signals["colisten"][rows[ok], cols[ok]] = values["colisten"]
 
 
-def objective(scores: np.ndarray, truth: np.ndarray) -> float:
-    """What validation maximizes: ½ (filtered MRR + NDCG@10 per playlist), the two views of
-    the same scores the harness reports (a song's playlists; a playlist's songs)."""
-    return 0.5 * (filtered_mrr(scores, truth) + playlist_ndcg(scores, truth))
+@dataclass
+class _Judged:
+    """What validation reads, as the harness reads held-out songs: each validation song's
+    playlists (filtered MRR), and each playlist's validation songs among PLAYLIST_NEGATIVES
+    sampled non-members (NDCG@10) drawn from *all* the person's songs, the ranker's own
+    training songs included (their own playlists masked), as a sort chooses a playlist's
+    suggestions among them. Ranked among validation songs only, the NDCG side never met a
+    song the ranker had trained on: validation chose F · 42's missing-as-bad variant by
+    +0.029 and it was 2.6 NDCG points worse held out."""
+
+    rows: np.ndarray  # into the split's songs: validation songs first, then training songs
+    n_validation: int
+    known: np.ndarray  # rows × playlists: a training song's own playlists (not candidates)
+    truth: np.ndarray  # rows × playlists: the validation memberships
+    pool: np.ndarray  # rows × playlists: what each playlist's NDCG ranks
+
+    def figures(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(reciprocal ranks of the validation memberships, NDCG@10 per playlist)."""
+        n = self.n_validation
+        reciprocal = filtered_reciprocal_ranks(scores[:n], self.truth[:n])
+        return reciprocal, playlist_ndcgs(np.where(self.pool, scores, -np.inf), self.truth)
+
+    def objective(self, scores: np.ndarray) -> float:
+        """What validation maximizes: ½ (MRR + NDCG@10), the two views of the same scores the
+        harness reports (a song's playlists; a playlist's songs)."""
+        reciprocal, ndcgs = self.figures(np.where(self.known, -np.inf, scores))
+        return 0.5 * (_mean(reciprocal) + _mean(ndcgs))
+
+
+def _judged(member: np.ndarray, validation: np.ndarray, seed: int) -> _Judged:
+    """The same songs and sampled non-members for every configuration judged on one split
+    (paired comparisons), from a generator of their own."""
+    order = np.concatenate([np.nonzero(validation)[0], np.nonzero(~validation)[0]])
+    is_validation = np.arange(len(order)) < int(validation.sum())
+    rows_member = member[order]
+    known = rows_member & ~is_validation[:, None]
+    truth = rows_member & is_validation[:, None]
+    rng = np.random.default_rng(seed + 5)
+    pool = sampled_candidates(rows_member, truth, PLAYLIST_NEGATIVES, rng)
+    return _Judged(order, int(validation.sum()), known, truth, pool)
 
 
 def _losing(blend: float, items: dict, seed: int) -> str:

@@ -14,6 +14,7 @@ from spotify_assets.lib.matching.ranker import (
     FEATURES,
     MIN_VALIDATION,
     LearnedRanker,
+    _judged,
     calibrate_abstain,
     f_score,
     fit_abstain_rule,
@@ -367,3 +368,31 @@ def test_the_variant_and_blend_are_chosen_over_every_validation_split():
     assert pooled >= 2.5 * report_three.validation_memberships
     assert report_one.blend_mrr != report_three.blend_mrr  # judged on more songs
     assert three.serves and report_three.blend > 0  # the artist decides: the ranker serves
+
+
+def test_validation_ranks_a_playlists_songs_among_the_rankers_own_training_songs_too():
+    """As the harness and a sort do: a playlist's suggestions come from all the person's
+    songs, most of them songs the ranker trained on (their own playlists masked)."""
+    rng = np.random.default_rng(3)
+    member = rng.random((400, 5)) < 0.15
+    validation = rng.random(400) < 0.2
+    judged = _judged(member, validation, seed=7)
+    n = int(validation.sum())
+    assert judged.n_validation == n and validation[judged.rows[:n]].all()
+    assert not validation[judged.rows[n:]].any()
+    training_rows = np.arange(len(judged.rows)) >= n
+    assert (judged.known == (member[judged.rows] & training_rows[:, None])).all()
+    assert (judged.truth == (member[judged.rows] & ~training_rows[:, None])).all()
+    for p in np.nonzero(judged.truth.any(axis=0))[0]:
+        negatives = judged.pool[:, p] & ~judged.truth[:, p]
+        assert negatives.sum() == 50 and not member[judged.rows][negatives, p].any()
+    assert (judged.pool[training_rows] & ~judged.known[training_rows]).any()
+    # the same songs for every configuration judged (paired comparisons)
+    again = _judged(member, validation, seed=7)
+    assert (again.pool == judged.pool).all()
+    # a score that puts training songs above every validation song loses NDCG, not MRR
+    scores = rng.random(member.shape)
+    low = scores.copy()
+    low[training_rows] += 10.0
+    assert judged.objective(low) < judged.objective(scores)
+    assert (judged.figures(low)[0] == judged.figures(scores)[0]).all()
