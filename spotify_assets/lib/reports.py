@@ -188,6 +188,8 @@ class ProfilesReport(Report):
 
 @dataclass(frozen=True)
 class MatchesReport(Report):
+    """match_results: what `lib/matching/run.run_matching` returns, as it is."""
+
     context_hash: str  # where the CLI finds the stored suggestions
     context_hit: bool
     songs: int
@@ -197,7 +199,16 @@ class MatchesReport(Report):
     embeddings_computed: int
     rerank_calls: int
     ranker: str
-    ranker_decision: str
+    ranker_decision: str  # which of the ranker and stage 1 serves, and why; weights; abstaining
+    embeddings_reused: int = 0
+    names_embedded: int = 0
+    rerank_pairs: int = 0
+    rerank_seconds: float = 0.0
+    candidates_without_vectors: int = 0
+    seconds: float = 0.0
+    artifacts: dict[str, str] = field(default_factory=dict)  # name → URI (shown as links)
+    # what the person's validation songs chose (see matching.run.validation_summary)
+    validation: dict = field(default_factory=dict)
 
     def line(self) -> str:
         return (

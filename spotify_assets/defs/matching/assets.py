@@ -23,7 +23,7 @@ from spotify_assets.lib.people import CATALOG_PLAYLISTS, DEFAULT_PERSON, playlis
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.update import update_playlist_profiles
 from spotify_assets.lib.playlists.world import load_world
-from spotify_assets.lib.reports import MatchesReport, MatchEvaluationReport, ProfilesReport
+from spotify_assets.lib.reports import MatchEvaluationReport, ProfilesReport
 from spotify_assets.lib.store.evaluations import EvaluationRepository
 from spotify_assets.lib.store.matching import MatchRepository, ProfileRepository
 from spotify_assets.settings import settings
@@ -151,25 +151,12 @@ def match_results(
         )
     with database.get().connect() as conn:
         stored = MatchRepository(conn).count(report.context_hash)
-    metadata = report.as_dict()
+    metadata = report.to_metadata()
     saved = metadata.pop("artifacts")
-    line = MatchesReport(
-        context_hash=report.context_hash,
-        context_hit=report.context_hit,
-        songs=report.songs,
-        playlists=report.playlists,
-        suggestions=report.suggestions,
-        abstained=report.abstained,
-        embeddings_computed=report.embeddings_computed,
-        rerank_calls=report.rerank_calls,
-        ranker=report.ranker,
-        ranker_decision=report.ranker_decision,
-    )
     return dg.MaterializeResult(
         metadata={
             "bundle": bundle.name,
             **metadata,
-            **line.to_metadata(),
             "context_miss": not report.context_hit,
             **{f"artifact_{name}": dg.MetadataValue.url(uri) for name, uri in saved.items()},
             **tables.rows(stored, partitioned=True),

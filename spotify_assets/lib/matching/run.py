@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from spotify_assets.lib.matching.signals import PARTS, top_indices
 from spotify_assets.lib.models.embedder import LazyEmbedder
 from spotify_assets.lib.playlists.profiles import profile_text
 from spotify_assets.lib.playlists.world import PlaylistWorld, load_world
+from spotify_assets.lib.reports import MatchesReport
 from spotify_assets.lib.store.artists import ArtistProfile
 from spotify_assets.lib.store.colistening import ColisteningRepository
 from spotify_assets.lib.store.database import Database
@@ -44,32 +45,6 @@ log = logging.getLogger(__name__)
 
 class MatchError(InputError):
     """Matching cannot start: something it needs is missing; the message says what to run."""
-
-
-@dataclass
-class MatchReport:
-    context_hash: str
-    context_hit: bool
-    songs: int
-    playlists: int
-    suggestions: int
-    abstained: int
-    embeddings_computed: int
-    embeddings_reused: int
-    names_embedded: int
-    rerank_calls: int
-    rerank_pairs: int
-    rerank_seconds: float
-    ranker: str
-    ranker_decision: str  # which of the ranker and stage 1 serves, and why; weights; abstaining
-    candidates_without_vectors: int
-    seconds: float
-    artifacts: dict[str, str] = field(default_factory=dict)
-    # what the person's validation songs chose (see validation_summary)
-    validation: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def context_of(
@@ -129,7 +104,7 @@ def run_matching(
     progress: Callable[[str], None] = log.info,
     artifacts: ArtifactStore | None = None,
     catalog_playlists: bool = False,
-) -> MatchReport:
+) -> MatchesReport:
     """Sort `person`'s `list_name` songs into their playlists (with `catalog_playlists`, into
     the catalog's own playlists instead). `artifacts`: where the trained ranker and a summary
     of a computed context are kept."""
@@ -178,7 +153,7 @@ def run_matching(
     }
     if cached is not None:
         progress(f"match_results: context {context['context_hash'][:20]}… cached, reusing")
-        return MatchReport(
+        return MatchesReport(
             **common, context_hit=True, suggestions=cached.get("suggestions", 0),
             abstained=cached.get("abstained", 0), rerank_calls=0, rerank_pairs=0,
             rerank_seconds=0.0, ranker=cached.get("ranker", ""),
@@ -235,7 +210,7 @@ def run_matching(
     }
     with db.connect() as conn, conn.transaction():
         MatchRepository(conn).save(context, results, stats)
-    report = MatchReport(
+    report = MatchesReport(
         **common, context_hit=False, suggestions=len(results), abstained=abstained,
         rerank_calls=scored.rerank_stats.calls, rerank_pairs=scored.rerank_stats.pairs,
         rerank_seconds=round(scored.rerank_stats.seconds, 3), ranker=ranker.report.reason,
