@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class AnalysisReport:
     tracks: int  # looked at: the new or changed ones (every track with `full`)
     written: int
-    unchanged: int
+    unchanged: int  # every stored track not (re)written: looked at or not
     extractor_version: int
     seconds: float
     examples: list[str]
@@ -121,10 +121,12 @@ def update_track_analyses(
     name_words = refresh_track_search(db, progress, None if full else marked["track_id"])
     with db.connect() as conn, conn.transaction():
         TrackRepository(conn).clear_derived(marked)
+        # every other track's analysis stands as it was: a rerun says "unchanged 300", not 0
+        stored_tracks = TrackRepository(conn).count()
     return AnalysisReport(
         tracks=len(records),
         written=written,
-        unchanged=len(records) - len(todo),
+        unchanged=stored_tracks - written,
         extractor_version=versions.EXTRACTOR_VERSION,
         seconds=time.perf_counter() - started,
         examples=examples,
