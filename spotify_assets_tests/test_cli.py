@@ -358,6 +358,8 @@ def test_import_a_whole_export_then_sort_that_persons_songs(tmp_path, cli_env):
                      r"file, 12 songs new to the catalog", out), out  # fmt: skip
     assert re.search(r"candidates\s+12 songs to sort \(6 in a catalog file, 0 new", out), out
     assert re.search(r"listening_history\s+96 plays read, 96 new;", out), out
+    # learned in the import's second process, beside the embedding, and reported here
+    assert re.search(r"co_listening\s+learned in [\d.]+ s: \w+ for \d+ of \d+ songs", out), out
     for what in ("playlist items", "liked songs", "plays"):
         line = re.search(rf"^\s+{what}\s.*$", out, re.M).group(0)
         assert "with a track 100.0%" in line and "with a vector 100.0%" in line, line

@@ -4,4 +4,5 @@ import sys
 
 from spotify_assets.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a spawned worker imports it (cli/library.py)
+    sys.exit(main())

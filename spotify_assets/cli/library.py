@@ -1,21 +1,38 @@
 """`spotify-assets import PATH --person NAME`: a person's whole privacy export, as Spotify ships
 it (zip or folder): playlists, liked songs and streaming history, through the Dagster jobs;
-then the songs no catalog file has are described and embedded, and coverage is printed."""
+then the songs no catalog file has are described and embedded, and coverage is printed.
+
+Two things run beside the steps they do not depend on, because the CPU, not the database, is
+most of a big import: the embedding model loads in a thread while the parts are stored (those
+steps mostly wait on Postgres), and the co-listening vectors are learned in a second process
+while the new songs are embedded (each reads what the other does not write)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spotify_assets.cli.listening import check_person_args
 from spotify_assets.cli.reports import file_accounts, step_lines
-from spotify_assets.cli.runtime import dagster_instance, launch, resources
+from spotify_assets.cli.runtime import (
+    dagster_instance,
+    expected_failure,
+    explain_failure,
+    launch,
+    resources,
+)
 
 if TYPE_CHECKING:
     from spotify_assets.lib.export.accounting import FileAccount
+
+log = logging.getLogger(__name__)
 
 
 def check_import_args(args: argparse.Namespace) -> str | None:
@@ -77,6 +94,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     }
     stored: list[str] = []
     accounts: list[FileAccount] = []
+    preload_embedder(bundle)
     with dagster_instance() as instance:
         ensure_bundle_partition(instance, bundle.hash)
         ensure_person_partition(instance, person)
@@ -100,21 +118,23 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     print("every row of every file:")
     for account in accounts:
         print(f"  {account.line()}")
-    with dagster_instance() as instance:
-        run = launch("learn_colistening", instance, partition_key=person)
-    if not run.success:
-        return run.report_failure("learning the co-listening vectors")
-    print("\n".join(step_lines(run.reports(["co_listening"]), width=22)))
     print(
-        f"describing and embedding the songs without a vector with {bundle.embedding.model} "
-        f"(bundle {bundle.name}; minutes on a CPU for a whole catalog) …",
+        f"learning co-listening vectors, and describing and embedding the songs without a "
+        f"vector with {bundle.embedding.model} (bundle {bundle.name}; minutes on a CPU for a "
+        "whole catalog) …",
         flush=True,
     )
-    with dagster_instance() as instance:
-        run = launch(
-            "embed_library", instance, partition_key=bundle.hash,
-            tags={"bundle": bundle.name, **person_tags(person)},
-        )  # fmt: skip
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as beside:
+        colistening = beside.submit(learn_colistening, person)
+        with dagster_instance() as instance:
+            run = launch(
+                "embed_library", instance, partition_key=bundle.hash,
+                tags={"bundle": bundle.name, **person_tags(person)},
+            )  # fmt: skip
+        failed, lines = colistening.result()
+    print("\n".join(lines))
+    if failed:
+        return failed
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
     steps = ["track_enrichment", "track_analyses", "track_embeddings"]
@@ -122,6 +142,38 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     print(f"imported in {time.perf_counter() - started:.0f} s; what the pipeline can use now:")
     print_coverage(person, bundle)
     return 0
+
+
+def preload_embedder(bundle) -> threading.Thread:
+    """Load the `compute` resource's embedder in a thread; the embedding step then finds it
+    loaded (or waits for this load). A failure is left to that step to report."""
+
+    def load() -> None:
+        try:
+            with resources("compute") as r:
+                r.compute.preload_embedder(bundle)
+        except Exception as exc:  # the step loads it again and says why it failed
+            log.debug("preloading the embedding model failed: %s", exc)
+
+    thread = threading.Thread(target=load, name="preload-embedder", daemon=True)
+    thread.start()
+    return thread
+
+
+def learn_colistening(person: str) -> tuple[int, list[str]]:
+    """The `learn_colistening` run for `person`, in the import's second process: (exit code,
+    the step's line). Its failure is said on this process's stderr."""
+    try:
+        with dagster_instance() as instance:
+            run = launch("learn_colistening", instance, partition_key=person)
+    except Exception as exc:
+        if not expected_failure(exc):
+            raise
+        print(f"error: {explain_failure(exc)}", file=sys.stderr)
+        return 1, []
+    if not run.success:
+        return run.report_failure("learning the co-listening vectors"), []
+    return 0, step_lines(run.reports(["co_listening"]), width=22)
 
 
 def print_coverage(person: str, bundle) -> None:

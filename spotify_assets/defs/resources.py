@@ -73,6 +73,13 @@ class ComputeResource(dg.ConfigurableResource):
         return make_embedder(bundle.embedding, self._backend, self._device, self._precision,
                              self.batch_size, self.modal_app, queries=queries)  # fmt: skip
 
+    def preload_embedder(self, bundle: ModelBundle) -> None:
+        """Load the local document embedder now, so a later step finds it loaded (the import
+        loads it beside its first steps); nothing to load on Modal."""
+        self._check_backend()
+        if self._backend == "local":
+            self.embedder(bundle)
+
     def fine_tune_trainer(self):
         """None: fine-tune here (CPU or CUDA); on the modal backend, the deployed
         `fine_tune_model` function trains (lib/finetune/remote.py)."""

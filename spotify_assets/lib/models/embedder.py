@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -155,9 +156,20 @@ class LazyEmbedder:
         return self._model.embed(texts, kind)
 
 
-@lru_cache(maxsize=4)
+_loading = threading.Lock()
+
+
 def load_embedder(
     spec: EmbeddingSpec, device: str = "auto", precision: str = "auto", batch_size: int = 64
 ) -> SentenceEmbedder:
-    """One loaded model per spec and settings in a process."""
+    """One loaded model per spec and settings in a process. A caller that asks while another
+    thread loads it (the import preloads it beside its first steps) waits for that load."""
+    with _loading:
+        return _cached_embedder(spec, device, precision, batch_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_embedder(
+    spec: EmbeddingSpec, device: str, precision: str, batch_size: int
+) -> SentenceEmbedder:
     return SentenceEmbedder(spec, device, precision, batch_size)

@@ -72,3 +72,35 @@ def test_models_resolve_from_the_models_folder(tmp_path, monkeypatch, tiny_model
     shutil.copytree(tiny_model_dir, target)
     monkeypatch.setenv("SPOTIFY_ASSETS_MODELS", str(tmp_path / "models"))
     assert resolve_model_dir("org/tiny") == target
+
+
+def test_a_model_asked_for_while_another_thread_loads_it_is_loaded_once(
+    tiny_model_dir, monkeypatch
+):
+    """The import preloads the embedder in a thread; the embedding step asking meanwhile waits
+    for that load instead of loading a second copy."""
+    import threading
+    import time
+
+    from spotify_assets.lib.models import embedder as module
+
+    spec = dataclasses.replace(SPEC, model="test/tiny-once", source=str(tiny_model_dir), dims=32)
+    loads: list[int] = []
+    real_init = SentenceEmbedder.__init__
+
+    def slow_init(self, *args, **kwargs):
+        loads.append(threading.get_ident())
+        time.sleep(0.3)  # a load long enough for the second caller to arrive during it
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(module.SentenceEmbedder, "__init__", slow_init)
+    got: list[SentenceEmbedder] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(load_embedder(spec, "cpu", "fp32")))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loads) == 1 and got[0] is got[1]
