@@ -133,10 +133,10 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
             )  # fmt: skip
         failed, lines = colistening.result()
     print("\n".join(lines))
-    if failed:
-        return failed
     if not run.success:
         return run.report_failure("describing and embedding the new songs")
+    if failed:
+        return failed
     steps = ["track_enrichment", "track_analyses", "track_embeddings"]
     print("\n".join(step_lines(run.reports(steps), 22)))
     print(f"imported in {time.perf_counter() - started:.0f} s; what the pipeline can use now:")

@@ -82,6 +82,8 @@ def root_cause(error) -> str:
         return "failed"
     while error.cause is not None and error.cls_name != "Failure":
         error = error.cause
+    if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+        return "interrupted; what was committed is kept, rerunning the command finishes the rest"
     message = error.message.strip()
     for prefix in ("dagster._core.definitions.events.Failure: ", f"{error.cls_name}: "):
         message = message.removeprefix(prefix)
@@ -225,7 +227,7 @@ def launch(
     defs/runs.py), optionally for a subset of its assets; `run_config` comes from
     defs/run_config.py. The run is made as the UI makes one (the job reconstructable from the
     definitions module, this code location as its origin) and executed in this process with
-    the in-process executor."""
+    the in-process executor, step retries off."""
     import dagster as dg
     from dagster._core.definitions.reconstruct import ReconstructableRepository
     from dagster._core.execution.api import create_execution_plan, execute_run
@@ -242,7 +244,10 @@ def launch(
     job_def = recon.get_definition()
     config = dict(run_config.to_config_dict()) if run_config else {}
     config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    config["execution"] = {"config": {"in_process": {}}}
+    # No step retries here: Dagster retries a step with a RetryPolicy when it is interrupted
+    # too (for a preempted pod), so Ctrl-C restarted the step it stopped. A person at a terminal
+    # means stop; what was committed is kept and rerunning the command finishes the rest.
+    config["execution"] = {"config": {"in_process": {"retries": {"disabled": {}}}}}
     merged = merge_run_tags(job_def, partition_key, {**run_tags(), **(tags or {})},
                             list(keys) if keys else None, instance, config)  # fmt: skip
     plan = create_execution_plan(recon, run_config=config, instance_ref=instance.get_ref(),

@@ -30,3 +30,39 @@ def test_a_cli_run_carries_the_code_location_the_ui_lists_it_under(
     assert origin.location_name == location["python_module"]["location_name"] == CODE_LOCATION
     assert origin.repository_origin.repository_name == SINGLETON_REPOSITORY_NAME
     assert origin.job_name == "load_catalog"
+
+
+def test_an_interrupted_cli_step_stops_instead_of_starting_again(
+    pg_instance, database_url, monkeypatch, tmp_path: Path
+):
+    """Dagster retries a step with a RetryPolicy when it is interrupted too (a preempted pod);
+    at a terminal Ctrl-C restarted the embedding it stopped. A CLI run stops, and says so."""
+    import os
+    import signal
+
+    from spotify_assets.cli.runtime import root_cause
+    from spotify_assets.defs.partitions import ensure_bundle_partition
+    from spotify_assets.lib.bundles import load_bundles
+    from spotify_assets.lib.models.embedder import SentenceEmbedder
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    path = tmp_path / "tracks.csv"
+    generate_tracks(40).to_csv(path, index=False)
+    assert launch("load_catalog", pg_instance, run_config=run_config.catalog(str(path))).success
+    calls = []
+
+    def interrupted(self, texts, kind="document"):
+        calls.append(len(texts))
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does, inside the step
+        raise AssertionError("the interrupt was not raised here")
+
+    monkeypatch.setattr(SentenceEmbedder, "embed", interrupted)
+    bundle = load_bundles().default_bundle
+    ensure_bundle_partition(pg_instance, bundle.hash)
+    run = launch("embed_library", pg_instance, partition_key=bundle.hash)
+    assert not run.success and len(calls) == 1  # before: up for retry, embedded again
+    events = [e.event_type_value for e in run.result.all_events]
+    assert "STEP_UP_FOR_RETRY" not in events
+    [failure] = [e for e in run.result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "track_embeddings"
+    assert root_cause(failure.event_specific_data.error).startswith("interrupted; what was")
