@@ -205,13 +205,36 @@ class FilteredVectors:
     track_ids: np.ndarray  # str
     popularity: np.ndarray  # NaN where unknown
     vectors: np.ndarray  # n × dims, float32, unit norm (as stored: embeddings_complete)
+    _rows: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def nearest(self, query: np.ndarray, count: int, exclude: Collection[str]) -> np.ndarray:
-        """Indices of the `count` rows nearest `query` (cosine) that are not in `exclude`,
-        nearest first, ties by track id: what an exact search with ORDER BY distance gives."""
+    def rows_of(self, track_ids: Collection[str]) -> np.ndarray:
+        """The row of each of `track_ids` that is here (others left out): a lookup per id,
+        where `np.isin` over the set's ids sorted thousands of strings per search (24 ms)."""
+        if self._rows is None:  # built once per kept set; a race builds the same dict twice
+            self._rows = {str(t): i for i, t in enumerate(self.track_ids)}
+        rows = self._rows
+        return np.fromiter((rows[t] for t in track_ids if t in rows), dtype=np.int64)
+
+    def similarity(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every row to `query`."""
         query = np.asarray(query, dtype=np.float32)
-        similarity = self.vectors @ (query / (np.linalg.norm(query) or 1.0))
-        allowed = np.flatnonzero(~np.isin(self.track_ids, list(exclude)))
+        return self.vectors @ (query / (np.linalg.norm(query) or 1.0))
+
+    def nearest(
+        self,
+        query: np.ndarray,
+        count: int,
+        exclude: Collection[str],
+        similarity: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Indices of the `count` rows nearest `query` (cosine) that are not in `exclude`,
+        nearest first, ties by track id: what an exact search with ORDER BY distance gives.
+        `similarity`: `self.similarity(query)`, when the caller has it already."""
+        if similarity is None:
+            similarity = self.similarity(query)
+        allowed_mask = np.ones(len(self.track_ids), dtype=bool)
+        allowed_mask[self.rows_of(exclude)] = False
+        allowed = np.flatnonzero(allowed_mask)
         if len(allowed) > count:
             allowed = allowed[np.argpartition(-similarity[allowed], count - 1)[:count]]
         order = np.lexsort((self.track_ids[allowed], -similarity[allowed]))

@@ -59,7 +59,10 @@ POOL = 500  # candidates when no genre bounds the style
 # scoring every track in N of M searches (see README)
 # what a candidate's line and its ranking read (name and artists also tell one song's ids)
 TASTE_COLUMNS = ("name", "artists", "album_name", "genre", "release_year", "popularity")
-GENRE_SCORED = 1500
+# 600, not 1,500: scoring them is a product with every reference song (1,500 × 2,500 songs
+# took ~100 ms on 2 busy cores); on the 5-person benchmark home's 50 genre-named searches
+# (5 genres, liked and most played, 5 people) the top 10 were the same for all 50 (300: 49)
+GENRE_SCORED = 600
 CLOSENESS_SAMPLE = 600
 REFERENCE_CENTROIDS = 32
 AUDIO_COLUMNS = ("danceability", "energy", "valence", "tempo", "acousticness",
@@ -277,9 +280,10 @@ def gather(
         if style and genre_named:
             target = embedder.embed([style], "query")[0]
             rows = genre_rows(db, conn, bundle.hash, dims, filters)
-            every = rows.nearest(target, EXACT_THRESHOLD, set(ids))
-            similarity = rows.vectors[every] @ (target / (np.linalg.norm(target) or 1.0))
             with one_blas_thread():
+                every_similarity = rows.similarity(target)
+                every = rows.nearest(target, EXACT_THRESHOLD, ids, every_similarity)
+                similarity = every_similarity[every]
                 chosen, population = preselect(
                     rows.vectors[every], similarity, rows.popularity[every], ref_vectors,
                     profile.centroids, config, GENRE_SCORED, CLOSENESS_SAMPLE,

@@ -256,4 +256,9 @@ def test_filtered_vectors_rank_as_an_exact_search_does(corpus):
     exclude = set(ranked[:40:3])
     got = [rows.track_ids[i] for i in rows.nearest(q, 60, exclude)]
     assert got == [t for t in ranked if t not in exclude][:60]
+    # ids not in the set are ignored; the similarity given is the one computed
+    with_unknown = [*exclude, "not-a-track"]
+    assert len(rows.rows_of(with_unknown)) == len(exclude)
+    again = rows.nearest(q, 60, with_unknown, rows.similarity(q))
+    assert [rows.track_ids[i] for i in again] == got
     assert np.isnan(rows.popularity).all()  # the corpus has no popularity
