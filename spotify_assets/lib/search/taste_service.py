@@ -24,8 +24,10 @@ from spotify_assets.lib.search.engine import (
     EXACT_THRESHOLD,
     FilteredVectors,
     SearchHit,
+    embedded_vectors,
     filtered_vectors,
     nearest_except,
+    vectors_of,
 )
 from spotify_assets.lib.search.filters import Filter, format_value, parse_where, range_notes
 from spotify_assets.lib.search.inputs import normalize_query, parse_limit
@@ -44,7 +46,7 @@ from spotify_assets.lib.search.taste import (
     taste_scores,
 )
 from spotify_assets.lib.store.database import Database
-from spotify_assets.lib.store.embeddings import EmbeddingRepository, to_array
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.search import SearchRepository
 from spotify_assets.lib.store.taste import TasteRepository
 from spotify_assets.lib.store.tracks import TrackRepository
@@ -209,20 +211,19 @@ def genre_rows(db: Database, conn, bundle_hash: str, dims: int,
     return _genre_rows.get(key, version, lambda: filtered_vectors(conn, bundle_hash, dims, filters))
 
 
-def reference_profile(db: Database, conn, bundle_hash: str, ids: list[str]) -> Profile:
+def reference_profile(db: Database, conn, bundle_hash: str, dims: int,
+                      ids: list[str]) -> Profile:  # fmt: skip
     """The reference songs' vectors and names (cached per process while neither the vectors
     nor the catalog change)."""
     version = (EmbeddingRepository(conn).vectors_version(),
                TrackRepository(conn).catalog_version())  # fmt: skip
 
     def read() -> Profile:
-        stored = EmbeddingRepository(conn).vectors(bundle_hash, ids)
-        kept = [t for t in ids if t in stored]
+        kept, vectors = embedded_vectors(conn, bundle_hash, dims, ids)
         if not kept:
             empty = np.zeros((0, 0), dtype=np.float32)
             return Profile([], empty, {}, frozenset(), empty)
         details = SearchRepository(conn).details(kept, ("name", "artists"))
-        vectors = np.stack([to_array(stored[t]) for t in kept])
         grouped = centroids(vectors, REFERENCE_CENTROIDS)
         for shared in (vectors, grouped):  # shared by every search while the profile is kept
             shared.setflags(write=False)
@@ -263,7 +264,7 @@ def gather(
     notes += range_notes(filters)
     ids = references if references is not None else reference_ids(db, person, reference)
     with db.connect() as conn:
-        profile = reference_profile(db, conn, bundle.hash, ids)
+        profile = reference_profile(db, conn, bundle.hash, bundle.embedding.dims, ids)
         if not profile.ids:
             raise ReferenceUnavailable(
                 f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
@@ -311,9 +312,10 @@ def gather(
                 how = f"the {POOL} nearest your songs' mean"
             found, _ = nearest_except(conn, bundle.hash, dims, target, filters, POOL, set(ids),
                                       keep, TASTE_COLUMNS)  # fmt: skip
-            stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
-            vectors = (np.stack([to_array(stored[h.track_id]) for h in found]) if found
-                       else np.zeros((0, dims), dtype=np.float32))  # fmt: skip
+            if found and all(h.vector is not None for h in found):  # read by the HNSW path
+                vectors = np.stack([h.vector for h in found])
+            else:
+                vectors = vectors_of(conn, bundle.hash, dims, [h.track_id for h in found])
         features = _audio(conn, found, ref_ids) if audio and found else (None, None)
     return TastePool(text, person, reference, filters, style, len(ids), ref_ids, ref_vectors,
                      ref_details, found, vectors, features, how, notes, population)  # fmt: skip
