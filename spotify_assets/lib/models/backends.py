@@ -8,6 +8,8 @@ One place for the choice, used by the Dagster compute resource and by `spotify-a
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -29,17 +31,34 @@ DEFAULT_BATCH_SIZE = 64
 DEFAULT_MODAL_APP = "spotify-assets"
 
 
+QUERY_CACHE_SIZE = 4096  # query texts whose vectors are kept (1.5 KB each at 384 dims)
+
+
 class QueryEmbedder:
     """Query text through the numpy encoder; any other kind (documents: track embeddings)
     through the sentence-transformers embedder, loaded only if asked, so stored vectors are
-    produced exactly as before."""
+    produced exactly as before.
+
+    The vectors of the last `cache_size` query texts are kept: a served process sees the same
+    texts again (a chip removed, a page reloaded, the style words of "… songs I like"), and
+    encoding one is ~10 ms of a search's budget. The model is fixed for the object's life, so
+    a kept vector is exactly what encoding again would give."""
 
     precision = "fp32 (numpy)"
 
-    def __init__(self, spec: EmbeddingSpec, encoder, documents: Callable[[], object]):
+    def __init__(
+        self,
+        spec: EmbeddingSpec,
+        encoder,
+        documents: Callable[[], object],
+        cache_size: int = QUERY_CACHE_SIZE,
+    ):
         self.spec = spec
         self.encoder = encoder
         self.documents = LazyEmbedder(documents)
+        self.cache_size = cache_size
+        self._kept: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], kind: str = "document") -> np.ndarray:
         if kind != "query":
@@ -47,10 +66,27 @@ class QueryEmbedder:
         if not texts:
             return np.zeros((0, self.spec.dims), dtype=np.float32)
         unique, inverse = dedupe([self.spec.format(t, kind) for t in texts])
-        vectors = check_vectors(
-            self.encoder.encode(unique), len(unique), self.spec.dims, self.spec.model
-        )
-        return vectors[inverse]
+        with self._lock:
+            found = {t: self._kept[t] for t in unique if t in self._kept}
+            for t in found:
+                self._kept.move_to_end(t)
+        missing = [t for t in unique if t not in found]
+        if missing:
+            encoded = check_vectors(
+                self.encoder.encode(missing), len(missing), self.spec.dims, self.spec.model
+            )
+            fresh = dict(zip(missing, encoded, strict=True))
+            found.update(fresh)
+            if self.cache_size > 0:
+                with self._lock:
+                    for t, vector in fresh.items():
+                        kept = np.array(vector, dtype=np.float32)
+                        kept.setflags(write=False)
+                        self._kept[t] = kept
+                    while len(self._kept) > self.cache_size:
+                        self._kept.popitem(last=False)
+        vectors = np.stack([found[t] for t in unique]).astype(np.float32, copy=False)
+        return vectors[inverse]  # fancy indexing: a fresh array the caller may change
 
 
 @lru_cache(maxsize=4)

@@ -24,8 +24,10 @@ from spotify_assets.lib.search.engine import (
     EXACT_THRESHOLD,
     FilteredVectors,
     SearchHit,
+    embedded_vectors,
     filtered_vectors,
     nearest_except,
+    vectors_of,
 )
 from spotify_assets.lib.search.filters import Filter, format_value, parse_where, range_notes
 from spotify_assets.lib.search.inputs import normalize_query, parse_limit
@@ -44,7 +46,7 @@ from spotify_assets.lib.search.taste import (
     taste_scores,
 )
 from spotify_assets.lib.store.database import Database
-from spotify_assets.lib.store.embeddings import EmbeddingRepository, to_array
+from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.search import SearchRepository
 from spotify_assets.lib.store.taste import TasteRepository
 from spotify_assets.lib.store.tracks import TrackRepository
@@ -59,7 +61,10 @@ POOL = 500  # candidates when no genre bounds the style
 # scoring every track in N of M searches (see README)
 # what a candidate's line and its ranking read (name and artists also tell one song's ids)
 TASTE_COLUMNS = ("name", "artists", "album_name", "genre", "release_year", "popularity")
-GENRE_SCORED = 1500
+# 600, not 1,500: scoring them is a product with every reference song (1,500 × 2,500 songs
+# took ~100 ms on 2 busy cores); on the 5-person benchmark home's 50 genre-named searches
+# (5 genres, liked and most played, 5 people) the top 10 were the same for all 50 (300: 49)
+GENRE_SCORED = 600
 CLOSENESS_SAMPLE = 600
 REFERENCE_CENTROIDS = 32
 AUDIO_COLUMNS = ("danceability", "energy", "valence", "tempo", "acousticness",
@@ -206,20 +211,19 @@ def genre_rows(db: Database, conn, bundle_hash: str, dims: int,
     return _genre_rows.get(key, version, lambda: filtered_vectors(conn, bundle_hash, dims, filters))
 
 
-def reference_profile(db: Database, conn, bundle_hash: str, ids: list[str]) -> Profile:
+def reference_profile(db: Database, conn, bundle_hash: str, dims: int,
+                      ids: list[str]) -> Profile:  # fmt: skip
     """The reference songs' vectors and names (cached per process while neither the vectors
     nor the catalog change)."""
     version = (EmbeddingRepository(conn).vectors_version(),
                TrackRepository(conn).catalog_version())  # fmt: skip
 
     def read() -> Profile:
-        stored = EmbeddingRepository(conn).vectors(bundle_hash, ids)
-        kept = [t for t in ids if t in stored]
+        kept, vectors = embedded_vectors(conn, bundle_hash, dims, ids)
         if not kept:
             empty = np.zeros((0, 0), dtype=np.float32)
             return Profile([], empty, {}, frozenset(), empty)
         details = SearchRepository(conn).details(kept, ("name", "artists"))
-        vectors = np.stack([to_array(stored[t]) for t in kept])
         grouped = centroids(vectors, REFERENCE_CENTROIDS)
         for shared in (vectors, grouped):  # shared by every search while the profile is kept
             shared.setflags(write=False)
@@ -260,7 +264,7 @@ def gather(
     notes += range_notes(filters)
     ids = references if references is not None else reference_ids(db, person, reference)
     with db.connect() as conn:
-        profile = reference_profile(db, conn, bundle.hash, ids)
+        profile = reference_profile(db, conn, bundle.hash, bundle.embedding.dims, ids)
         if not profile.ids:
             raise ReferenceUnavailable(
                 f"none of the {len(ids):,} songs of {reference.describe().removeprefix('your ')} "
@@ -277,9 +281,10 @@ def gather(
         if style and genre_named:
             target = embedder.embed([style], "query")[0]
             rows = genre_rows(db, conn, bundle.hash, dims, filters)
-            every = rows.nearest(target, EXACT_THRESHOLD, set(ids))
-            similarity = rows.vectors[every] @ (target / (np.linalg.norm(target) or 1.0))
             with one_blas_thread():
+                every_similarity = rows.similarity(target)
+                every = rows.nearest(target, EXACT_THRESHOLD, ids, every_similarity)
+                similarity = every_similarity[every]
                 chosen, population = preselect(
                     rows.vectors[every], similarity, rows.popularity[every], ref_vectors,
                     profile.centroids, config, GENRE_SCORED, CLOSENESS_SAMPLE,
@@ -307,9 +312,10 @@ def gather(
                 how = f"the {POOL} nearest your songs' mean"
             found, _ = nearest_except(conn, bundle.hash, dims, target, filters, POOL, set(ids),
                                       keep, TASTE_COLUMNS)  # fmt: skip
-            stored = EmbeddingRepository(conn).vectors(bundle.hash, [h.track_id for h in found])
-            vectors = (np.stack([to_array(stored[h.track_id]) for h in found]) if found
-                       else np.zeros((0, dims), dtype=np.float32))  # fmt: skip
+            if found and all(h.vector is not None for h in found):  # read by the HNSW path
+                vectors = np.stack([h.vector for h in found])
+            else:
+                vectors = vectors_of(conn, bundle.hash, dims, [h.track_id for h in found])
         features = _audio(conn, found, ref_ids) if audio and found else (None, None)
     return TastePool(text, person, reference, filters, style, len(ids), ref_ids, ref_vectors,
                      ref_details, found, vectors, features, how, notes, population)  # fmt: skip

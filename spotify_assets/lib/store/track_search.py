@@ -66,6 +66,22 @@ class TrackSearchRepository:
         ).fetchall()
         return {r[0] for r in rows}
 
+    def word_rows(self) -> dict[str, float]:
+        """word → the rows estimated to hold it, for the words ANALYZE found most common in
+        names (pg_stats' most common elements of `all_words`, up to 10 × the statistics
+        target of them, × the table's rows); empty before the table was analysed."""
+        row = self.conn.execute(
+            """SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples
+               FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename AND c.relkind = 'r'
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname
+               WHERE s.schemaname = current_schema() AND s.tablename = 'track_search'
+                 AND s.attname = 'all_words'"""
+        ).fetchone()
+        if row is None or row[0] is None or row[1] is None:
+            return {}
+        words, freqs, tuples = row
+        return {w: float(f) * max(float(tuples), 0.0) for w, f in zip(words, freqs, strict=False)}
+
     def matches(
         self,
         bundle_hash: str,
@@ -74,14 +90,25 @@ class TrackSearchRepository:
         params: list,
         limit: int,
         field: str = "all_words",
+        common: frozenset[str] = frozenset(),
     ) -> list[tuple[str, int, int]]:
         """(track_id, query words matched, points) of the bundle's tracks passing the filters
         whose `field` holds a word of some group (a group: a query word and its corrections),
         most points first (FIELD_POINTS per field a group is found in), then popularity.
-        `field` artist_words: only the tracks whose artists hold every group."""
+        `field` artist_words: only the tracks whose artists hold every group.
+
+        `common`: words so frequent in names that reading every track holding one costs most
+        of a search ("remix", "el", "love": thousands of rows each). When a group has no such
+        word, only the tracks holding such a group's word are read (a GIN lookup of a few
+        rows) and scored on every group; a track whose only matches are common words is then
+        no name match (its coverage would be a small fraction of the query). With every group
+        common, all of them are read, as before. Exact for artist_words (every group is
+        required there, so a track without the rare groups cannot qualify)."""
         if not groups:
             return []
         flat = [w for g in groups for w in g]
+        driving = [g for g in groups if not common.intersection(g)] or groups
+        scanned = [w for g in driving for w in g]
 
         def found(column: str) -> tuple[sql.Composable, list]:
             """The groups with a word in `column`, counted per row (no join over the words:
@@ -119,7 +146,7 @@ class TrackSearchRepository:
             where=where,
             need=need,
         )
-        args = [*matched_params, *points_params, bundle_hash, flat, *params, *need_params]
+        args = [*matched_params, *points_params, bundle_hash, scanned, *params, *need_params]
         args += [flat, limit]  # a title whose every word was asked for ranks first among equals
         return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]
 

@@ -146,3 +146,33 @@ def test_a_tiny_xlm_roberta_matches(tiny_model_dir, tmp_path):
     )
     vectors = NumpyBert(model_dir).encode(texts, batch_size=3)
     assert (vectors * reference).sum(axis=1).min() > 0.9999
+
+
+class _CountingEncoder:
+    """Deterministic unit vectors per text; counts the texts it was asked to encode."""
+
+    def __init__(self, dims: int):
+        self.dims = dims
+        self.encoded: list[str] = []
+
+    def encode(self, texts):
+        self.encoded += list(texts)
+        rows = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=self.dims) for t in texts]
+        vectors = np.array(rows, dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_query_vectors_are_kept_per_text_and_dropped_least_recently_used():
+    encoder = _CountingEncoder(SPEC.dims)
+    embedder = QueryEmbedder(SPEC, encoder, lambda: None, cache_size=2)
+    first = embedder.embed(["a", "b", "a"], "query")
+    assert encoder.encoded == ["a", "b"]  # duplicates once
+    again = embedder.embed(["b", "a"], "query")
+    assert encoder.encoded == ["a", "b"]  # both kept: nothing encoded
+    assert np.array_equal(again, first[[1, 0]])
+    again[:] = 0  # a caller changing its array changes no kept vector
+    assert np.array_equal(embedder.embed(["a"], "query")[0], first[0])
+    embedder.embed(["c"], "query")  # "b" was used least recently: dropped
+    embedder.embed(["a", "b"], "query")
+    assert encoder.encoded == ["a", "b", "c", "b"]
+    assert np.array_equal(embedder.embed(["c"], "query"), embedder.embed(["c"], "query"))

@@ -226,12 +226,19 @@ def test_nearest_except_leaves_out_the_excluded_as_an_exact_search_would(corpus,
         assert not exclude & {h.track_id for h in hits}
         truth = set(_exact_except(db, q, 200, exclude))
         assert len(truth & {h.track_id for h in hits}) / 200 >= 0.9
+        # each hit carries the vector the index led to: the stored one
+        stored = engine.vectors_of(conn, BUNDLE.hash, DIMS, [h.track_id for h in hits])
+        assert np.array_equal(np.stack([h.vector for h in hits]), stored)
+        assert np.allclose(np.einsum("ij,j->i", stored, q) / np.linalg.norm(stored, axis=1),
+                           [h.score for h in hits], atol=1e-5)  # fmt: skip
 
         crowd = set(everything[:950])  # the excluded fill what HNSW can return
         hits, plan = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 200, crowd)
         assert plan.strategy == "hnsw→exact"
         assert [h.track_id for h in hits] == _exact_except(db, q, 200, crowd)
 
+        with pytest.raises(KeyError):
+            engine.vectors_of(conn, BUNDLE.hash, DIMS, [hits[0].track_id, "not-a-track"])
         odd = {t for t in everything if int(t[1:]) % 2}  # `keep` refuses by details
         hits, _ = engine.nearest_except(conn, BUNDLE.hash, DIMS, q, [], 50, set(),
                                         keep=lambda d: int(d["name"].split()[1]) % 2 == 0)  # fmt: skip
@@ -256,4 +263,9 @@ def test_filtered_vectors_rank_as_an_exact_search_does(corpus):
     exclude = set(ranked[:40:3])
     got = [rows.track_ids[i] for i in rows.nearest(q, 60, exclude)]
     assert got == [t for t in ranked if t not in exclude][:60]
+    # ids not in the set are ignored; the similarity given is the one computed
+    with_unknown = [*exclude, "not-a-track"]
+    assert len(rows.rows_of(with_unknown)) == len(exclude)
+    again = rows.nearest(q, 60, with_unknown, rows.similarity(q))
+    assert [rows.track_ids[i] for i in again] == got
     assert np.isnan(rows.popularity).all()  # the corpus has no popularity

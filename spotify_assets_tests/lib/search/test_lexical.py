@@ -166,3 +166,32 @@ def test_a_renamed_track_gets_its_new_words(db, catalog):
         conn.execute("UPDATE tracks SET name = 'Galileo Figaro' WHERE track_id = 'q1'")
     assert refresh_track_search(db) == 1
     assert _ids(search(db, bundle, embedder, "galileo figaro", genres=[]))[0] == "q1"
+
+
+def test_common_words_do_not_choose_the_rows_read_when_a_rarer_word_is_asked(db, catalog):
+    """"night" in three names here, "rainy" in two: with "night" common, "rainy night" reads
+    only the tracks holding "rainy" and scores them on both words; with every word common
+    all are read, as without frequencies; "by <artist>" (every word required) is the same."""
+    from spotify_assets.lib.search.lexical import common_words
+    from spotify_assets.lib.store.search import where_sql
+    from spotify_assets.lib.store.track_search import TrackSearchRepository
+
+    bundle, _ = catalog
+    where, params = where_sql([])
+    with db.connect() as conn:
+        names = TrackSearchRepository(conn)
+        groups = [["rainy"], ["night"]]
+        every = names.matches(bundle.hash, groups, where, params, 50)
+        assert {t for t, *_ in every} == {"s2", "r1", "q1"}  # q1 holds "night" (its album)
+        rare = names.matches(bundle.hash, groups, where, params, 50, common=frozenset(["night"]))
+        assert rare == [r for r in every if r[0] != "q1"]  # same scores, same order
+        both = frozenset(["night", "rainy"])
+        assert names.matches(bundle.hash, groups, where, params, 50, common=both) == every
+        artist = [["band"], ["d"]]
+        assert names.matches(bundle.hash, artist, where, params, 50, "artist_words",
+                             common=frozenset(["band"])) == names.matches(
+            bundle.hash, artist, where, params, 50, "artist_words")  # fmt: skip
+        conn.execute("ANALYZE track_search")
+        stats = names.word_rows()
+        assert stats and all(n > 0 for n in stats.values())
+        assert common_words(conn) == frozenset()  # ten tracks: no word is held by 1,000
