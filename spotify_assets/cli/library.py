@@ -144,7 +144,7 @@ def import_export(path: Path, person: str, bundle, timezone: str | None = None) 
     return 0
 
 
-def preload_embedder(bundle) -> threading.Thread:
+def preload_embedder(bundle) -> None:
     """Load the `compute` resource's embedder in a thread; the embedding step then finds it
     loaded (or waits for this load). A failure is left to that step to report."""
 
@@ -155,9 +155,7 @@ def preload_embedder(bundle) -> threading.Thread:
         except Exception as exc:  # the step loads it again and says why it failed
             log.debug("preloading the embedding model failed: %s", exc)
 
-    thread = threading.Thread(target=load, name="preload-embedder", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=load, name="preload-embedder", daemon=True).start()
 
 
 def learn_colistening(person: str) -> tuple[int, list[str]]:

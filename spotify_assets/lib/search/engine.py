@@ -185,7 +185,7 @@ def nearest_except(
             start += len(chunk)
             shown = repo.details([r[0] for r in chunk], columns)
             for t, d, *sent in chunk:
-                vector = _unsent(sent[0]) if sent else None
+                vector = unsent(sent[0], dims)[0] if sent else None
                 hit = SearchHit(0, t, 1.0 - float(d), shown.get(t, {}), vector)
                 if keep is None or keep(hit.details):
                     hits.append(hit)
@@ -269,8 +269,7 @@ def filtered_vectors(
         repo = SearchRepository(conn)
         repo.prefer_index_scans()
         ids, popularity, blob = repo.filtered_vectors(bundle_hash, where, params)
-    raw = np.frombuffer(blob, dtype=">f4").reshape(len(ids), dims + 1)  # header, then floats
-    vectors = raw[:, 1:].astype(np.float32)
+    vectors = unsent(blob, dims)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     result = FilteredVectors(
         np.asarray(ids, dtype=str),
@@ -282,9 +281,10 @@ def filtered_vectors(
     return result
 
 
-def _unsent(sent: bytes) -> np.ndarray:
-    """A `vector_send` value (4-byte header, big-endian float4s) as float32."""
-    return np.frombuffer(sent, dtype=">f4", offset=4).astype(np.float32)
+def unsent(blob: bytes, dims: int) -> np.ndarray:
+    """`vector_send` values laid end to end (each a 4-byte header, then `dims` big-endian
+    float4s) as an n × dims float32 array: how vectors are read in one value."""
+    return np.frombuffer(blob, dtype=">f4").reshape(-1, dims + 1)[:, 1:].astype(np.float32)
 
 
 def embedded_vectors(
@@ -297,10 +297,9 @@ def embedded_vectors(
     if not track_ids:
         return [], np.zeros((0, dims), dtype=np.float32)
     ids, blob = SearchRepository(conn).vectors_of(bundle_hash, list(track_ids))
-    raw = np.frombuffer(blob, dtype=">f4").reshape(len(ids), dims + 1)  # header, then floats
     row = {t: i for i, t in enumerate(ids)}
     kept = [t for t in track_ids if t in row]
-    return kept, raw[[row[t] for t in kept], 1:].astype(np.float32)
+    return kept, unsent(blob, dims)[[row[t] for t in kept]]
 
 
 def vectors_of(
