@@ -208,11 +208,17 @@ def resolve_library(
     # at once. Without it the first import made a `lib:` row that the second merged away
     # (22 of F's plays moved to catalog tracks when the same export was imported again)
     carries = own.notna() & named & identity.notna() & ids.eq(own)
+    claims: dict[str, set[str]] = {}
     for artist, title, track_id in zip(items.loc[carries, "artist"], items.loc[carries, "title"],
                                        own[carries], strict=True):  # fmt: skip
-        alias = library_track_id(artist, title)
-        if alias not in stored and (aliases or {}).get(alias) != track_id:
-            merges.setdefault(alias, track_id)
+        claims.setdefault(library_track_id(artist, title), set()).add(track_id)
+    for alias, track_ids in claims.items():
+        # an alias that names a stored track stays: two ids under one name (a song on two
+        # albums) would otherwise take it in turns, and a name-only play's join with it (E's
+        # "Get Low" flipped between two catalog tracks on every import). A new alias goes to
+        # the best-known of the ids, whatever order the items came in
+        if alias not in stored and (aliases or {}).get(alias) not in stored:
+            merges.setdefault(alias, min(track_ids, key=lambda t: (t not in catalog_ids, t)))
     if merges:
         ids = pd.Series([merges.get(t, t) for t in ids], index=ids.index, dtype=object)
     ids = ids.astype(object).where(ids.notna(), None)

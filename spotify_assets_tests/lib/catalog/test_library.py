@@ -336,3 +336,41 @@ def test_a_song_named_with_its_uri_is_that_track_when_later_named_alone(db, tmp_
     with db.connect() as conn:
         again = export_playlists(folder, _known(db), "me", TrackRepository(conn).aliases())
     assert not again.merges and again.new_tracks.empty
+
+
+def test_a_name_two_uris_share_joins_the_same_track_on_every_import(db, tmp_path):
+    """E's playlists hold "Get Low" by Lil Jon & The East Side Boyz twice, from two albums
+    with two catalog URIs. The name's alias used to go to whichever URI did not have it, so a
+    play naming the song alone joined the other track after every import (and co-listening
+    was relearned each time). The alias goes to the first-ranked URI, whatever the item
+    order, and stays there."""
+    import json
+
+    first_id, second_id = "0jrz4ZQKCsC6h2vzqgHiEp", "0r2Bul2NuCViraT2zX1l5j"
+    with db.connect() as conn, conn.transaction():
+        TrackRepository(conn).upsert(pd.DataFrame([
+            _catalog_row(first_id, name="Get Low featuring Ying Yang Twins",
+                         artists=["Lil Jon & The East Side Boyz"]),
+            _catalog_row(second_id, name="Get Low", artists=["Ying Yang Twins"]),
+        ]))  # fmt: skip
+    played = pd.DataFrame([{"artist": "Lil Jon & The East Side Boyz", "title": "Get Low",
+                            "album": None, "track_id": None}])  # fmt: skip
+    joins = []
+    for person, order in (("ana", (second_id, first_id)), ("ana", (second_id, first_id)),
+                          ("ben", (first_id, second_id)), ("ana", (second_id, first_id))):  # fmt: skip
+        folder = tmp_path / f"{person}-{order[0]}"
+        folder.mkdir(exist_ok=True)
+        items = [{"track": {"trackName": "Get Low", "artistName": "Lil Jon & The East Side Boyz",
+                            "albumName": album, "trackUri": f"spotify:track:{uri}"}}
+                 for uri, album in zip(order, ("Kings Of Crunk", "Crunkest Hits"), strict=True)]  # fmt: skip
+        (folder / "Playlist1.json").write_text(
+            json.dumps({"playlists": [{"name": "Crunk", "items": items}]})
+        )
+        with db.connect() as conn:
+            data = export_playlists(folder, _known(db), person, TrackRepository(conn).aliases())
+        store_playlists(db, data, person, "export")
+        with db.connect() as conn:
+            aliases = TrackRepository(conn).aliases()
+        joins.append(resolve_library(played, _known(db), "plays", aliases).track_ids.tolist())
+    assert aliases == {library_track_id("Lil Jon & The East Side Boyz", "Get Low"): first_id}
+    assert joins == [[first_id]] * 4
