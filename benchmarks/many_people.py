@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import functools
 import json
 import os
@@ -106,6 +107,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--colistening", action="store_true",
                         help="also time `update_colistening` in each import (model fitting)")  # fmt: skip
     parser.add_argument("--build-only", action="store_true", help="build, print, measure nothing")
+    parser.add_argument("--people-range", metavar="A:B",
+                        help="import only people A..B-1 (a second build process beside the "
+                        "first; the timed first and last people should be imported alone)")  # fmt: skip
     parser.add_argument("--queries", type=int, default=120, help="global searches")
     parser.add_argument("--taste-queries", type=int, default=100, help="person-scoped searches")
     parser.add_argument("--web-seconds", type=float, default=60.0)
@@ -144,6 +148,22 @@ class State:
     def set(self, key: str, value) -> None:
         self.data[key] = value
         self.path.write_text(json.dumps(self.data, indent=1))
+
+    def add_import(self, person: str, record: dict) -> None:
+        """One person's import, merged into the file as it is now: build processes that
+        import other people (`--people-range`) write beside this one."""
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.path.exists():
+                self.data = json.loads(self.path.read_text())
+            self.data.setdefault("imports", {})[person] = record
+            self.path.write_text(json.dumps(self.data, indent=1))
+
+    def imported(self) -> set[str]:
+        """Who is imported, by any build process."""
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text())
+        return set(self.data.get("imports", {}))
 
 
 @contextlib.contextmanager
@@ -601,11 +621,11 @@ def build_people(db, bundle, real: Real, catalog: Catalog, bases: np.ndarray, ar
     """Every person not imported yet: their export, then the timed import."""
     embedder = PerturbedEmbedder(bases, args.noise)
     pool = shared_pool(real, args.shared_pool, args.seed)
-    imports: dict = state.get("imports", {})
     scratch = home / "exports"
-    for index in range(args.people):
+    start, stop = (int(n) for n in (args.people_range or f"0:{args.people}").split(":"))
+    for index in range(start, min(stop, args.people)):
         person = f"p{index:03d}"
-        if person in imports:
+        if person in state.imported():
             continue
         rng = np.random.default_rng([args.seed, index])
         probe = index == 0 or index >= args.people - LAST
@@ -615,8 +635,7 @@ def build_people(db, bundle, real: Real, catalog: Catalog, bases: np.ndarray, ar
         sizes = write_export(real, library, shape, folder, rng)
         parts = import_person(db, bundle, embedder, folder, person, args.colistening)
         shutil.rmtree(folder)
-        imports[person] = {"parts": parts, "sizes": sizes}
-        state.set("imports", imports)
+        state.add_import(person, {"parts": parts, "sizes": sizes})
         print(person_line(person + ("*" if probe else ""), sizes, parts), flush=True)
 
 
