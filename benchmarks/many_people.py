@@ -147,7 +147,13 @@ class State:
 
     def set(self, key: str, value) -> None:
         self.data[key] = value
-        self.path.write_text(json.dumps(self.data, indent=1))
+        self._write()
+
+    def _write(self) -> None:
+        """Whole or not at all (a rename): another build process reads it meanwhile."""
+        part = self.path.with_suffix(f".{os.getpid()}.tmp")
+        part.write_text(json.dumps(self.data, indent=1))
+        os.replace(part, self.path)
 
     def add_import(self, person: str, record: dict) -> None:
         """One person's import, merged into the file as it is now: build processes that
@@ -157,12 +163,14 @@ class State:
             if self.path.exists():
                 self.data = json.loads(self.path.read_text())
             self.data.setdefault("imports", {})[person] = record
-            self.path.write_text(json.dumps(self.data, indent=1))
+            self._write()
 
     def imported(self) -> set[str]:
         """Who is imported, by any build process."""
-        if self.path.exists():
-            self.data = json.loads(self.path.read_text())
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            if self.path.exists():
+                self.data = json.loads(self.path.read_text())
         return set(self.data.get("imports", {}))
 
 
