@@ -106,11 +106,18 @@ class EmbeddingsReport(Report):
     reused: int
     texts_per_second: float
     precision: str
+    gone: int = 0  # their tracks were moved or deleted by another run meanwhile
 
     def line(self) -> str:
+        moved = (
+            f"; {self.gone} not kept: another run moved their tracks meanwhile (the next run "
+            "embeds them under their new ids)"
+            if self.gone
+            else ""
+        )
         return (
             f"embedded {self.embedded}, reused {self.reused} "
-            f"({self.texts_per_second} texts/s, {self.precision})"
+            f"({self.texts_per_second} texts/s, {self.precision}){moved}"
         )
 
 

@@ -73,6 +73,7 @@ def track_embeddings(
                 reused=report.reused,
                 texts_per_second=round(report.texts_per_second, 1),
                 precision=report.precision,
+                gone=report.gone,
             ).to_metadata(),
             "backend": compute.backend,
             **tables.rows(stats["rows"], partitioned=True),

@@ -39,6 +39,7 @@ class EmbeddingReport:
     seconds: float
     texts_per_second: float
     precision: str
+    gone: int = 0  # embedded, but their tracks were deleted meanwhile (another import moved them)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,7 +66,7 @@ def update_track_embeddings(
         f"{len(todo)} to embed, {len(texts) - len(todo)} reused"
     )
     started = time.perf_counter()
-    embedded = 0
+    embedded = gone = 0
     for start in range(0, len(todo), batch_size):
         batch = todo.iloc[start : start + batch_size]
         vectors = embedder.embed(batch["description"].tolist(), "document")
@@ -73,7 +74,7 @@ def update_track_embeddings(
         with db.connect() as conn, conn.transaction():
             repo = EmbeddingRepository(conn)
             repo.register_bundle(bundle)  # in the batch's transaction: nothing before a good batch
-            repo.upsert(bundle, batch, vectors)
+            gone += repo.upsert(bundle, batch, vectors).gone
         embedded += len(batch)
         elapsed = time.perf_counter() - started
         rate = embedded / elapsed if elapsed else 0.0
@@ -92,4 +93,5 @@ def update_track_embeddings(
         seconds=seconds,
         texts_per_second=embedded / seconds if embedded and seconds else 0.0,
         precision=getattr(embedder, "precision", "unknown"),
+        gone=gone,
     )

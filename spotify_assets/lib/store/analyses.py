@@ -35,7 +35,12 @@ class AnalysisRepository:
 
     def upsert(self, frame: pd.DataFrame) -> UpsertCounts:
         return copy_upsert(
-            self.conn, "track_analyses", frame[COLUMNS], key=["track_id"], compare=["content_hash"]
+            self.conn,
+            "track_analyses",
+            frame[COLUMNS],
+            key=["track_id"],
+            compare=["content_hash"],
+            of_tracks=True,
         )
 
     def tracks_without_description(self) -> int:

@@ -54,6 +54,7 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    gone: int = 0  # rows skipped: their track was deleted meanwhile (`copy_upsert(of_tracks=)`)
 
     @property
     def written(self) -> int:
@@ -64,6 +65,7 @@ class UpsertCounts:
             self.inserted + other.inserted,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.gone + other.gone,
         )
 
 
@@ -160,6 +162,7 @@ def copy_upsert(
     touch: str | None = "updated_at",
     merge: Merge = "replace",
     empty_as_null: Sequence[str] = (),
+    of_tracks: bool = False,
 ) -> UpsertCounts:
     """Merge `frame` into `table` by `key`; runs inside the caller's transaction.
 
@@ -172,6 +175,10 @@ def copy_upsert(
     row wins), "known" (a new value wins unless it is null: a later source never wipes what an
     earlier one knew) or "missing" (stored values win; new ones only fill nulls).
     `empty_as_null` names array columns whose empty array counts as null for that purpose.
+    `of_tracks`: the rows derive from tracks (a `track_id` column): a row whose track was
+    deleted since the caller read it (another person's import moved a `lib:` row to its
+    Spotify id, a `forget`) is skipped and counted as `gone`, not an error; what derives from
+    a track goes with it.
     """
     if frame.empty:
         return UpsertCounts()
@@ -180,9 +187,8 @@ def copy_upsert(
     columns = list(frame.columns)
     # Writers of one table queue here, so "is it empty?" stays true until we commit.
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident(table)))
-    if conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(ident(table))).fetchone()[
-        0
-    ]:
+    empty = conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(ident(table)))
+    if empty.fetchone()[0] and not of_tracks:
         copy_frame(conn, table, frame)
         log.debug(
             "%s: copied %d rows into the empty table in %.1fs",
@@ -230,6 +236,32 @@ def copy_upsert(
         key=sql.SQL(", ").join(map(ident, key)),
         conflict=conflict,
     )
-    inserted, updated = conn.execute(merge).fetchone()
+    gone = 0
+    if of_tracks:
+        try:
+            with conn.transaction():  # a savepoint: the common case pays nothing more
+                inserted, updated = conn.execute(merge).fetchone()
+        except psycopg.errors.ForeignKeyViolation:
+            gone = _drop_gone_tracks(conn, stage)
+            log.info("%s: %d rows skipped, their tracks were deleted meanwhile", table, gone)
+            inserted, updated = conn.execute(merge).fetchone()
+    else:
+        inserted, updated = conn.execute(merge).fetchone()
     log.debug("%s: merged %d rows in %.1fs", table, len(frame), time.perf_counter() - started)
-    return UpsertCounts(inserted, updated, len(frame) - inserted - updated)
+    return UpsertCounts(inserted, updated, len(frame) - inserted - updated - gone, gone)
+
+
+def _drop_gone_tracks(conn: psycopg.Connection, stage: str) -> int:
+    """Lock the staged rows' tracks that are still there against deletion until commit, and
+    drop the staged rows of the others; returns how many were dropped."""
+    stage_table = sql.Identifier(stage)
+    conn.execute(
+        sql.SQL(
+            "SELECT FROM tracks t WHERE t.track_id IN (SELECT track_id FROM {}) FOR KEY SHARE"
+        ).format(stage_table)
+    )
+    return conn.execute(
+        sql.SQL(
+            "DELETE FROM {} s WHERE NOT EXISTS (SELECT FROM tracks t WHERE t.track_id = s.track_id)"
+        ).format(stage_table)
+    ).rowcount

@@ -93,6 +93,7 @@ class EmbeddingRepository:
             key=["bundle_hash", "track_id"],
             compare=["content_hash", "model", "revision", "dims"],
             touch="created_at",
+            of_tracks=True,
         )
         self.sync_filter_columns(bundle.hash, rows["track_id"].tolist())
         return counts

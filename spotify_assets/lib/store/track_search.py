@@ -49,7 +49,9 @@ class TrackSearchRepository:
         their words join `search_words`. Returns the rows written."""
         if frame.empty:
             return 0
-        counts = copy_upsert(self.conn, "track_search", frame, key=["track_id"], touch=None)
+        counts = copy_upsert(
+            self.conn, "track_search", frame, key=["track_id"], touch=None, of_tracks=True
+        )
         words = sorted({w for row in frame["all_words"] for w in row})
         self.conn.execute(
             "INSERT INTO search_words (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
