@@ -8,11 +8,13 @@ the target table is empty the rows are COPY'd straight into it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -188,15 +190,22 @@ def copy_upsert(
     # Writers of one table queue here, so "is it empty?" stays true until we commit.
     conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident(table)))
     empty = conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT FROM {})").format(ident(table)))
-    if empty.fetchone()[0] and not of_tracks:
-        copy_frame(conn, table, frame)
-        log.debug(
-            "%s: copied %d rows into the empty table in %.1fs",
-            table,
-            len(frame),
-            time.perf_counter() - started,
-        )
-        return UpsertCounts(inserted=len(frame))
+    if empty.fetchone()[0]:
+        try:
+            with _savepoint(conn, of_tracks):
+                copy_frame(conn, table, frame)
+        except psycopg.errors.ForeignKeyViolation:
+            if not of_tracks:
+                raise
+            # on to the staged merge below, which drops the rows of the gone tracks
+        else:
+            log.debug(
+                "%s: copied %d rows into the empty table in %.1fs",
+                table,
+                len(frame),
+                time.perf_counter() - started,
+            )
+            return UpsertCounts(inserted=len(frame))
 
     stage = f"_stage_{table}"
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(stage)))
@@ -237,18 +246,22 @@ def copy_upsert(
         conflict=conflict,
     )
     gone = 0
-    if of_tracks:
-        try:
-            with conn.transaction():  # a savepoint: the common case pays nothing more
-                inserted, updated = conn.execute(merge).fetchone()
-        except psycopg.errors.ForeignKeyViolation:
-            gone = _drop_gone_tracks(conn, stage)
-            log.info("%s: %d rows skipped, their tracks were deleted meanwhile", table, gone)
+    try:
+        with _savepoint(conn, of_tracks):
             inserted, updated = conn.execute(merge).fetchone()
-    else:
+    except psycopg.errors.ForeignKeyViolation:
+        if not of_tracks:
+            raise
+        gone = _drop_gone_tracks(conn, stage)
+        log.info("%s: %d rows skipped, their tracks were deleted meanwhile", table, gone)
         inserted, updated = conn.execute(merge).fetchone()
     log.debug("%s: merged %d rows in %.1fs", table, len(frame), time.perf_counter() - started)
     return UpsertCounts(inserted, updated, len(frame) - inserted - updated - gone, gone)
+
+
+def _savepoint(conn: psycopg.Connection, on: bool) -> AbstractContextManager:
+    """A savepoint when `on` (what a foreign-key failure rolls back to), else nothing."""
+    return conn.transaction() if on else contextlib.nullcontext()
 
 
 def _drop_gone_tracks(conn: psycopg.Connection, stage: str) -> int:

@@ -229,3 +229,32 @@ def test_a_kept_connection_serves_every_block_and_each_block_commits_or_rolls_ba
     db.close()
     with db.connect() as conn:  # a closed connection is replaced
         assert conn.info.backend_pid != pid
+
+
+def test_rows_of_a_track_deleted_meanwhile_are_skipped_only_when_asked(db):
+    """`of_tracks`: descriptions of a track another run deleted since they were computed are
+    counted as gone, into an empty table (COPY) as into a filled one (the staged merge);
+    without it the foreign key still fails the batch."""
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO tracks (track_id, name, artists, source_format, source_file, row_hash) "
+            "VALUES ('kept', 'Song', '{Band}', 'test', 't.csv', 'h1'), "
+            "('later', 'Other', '{Band}', 'test', 't.csv', 'h2')"
+        )
+
+    def analyses(*ids: str) -> pd.DataFrame:
+        return pd.DataFrame({"track_id": ids, "content_hash": [f"c-{i}" for i in ids],
+                             "extractor_version": 1, "analysis": "{}",
+                             "description": [f"{i} by Band." for i in ids]})  # fmt: skip
+
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), db.connect() as conn:
+        copy_upsert(conn, "track_analyses", analyses("kept", "gone"), key=["track_id"])
+    for batch, expected in ((("kept", "gone"), (1, 1)), (("later", "gone2"), (1, 1))):
+        with db.connect() as conn:
+            counts = copy_upsert(
+                conn, "track_analyses", analyses(*batch), key=["track_id"], of_tracks=True
+            )
+        assert (counts.inserted, counts.gone) == expected
+    with db.connect() as conn:
+        stored = conn.execute("SELECT array_agg(track_id ORDER BY track_id) FROM track_analyses")
+        assert stored.fetchone()[0] == ["kept", "later"]
