@@ -14,7 +14,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -259,7 +258,7 @@ def copy_upsert(
     return UpsertCounts(inserted, updated, len(frame) - inserted - updated - gone, gone)
 
 
-def _savepoint(conn: psycopg.Connection, on: bool) -> AbstractContextManager:
+def _savepoint(conn: psycopg.Connection, on: bool) -> contextlib.AbstractContextManager:
     """A savepoint when `on` (what a foreign-key failure rolls back to), else nothing."""
     return conn.transaction() if on else contextlib.nullcontext()
 
