@@ -1146,9 +1146,13 @@ def main() -> int:
         return 0
 
     analyze_tables(db)
+    from spotify_assets.cli.serve import one_blas_thread, settle_heap
+
+    one_blas_thread()  # this process searches as `serve` does, set up as it is
     warm = Database(url, keep_open=True)
     embedder = query_embedder(bundle)
     embedder.embed(["warm up"], "query")
+    settle_heap()
     with warm.connect() as conn:
         people = PersonRepository(conn).all()
     measure_search(warm, bundle, embedder, people, args)

@@ -33,6 +33,17 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+def settle_heap() -> None:
+    """Move every object alive now (the model, the libraries: ~90K of them) out of the
+    garbage collector's sight, once the server is loaded. A full collection walked them all
+    and paused whichever request triggered it (a person-scoped search at 940K tracks: 67 of
+    its 380 ms); what requests allocate afterwards is still collected."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -55,6 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with resources("artifacts") as r:
         artifacts = r.artifacts.get()
     app = create_app(AppContext(db, bundle, embedder, artifacts, spotify_factory()))
+    settle_heap()
     print(f"serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -192,7 +192,8 @@ def search(
                 return preferred_search(
                     conn, bundle.hash, bundle.embedding.dims, vector, filters, preferences, fetch
                 )
-            return search_vectors(conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch)
+            return search_vectors(conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch,
+                                  enough=request.limit)  # fmt: skip
 
         hits, plan = run(filters)
         if not hits and (unfounded := columnless(conn, bundle.hash, filters)):

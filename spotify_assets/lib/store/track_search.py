@@ -4,6 +4,7 @@ the query fold names one way; what is stale is found here by a hash of the name 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
@@ -104,13 +105,24 @@ class TrackSearchRepository:
         word, only the tracks holding such a group's word are read (a GIN lookup of a few
         rows) and scored on every group; a track whose only matches are common words is then
         no name match (its coverage would be a small fraction of the query). With every group
-        common, all of them are read, as before. Exact for artist_words (every group is
-        required there, so a track without the rare groups cannot qualify)."""
+        common, a track must hold two of them (coverage 1/2 or more: "dreamy late night
+        drive" read the 27K tracks holding any of its words, 370 ms at 940K tracks; the pairs
+        are intersected in the index). Exact for artist_words (every group is required there,
+        so a track without the rare groups cannot qualify)."""
         if not groups:
             return []
         flat = [w for g in groups for w in g]
-        driving = [g for g in groups if not common.intersection(g)] or groups
-        scanned = [w for g in driving for w in g]
+        driving = [g for g in groups if not common.intersection(g)]
+        holds = sql.SQL("s.{} && %s::text[]").format(sql.Identifier(field))
+        if driving or len(groups) < 2 or field != "all_words":
+            read = holds
+            read_params: list = [[w for g in driving or groups for w in g]]
+        else:
+            pairs = list(itertools.combinations(groups, 2))
+            read = sql.SQL("({})").format(
+                sql.SQL(" OR ").join(sql.SQL("({0} AND {0})").format(holds) for _ in pairs)
+            )
+            read_params = [list(g) for pair in pairs for g in pair]
 
         def found(column: str) -> tuple[sql.Composable, list]:
             """The groups with a word in `column`, counted per row (no join over the words:
@@ -137,18 +149,18 @@ class TrackSearchRepository:
             """SELECT s.track_id, {matched}, {points}
                FROM track_search s
                JOIN track_embeddings e ON e.track_id = s.track_id AND e.bundle_hash = %s
-               WHERE s.{field} && %s::text[] AND {where} AND {need}
+               WHERE {read} AND {where} AND {need}
                ORDER BY 3 DESC, 2 DESC, s.name_words <@ %s::text[] DESC,
                         e.popularity DESC NULLS LAST, s.track_id
                LIMIT %s"""
         ).format(
             matched=matched,
             points=sql.SQL(" + ").join(points),
-            field=sql.Identifier(field),
+            read=read,
             where=where,
             need=need,
         )
-        args = [*matched_params, *points_params, bundle_hash, scanned, *params, *need_params]
+        args = [*matched_params, *points_params, bundle_hash, *read_params, *params, *need_params]
         args += [flat, limit]  # a title whose every word was asked for ranks first among equals
         return [(r[0], int(r[1]), int(r[2])) for r in self.conn.execute(statement, args)]
 

@@ -269,3 +269,28 @@ def test_filtered_vectors_rank_as_an_exact_search_does(corpus):
     again = rows.nearest(q, 60, with_unknown, rows.similarity(q))
     assert [rows.track_ids[i] for i in again] == got
     assert np.isnan(rows.popularity).all()  # the corpus has no popularity
+
+
+def test_too_few_survivors_widen_the_scan_before_reading_every_filtered_row(corpus):
+    """A filter keeping 1% past the exact threshold, scanned at ef_search ~500 (overfetch 0.5):
+    ~5 of 10 survive, so the scan is widened to ef_search 1,000 before the exact search; with
+    `enough` 1 the first scan's survivors are kept."""
+    db, tracks, _, queries = corpus
+    polka = [Filter("genre", "=", "polka")]
+    truth = set(matching_ids(tracks, polka))
+    plans = []
+    with db.connect() as conn:
+        for q in queries:
+            q = q / np.linalg.norm(q)
+            hits, plan = search_vectors(conn, BUNDLE.hash, DIMS, q, polka, 10,
+                                        exact_threshold=100, overfetch=0.5)  # fmt: skip
+            assert {h.track_id for h in hits} <= truth and len(hits) == 10
+            plans.append(plan)
+            few, first = search_vectors(conn, BUNDLE.hash, DIMS, q, polka, 10, exact_threshold=100,
+                                        overfetch=0.5, enough=1)  # fmt: skip
+            assert first.strategy == "hnsw" and first.ef_search < 1000 and 1 <= len(few) <= 10
+            assert {h.track_id for h in few} <= truth
+            assert [h.score for h in few] == sorted((h.score for h in few), reverse=True)
+    widened = [p for p in plans if p.strategy == "hnsw" and p.ef_search == 1000]
+    assert widened, plans  # some kept the wider scan's 10 instead of reading every row
+    assert all(p.ef_search == 1000 for p in plans)  # none had 10 at ef_search ~500

@@ -171,7 +171,8 @@ def test_a_renamed_track_gets_its_new_words(db, catalog):
 def test_common_words_do_not_choose_the_rows_read_when_a_rarer_word_is_asked(db, catalog):
     """"night" in three names here, "rainy" in two: with "night" common, "rainy night" reads
     only the tracks holding "rainy" and scores them on both words; with every word common
-    all are read, as without frequencies; "by <artist>" (every word required) is the same."""
+    only the tracks holding two of them are; "by <artist>" (every word required) is the
+    same."""
     from spotify_assets.lib.search.lexical import common_words
     from spotify_assets.lib.store.search import where_sql
     from spotify_assets.lib.store.track_search import TrackSearchRepository
@@ -186,7 +187,12 @@ def test_common_words_do_not_choose_the_rows_read_when_a_rarer_word_is_asked(db,
         rare = names.matches(bundle.hash, groups, where, params, 50, common=frozenset(["night"]))
         assert rare == [r for r in every if r[0] != "q1"]  # same scores, same order
         both = frozenset(["night", "rainy"])
-        assert names.matches(bundle.hash, groups, where, params, 50, common=both) == every
+        two = [r for r in every if r[1] == 2]
+        assert two and len(two) < len(every)
+        assert names.matches(bundle.hash, groups, where, params, 50, common=both) == two
+        alone = [["night"]]  # one group: no pair to ask for, every holder read
+        assert names.matches(bundle.hash, alone, where, params, 50, common=both) == (
+            names.matches(bundle.hash, alone, where, params, 50))
         artist = [["band"], ["d"]]
         assert names.matches(bundle.hash, artist, where, params, 50, "artist_words",
                              common=frozenset(["band"])) == names.matches(

@@ -258,3 +258,24 @@ def test_rows_of_a_track_deleted_meanwhile_are_skipped_only_when_asked(db):
     with db.connect() as conn:
         stored = conn.execute("SELECT array_agg(track_id ORDER BY track_id) FROM track_analyses")
         assert stored.fetchone()[0] == ["kept", "later"]
+
+
+def test_genre_keys_are_the_same_set_as_migration_8s_so_its_index_stays_valid(db):
+    """Migration 26 rewrote genre_keys for speed; rows indexed by the old body must still be
+    found, so for every shape of genre text the new keys are the old ones as a set."""
+    old = """SELECT coalesce(array_agg(DISTINCT lower(btrim(part))), '{}')
+             FROM unnest(string_to_array(%s::text, ';')) AS part WHERE btrim(part) <> ''"""
+    cells = [None, "", " ", ";", " ; ;", "Rock", "rap; pop rap;;rap", "  Trap Latino ;REGGAETON ",
+             "a;A; a ;b", "hip hop", "r&b;  ", "k-pop ;\tpop", "música;MÚSICA", ";;x;;"]  # fmt: skip
+    with db.connect() as conn:
+        for cell in cells:
+            before = conn.execute(old, (cell,)).fetchone()[0]
+            now = conn.execute("SELECT genre_keys(%s::text)", (cell,)).fetchone()[0]
+            assert set(now) == set(before), cell
+            assert conn.execute("SELECT cardinality(genre_keys(%s::text)) > 0", (cell,)).fetchone()[
+                0] == bool(before)  # fmt: skip
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT 1 FROM track_embeddings e WHERE genre_keys(e.genre) @> ARRAY['rock']"
+        ).fetchall()
+        assert "track_embeddings_genre_keys_idx" in " ".join(r[0] for r in plan)
