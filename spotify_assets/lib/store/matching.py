@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 from spotify_assets.lib.store.embeddings import to_array
+from spotify_assets.lib.store.playlists import owned_by
 
 
 class CandidateRepository:
@@ -132,13 +134,15 @@ class ProfileRepository:
         ).fetchone()[0]
 
     def frame(self, bundle_hash: str, person: str | None = None) -> pd.DataFrame:
-        query = """SELECT pp.playlist_id, p.name, pp.profile_hash, pp.member_count, pp.fallback,
-                          pp.playlist_type, pp.type_source, pp.profile_text
-                   FROM playlist_profiles pp JOIN playlists p USING (playlist_id)
-                   WHERE pp.bundle_hash = %s AND p.person IS NOT DISTINCT FROM %s
-                   ORDER BY p.name, pp.playlist_id"""
+        whose, args = owned_by(person)
+        query = sql.SQL(
+            """SELECT pp.playlist_id, p.name, pp.profile_hash, pp.member_count, pp.fallback,
+                      pp.playlist_type, pp.type_source, pp.profile_text
+               FROM playlist_profiles pp JOIN playlists p USING (playlist_id)
+               WHERE pp.bundle_hash = %s AND {} ORDER BY p.name, pp.playlist_id"""
+        ).format(whose)
         with self.conn.cursor() as cur:
-            cur.execute(query, (bundle_hash, person))
+            cur.execute(query, (bundle_hash, *args))
             return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
 
@@ -16,6 +17,16 @@ PLAYLIST_COLUMNS = [
     "source_id",
 ]  # fmt: skip
 MEMBERSHIP_COLUMNS = ["playlist_id", "track_id", "position"]
+
+
+def owned_by(person: str | None) -> tuple[sql.Composable, tuple]:
+    """(predicate on `playlists p`, its arguments): the playlists of `person`, or (None) the
+    catalog's own. `p.person = %s` or `IS NULL`, never `IS NOT DISTINCT FROM`: no index
+    answers that, and one person's members were found by hashing every playlist's (222 ms
+    for 10K members among 1.75M)."""
+    if person is None:
+        return sql.SQL("p.person IS NULL"), ()
+    return sql.SQL("p.person = %s"), (person,)
 
 
 class PlaylistRepository:
@@ -78,11 +89,13 @@ class PlaylistRepository:
 
     def person_counts(self, person: str | None) -> tuple[int, int]:
         """(playlists, memberships) of one person (None: of the catalog's playlists)."""
+        whose, args = owned_by(person)
         return self.conn.execute(
-            """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
-               LEFT JOIN playlist_tracks m USING (playlist_id)
-               WHERE p.person IS NOT DISTINCT FROM %s""",
-            (person,),
+            sql.SQL(
+                """SELECT count(DISTINCT p.playlist_id), count(m.track_id) FROM playlists p
+                   LEFT JOIN playlist_tracks m USING (playlist_id) WHERE {}"""
+            ).format(whose),
+            args,
         ).fetchone()
 
     def owners(self, playlist_ids: list[str]) -> dict[str, str | None]:
@@ -104,19 +117,23 @@ class PlaylistRepository:
         """(playlists: playlist_id, name, description ('' when none), subgenre, ordered by name
         and id; memberships: playlist_id, track_id, position) of `person`, or (None) of the
         catalog's own playlists."""
+        whose, args = owned_by(person)
         with self.conn.cursor() as cur:
             cur.execute(
-                """SELECT playlist_id, name, coalesce(description, '') AS description, subgenre
-                   FROM playlists WHERE person IS NOT DISTINCT FROM %s
-                   ORDER BY name, playlist_id""",
-                (person,),
+                sql.SQL(
+                    """SELECT playlist_id, name, coalesce(description, '') AS description,
+                              subgenre
+                       FROM playlists p WHERE {} ORDER BY name, playlist_id"""
+                ).format(whose),
+                args,
             )
             playlists = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
             cur.execute(
-                """SELECT m.playlist_id, m.track_id, m.position FROM playlist_tracks m
-                   JOIN playlists p USING (playlist_id)
-                   WHERE p.person IS NOT DISTINCT FROM %s""",
-                (person,),
+                sql.SQL(
+                    """SELECT m.playlist_id, m.track_id, m.position FROM playlist_tracks m
+                       JOIN playlists p USING (playlist_id) WHERE {}"""
+                ).format(whose),
+                args,
             )
             memberships = pd.DataFrame(
                 cur.fetchall(), columns=["playlist_id", "track_id", "position"]

@@ -335,7 +335,10 @@ class TrackRepository:
 
     def play_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
         """`coverage` of the tracks `person`'s plays joined (a play without a join: no track
-        row), one item per play, counted here instead of sending every play's id back."""
+        row), one item per play, counted here instead of sending every play's id back. The
+        plays are counted per key first and each key's join looked up by its index (OFFSET 0
+        keeps the lookup a lookup): the planner, expecting 6× the keys there are, hashed
+        every person's joins instead (1.0 s a person at 7.9M plays, 50–180 ms now)."""
         return self.conn.execute(
             f"""SELECT coalesce(sum(p.plays), 0)::bigint,
                        coalesce(sum(p.plays) FILTER (WHERE t.track_id IS NOT NULL), 0)::bigint,
@@ -343,9 +346,12 @@ class TrackRepository:
                            WHERE t.track_id IS NOT NULL AND t.source_format <> 'library'), 0)::bigint,
                        coalesce(sum(p.plays) FILTER (WHERE e.track_id IS NOT NULL), 0)::bigint,
                        coalesce(sum(p.plays) FILTER (WHERE {_HAS_FEATURES}), 0)::bigint
-                FROM (SELECT j.catalog_track_id AS track_id, count(*) AS plays
-                      FROM plays p LEFT JOIN play_joins j ON j.play_key = p.play_key
-                      WHERE p.person = %s GROUP BY 1) p
+                FROM (SELECT j.catalog_track_id AS track_id, sum(k.plays) AS plays
+                      FROM (SELECT play_key, count(*) AS plays FROM plays
+                            WHERE person = %s GROUP BY play_key) k
+                      LEFT JOIN LATERAL (SELECT j.catalog_track_id FROM play_joins j
+                                         WHERE j.play_key = k.play_key OFFSET 0) j ON TRUE
+                      GROUP BY 1) p
                 LEFT JOIN tracks t ON t.track_id = p.track_id
                 LEFT JOIN track_embeddings e
                        ON e.track_id = p.track_id AND e.bundle_hash = %s""",
