@@ -49,13 +49,16 @@ def recommended_settings() -> dict[str, str]:
     """Settings of the embedded server. A 100K-track catalog's table and HNSW index (~500 MB)
     do not fit Postgres' default 128 MB of shared buffers, so every search re-read pages
     through the kernel: with 1 GB a two-range filter's count went 87 → 40 ms and an HNSW scan
-    at ef_search 1,000 70 → 27 ms (benchmarks/search_latency.py). An eighth of the memory,
-    128 MB to 1 GB. JIT off: compiling costs more than it saves on short queries."""
+    at ef_search 1,000 70 → 27 ms (benchmarks/search_latency.py). At 940K tracks the vectors
+    and their index are 3.7 GB, and 1 GB was short again: 6 GB took warm global search from
+    p50 50 / p95 291 ms to 37 / 199 ms (benchmarks/many_people.py's queries). A quarter of
+    the memory (Postgres' usual advice), 128 MB to 8 GB; pages are only taken as they are
+    read. JIT off: compiling costs more than it saves on short queries."""
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not on every platform
         memory = 0
-    megabytes = int(min(1024, max(128, memory / 8 / 2**20)))
+    megabytes = int(min(8192, max(128, memory / 4 / 2**20)))
     return {"shared_buffers": f"{megabytes}MB", "jit": "off"}
 
 

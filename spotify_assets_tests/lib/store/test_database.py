@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -112,7 +113,9 @@ def test_the_embedded_server_gets_search_sized_settings_and_keeps_hand_set_ones(
         text = (pgdata / "postgresql.auto.conf").read_text()
         wanted = recommended_settings()
         assert f"shared_buffers = '{wanted['shared_buffers']}'" in text
-        assert 128 <= int(wanted["shared_buffers"].removesuffix("MB")) <= 1024
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+        assert int(wanted["shared_buffers"].removesuffix("MB")) == int(
+            min(8192, max(128, memory / 4)))  # a quarter of this machine's memory, bounded
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
             assert conn.execute("SHOW jit").fetchone()[0] == "off"  # reloaded, no restart
             conn.execute("ALTER SYSTEM SET jit = on")
