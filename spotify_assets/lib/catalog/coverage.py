@@ -13,7 +13,6 @@ from spotify_assets.lib.cache import VersionedCache
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
 from spotify_assets.lib.store.matching import CandidateRepository
-from spotify_assets.lib.store.playlists import PlaylistRepository
 from spotify_assets.lib.store.taste import TasteRepository
 from spotify_assets.lib.store.tracks import TrackRepository
 
@@ -61,11 +60,9 @@ def library_coverage(db: Database, person: str, bundle_hash: str) -> list[Covera
     def count() -> list[CoverageRow]:
         with db.connect() as conn:
             tracks = TrackRepository(conn)
-            _, members = PlaylistRepository(conn).frames(person)
             liked = CandidateRepository(conn).track_ids(person, "liked")
             return [
-                CoverageRow("playlist items", *tracks.coverage(members["track_id"].tolist(),
-                                                               bundle_hash)),
+                CoverageRow("playlist items", *tracks.member_coverage(person, bundle_hash)),
                 CoverageRow("liked songs", *tracks.coverage(liked, bundle_hash)),
                 CoverageRow("plays", *tracks.play_coverage(person, bundle_hash)),
             ]  # fmt: skip

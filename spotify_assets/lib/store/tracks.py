@@ -333,6 +333,21 @@ class TrackRepository:
             (list(track_ids), bundle_hash),
         ).fetchone()
 
+    def member_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
+        """`coverage` of `person`'s playlist members (one item per membership), counted here:
+        reading the 10K members of a large library back to send them again took ~170 ms."""
+        return self.conn.execute(
+            f"""SELECT count(*), count(t.track_id),
+                       count(t.track_id) FILTER (WHERE t.source_format <> 'library'),
+                       count(e.track_id), count(*) FILTER (WHERE {_HAS_FEATURES})
+                FROM playlists p JOIN playlist_tracks m USING (playlist_id)
+                LEFT JOIN tracks t ON t.track_id = m.track_id
+                LEFT JOIN track_embeddings e
+                       ON e.track_id = m.track_id AND e.bundle_hash = %s
+                WHERE p.person = %s""",
+            (bundle_hash, person),
+        ).fetchone()
+
     def play_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
         """`coverage` of the tracks `person`'s plays joined (a play without a join: no track
         row), one item per play, counted here instead of sending every play's id back. The

@@ -80,3 +80,20 @@ def test_a_person_without_plays_has_none(db):
     with db.connect() as conn:
         PersonRepository(conn).ensure("v")
     assert library_coverage(db, "v", SMALL.hash)[2] == CoverageRow("plays", 0, 0, 0, 0, 0)
+
+
+def test_another_persons_playlists_and_plays_are_not_counted(db):
+    _world(db)
+    coverage._coverage.clear()
+    mine = library_coverage(db, "u", SMALL.hash)
+    with db.connect() as conn:  # v: a playlist of the same songs and more, and plays
+        PersonRepository(conn).ensure("v")
+        conn.execute("INSERT INTO playlists (playlist_id, name, source, person) "
+                     "VALUES ('pv', 'Theirs', 'export', 'v')")  # fmt: skip
+        conn.execute("INSERT INTO playlist_tracks VALUES ('pv', 'c1', 0), ('pv', 'c2', 1)")
+        conn.execute("INSERT INTO plays (person, play_key, played_at, ended_at, ms_played, source) "
+                     "VALUES ('v', 'c1', now(), now(), 200000, 'basic_export')")  # fmt: skip
+    assert library_coverage(db, "u", SMALL.hash) == mine
+    theirs = library_coverage(db, "v", SMALL.hash)
+    assert theirs[0] == CoverageRow("playlist items", 2, 2, 2, 1, 2)
+    assert theirs[2] == CoverageRow("plays", 1, 1, 1, 1, 1)
