@@ -105,9 +105,9 @@ class TrackSearchRepository:
         word, only the tracks holding such a group's word are read (a GIN lookup of a few
         rows) and scored on every group; a track whose only matches are common words is then
         no name match (its coverage would be a small fraction of the query). With every group
-        common, a track must hold two of them (coverage 1/2 or more: "dreamy late night
-        drive" read the 27K tracks holding any of its words, 370 ms at 940K tracks; the pairs
-        are intersected in the index). Exact for artist_words (every group is required there,
+        common (two or more), a track must hold two of them: one common word of several is
+        chance ("dreamy late night drive" read the 27K tracks holding any of its words, 370 ms
+        at 940K tracks; the pairs are intersected in the index). Exact for artist_words (every group is required there,
         so a track without the rare groups cannot qualify)."""
         if not groups:
             return []
