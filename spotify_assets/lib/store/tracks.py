@@ -16,9 +16,16 @@ from psycopg import sql
 from spotify_assets.lib.features import AUDIO_FEATURES, MOOD_FEATURES_NEEDED
 from spotify_assets.lib.names import name_keys
 from spotify_assets.lib.store.bulk import UpsertCounts, copy_upsert
+from spotify_assets.lib.store.playlists import owned_by
 
 FEATURE_COLUMNS = list(AUDIO_FEATURES)
 _HAS_FEATURES = " AND ".join(f"t.{c} IS NOT NULL" for c in MOOD_FEATURES_NEEDED)
+# `coverage`'s counts over items joined to `tracks t` and `track_embeddings e`
+_ITEM_COUNTS = (
+    "count(*), count(t.track_id), "
+    "count(t.track_id) FILTER (WHERE t.source_format <> 'library'), "
+    f"count(e.track_id), count(*) FILTER (WHERE {_HAS_FEATURES})"
+)
 TRACK_COLUMNS = [
     "track_id",
     "name",
@@ -323,9 +330,7 @@ class TrackRepository:
         """Of `track_ids` (one per item, repeats and None allowed): (items, with a track row,
         from a catalog file, with the bundle's vector, with audio features)."""
         return self.conn.execute(
-            f"""SELECT count(*), count(t.track_id),
-                       count(t.track_id) FILTER (WHERE t.source_format <> 'library'),
-                       count(e.track_id), count(*) FILTER (WHERE {_HAS_FEATURES})
+            f"""SELECT {_ITEM_COUNTS}
                 FROM unnest(%s::text[]) AS i(track_id)
                 LEFT JOIN tracks t ON t.track_id = i.track_id
                 LEFT JOIN track_embeddings e
@@ -336,17 +341,16 @@ class TrackRepository:
     def member_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
         """`coverage` of `person`'s playlist members (one item per membership), counted here:
         reading the 10K members of a large library back to send them again took ~170 ms."""
-        return self.conn.execute(
-            f"""SELECT count(*), count(t.track_id),
-                       count(t.track_id) FILTER (WHERE t.source_format <> 'library'),
-                       count(e.track_id), count(*) FILTER (WHERE {_HAS_FEATURES})
-                FROM playlists p JOIN playlist_tracks m USING (playlist_id)
-                LEFT JOIN tracks t ON t.track_id = m.track_id
-                LEFT JOIN track_embeddings e
-                       ON e.track_id = m.track_id AND e.bundle_hash = %s
-                WHERE p.person = %s""",
-            (bundle_hash, person),
-        ).fetchone()
+        whose, args = owned_by(person)
+        statement = sql.SQL(
+            """SELECT {counts}
+               FROM playlists p JOIN playlist_tracks m USING (playlist_id)
+               LEFT JOIN tracks t ON t.track_id = m.track_id
+               LEFT JOIN track_embeddings e
+                      ON e.track_id = m.track_id AND e.bundle_hash = %s
+               WHERE {whose}"""
+        ).format(counts=sql.SQL(_ITEM_COUNTS), whose=whose)
+        return self.conn.execute(statement, (bundle_hash, *args)).fetchone()
 
     def play_coverage(self, person: str, bundle_hash: str) -> tuple[int, ...]:
         """`coverage` of the tracks `person`'s plays joined (a play without a join: no track
