@@ -5,6 +5,7 @@ as "Code references"): the definitions loaded from the defs folder are rebuilt w
 passed through `dg.with_source_code_references`, everything else as loaded.
 """
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,13 @@ def with_code_references(loaded: dg.Definitions) -> dg.Definitions:
     return dg.Definitions(**{**fields, "assets": referenced})
 
 
+@functools.cache
+def _loaded() -> dg.Definitions:
+    """Built once per process: a CLI command launches several runs, and Dagster reconstructs
+    the definitions for each (about 2 s a time, most of it the components' plugin scan)."""
+    return with_code_references(dg.load_from_defs_folder(path_within_project=Path(__file__).parent))
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return with_code_references(dg.load_from_defs_folder(path_within_project=Path(__file__).parent))
+    return _loaded()

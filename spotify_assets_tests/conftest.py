@@ -6,15 +6,18 @@ database on it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from spotify_assets.lib.store import Database
+from spotify_assets.lib.store.database import apply_migrations
 from spotify_assets.lib.store.server import embedded_server, with_database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -59,16 +62,42 @@ def server_url() -> str:
     server.cleanup()
 
 
-@pytest.fixture
-def database_url(server_url: str) -> str:
-    """A new, empty database for this test (dropped afterwards)."""
-    name = f"t_{os.getpid()}_{next(_counter)}"
+@contextlib.contextmanager
+def _fresh_database(
+    server_url: str, template: str | None = None, name: str | None = None
+) -> Iterator[str]:
+    """A new database on the test server (a copy of `template`), dropped afterwards."""
+    name = name or f"t_{os.getpid()}_{next(_counter)}"
     admin = with_database(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     yield with_database(server_url, name)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_template(server_url: str) -> Iterator[str]:
+    """A database with every migration applied, copied for each test that wants one: a copy
+    takes a tenth of a second, applying the migrations about one."""
+    name = f"migrated_{os.getpid()}"
+    with _fresh_database(server_url, name=name) as url:
+        apply_migrations(url)  # its connections are closed: a template must have none
+        yield name
+
+
+@pytest.fixture
+def empty_database_url(server_url: str) -> Iterator[str]:
+    """A new database with nothing in it, for tests of the migrations themselves."""
+    with _fresh_database(server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(server_url: str, migrated_template: str) -> Iterator[str]:
+    """A new database for this test with the schema in place and no rows (dropped afterwards)."""
+    with _fresh_database(server_url, migrated_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -32,12 +32,12 @@ SETTINGS = (
 
 
 @pytest.fixture
-def env(monkeypatch, database_url: str) -> str:
-    """The test database as DATABASE_URL, every other setting unset."""
+def env(monkeypatch, empty_database_url: str) -> str:
+    """A new, unmigrated test database as DATABASE_URL, every other setting unset."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return database_url
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    return empty_database_url
 
 
 def named(checks: list[Check], name: str) -> Check:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr
 
 from spotify_assets.defs.failures import input_failure
@@ -44,6 +43,8 @@ class ArtifactStoreResource(dg.ConfigurableResource):
         return self.get().location
 
     def _s3_client(self):
+        from dagster_aws.s3 import S3Resource  # boto3: a second to import, S3 only
+
         endpoint = self.endpoint_url or settings().aws_endpoint_url
         region = self.region_name or settings().aws_region
         s3 = S3Resource(region_name=region or None, endpoint_url=endpoint or None)

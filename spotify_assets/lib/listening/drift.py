@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from spotify_assets.lib.listening.sessions import sessionize
 
@@ -138,6 +137,8 @@ def ks_effective(
     Plays in one session share a mood, so they are not independent; scoring D as if there were
     only as many observations as sessions keeps the p-value honest (conservative).
     """
+    from scipy import stats  # seconds to import: only a test needs it
+
     d = float(stats.ks_2samp(recent, baseline).statistic)
     n1, n2 = n_eff
     lam = d * np.sqrt(n1 * n2 / (n1 + n2))
@@ -151,6 +152,8 @@ def rate_test(recent: np.ndarray, baseline: np.ndarray) -> tuple[float, float, f
     way they do under a Poisson or quasi-Poisson normal approximation; days are the unit, so
     tracks clustered within sessions are not double-counted as evidence.
     """
+    from scipy import stats  # seconds to import: only a test needs it
+
     res = stats.mannwhitneyu(recent, baseline, alternative="two-sided", method="asymptotic")
     t1, t2 = len(recent), len(baseline)
     effect = float(np.log((recent.sum() + 0.5) / t1) - np.log((baseline.sum() + 0.5) / t2))
@@ -258,6 +261,8 @@ def detect_drift(
     half-open, (now - 7 d, now] and (now - 37 d, now - 7 d], and sessions belong to the window
     their start falls in. Start hours are UTC.
     """
+    from scipy import stats  # seconds to import: only a test needs it
+
     cfg = config or DriftConfig()
     plays = plays.assign(played_at=pd.to_datetime(plays["played_at"], utc=True))
     now = plays["played_at"].max() if now is None else pd.Timestamp(now)

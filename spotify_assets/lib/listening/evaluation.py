@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from spotify_assets.lib.bootstrap import Interval, Resamples, interval, resample
 from spotify_assets.lib.listening.datasets import DAY_PARTS, day_part_index, local_times
@@ -44,6 +43,8 @@ def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     neg = len(y) - pos
     if pos == 0 or neg == 0:
         return float("nan")
+    from scipy.stats import rankdata  # seconds to import: only scoring needs it
+
     ranks = rankdata(s)
     return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 

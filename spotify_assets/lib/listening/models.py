@@ -11,14 +11,13 @@ import json
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.utils.class_weight import compute_sample_weight
+
+if TYPE_CHECKING:  # xgboost and sklearn take seconds to import: a fit or a load imports them
+    import xgboost as xgb
 
 COMMON_PARAMS: dict[str, Any] = {
     "max_depth": 3,
@@ -145,8 +144,12 @@ def fit_calibrator(p: np.ndarray, y: np.ndarray, kind: str | None = None) -> Cal
         small = min(pos, len(y) - pos) < ISOTONIC_MIN_PER_CLASS
         kind = "platt" if small else "isotonic"
     if kind == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
         return Calibrator("isotonic", iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist())
+    from sklearn.linear_model import LogisticRegression
+
     lr = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y)
     return Calibrator("platt", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]))
 
@@ -173,6 +176,8 @@ class TrainedModel:
 
     def predict_proba(self, frame: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """(n, K) class probabilities for moods; P(session start) for sessions."""
+        import xgboost as xgb
+
         dm = xgb.DMatrix(frame[self.feature_columns].astype(float))
         p = self.booster.predict(dm, iteration_range=(0, self.best_iteration + 1))
         if calibrated and self.calibrator is not None:
@@ -194,6 +199,8 @@ class TrainedModel:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainedModel:
+        import xgboost as xgb
+
         booster = xgb.Booster()
         booster.load_model(bytearray(data["booster_json"].encode("utf-8")))
         cal = data.get("calibrator")
@@ -246,6 +253,8 @@ def _fit(
 ) -> tuple[xgb.Booster, int]:
     if not split.train.any() or not split.val.any():
         raise ValueError("time split left the train or validation fold empty")
+    import xgboost as xgb
+
     w_train, w_val = weights if weights is not None else (None, None)
     dtrain = xgb.DMatrix(X[split.train].astype(float), label=y[split.train], weight=w_train)
     dval = xgb.DMatrix(X[split.val].astype(float), label=y[split.val], weight=w_val)
@@ -270,6 +279,8 @@ def train_mood(
     """Multi-class next-mood model; balanced class weights so rare moods are not ignored."""
     params = {**MOOD_PARAMS, **(params or {}), "num_class": n_classes}
     y = data["target"].to_numpy(dtype=int)
+    from sklearn.utils.class_weight import compute_sample_weight
+
     y_train = y[split.train]
     w_train = compute_sample_weight("balanced", y_train)
     # Validation rows weighted with the TRAIN class weights, so early stopping sees the same loss.

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:  # sklearn takes seconds to import: only a fit needs it
+    from sklearn.cluster import KMeans
 
 MOOD_FEATURES: tuple[str, ...] = (
     "valence",
@@ -51,6 +51,8 @@ class KChoice:
 
 
 def _kmeans(X: np.ndarray, k: int, seed: int) -> KMeans:
+    from sklearn.cluster import KMeans
+
     return KMeans(n_clusters=k, n_init=_N_INIT, random_state=seed).fit(X)
 
 
@@ -79,6 +81,8 @@ def _choose(
     X: np.ndarray, k_min: int, k_max: int | None, seed: int
 ) -> tuple[KChoice, dict[int, KMeans]]:
     """`choose_k` plus the fitted models, so the winner need not be fitted twice."""
+    from sklearn.metrics import silhouette_score
+
     n = len(X)
     if n < 2:
         raise ValueError(f"need at least 2 rows to cluster, got {n}")
@@ -256,6 +260,8 @@ def fit_moods(
     plays: pd.DataFrame, seed: int = 0, k_min: int = 3, k_max: int | None = None
 ) -> MoodModel:
     """Standardize, choose K, fit K-means; plays with any missing feature are left out."""
+    from sklearn.preprocessing import StandardScaler
+
     X_raw, ok = mood_matrix(plays)
     X_raw = X_raw[ok]
     if len(X_raw) < 2:

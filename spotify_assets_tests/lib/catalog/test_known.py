@@ -113,7 +113,8 @@ def test_profiles_follow_changed_catalog_tracks_as_a_full_rebuild_does(db) -> No
     assert update_track_analyses(db, full=True).written == 0  # every description in step
 
 
-def test_rows_stored_before_migration_24_get_their_keys(database_url) -> None:
+def test_rows_stored_before_migration_24_get_their_keys(empty_database_url) -> None:
+    database_url = empty_database_url
     earlier = [m for m in load_migrations() if m.version < 24]
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
