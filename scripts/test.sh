@@ -16,4 +16,4 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DAGSTER_DISABLE_TELEMETRY=1
 # two workers (pytest-xdist), each with its own embedded Postgres: the suite waits on
 # subprocesses, servers and the browser as much as on the CPU, so two fit a 2-core machine
 # (TEST_WORKERS=0 runs in this process, e.g. for a debugger)
-exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
+exec .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"

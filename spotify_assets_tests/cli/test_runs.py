@@ -3,6 +3,7 @@ runs, re-execution), which the UI does only for runs carrying their code locatio
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from spotify_assets.cli.runtime import CODE_LOCATION, REPO_ROOT, launch
@@ -32,6 +33,7 @@ def test_a_cli_run_carries_the_code_location_the_ui_lists_it_under(
     assert origin.job_name == "load_catalog"
 
 
+@pytest.mark.slow
 def test_an_interrupted_cli_step_stops_instead_of_starting_again(
     pg_instance, database_url, monkeypatch, tmp_path: Path
 ):

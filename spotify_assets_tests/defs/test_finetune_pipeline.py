@@ -49,6 +49,7 @@ def _materialize(database_url, instance, paths, key, selection, raise_on_error=T
     )
 
 
+@pytest.mark.slow
 def test_fine_tuned_model_registers_a_bundle_that_materializes_beside_the_base(
     database_url,
     instance,

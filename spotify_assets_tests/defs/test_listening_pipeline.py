@@ -73,6 +73,7 @@ def _run(selection, key, database_url, tmp_path, instance, ops=None, **kwargs):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_two_listeners_side_by_side_with_one_clustering_per_retrain(
     world, database_url, instance, tmp_path
 ):

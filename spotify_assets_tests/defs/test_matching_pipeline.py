@@ -122,6 +122,7 @@ def base(database_url, instance, paths):
     return result, personal
 
 
+@pytest.mark.slow
 def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playlist(
     database_url, instance, world
 ):
@@ -240,6 +241,7 @@ def test_profiles_persist_matches_cache_and_one_new_member_recomputes_one_playli
     assert suggested == 0  # a song is never suggested for a playlist it is already in
 
 
+@pytest.mark.slow
 def test_gate_blocks_a_bundle_that_falls_below_the_active_one(database_url, instance, world):
     paths, _ = world
     base(database_url, instance, paths)
@@ -267,6 +269,7 @@ def test_gate_blocks_a_bundle_that_falls_below_the_active_one(database_url, inst
     assert check_outcomes(gated)["matching_gate"] is False
 
 
+@pytest.mark.slow
 def test_classifier_emotions_and_cross_encoder_run_with_tiny_models(
     database_url, instance, world, tmp_path, monkeypatch, tiny_model_dir
 ):

@@ -137,7 +137,7 @@ def ks_effective(
     Plays in one session share a mood, so they are not independent; scoring D as if there were
     only as many observations as sessions keeps the p-value honest (conservative).
     """
-    from scipy import stats  # seconds to import: only a test needs it
+    from scipy import stats  # a second to import: only the statistical tests need it
 
     d = float(stats.ks_2samp(recent, baseline).statistic)
     n1, n2 = n_eff
@@ -152,7 +152,7 @@ def rate_test(recent: np.ndarray, baseline: np.ndarray) -> tuple[float, float, f
     way they do under a Poisson or quasi-Poisson normal approximation; days are the unit, so
     tracks clustered within sessions are not double-counted as evidence.
     """
-    from scipy import stats  # seconds to import: only a test needs it
+    from scipy import stats  # a second to import: only the statistical tests need it
 
     res = stats.mannwhitneyu(recent, baseline, alternative="two-sided", method="asymptotic")
     t1, t2 = len(recent), len(baseline)
@@ -261,7 +261,7 @@ def detect_drift(
     half-open, (now - 7 d, now] and (now - 37 d, now - 7 d], and sessions belong to the window
     their start falls in. Start hours are UTC.
     """
-    from scipy import stats  # seconds to import: only a test needs it
+    from scipy import stats  # a second to import: only the statistical tests need it
 
     cfg = config or DriftConfig()
     plays = plays.assign(played_at=pd.to_datetime(plays["played_at"], utc=True))

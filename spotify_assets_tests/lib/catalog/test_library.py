@@ -159,6 +159,7 @@ def test_liked_songs_become_candidates_even_outside_the_catalog(db, tmp_path):
     assert store_candidates(db, "me", "liked", items).library_tracks_added == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("listener", ["listener_e_full_export", "listener_f_full_export"])
 def test_a_real_export_is_stored_whole(db, shared_data, listener):
     """Every playlist item and liked song of a real export has a track row, though the catalog

@@ -84,6 +84,7 @@ def test_extended_export_counts(db, shared_data):
     assert import_history(db, _extended_dir(shared_data), person="listener_d").inserted == 0
 
 
+@pytest.mark.slow
 def test_join_rates_against_tidytuesday(db, shared_data):
     load_catalog(db, shared_data / "tidytuesday/spotify_songs.parquet")
     rates = {}
