@@ -3,6 +3,7 @@ web app's tests read (real materializations, the real MiniLM model)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -61,8 +62,12 @@ def match(database_url: str, instance, person: str) -> dg.ExecuteInProcessResult
     return result
 
 
+_BUILDS = itertools.count()
+
+
 def build(folder: Path, server_url: str, instance) -> World:
-    name = f"web_{os.getpid()}"
+    # a new name each time: a process remembers which database URLs it has migrated
+    name = f"web_{os.getpid()}_{next(_BUILDS)}"
     admin = with_database(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -100,4 +105,6 @@ def build(folder: Path, server_url: str, instance) -> World:
     instance.add_dynamic_partitions("model_bundle", [BUNDLE.hash])
     for person in PEOPLE:
         match(url, instance, person)
-    return World(url, names, liked, dict(zip(tracks["track_id"], tracks["track_name"], strict=True)))
+    return World(
+        url, names, liked, dict(zip(tracks["track_id"], tracks["track_name"], strict=True))
+    )

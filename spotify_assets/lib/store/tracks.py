@@ -388,12 +388,16 @@ class TrackRepository:
         mapping = "SELECT * FROM unnest(%(old)s::text[], %(new)s::text[]) AS m(old, new)"
         args = {"old": old, "new": new}
         for table, scope in (("playlist_tracks", "playlist_id"), ("candidates", "person, list")):
+            # OFFSET 0 keeps the EXISTS a lookup of each old row's new id by primary key. As a
+            # join the planner may pair the table with itself on (person, list) first: with
+            # the statistics of the empty tables (a first import, before autovacuum), moving
+            # 3,000 of six people's 12,000 liked songs took 191 s here, 0.1 s with the lookup.
             self.conn.execute(
                 f"""DELETE FROM {table} t USING ({mapping}) m
                     WHERE t.track_id = m.old AND EXISTS (
                         SELECT FROM {table} n WHERE ({", ".join(f"n.{c}" for c in scope.split(", "))})
                               = ({", ".join(f"t.{c}" for c in scope.split(", "))})
-                          AND n.track_id = m.new)""",
+                          AND n.track_id = m.new OFFSET 0)""",
                 args,
             )
             self.conn.execute(
