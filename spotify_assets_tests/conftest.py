@@ -112,7 +112,8 @@ def empty_database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def database_url(server_url: str, migrated_template: str) -> Iterator[str]:
-    """A new database for this test with the schema in place and no rows (dropped afterwards)."""
+    """A new database for this test, migrated as the first connection would leave it (dropped
+    afterwards)."""
     with _fresh_database(server_url, migrated_template) as url:
         yield url
 
