@@ -97,8 +97,11 @@ def document_io_manager() -> DocumentIOManager:
     return DocumentIOManager(artifacts=artifact_store_resource())
 
 
+def artifact_run_resources() -> dict[str, dg.ConfigurableResource]:
+    """These resources by the keys assets ask for (built alone by cli/runtime.resources too)."""
+    return {"artifacts": artifact_store_resource(), "documents": document_io_manager()}
+
+
 @dg.definitions
 def artifact_resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={"artifacts": artifact_store_resource(), "documents": document_io_manager()}
-    )
+    return dg.Definitions(resources=artifact_run_resources())

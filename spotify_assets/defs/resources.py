@@ -180,12 +180,16 @@ def spotify_resource() -> SpotifyResource:
     return SpotifyResource()
 
 
+def run_resources() -> dict[str, dg.ConfigurableResource]:
+    """These resources by the keys assets ask for (the CLI builds them alone too:
+    cli/runtime.resources)."""
+    return {
+        "database": database_resource(),
+        "compute": compute_resource(),
+        "spotify": spotify_resource(),
+    }
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={
-            "database": database_resource(),
-            "compute": compute_resource(),
-            "spotify": spotify_resource(),
-        }
-    )
+    return dg.Definitions(resources=run_resources())

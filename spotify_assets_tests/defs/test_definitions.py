@@ -50,3 +50,15 @@ def test_dagster_cli_validates_the_workspace(dagster_pg_url):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_the_cli_builds_the_code_location_s_own_resources():
+    """cli/runtime.resources builds them from their modules without loading the code
+    location: the same keys, of the same classes, as the definitions give every run."""
+    from spotify_assets.defs.artifacts import artifact_run_resources
+    from spotify_assets.defs.resources import run_resources
+
+    alone = {**run_resources(), **artifact_run_resources()}
+    assert {k: type(v) for k, v in alone.items()} == {
+        k: type(v) for k, v in defs().resources.items()
+    }
