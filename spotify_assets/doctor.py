@@ -205,16 +205,18 @@ def _database_checks() -> list[Check]:
         server_version,
         vector_extension,
     )
+    from spotify_assets.lib.store.search import ITERATIVE_SCAN_VERSION, version_tuple
     from spotify_assets.lib.store.server import describe_url, resolve_database_url
 
     explicit = bool(settings().database_url)
-    source = "DATABASE_URL" if explicit else "embedded pgserver"
+    package = settings().embedded_postgres
+    source = "DATABASE_URL" if explicit else f"embedded {package}"
     remedy = (
         "start that server or fix DATABASE_URL (postgresql://USER:PASSWORD@HOST:5432/DB, a "
         "Postgres with pgvector); unset it to use the embedded Postgres"
         if explicit
         else "set DATABASE_URL to a Postgres with pgvector, or check that the embedded server "
-        "(PyPI pgserver) can start under $SPOTIFY_ASSETS_HOME/pgdata"
+        f"(PyPI {package}) can start under $SPOTIFY_ASSETS_HOME/pgdata"
     )
     try:
         url = resolve_database_url()
@@ -253,6 +255,15 @@ def _database_checks() -> list[Check]:
         available, installed = vector
         state = f"installed {installed}" if installed else "not installed yet (first migration)"
         detail = f"available {available}, {state}"
+        if installed and version_tuple(available) > version_tuple(installed):
+            detail += f" (updated to {available} when a process first uses the database)"
+        if version_tuple(available) >= ITERATIVE_SCAN_VERSION:
+            detail += "; iterative index scans (filtered searches stay on the HNSW index)"
+        else:
+            detail += (
+                "; no iterative index scans (pgvector < 0.8): a filter keeping more than "
+                "20,000 rows filters HNSW's candidates, or reads every kept row"
+            )
         checks.append(Check("database: vector extension", True, detail, required=True))
     return checks
 

