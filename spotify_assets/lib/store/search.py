@@ -93,6 +93,12 @@ def preference_sql(preferences: Sequence[PreferenceLike]) -> tuple[sql.Composabl
 
 
 SEARCH_WORK_MEM = "32MB"  # per search transaction; see prefer_index_scans
+ITERATIVE_SCAN_VERSION = (0, 8)  # pgvector's first version with iterative index scans
+_iterative: dict[tuple, bool] = {}  # (host, port, dbname) -> whether its pgvector has them
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 class SearchRepository:
@@ -113,6 +119,19 @@ class SearchRepository:
             "set_config('max_parallel_workers_per_gather', '0', true), "
             f"set_config('work_mem', '{SEARCH_WORK_MEM}', true)"
         )
+
+    def iterative_scans(self) -> bool:
+        """Whether this database's pgvector continues an HNSW scan past ef_search until enough
+        rows pass the filters (0.8+; the embedded pgserver's 0.6.2 does not). Asked once per
+        database and process."""
+        info = self.conn.info
+        key = (info.host, info.port, info.dbname)
+        if key not in _iterative:
+            row = self.conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone()
+            _iterative[key] = bool(row) and version_tuple(row[0]) >= ITERATIVE_SCAN_VERSION
+        return _iterative[key]
 
     def exact(
         self,
@@ -168,6 +187,39 @@ class SearchRepository:
         )
         args = [query, query, candidates, *params, limit]
         return self.conn.execute(statement, args, binary=vectors).fetchall()
+
+    def hnsw_iterative(
+        self,
+        bundle_hash: str,
+        dims: int,
+        query: np.ndarray,
+        where: sql.Composable,
+        params: list,
+        limit: int,
+        pool: int,
+        max_tuples: int,
+    ) -> list[tuple]:
+        """(track_id, cosine distance): the filters applied inside the HNSW scan, which goes on
+        (pgvector 0.8's iterative scan, relaxed order) until `pool` rows pass or `max_tuples`
+        were read; the pool's nearest `limit`, re-sorted. The pool is larger than the page:
+        relaxed order returns rows as the graph meets them, and the nearest passing rows are
+        not always met first ("r&b nostalgic teenage memories" on 940K tracks: none of the
+        exact top 10 at a pool of 10, 8 at 100). A filter the planner expects to keep few
+        rows is read through its B-tree and sorted instead, which is exact (pgvector 0.8
+        costs both)."""
+        self.conn.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', %s, true), set_config('hnsw.max_scan_tuples', %s, true)",
+            (str(min(pool, 1000)), str(max_tuples)),
+        )
+        statement = sql.SQL(
+            """WITH nearest AS MATERIALIZED (
+                   SELECT e.track_id, (e.embedding::{cast}) <=> %s::{cast} AS distance
+                   FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where}
+                   ORDER BY (e.embedding::{cast}) <=> %s::{cast} LIMIT %s)
+               SELECT track_id, distance FROM nearest ORDER BY distance, track_id LIMIT %s"""
+        ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
+        return self.conn.execute(statement, [query, *params, query, pool, limit]).fetchall()
 
     def most_popular(
         self, bundle_hash: str, where: sql.Composable, params: list, limit: int

@@ -15,14 +15,17 @@ BUNDLE = ModelBundle("synthetic", EmbeddingSpec(model="synthetic/clusters", dims
 
 
 @pytest.fixture(scope="module")
-def corpus(server_url, tmp_path_factory):
+def corpus(server_url):
+    return build_corpus(server_url)
+
+
+def build_corpus(server_url: str, name: str = "t_search_corpus"):
     """20,000 clustered unit vectors with feature columns, indexed like a real bundle."""
     import psycopg
 
     from spotify_assets.lib.store import Database
     from spotify_assets.lib.store.server import with_database
 
-    name = "t_search_corpus"
     admin = with_database(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
