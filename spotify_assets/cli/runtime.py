@@ -122,8 +122,8 @@ def explain_failure(exc: Exception) -> str:
 def resources(*keys: str) -> Iterator[Any]:
     """The code location's resources, built as Dagster builds them for a run (settings
     resolved, setup and teardown), for commands that use them outside one. Built from their
-    two modules alone: loading the whole code location costs ~2 s (the components' plugin
-    scan), which a command that only reads the database does not need."""
+    two modules alone: a command that only reads the database does not need the whole code
+    location (the components' plugin scan among it): `listening status` 6.9 → 5.8 s."""
     import dagster as dg
 
     from spotify_assets.defs.artifacts import artifact_run_resources
