@@ -199,6 +199,7 @@ def _python_checks() -> list[Check]:
 def _database_checks() -> list[Check]:
     import psycopg
 
+    from spotify_assets.lib.search.engine import EXACT_THRESHOLD
     from spotify_assets.lib.store.database import (
         applied_migration_count,
         load_migrations,
@@ -262,7 +263,7 @@ def _database_checks() -> list[Check]:
         else:
             detail += (
                 "; no iterative index scans (pgvector < 0.8): a filter keeping more than "
-                "20,000 rows filters HNSW's candidates, or reads every kept row"
+                f"{EXACT_THRESHOLD:,} rows filters HNSW's candidates, or reads every kept row"
             )
         checks.append(Check("database: vector extension", True, detail, required=True))
     return checks

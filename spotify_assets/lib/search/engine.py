@@ -126,8 +126,7 @@ def search_vectors(
         repo.prefer_index_scans()
         indexed = repo.indexed_rows(bundle_hash)
         iterative = bool(filters and indexed and repo.iterative_scans())
-        if iterative:
-            exact_threshold = min(exact_threshold, ITERATIVE_EXACT_THRESHOLD)
+        exact_threshold = exact_bound(iterative, exact_threshold)
         kept, estimated = rows_kept(
             repo, bundle_hash, where, params, filters, indexed, exact_threshold
         )
@@ -349,6 +348,12 @@ def vectors_of(
     return vectors
 
 
+def exact_bound(iterative: bool, exact_threshold: int = EXACT_THRESHOLD) -> int:
+    """Filtered rows up to which exact search is the plan: lower where the server's iterative
+    scans can search the rest through the index."""
+    return min(exact_threshold, ITERATIVE_EXACT_THRESHOLD) if iterative else exact_threshold
+
+
 def rows_kept(
     repo: SearchRepository,
     bundle_hash: str,
@@ -440,10 +445,8 @@ def preferred_search(
         repo.prefer_index_scans()
         indexed = repo.indexed_rows(bundle_hash)
         kept, estimated = rows_kept(repo, bundle_hash, where, params, filters, indexed)
-        exact_bound = EXACT_THRESHOLD
-        if filters and indexed and repo.iterative_scans():
-            exact_bound = ITERATIVE_EXACT_THRESHOLD
-        one_pass = (kept or 0) <= scan_threshold and (not indexed or (kept or 0) <= exact_bound)
+        bound = exact_bound(bool(filters and indexed and repo.iterative_scans()))
+        one_pass = (kept or 0) <= scan_threshold and (not indexed or (kept or 0) <= bound)
         if one_pass:
             plan = SearchPlan("exact", filtered_rows=kept, estimated=estimated)
             rows = repo.exact_preferred(
