@@ -66,10 +66,10 @@ def embedded_server(
     name = package or settings().embedded_postgres
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        package = embedded_package(name)
+        module = embedded_package(name)
         _, major = EMBEDDED_PACKAGES[name]
         options = {"postgres_version": major} if major else {}
-        server = package.get_server(pgdata, cleanup_mode=cleanup_mode, **options)
+        server = module.get_server(pgdata, cleanup_mode=cleanup_mode, **options)
     log.debug("embedded Postgres (%s) at %s", name, pgdata)
     apply_settings(server.get_uri(), Path(pgdata))
     return server
