@@ -66,6 +66,7 @@ TASTE_COLUMNS = ("name", "artists", "album_name", "genre", "release_year", "popu
 # (5 genres, liked and most played, 5 people) the top 10 were the same for all 50 (300: 49)
 GENRE_SCORED = 600
 CLOSENESS_SAMPLE = 600
+GENRE_SHORTLIST = 5_000  # of them, given the clustered closeness (lib/search/taste.py: preselect)
 REFERENCE_CENTROIDS = 32
 AUDIO_COLUMNS = ("danceability", "energy", "valence", "tempo", "acousticness",
                  "instrumentalness", "speechiness", "loudness")  # fmt: skip
@@ -287,7 +288,7 @@ def gather(
                 similarity = every_similarity[every]
                 chosen, population = preselect(
                     rows.vectors[every], similarity, rows.popularity[every], ref_vectors,
-                    profile.centroids, config, GENRE_SCORED, CLOSENESS_SAMPLE,
+                    profile.centroids, config, GENRE_SCORED, CLOSENESS_SAMPLE, GENRE_SHORTLIST,
                 )  # fmt: skip
             picked = every[chosen]
             shown = SearchRepository(conn).details([str(rows.track_ids[i]) for i in picked],

@@ -102,9 +102,11 @@ def test_clustered_closeness_is_exact_with_one_cluster_and_never_above_it():
     assert len(top & set(np.argsort(-rough)[:100])) >= 18  # the close ones are found
 
 
-def test_preselect_keeps_what_scoring_every_candidate_ranks_first():
+@pytest.mark.parametrize("shortlist", [None, 2000])
+def test_preselect_keeps_what_scoring_every_candidate_ranks_first(shortlist):
     """Scoring only the preselected candidates against the whole set's spreads gives the top
-    10 of scoring all of them (the genre-bounded taste search's shortcut)."""
+    10 of scoring all of them (the genre-bounded taste search's shortcut), also when only a
+    shortlist (ranked with each candidate's nearest centroid) gets the clustered closeness."""
     from spotify_assets.lib.search.taste import centroids, preselect
 
     config = TasteConfig()
@@ -112,7 +114,8 @@ def test_preselect_keeps_what_scoring_every_candidate_ranks_first():
         cands, style, refs, popularity = _world(seed)
         full = taste_scores(cands, style, refs, config, popularity=popularity)
         chosen, population = preselect(cands, style, popularity, refs, centroids(refs, 32),
-                                       config, keep=600, sample=600)  # fmt: skip
+                                       config, keep=600, sample=600,
+                                       shortlist=shortlist)  # fmt: skip
         assert len(chosen) == 600 and len(set(chosen)) == 600
         some = taste_scores(cands[chosen], style[chosen], refs, config,
                             popularity=popularity[chosen], population=population)  # fmt: skip
