@@ -247,6 +247,75 @@ class NameOutcome:
     strategy: str | None = None  # set when the page came from it
 
 
+class _Names:
+    """One search's name lookups: the query's words the index knows (with the known words one
+    edit from an unknown one), and hits with their similarity and details."""
+
+    def __init__(self, conn, bundle_hash: str, dims: int, vector, query: LexicalQuery):
+        self.names = TrackSearchRepository(conn)
+        self.repo = SearchRepository(conn)
+        self.repo.prefer_index_scans()  # for the rest of the connection's transaction
+        self.bundle_hash, self.dims, self.vector = bundle_hash, dims, vector
+        asked = [w for g in [*query.groups, *query.artist] for w in g]
+        known = self.names.known(asked)
+        # a word no name has: which of its one-edit neighbours some name has
+        typos = sorted({v for w in asked if w not in known for v in typo_variants(w)})
+        self.known = known | self.names.known(typos)
+
+    def as_hits(self, ranked: list[str], extra: dict[str, dict],
+                similarity: dict[str, float] | None = None) -> list:  # fmt: skip
+        if similarity is None:
+            rows = self.repo.scored(self.bundle_hash, self.dims, self.vector, ranked, [])
+            similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
+        details = self.repo.details(ranked, DETAIL_COLUMNS)
+        return [
+            SearchHit(
+                rank, t, similarity.get(t, float("nan")), {**details.get(t, {}), **extra.get(t, {})}
+            )
+            for rank, t in enumerate(ranked, start=1)
+        ]
+
+
+def _corrected(found: list[list[str]]) -> str:
+    fixes = [f"{g[0]} → {'/'.join(g[1:])}" for g in found if len(g) > 1]
+    return f" (read as: {', '.join(fixes)})" if fixes else ""
+
+
+def artist_songs(
+    conn,
+    bundle_hash: str,
+    dims: int,
+    vector,
+    filters: Sequence,
+    preferences: Sequence,
+    query: LexicalQuery,
+    fetch: int,
+) -> NameOutcome | None:
+    """The page for "by X": the songs of the artist X that pass the filters, ranked by the
+    vector (and the preferences, as preferred_search weighs them). None when no artist here is
+    named so. Asked before any vector search: the page is these songs alone, so the nearest
+    tracks of the whole catalog would be read for nothing."""
+    if not query.artist:
+        return None
+    lookups = _Names(conn, bundle_hash, dims, vector, query)
+    where, params = where_sql(filters)
+    artist = with_corrections(query.artist, lookups.known)
+    by = lookups.names.matches(bundle_hash, artist, where, params, ARTIST_POOL, "artist_words",
+                               common=common_words(conn))  # fmt: skip
+    if not by:
+        return None
+    ids = [r[0] for r in by]
+    rows = lookups.repo.scored(bundle_hash, dims, vector, ids, preferences)
+    similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
+    score = blend_preferences(rows) if preferences else similarity
+    ranked = sorted(score, key=lambda t: (-score[t], t))[:fetch]
+    terms = [(f"by {query.artist_text}",
+              f"artist: {len(ids):,} songs whose artists are “{query.artist_text}”"
+              f"{_corrected(artist)}")]  # fmt: skip
+    hits = lookups.as_hits(ranked, {t: {"name_match": "artist"} for t in ranked}, similarity)
+    return NameOutcome(hits, terms, [], f"artist ({len(ids):,} songs) by similarity")
+
+
 def apply_names(
     conn,
     bundle_hash: str,
@@ -257,57 +326,29 @@ def apply_names(
     hits: list,
     query: LexicalQuery,
     fetch: int,
+    artist_checked: bool = False,
 ) -> NameOutcome:
     """The vector hits with the query's name words taken into account: "by X" keeps the
-    songs of the artist X (ranked by the vector), other name words fuse their matches in."""
-    names = TrackSearchRepository(conn)
-    repo = SearchRepository(conn)
-    repo.prefer_index_scans()  # for the rest of the connection's transaction
+    songs of the artist X (ranked by the vector), other name words fuse their matches in.
+    `artist_checked`: `artist_songs` found no artist X under these filters already."""
+    lookups = _Names(conn, bundle_hash, dims, vector, query)
+    names, as_hits = lookups.names, lookups.as_hits
     where, params = where_sql(filters)
-    asked = [w for g in [*query.groups, *query.artist] for w in g]
-    known = names.known(asked)
-    # a word no name has: which of its one-edit neighbours some name has
-    known |= names.known(sorted({v for w in asked if w not in known for v in typo_variants(w)}))
-    groups = with_corrections(query.groups, known)
+    groups = with_corrections(query.groups, lookups.known)
     terms: list[tuple[str, str]] = []
     notes: list[str] = []
-
-    def corrected(found: list[list[str]]) -> str:
-        fixes = [f"{g[0]} → {'/'.join(g[1:])}" for g in found if len(g) > 1]
-        return f" (read as: {', '.join(fixes)})" if fixes else ""
-
-    def as_hits(ranked: list[str], extra: dict[str, dict]) -> list:
-        rows = repo.scored(bundle_hash, dims, vector, ranked, [])
-        similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
-        details = repo.details(ranked, DETAIL_COLUMNS)
-        return [
-            SearchHit(
-                rank, t, similarity.get(t, float("nan")), {**details.get(t, {}), **extra.get(t, {})}
-            )
-            for rank, t in enumerate(ranked, start=1)
-        ]
+    corrected = _corrected
 
     if query.artist:
-        artist = with_corrections(query.artist, known)
-        by = names.matches(bundle_hash, artist, where, params, ARTIST_POOL, "artist_words",
-                           common=common_words(conn))  # fmt: skip
-        if by:
-            ids = [r[0] for r in by]
-            rows = repo.scored(bundle_hash, dims, vector, ids, preferences)
-            if preferences:  # as preferred_search weighs them
-                score = blend_preferences(rows)
-            else:
-                score = {r[0]: 1.0 - float(r[1]) for r in rows}
-            ranked = sorted(score, key=lambda t: (-score[t], t))[:fetch]
-            terms.append((f"by {query.artist_text}",
-                          f"artist: {len(ids):,} songs whose artists are “{query.artist_text}”"
-                          f"{corrected(artist)}"))  # fmt: skip
-            return NameOutcome(as_hits(ranked, {t: {"name_match": "artist"} for t in ranked}),
-                               terms, notes, f"artist ({len(ids):,} songs) by similarity")  # fmt: skip
+        found = None if artist_checked else artist_songs(
+            conn, bundle_hash, dims, vector, filters, preferences, query, fetch
+        )
+        if found is not None:
+            return found
         notes.append(
             f"no artist here is named “{query.artist_text}”: its words were searched as names"
         )
-        groups = groups + with_corrections(query.artist, known)
+        groups = groups + with_corrections(query.artist, lookups.known)
     if len(query.whole) >= 2:
         # a title typed whole whose words search also understood ("Rich & Sad", "How Do You
         # Sleep?"): the songs whose title (and artists) are just these words are read as that

@@ -34,7 +34,7 @@ from spotify_assets.lib.search.filters import (
     shown,
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
-from spotify_assets.lib.search.lexical import apply_names, name_query
+from spotify_assets.lib.search.lexical import apply_names, artist_songs, name_query
 from spotify_assets.lib.search.understand import Preference, Understanding, understand_query
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
@@ -195,7 +195,17 @@ def search(
             return search_vectors(conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch,
                                   enough=request.limit)  # fmt: skip
 
-        hits, plan = run(filters)
+        # "by X" of an artist here: the page is their songs, so no vector search is needed
+        by_artist = None
+        if names is not None and vector is not None and names.artist:
+            by_artist = artist_songs(conn, bundle.hash, bundle.embedding.dims, vector, filters,
+                                     preferences, names, fetch)  # fmt: skip
+        checked = list(filters)  # the filters no artist X passed (when by_artist is None)
+        if by_artist is not None:
+            hits, plan = by_artist.hits, SearchPlan(by_artist.strategy or "artist")
+            terms, notes = terms + by_artist.terms, notes + by_artist.notes
+        else:
+            hits, plan = run(filters)
         if not hits and (unfounded := columnless(conn, bundle.hash, filters)):
             # the query's words asked for a column this catalog lacks (a decade on a catalog
             # without release years): that filter cannot narrow anything, only empty the page
@@ -211,9 +221,10 @@ def search(
                 f"not applied: {', '.join(f.describe() for f in unfounded)} — no track in this "
                 f"catalog has a {_columns_of(unfounded)} value, so it could only empty the result"
             )
-        if names is not None and vector is not None and not names.empty:
+        if by_artist is None and names is not None and vector is not None and not names.empty:
             outcome = apply_names(conn, bundle.hash, bundle.embedding.dims, vector, filters,
-                                  preferences, hits, names, fetch)  # fmt: skip
+                                  preferences, hits, names, fetch,
+                                  artist_checked=filters == checked)  # fmt: skip
             hits, terms, notes = outcome.hits, terms + outcome.terms, notes + outcome.notes
             if outcome.strategy:
                 plan = SearchPlan(outcome.strategy, filtered_rows=plan.filtered_rows)

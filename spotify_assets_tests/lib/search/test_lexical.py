@@ -8,6 +8,7 @@ import pytest
 from spotify_assets.lib.bundles import EmbeddingSpec, ModelBundle
 from spotify_assets.lib.search.lexical import (
     NAME_BOOST,
+    artist_songs,
     fuse,
     name_query,
     name_weight,
@@ -141,6 +142,29 @@ def test_by_an_artist_keeps_only_their_songs_ranked_by_meaning(db, catalog):
     nobody = search(db, bundle, embedder, "songs by nobody known", genres=[])
     assert any("no artist here is named" in n for n in nobody.notes)
     assert len(nobody.hits) == len(SONGS)  # the page is not emptied
+
+
+def test_the_artist_page_is_made_before_any_vector_search(db, catalog):
+    """`search` asks `artist_songs` first and, when the artist is here, serves its page as
+    is (no nearest-track search); an artist no track has, or none under the filters, is None:
+    the vector search and the name words then make the page."""
+    bundle, embedder = catalog
+    vector = embedder.embed(["songs by ¥$"], "query")[0]
+    dims = bundle.embedding.dims
+    with db.connect() as conn:
+        page = artist_songs(conn, bundle.hash, dims, vector, [], [], name_query("songs by ¥$"), 10)
+        nobody = artist_songs(conn, bundle.hash, dims, vector, [], [],
+                              name_query("songs by nobody known"), 10)  # fmt: skip
+        plain = artist_songs(conn, bundle.hash, dims, vector, [], [], name_query("¥$"), 10)
+    assert page is not None and [h.track_id for h in page.hits] == ["y2", "y1"]
+    assert page.hits[0].score >= page.hits[1].score  # the vector's order, similarities kept
+    assert all(h.details.get("name") and h.details["name_match"] == "artist" for h in page.hits)
+    assert nobody is None and plain is None  # not an artist, or no "by"
+    served = search(db, bundle, embedder, "songs by ¥$", genres=[])
+    assert [(h.track_id, round(h.score, 6)) for h in served.hits] == [
+        (h.track_id, round(h.score, 6)) for h in page.hits
+    ]
+    assert served.plan.strategy == page.strategy and served.plan.filtered_rows is None
 
 
 def test_a_request_looks_for_an_artist_not_for_title_words(db, catalog):
