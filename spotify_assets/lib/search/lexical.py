@@ -301,13 +301,14 @@ def artist_songs(
     where, params = where_sql(filters)
     artist = with_corrections(query.artist, lookups.known)
     by = lookups.names.matches(bundle_hash, artist, where, params, ARTIST_POOL, "artist_words",
-                               common=common_words(conn))  # fmt: skip
+                               common=common_words(conn), near=vector)  # fmt: skip
     if not by:
         return None
     ids = [r[0] for r in by]
-    rows = lookups.repo.scored(bundle_hash, dims, vector, ids, preferences)
-    similarity = {r[0]: 1.0 - float(r[1]) for r in rows}
-    score = blend_preferences(rows) if preferences else similarity
+    similarity = {r[0]: 1.0 - r[3] for r in by}
+    score = similarity
+    if preferences:  # as preferred_search weighs them
+        score = blend_preferences(lookups.repo.scored(bundle_hash, dims, vector, ids, preferences))
     ranked = sorted(score, key=lambda t: (-score[t], t))[:fetch]
     terms = [(f"by {query.artist_text}",
               f"artist: {len(ids):,} songs whose artists are “{query.artist_text}”"

@@ -20,6 +20,7 @@ from spotify_assets.lib.search.lexical import (
 from spotify_assets.lib.search.service import format_result, search
 from spotify_assets.lib.store.bulk import copy_frame
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
+from spotify_assets.lib.store.search import SearchRepository
 
 
 def test_name_words_keep_symbols_and_fold_accents():
@@ -157,7 +158,12 @@ def test_the_artist_page_is_made_before_any_vector_search(db, catalog):
                               name_query("songs by nobody known"), 10)  # fmt: skip
         plain = artist_songs(conn, bundle.hash, dims, vector, [], [], name_query("¥$"), 10)
     assert page is not None and [h.track_id for h in page.hits] == ["y2", "y1"]
-    assert page.hits[0].score >= page.hits[1].score  # the vector's order, similarities kept
+    assert page.hits[0].score >= page.hits[1].score  # the vector's order
+    with db.connect() as conn:  # the similarity read with the names is the stored vector's
+        rows = SearchRepository(conn).scored(bundle.hash, dims, vector, ["y1", "y2"], [])
+    assert {h.track_id: round(h.score, 5) for h in page.hits} == {
+        t: round(1.0 - d, 5) for t, d, _ in rows
+    }
     assert all(h.details.get("name") and h.details["name_match"] == "artist" for h in page.hits)
     assert nobody is None and plain is None  # not an artist, or no "by"
     served = search(db, bundle, embedder, "songs by ¥$", genres=[])
