@@ -102,7 +102,7 @@ def test_clustered_closeness_is_exact_with_one_cluster_and_never_above_it():
     assert len(top & set(np.argsort(-rough)[:100])) >= 18  # the close ones are found
 
 
-@pytest.mark.parametrize("shortlist", [None, 2000])
+@pytest.mark.parametrize("shortlist", [None, 3000])
 def test_preselect_keeps_what_scoring_every_candidate_ranks_first(shortlist):
     """Scoring only the preselected candidates against the whole set's spreads gives the top
     10 of scoring all of them (the genre-bounded taste search's shortcut), also when only a
