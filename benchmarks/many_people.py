@@ -120,6 +120,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--web-server", choices=("thread", "process"), default="thread",
                         help="the app in a thread of this process, or `spotify-assets serve`")  # fmt: skip
+    parser.add_argument("--web-workers", type=int, default=1,
+                        help="`serve --workers N` (with --web-server process)")  # fmt: skip
     return parser.parse_args()
 
 
@@ -867,7 +869,7 @@ def web_paths(people: list[str], rng, count: int) -> list[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def app_server(url: str, bundle, embedder, how: str) -> Iterator[str]:
+def app_server(url: str, bundle, embedder, how: str, workers: int = 1) -> Iterator[str]:
     """The app's base URL: `create_app` under uvicorn in a thread of this process (as the
     browser tests run it), or `spotify-assets serve` in a process of its own."""
     from spotify_assets.lib.store import Database
@@ -887,7 +889,8 @@ def app_server(url: str, bundle, embedder, how: str) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     serve = subprocess.Popen([sys.executable, "-m", "spotify_assets.cli", "serve", "--port",
-                              str(port)], stdout=subprocess.DEVNULL)  # fmt: skip
+                              str(port), "--workers", str(workers)],
+                             stdout=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -928,7 +931,9 @@ def measure_web(url: str, bundle, embedder, people: list[str], args) -> None:
                 with lock:
                     results.append((kind, ms, error))
 
-    with app_server(url, bundle, embedder, args.web_server) as base:
+    if args.web_workers > 1 and args.web_server != "process":
+        raise SystemExit("--web-workers needs --web-server process")
+    with app_server(url, bundle, embedder, args.web_server, args.web_workers) as base:
         with httpx.Client(timeout=60) as http:  # warm: templates, connections, first queries
             for _, path in web_paths(people, np.random.default_rng(1), 6):
                 http.get(base + path)
@@ -946,7 +951,7 @@ def measure_web(url: str, bundle, embedder, people: list[str], args) -> None:
         timings.setdefault(kind, []).append(ms)
     errors = [(kind, e) for kind, _, e in results if e]
     where = ("in a thread of the clients' process" if args.web_server == "thread"
-             else "`spotify-assets serve` in its own process")  # fmt: skip
+             else f"`spotify-assets serve --workers {args.web_workers}` in its own process")  # fmt: skip
     report_latency(f"web app under {args.clients} concurrent clients ({elapsed:.0f} s, closed "
                    f"loop, no think time; the app {where}; {load()})", timings,
                    TARGET_WEB_P95_MS)  # fmt: skip

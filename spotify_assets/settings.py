@@ -37,6 +37,7 @@ class Settings:
     models_dir: Path | None  # SPOTIFY_ASSETS_MODELS: <org>__<name> model folders
     bundles_file: Path | None  # SPOTIFY_ASSETS_BUNDLES: extra model bundles
     active_bundle: str  # SPOTIFY_ASSETS_ACTIVE_BUNDLE: the bundle the matching gate compares to
+    serve_bundle: str  # SPOTIFY_ASSETS_SERVE_BUNDLE: the bundle `serve` searches with ("": default)
     modal_token_id: str  # MODAL_TOKEN_ID
     modal_token_secret: str  # MODAL_TOKEN_SECRET
     modal_config_path: Path  # MODAL_CONFIG_PATH (default ~/.modal.toml)
@@ -79,6 +80,7 @@ ENV: dict[str, str] = {
     "models_dir": "SPOTIFY_ASSETS_MODELS",
     "bundles_file": "SPOTIFY_ASSETS_BUNDLES",
     "active_bundle": "SPOTIFY_ASSETS_ACTIVE_BUNDLE",
+    "serve_bundle": "SPOTIFY_ASSETS_SERVE_BUNDLE",
     "modal_token_id": "MODAL_TOKEN_ID",
     "modal_token_secret": "MODAL_TOKEN_SECRET",
     "modal_config_path": "MODAL_CONFIG_PATH",
@@ -126,6 +128,7 @@ def _read(snapshot: tuple[tuple[str, str | None], ...]) -> Settings:
         models_dir=_path(get("models_dir"), "") if get("models_dir") else None,
         bundles_file=Path(get("bundles_file")).expanduser() if get("bundles_file") else None,
         active_bundle=get("active_bundle"),
+        serve_bundle=get("serve_bundle"),
         modal_token_id=get("modal_token_id"),
         modal_token_secret=get("modal_token_secret"),
         modal_config_path=_path(get("modal_config_path"), "~/.modal.toml"),

@@ -421,3 +421,66 @@ def test_serve_keeps_to_this_machine_unless_told(capsys):
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--public" in err and "no accounts" in err
+
+
+def test_serve_refuses_no_workers_and_an_unknown_bundle_in_one_line(capsys):
+    from spotify_assets.cli import main
+
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers 0" in capsys.readouterr().err
+    assert main(["serve", "--workers", "2", "--bundle", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown bundle 'nope'" in err
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_and_stops_with_them(tmp_path, cli_env):
+    """`serve --workers 2`: two worker processes answer on one port (each loads the app), and
+    Ctrl-C stops both, then the embedded server."""
+    import signal
+    import time
+
+    import httpx
+    import psutil
+
+    from spotify_assets_tests.ops.services import free_port
+
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spotify_assets.cli", "serve", "--workers", "2", "--port", str(port)],
+        env=cli_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+    def workers() -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return [c for c in psutil.Process(process.pid).children(recursive=True)
+                    if "spawn_main" in " ".join(c.cmdline())]  # fmt: skip
+        return []
+
+    try:
+        deadline, answered = time.monotonic() + 180, 0
+        while time.monotonic() < deadline and process.poll() is None and answered < 20:
+            try:  # a new connection each time: either worker may take it
+                answered += httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert answered == 20, (tmp_path / "serve.log").read_text()[-3000:]
+        assert len(workers()) == 2
+        assert "with 2 worker processes" in (tmp_path / "serve.log").read_text()
+
+        os.kill(process.pid, signal.SIGINT)
+        assert process.wait(timeout=90) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        postmaster = tmp_path / "home" / "pgdata" / "postmaster.pid"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (postmaster.exists() or workers()):
+            time.sleep(0.5)
+        assert not postmaster.exists(), "the embedded server kept running"
+        # an exited child nobody reaped (the parent gone, no init reaping in a container)
+        # holds nothing: only a live one is left behind
+        alive = [p for p in _session_processes(process.pid) if "<defunct>" not in p]
+        assert alive == [], "workers were left behind"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)

@@ -159,7 +159,11 @@ def builtin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--bundle", help="model bundle name (default: the bundles file's default)")
+    serve.add_argument("--bundle", help="model bundle name (default: SPOTIFY_ASSETS_SERVE_BUNDLE, "
+                       "else the bundles file's default)")  # fmt: skip
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes answering requests (each loads the model; one per core "
+                       "answers more people at once)")  # fmt: skip
     serve.add_argument("--public", action="store_true",
                        help="allow a --host other than this machine (the app has no accounts)")  # fmt: skip
     serve.set_defaults(func=cmd_serve)
