@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -281,24 +282,31 @@ def _corrected(found: list[list[str]]) -> str:
     return f" (read as: {', '.join(fixes)})" if fixes else ""
 
 
-def artist_songs(
-    conn,
-    bundle_hash: str,
-    dims: int,
-    vector,
-    filters: Sequence,
-    preferences: Sequence,
-    query: LexicalQuery,
-    fetch: int,
-) -> NameOutcome | None:
+@dataclass(frozen=True)
+class NameRequest:
+    """What the name steps of one search read: the query's vector and name words, the filters
+    and preferences it has, and how many hits a page fetches."""
+
+    bundle_hash: str
+    dims: int
+    vector: Any
+    filters: Sequence
+    preferences: Sequence
+    query: LexicalQuery
+    fetch: int
+
+
+def artist_songs(conn, request: NameRequest) -> NameOutcome | None:
     """The page for "by X": the songs of the artist X that pass the filters, ranked by the
     vector (and the preferences, as preferred_search weighs them). None when no artist here is
     named so. Asked before any vector search: the page is these songs alone, so the nearest
     tracks of the whole catalog would be read for nothing."""
+    query, bundle_hash, dims, vector = request.query, request.bundle_hash, request.dims, request.vector
+    preferences, fetch = request.preferences, request.fetch
     if not query.artist:
         return None
     lookups = _Names(conn, bundle_hash, dims, vector, query)
-    where, params = where_sql(filters)
+    where, params = where_sql(request.filters)
     artist = with_corrections(query.artist, lookups.known)
     by = lookups.names.matches(bundle_hash, artist, where, params, ARTIST_POOL, "artist_words",
                                common=common_words(conn), near=vector)  # fmt: skip
@@ -318,21 +326,13 @@ def artist_songs(
 
 
 def apply_names(
-    conn,
-    bundle_hash: str,
-    dims: int,
-    vector,
-    filters: Sequence,
-    preferences: Sequence,
-    hits: list,
-    query: LexicalQuery,
-    fetch: int,
-    artist_checked: bool = False,
+    conn, request: NameRequest, hits: list, artist_checked: bool = False
 ) -> NameOutcome:
     """The vector hits with the query's name words taken into account: "by X" keeps the
     songs of the artist X (ranked by the vector), other name words fuse their matches in.
     `artist_checked`: `artist_songs` found no artist X under these filters already."""
-    lookups = _Names(conn, bundle_hash, dims, vector, query)
+    query, bundle_hash, filters, fetch = request.query, request.bundle_hash, request.filters, request.fetch
+    lookups = _Names(conn, bundle_hash, request.dims, request.vector, query)
     names, as_hits = lookups.names, lookups.as_hits
     where, params = where_sql(filters)
     groups = with_corrections(query.groups, lookups.known)
@@ -341,9 +341,7 @@ def apply_names(
     corrected = _corrected
 
     if query.artist:
-        found = None if artist_checked else artist_songs(
-            conn, bundle_hash, dims, vector, filters, preferences, query, fetch
-        )
+        found = None if artist_checked else artist_songs(conn, request)
         if found is not None:
             return found
         notes.append(

@@ -34,7 +34,7 @@ from spotify_assets.lib.search.filters import (
     shown,
 )
 from spotify_assets.lib.search.inputs import empty_query_error, normalize_query, parse_limit
-from spotify_assets.lib.search.lexical import apply_names, artist_songs, name_query
+from spotify_assets.lib.search.lexical import NameRequest, apply_names, artist_songs, name_query
 from spotify_assets.lib.search.understand import Preference, Understanding, understand_query
 from spotify_assets.lib.store.database import Database
 from spotify_assets.lib.store.embeddings import EmbeddingRepository
@@ -196,10 +196,13 @@ def search(
                                   enough=request.limit)  # fmt: skip
 
         # "by X" of an artist here: the page is their songs, so no vector search is needed
+        def name_request(filters: list[Filter]) -> NameRequest:
+            return NameRequest(bundle.hash, bundle.embedding.dims, vector, filters, preferences,
+                               names, fetch)  # fmt: skip
+
         by_artist = None
         if names is not None and vector is not None and names.artist:
-            by_artist = artist_songs(conn, bundle.hash, bundle.embedding.dims, vector, filters,
-                                     preferences, names, fetch)  # fmt: skip
+            by_artist = artist_songs(conn, name_request(filters))
         checked = list(filters)  # the filters no artist X passed (when by_artist is None)
         if by_artist is not None:
             hits, plan = by_artist.hits, SearchPlan(by_artist.strategy or "artist")
@@ -222,8 +225,7 @@ def search(
                 f"catalog has a {_columns_of(unfounded)} value, so it could only empty the result"
             )
         if by_artist is None and names is not None and vector is not None and not names.empty:
-            outcome = apply_names(conn, bundle.hash, bundle.embedding.dims, vector, filters,
-                                  preferences, hits, names, fetch,
+            outcome = apply_names(conn, name_request(filters), hits,
                                   artist_checked=filters == checked)  # fmt: skip
             hits, terms, notes = outcome.hits, terms + outcome.terms, notes + outcome.notes
             if outcome.strategy:

@@ -8,6 +8,7 @@ import pytest
 from spotify_assets.lib.bundles import EmbeddingSpec, ModelBundle
 from spotify_assets.lib.search.lexical import (
     NAME_BOOST,
+    NameRequest,
     artist_songs,
     fuse,
     name_query,
@@ -153,10 +154,12 @@ def test_the_artist_page_is_made_before_any_vector_search(db, catalog):
     vector = embedder.embed(["songs by ¥$"], "query")[0]
     dims = bundle.embedding.dims
     with db.connect() as conn:
-        page = artist_songs(conn, bundle.hash, dims, vector, [], [], name_query("songs by ¥$"), 10)
-        nobody = artist_songs(conn, bundle.hash, dims, vector, [], [],
-                              name_query("songs by nobody known"), 10)  # fmt: skip
-        plain = artist_songs(conn, bundle.hash, dims, vector, [], [], name_query("¥$"), 10)
+
+        def page_for(query: str):
+            request = NameRequest(bundle.hash, dims, vector, [], [], name_query(query), 10)
+            return artist_songs(conn, request)
+
+        page, nobody, plain = (page_for(q) for q in ("songs by ¥$", "songs by nobody known", "¥$"))
     assert page is not None and [h.track_id for h in page.hits] == ["y2", "y1"]
     assert page.hits[0].score >= page.hits[1].score  # the vector's order
     with db.connect() as conn:  # the similarity read with the names is the stored vector's
