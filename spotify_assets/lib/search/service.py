@@ -195,11 +195,11 @@ def search(
             return search_vectors(conn, bundle.hash, bundle.embedding.dims, vector, filters, fetch,
                                   enough=request.limit)  # fmt: skip
 
-        # "by X" of an artist here: the page is their songs, so no vector search is needed
         def name_request(filters: list[Filter]) -> NameRequest:
             return NameRequest(bundle.hash, bundle.embedding.dims, vector, filters, preferences,
                                names, fetch)  # fmt: skip
 
+        # "by X" of an artist here: the page is their songs, so no vector search is needed
         by_artist = None
         if names is not None and vector is not None and names.artist:
             by_artist = artist_songs(conn, name_request(filters))

@@ -98,7 +98,7 @@ class TrackSearchRepository:
         common: frozenset[str] = frozenset(),
         near: np.ndarray | None = None,
     ) -> list[tuple]:
-        """(track_id, query words matched, points) of the bundle's tracks passing the filters
+        """(track_id, query words matched, points[, distance]) of the bundle's tracks passing the filters
         whose `field` holds a word of some group (a group: a query word and its corrections),
         most points first (FIELD_POINTS per field a group is found in), then popularity.
         `field` artist_words: only the tracks whose artists hold every group.
