@@ -18,7 +18,12 @@ import psycopg
 
 from spotify_assets.lib.bundles import validate_bundle_hash
 from spotify_assets.lib.search.filters import Filter
-from spotify_assets.lib.store.search import PreferenceLike, SearchRepository, where_sql
+from spotify_assets.lib.store.search import (
+    Nearest,
+    PreferenceLike,
+    SearchRepository,
+    where_sql,
+)
 
 EXACT_THRESHOLD = 20_000  # rows: below this, exact search over the filtered rows
 MAX_EF_SEARCH = 1000  # pgvector's upper bound
@@ -121,6 +126,7 @@ def search_vectors(
         raise ValueError(f"query vector has shape {query.shape}, bundle declares {dims} dims")
     limit = max(1, int(limit))
     where, params = where_sql(filters)
+    asked = Nearest(bundle_hash, dims, query, where, params)
     with conn.transaction():
         repo = SearchRepository(conn)
         repo.prefer_index_scans()
@@ -135,16 +141,15 @@ def search_vectors(
             strategy == "auto" and (not indexed or (kept or 0) <= exact_threshold)
         ):
             plan = SearchPlan("exact", filtered_rows=kept, estimated=estimated)
-            rows = repo.exact(bundle_hash, dims, query, where, params, limit)
+            rows = repo.exact(asked, limit)
         elif iterative:
             pool = max(ITERATIVE_POOL, limit)
             plan = SearchPlan("hnsw iterative", filtered_rows=kept, candidates=pool,
                               ef_search=min(pool, MAX_EF_SEARCH), estimated=estimated)  # fmt: skip
-            rows = repo.hnsw_iterative(bundle_hash, dims, query, where, params, limit, pool,
-                                       ITERATIVE_MAX_TUPLES)  # fmt: skip
+            rows = repo.hnsw_iterative(asked, limit, pool, ITERATIVE_MAX_TUPLES)
             if len(rows) < wanted and strategy == "auto":  # the filter is rare near the query
                 plan.strategy = "hnsw iterative→exact"
-                rows = repo.exact(bundle_hash, dims, query, where, params, limit)
+                rows = repo.exact(asked, limit)
         else:
             selectivity = 1.0
             if filters and indexed:
@@ -160,17 +165,17 @@ def search_vectors(
                 ef_search=candidates,
                 estimated=estimated,
             )
-            rows = repo.hnsw(bundle_hash, dims, query, where, params, limit, candidates)
+            rows = repo.hnsw(asked, limit, candidates)
             if len(rows) < wanted and strategy == "auto" and candidates < MAX_EF_SEARCH:
                 # the filter keeps fewer of the query's neighbours than of the catalog (songs
                 # without features cluster): the widest scan first, as exact search reads
                 # every filtered row ("minor key ballads", 170K rows at 940K tracks: 8 of 20
                 # survived ef 552, 481 ms exact)
                 plan.candidates = plan.ef_search = MAX_EF_SEARCH
-                rows = repo.hnsw(bundle_hash, dims, query, where, params, limit, MAX_EF_SEARCH)
+                rows = repo.hnsw(asked, limit, MAX_EF_SEARCH)
             if len(rows) < wanted and strategy == "auto":
                 plan.strategy = "hnsw→exact"
-                rows = repo.exact(bundle_hash, dims, query, where, params, limit)
+                rows = repo.exact(asked, limit)
         shown = repo.details([r[0] for r in rows], DETAIL_COLUMNS) if details else {}
     hits = [
         SearchHit(rank, track_id, 1.0 - float(distance), shown.get(track_id, {}))
@@ -205,6 +210,7 @@ def nearest_except(
         raise ValueError(f"query vector has shape {query.shape}, bundle declares {dims} dims")
     count = max(1, int(count))
     where, params = where_sql(filters)
+    asked = Nearest(bundle_hash, dims, query, where, params)
     skip = set(exclude)
 
     def left(rows: list[tuple]) -> list[SearchHit]:
@@ -238,12 +244,11 @@ def nearest_except(
         if indexed and (kept or 0) > EXACT_THRESHOLD:
             plan = SearchPlan("hnsw", filtered_rows=kept, candidates=MAX_EF_SEARCH,
                               ef_search=MAX_EF_SEARCH, estimated=estimated)  # fmt: skip
-            rows = repo.hnsw(bundle_hash, dims, query, where, params, MAX_EF_SEARCH,
-                             MAX_EF_SEARCH, vectors=True)  # fmt: skip
+            rows = repo.hnsw(asked, MAX_EF_SEARCH, MAX_EF_SEARCH, vectors=True)
             if len(hits := left(rows)) >= count:
                 return hits, plan
             plan.strategy = "hnsw→exact"
-        rows = repo.exact(bundle_hash, dims, query, where, params, count + len(skip))
+        rows = repo.exact(asked, count + len(skip))
         return left(rows), plan
 
 
@@ -450,7 +455,7 @@ def preferred_search(
         if one_pass:
             plan = SearchPlan("exact", filtered_rows=kept, estimated=estimated)
             rows = repo.exact_preferred(
-                bundle_hash, dims, query, where, params, preferences, semantic, pool
+                Nearest(bundle_hash, dims, query, where, params), preferences, semantic, pool
             )
     if not one_pass:
         similar, plan = search_vectors(

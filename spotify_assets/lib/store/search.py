@@ -9,6 +9,7 @@ whitelisted identifiers and every value as a parameter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -101,6 +102,18 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
+@dataclass(frozen=True)
+class Nearest:
+    """What every read of the nearest vectors is asked: one bundle's vectors nearest `query`
+    among the rows `where` (with its `params`) keeps."""
+
+    bundle_hash: str
+    dims: int
+    query: np.ndarray
+    where: sql.Composable
+    params: list
+
+
 class SearchRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -133,15 +146,7 @@ class SearchRepository:
             _iterative[key] = bool(row) and version_tuple(row[0]) >= ITERATIVE_SCAN_VERSION
         return _iterative[key]
 
-    def exact(
-        self,
-        bundle_hash: str,
-        dims: int,
-        query: np.ndarray,
-        where: sql.Composable,
-        params: list,
-        limit: int,
-    ) -> list[tuple[str, float]]:
+    def exact(self, asked: Nearest, limit: int) -> list[tuple[str, float]]:
         """(track_id, cosine distance) of the nearest filtered rows, computed exactly. The
         column is compared uncast: no index is on it, so the planner reads the filtered rows
         (the HNSW index is on the cast expression), and the cast cost ~15% of the time."""
@@ -149,19 +154,12 @@ class SearchRepository:
             """SELECT e.track_id, e.embedding <=> %s::{cast} AS distance
                FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where}
                ORDER BY distance, e.track_id LIMIT %s"""
-        ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
-        return self.conn.execute(statement, [query, *params, limit]).fetchall()
+        ).format(cast=vector_cast(asked.dims), bundle=sql.Literal(asked.bundle_hash),
+                 where=asked.where)  # fmt: skip
+        return self.conn.execute(statement, [asked.query, *asked.params, limit]).fetchall()
 
     def hnsw(
-        self,
-        bundle_hash: str,
-        dims: int,
-        query: np.ndarray,
-        where: sql.Composable,
-        params: list,
-        limit: int,
-        candidates: int,
-        vectors: bool = False,
+        self, asked: Nearest, limit: int, candidates: int, vectors: bool = False
     ) -> list[tuple]:
         """(track_id, cosine distance): `candidates` nearest from the HNSW index (ef_search
         raised to match for this transaction), then filtered. `vectors`: each row also has
@@ -178,27 +176,17 @@ class SearchRepository:
                SELECT e.track_id, e.distance {sent_out} FROM nearest e
                WHERE {where} ORDER BY e.distance, e.track_id LIMIT %s"""
         ).format(
-            cast=vector_cast(dims),
-            bundle=sql.Literal(bundle_hash),
-            where=where,
+            cast=vector_cast(asked.dims),
+            bundle=sql.Literal(asked.bundle_hash),
+            where=asked.where,
             columns=sql.SQL(", ").join(map(sql.Identifier, FILTER_COLUMNS)),
             sent=sent,
             sent_out=sql.SQL(", e.sent" if vectors else ""),
         )
-        args = [query, query, candidates, *params, limit]
+        args = [asked.query, asked.query, candidates, *asked.params, limit]
         return self.conn.execute(statement, args, binary=vectors).fetchall()
 
-    def hnsw_iterative(
-        self,
-        bundle_hash: str,
-        dims: int,
-        query: np.ndarray,
-        where: sql.Composable,
-        params: list,
-        limit: int,
-        pool: int,
-        max_tuples: int,
-    ) -> list[tuple]:
+    def hnsw_iterative(self, asked: Nearest, limit: int, pool: int, max_tuples: int) -> list[tuple]:
         """(track_id, cosine distance): the filters applied inside the HNSW scan, which goes on
         (pgvector 0.8's iterative scan, relaxed order) until `pool` rows pass or `max_tuples`
         were read; the pool's nearest `limit`, re-sorted. The pool is larger than the page:
@@ -218,8 +206,10 @@ class SearchRepository:
                    FROM track_embeddings e WHERE e.bundle_hash = {bundle} AND {where}
                    ORDER BY (e.embedding::{cast}) <=> %s::{cast} LIMIT %s)
                SELECT track_id, distance FROM nearest ORDER BY distance, track_id LIMIT %s"""
-        ).format(cast=vector_cast(dims), bundle=sql.Literal(bundle_hash), where=where)
-        return self.conn.execute(statement, [query, *params, query, pool, limit]).fetchall()
+        ).format(cast=vector_cast(asked.dims), bundle=sql.Literal(asked.bundle_hash),
+                 where=asked.where)  # fmt: skip
+        args = [asked.query, *asked.params, asked.query, pool, limit]
+        return self.conn.execute(statement, args).fetchall()
 
     def most_popular(
         self, bundle_hash: str, where: sql.Composable, params: list, limit: int
@@ -267,11 +257,7 @@ class SearchRepository:
 
     def exact_preferred(
         self,
-        bundle_hash: str,
-        dims: int,
-        query: np.ndarray,
-        where: sql.Composable,
-        params: list,
+        asked: Nearest,
         preferences: Sequence[PreferenceLike],
         nearest: int,
         preferred: int,
@@ -292,12 +278,13 @@ class SearchRepository:
                (SELECT track_id, distance, closeness FROM f
                 ORDER BY closeness DESC, popularity DESC NULLS LAST, track_id LIMIT %s)"""
         ).format(
-            cast=vector_cast(dims),
+            cast=vector_cast(asked.dims),
             closeness=closeness,
-            bundle=sql.Literal(bundle_hash),
-            where=where,
+            bundle=sql.Literal(asked.bundle_hash),
+            where=asked.where,
         )
-        return self.conn.execute(statement, [query, *extra, *params, nearest, preferred]).fetchall()
+        args = [asked.query, *extra, *asked.params, nearest, preferred]
+        return self.conn.execute(statement, args).fetchall()
 
     def filtered_vectors(
         self, bundle_hash: str, where: sql.Composable, params: list
