@@ -338,7 +338,6 @@ def apply_names(
     groups = with_corrections(query.groups, lookups.known)
     terms: list[tuple[str, str]] = []
     notes: list[str] = []
-    corrected = _corrected
 
     if query.artist:
         found = None if artist_checked else artist_songs(conn, request)
@@ -391,7 +390,7 @@ def apply_names(
     fused = [t for t, _ in fuse([h.track_id for h in hits], coverage, weight)][:fetch]
     whole = sum(c >= 1.0 for _, c in coverage)
     terms.append((" ".join(g[0] for g in groups),
-                  f"names: {whole:,} songs hold every word{corrected(groups)}, weighed "
+                  f"names: {whole:,} songs hold every word{_corrected(groups)}, weighed "
                   f"{weight:g}× beside the meaning"))  # fmt: skip
     matched = {t: {"name_match": f"{c:.0%} of the words"} for t, c in coverage}
     return NameOutcome(as_hits(fused, matched), terms, notes)
